@@ -1,0 +1,31 @@
+import { defineConfig } from "vitest/config";
+
+// Two suites: `unit` (pure logic, no Docker) and `integration` (real lab
+// containers; its global set-up makes a Docker engine and the lab image
+// available first). `npm test` runs both.
+export default defineConfig({
+  test: {
+    env: { TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED ?? "true" },
+    projects: [
+      {
+        test: {
+          name: "unit",
+          sequence: { groupOrder: 0 },
+          include: ["test/unit/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          sequence: { groupOrder: 1 },
+          include: ["test/integration/**/*.test.ts", "test/compat/**/*.test.ts"],
+          globalSetup: ["test/support/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+          // Two cores: a few files at a time, each with its own lab hosts.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
