@@ -1,8 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-// Two suites: `unit` (pure logic, no Docker) and `integration` (real lab
+// Three suites: `unit` (pure logic, no Docker), `integration` (real lab
 // containers; its global set-up makes a Docker engine and the lab image
-// available first). `npm test` runs both.
+// available first) and `oracle` (differential tests against the real Ansible,
+// installed by its set-up if missing). `npm test` runs all three.
 export default defineConfig({
   test: {
     env: { TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED ?? "true" },
@@ -24,6 +25,17 @@ export default defineConfig({
           hookTimeout: 300_000,
           // Two cores: a few files at a time, each with its own lab hosts.
           maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: "oracle",
+          sequence: { groupOrder: 2 },
+          // Differential tests against the real Ansible (installed by the set-up if missing).
+          include: ["test/oracle/**/*.test.ts"],
+          globalSetup: ["test/support/ansible-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
         },
       },
     ],
