@@ -1,0 +1,283 @@
+// One SSH connection per host (through jump hosts when asked), with host key
+// verification, key/agent authentication and classified errors.
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from "ssh2";
+import { AuthError, HostKeyError, TransportError, UnreachableError } from "./errors.js";
+import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./keys.js";
+import { knownKeyTypes, verifyHostKey } from "./known_hosts.js";
+import { parseProxyJump, resolveHop, resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh_config.js";
+import type { ConnectionTarget, HostKeyChecking } from "./target.js";
+
+export interface ConnectionOptions {
+  /** ssh_config files and local identity (tests point these elsewhere). */
+  sshConfig?: SshConfigOptions;
+  /** Default when the target sets none: ~/.ssh/known_hosts. */
+  knownHostsFile?: string;
+  /** Read-only system-wide known_hosts files; default /etc/ssh/ssh_known_hosts. */
+  globalKnownHostsFiles?: string[];
+  /** Default when the target sets none: "strict". */
+  hostKeyChecking?: HostKeyChecking;
+  /** Default when neither target nor ssh_config set one: 10 s (Ansible's default timeout). */
+  connectTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** ssh-agent socket; default $SSH_AUTH_SOCK; null disables the agent. */
+  agentSocket?: string | null;
+  /** Try ~/.ssh/id_ed25519, id_ecdsa, id_rsa when no key file is configured (default true). */
+  defaultKeys?: boolean;
+  passphrase?: PassphraseSource;
+  /** Shared by all hosts of a run so each key is decrypted once. */
+  keyStore?: KeyStore;
+  /** Non-fatal notices (accept-new additions, checking off, skipped keys). */
+  warn?: (msg: string) => void;
+}
+
+const HOST_KEY_ALGORITHMS = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+];
+
+/** Algorithms for the key types already known for this host first, so a known key is what we get. */
+function hostKeyAlgorithms(knownTypes: string[]): string[] {
+  const preferred = knownTypes.flatMap((t) => (t === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [t]));
+  const first = HOST_KEY_ALGORITHMS.filter((a) => preferred.includes(a));
+  return [...first, ...HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
+}
+
+interface Hop {
+  /** Name for messages: inventory name for the target, "jump host X" for hops. */
+  label: string;
+  settings: HopSettings;
+  /** Explicit inventory key files, also offered to jump hosts that configure none. */
+  fallbackKeys: string[];
+}
+
+function describeEndpoint(h: HopSettings): string {
+  return `${h.user}@${h.hostname}:${h.port}`;
+}
+
+export class HostConnection {
+  private closed = false;
+  private closeReason: string | undefined;
+
+  constructor(
+    readonly target: ConnectionTarget,
+    readonly settings: HopSettings,
+    readonly client: Client,
+    /** Jump host clients, outermost first; closed after the target. */
+    private readonly jumps: Client[],
+  ) {
+    client.on("close", () => {
+      this.closed = true;
+      this.closeReason ??= "connection closed by the remote side";
+    });
+    client.on("error", (e: Error) => {
+      this.closeReason = e.message;
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Open an exec channel running `command` (a shell command line, already quoted). */
+  openChannel(command: string): Promise<ClientChannel> {
+    if (this.closed) {
+      return Promise.reject(new UnreachableError(this.target.name, `connection to ${this.target.name} is closed (${this.closeReason})`));
+    }
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, channel) => {
+        if (err) reject(new UnreachableError(this.target.name, `cannot open a session on ${this.target.name}: ${err.message}`, { cause: err }));
+        else resolve(channel);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.closed) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        this.client.once("close", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        this.client.end();
+      });
+    }
+    this.closed = true;
+    for (const j of [...this.jumps].reverse()) j.end();
+  }
+}
+
+/** Connect to the target (through its jump hosts), authenticate and verify every host key on the way. */
+export async function openConnection(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<HostConnection> {
+  const settings = resolveTarget(target, o.sshConfig);
+  const hops: Hop[] = [];
+  const fallbackKeys = settings.explicitIdentityFiles ? settings.identityFiles : [];
+  if (settings.proxyJump) {
+    for (const j of parseProxyJump(settings.proxyJump, target.name)) {
+      const js = resolveHop({ host: j.host, port: j.port, user: j.user }, o.sshConfig);
+      hops.push({ label: `jump host ${j.host}`, settings: js, fallbackKeys });
+    }
+  }
+  hops.push({ label: target.name, settings, fallbackKeys });
+
+  const keyStore = o.keyStore ?? new KeyStore(o.passphrase);
+  const clients: Client[] = [];
+  try {
+    let sock: Duplex | undefined;
+    for (let i = 0; i < hops.length; i++) {
+      const hop = hops[i]!;
+      if (i > 0) sock = await forward(clients[i - 1]!, hops[i - 1]!, hop, target.name);
+      clients.push(await connectHop(hop, target, o, keyStore, sock));
+    }
+  } catch (e) {
+    for (const c of clients.reverse()) c.end();
+    throw e;
+  }
+  return new HostConnection(target, settings, clients[clients.length - 1]!, clients.slice(0, -1));
+}
+
+function forward(via: Client, viaHop: Hop, to: Hop, targetName: string): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    via.forwardOut("127.0.0.1", 0, to.settings.hostname, to.settings.port, (err, stream) => {
+      if (err) {
+        reject(
+          new UnreachableError(
+            targetName,
+            `${viaHop.label} (${viaHop.settings.hostname}:${viaHop.settings.port}) cannot reach ` +
+              `${to.settings.hostname}:${to.settings.port}: ${err.message}`,
+            { cause: err },
+          ),
+        );
+      } else resolve(stream);
+    });
+  });
+}
+
+async function authMethods(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, keys: KeyStore): Promise<{ methods: AnyAuthMethod[]; tried: string[] }> {
+  const username = hop.settings.user;
+  const methods: AnyAuthMethod[] = [];
+  const tried: string[] = [];
+  const explicit = hop.settings.identityFiles.length > 0;
+  const files = explicit ? hop.settings.identityFiles : hop.fallbackKeys;
+  for (const f of files) {
+    // Inventory keys must work; ssh_config keys are skipped when missing, as in OpenSSH.
+    const loaded = await keys.load(f, target.name, hop.settings.explicitIdentityFiles);
+    if (!loaded) {
+      o.warn?.(`${target.name}: identity file ${f} not found, skipped`);
+      continue;
+    }
+    methods.push({ type: "publickey", username, key: loaded.key });
+    tried.push(`key ${f}`);
+  }
+  const agent = o.agentSocket === undefined ? process.env.SSH_AUTH_SOCK : o.agentSocket;
+  if (agent) {
+    methods.push({ type: "agent", username, agent });
+    tried.push("ssh-agent");
+  }
+  if (files.length === 0 && o.defaultKeys !== false) {
+    for (const f of defaultKeyFiles(o.sshConfig?.home)) {
+      const loaded = await keys.load(f, target.name, false);
+      if (!loaded) continue;
+      methods.push({ type: "publickey", username, key: loaded.key });
+      tried.push(`key ${f}`);
+    }
+  }
+  return { methods, tried };
+}
+
+function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, keys: KeyStore, sock?: Duplex): Promise<Client> {
+  const s = hop.settings;
+  const knownHostsFile = target.knownHostsFile ?? o.knownHostsFile ?? join(o.sshConfig?.home ?? homedir(), ".ssh", "known_hosts");
+  const globalFiles = o.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts"];
+  const checking = target.hostKeyChecking ?? o.hostKeyChecking ?? "strict";
+  const timeoutMs = s.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000;
+
+  return authMethods(hop, target, o, keys).then(
+    ({ methods, tried }) =>
+      new Promise<Client>((resolve, reject) => {
+        if (methods.length === 0) {
+          reject(
+            new AuthError(
+              target.name,
+              `no way to authenticate to ${hop.label} as ${s.user}: no key file configured or found and no ssh-agent (SSH_AUTH_SOCK)`,
+            ),
+          );
+          return;
+        }
+        let refused: TransportError | undefined;
+        const client = new Client();
+        let settled = false;
+        const finish = (err?: TransportError) => {
+          if (settled) return;
+          settled = true;
+          if (err) {
+            client.end();
+            reject(err);
+          } else resolve(client);
+        };
+        client.once("ready", () => finish());
+        client.on("error", (err: Error & { level?: string; code?: string }) => {
+          if (settled) return;
+          const where = `${hop.label === target.name ? target.name : `${target.name}: ${hop.label}`} (${describeEndpoint(s)})`;
+          if (refused) return finish(refused);
+          if (err.level === "client-authentication") {
+            return finish(new AuthError(target.name, `authentication failed for ${where}; tried: ${tried.join(", ")}`, { cause: err }));
+          }
+          if (err.level === "client-timeout") {
+            return finish(new UnreachableError(target.name, `timed out after ${timeoutMs / 1000} s connecting to ${where}`, { cause: err }));
+          }
+          const code = err.code ? ` (${err.code})` : "";
+          finish(new UnreachableError(target.name, `cannot connect to ${where}: ${err.message}${code}`, { cause: err }));
+        });
+        client.once("close", () => finish(refused ?? new UnreachableError(target.name, `connection to ${hop.label} closed during the handshake`)));
+
+        const lookupFiles = [knownHostsFile, ...globalFiles];
+        const queue = [...methods];
+        const config: ConnectConfig = {
+          host: s.hostname,
+          port: s.port,
+          username: s.user,
+          readyTimeout: timeoutMs,
+          keepaliveInterval: o.keepaliveIntervalMs ?? 15_000,
+          keepaliveCountMax: o.keepaliveCountMax ?? 3,
+          algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(s.hostname, s.port, lookupFiles)) as never },
+          authHandler: (_left: AuthenticationType[], _partial: boolean, next) => {
+            next((queue.shift() ?? false) as never);
+          },
+          hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+            try {
+              const r = verifyHostKey({
+                hostLabel: target.name,
+                host: s.hostname,
+                port: s.port,
+                key,
+                file: knownHostsFile,
+                globalFiles,
+                checking,
+              });
+              if (r.status === "added") o.warn?.(`${hop.label}: added host key to ${r.file}: ${r.line}`);
+              if (r.status === "accepted-unverified") o.warn?.(`${hop.label}: ${r.warning}`);
+              verify(true);
+            } catch (e) {
+              refused =
+                e instanceof TransportError
+                  ? e
+                  : new HostKeyError(target.name, `cannot check the host key of ${hop.label}: ${(e as Error).message}`, "unknown");
+              verify(false);
+            }
+          },
+        };
+        if (sock) config.sock = sock;
+        client.connect(config);
+      }),
+  );
+}

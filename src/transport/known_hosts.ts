@@ -1,0 +1,217 @@
+// OpenSSH known_hosts: parsing, lookup and host key verification.
+// Format (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"): [@marker] patterns keytype
+// base64-key [comment]. Patterns are comma lists of names with `*`/`?`
+// wildcards and `!` negation, `[host]:port` for ports other than 22, or one
+// hashed name `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { HostKeyError } from "./errors.js";
+import type { HostKeyChecking } from "./target.js";
+
+export type KnownHostsMarker = "revoked" | "cert-authority" | null;
+
+export interface KnownHostsEntry {
+  file: string;
+  /** 1-based line number. */
+  line: number;
+  marker: KnownHostsMarker;
+  /** Hashed entry: salt and HMAC; else the comma-separated patterns. */
+  hashed: { salt: Buffer; hash: Buffer } | null;
+  patterns: string[];
+  keyType: string;
+  /** Raw key blob (base64-decoded). */
+  key: Buffer;
+}
+
+export interface KnownHostsProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+export interface ParsedKnownHosts {
+  entries: KnownHostsEntry[];
+  /** Lines that could not be parsed (OpenSSH skips them too). */
+  problems: KnownHostsProblem[];
+}
+
+/** The name OpenSSH looks up: `host` on port 22, else `[host]:port`. */
+export function knownHostsName(host: string, port = 22): string {
+  return port === 22 ? host : `[${host}]:${port}`;
+}
+
+/** OpenSSH's fingerprint: "SHA256:" + unpadded base64 of sha256(key blob). */
+export function fingerprintSha256(key: Buffer): string {
+  return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** The key type encoded in an SSH wire-format public key blob. */
+export function keyTypeOfBlob(key: Buffer): string {
+  if (key.length < 4) return "unknown";
+  const len = key.readUInt32BE(0);
+  return len > 0 && len + 4 <= key.length ? key.subarray(4, 4 + len).toString("latin1") : "unknown";
+}
+
+export function parseKnownHosts(text: string, file: string): ParsedKnownHosts {
+  const entries: KnownHostsEntry[] = [];
+  const problems: KnownHostsProblem[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = i + 1;
+    const trimmed = raw.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) return;
+    const fields = trimmed.split(/\s+/);
+    let marker: KnownHostsMarker = null;
+    if (fields[0]?.startsWith("@")) {
+      const m = fields.shift()!;
+      if (m === "@revoked") marker = "revoked";
+      else if (m === "@cert-authority") marker = "cert-authority";
+      else return problems.push({ file, line, message: `unknown marker ${m}` });
+    }
+    const [names, keyType, blob] = fields;
+    if (!names || !keyType || !blob) return problems.push({ file, line, message: "expected: hostnames keytype key" });
+    const key = Buffer.from(blob, "base64");
+    if (key.length === 0 || keyTypeOfBlob(key) !== keyType) {
+      return problems.push({ file, line, message: `key is not a valid ${keyType} public key` });
+    }
+    let hashed: KnownHostsEntry["hashed"] = null;
+    if (names.startsWith("|")) {
+      const m = /^\|1\|([^|]+)\|([^|]+)$/.exec(names);
+      if (!m) return problems.push({ file, line, message: "malformed hashed host name (expected |1|salt|hash)" });
+      hashed = { salt: Buffer.from(m[1]!, "base64"), hash: Buffer.from(m[2]!, "base64") };
+    }
+    entries.push({ file, line, marker, hashed, patterns: hashed ? [] : names.split(","), keyType, key });
+  });
+  return { entries, problems };
+}
+
+/** Glob match as OpenSSH's match_pattern: `*` any run, `?` one character, case-insensitive. */
+function globMatch(name: string, pattern: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${re}$`, "i").test(name);
+}
+
+/** Does this entry's host field name `lookup` (already in `[host]:port` form)? */
+export function entryMatches(entry: KnownHostsEntry, lookup: string): boolean {
+  if (entry.hashed) {
+    const mac = createHmac("sha1", entry.hashed.salt).update(lookup).digest();
+    return mac.length === entry.hashed.hash.length && mac.equals(entry.hashed.hash);
+  }
+  let positive = false;
+  for (const p of entry.patterns) {
+    if (p.startsWith("!")) {
+      if (globMatch(lookup, p.slice(1))) return false; // a negated match wins over everything
+    } else if (globMatch(lookup, p)) positive = true;
+  }
+  return positive;
+}
+
+/** A hashed host field for `name`, as `ssh-keygen -H` writes it. */
+export function hashHostName(name: string, salt: Buffer = randomBytes(20)): string {
+  const mac = createHmac("sha1", salt).update(name).digest();
+  return `|1|${salt.toString("base64")}|${mac.toString("base64")}`;
+}
+
+export type VerifyOutcome =
+  | { status: "ok"; entry: KnownHostsEntry }
+  | { status: "added"; file: string; line: string }
+  | { status: "accepted-unverified"; warning: string };
+
+export interface VerifyRequest {
+  /** Inventory name, for messages. */
+  hostLabel: string;
+  /** Host name/address actually connected to (after ssh_config HostName). */
+  host: string;
+  port: number;
+  key: Buffer;
+  file: string;
+  checking: HostKeyChecking;
+  /** Extra read-only files (e.g. /etc/ssh/ssh_known_hosts), consulted but never written. */
+  globalFiles?: string[];
+}
+
+function readEntries(file: string): KnownHostsEntry[] {
+  if (!existsSync(file)) return [];
+  return parseKnownHosts(readFileSync(file, "utf8"), file).entries;
+}
+
+/** Key types known for this host, so the SSH negotiation can prefer them (as OpenSSH does). */
+export function knownKeyTypes(host: string, port: number, files: string[]): string[] {
+  const lookup = knownHostsName(host, port);
+  const types = new Set<string>();
+  for (const f of files) for (const e of readEntries(f)) if (e.marker === null && entryMatches(e, lookup)) types.add(e.keyType);
+  return [...types];
+}
+
+/**
+ * Check the key a server presented. Throws HostKeyError when refused; in
+ * `accept-new` appends a plain (unhashed, OpenSSH's HashKnownHosts default)
+ * entry for a host not yet known.
+ */
+export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
+  const lookup = knownHostsName(req.host, req.port);
+  const presentedType = keyTypeOfBlob(req.key);
+  const fp = fingerprintSha256(req.key);
+  const files = [req.file, ...(req.globalFiles ?? [])];
+  const matching = files.flatMap(readEntries).filter((e) => entryMatches(e, lookup));
+
+  const revoked = matching.find((e) => e.marker === "revoked" && e.key.equals(req.key));
+  // Revoked keys are refused even with checking off, as OpenSSH does.
+  if (revoked) {
+    throw new HostKeyError(
+      req.hostLabel,
+      `host key for ${lookup} (${presentedType} ${fp}) is marked @revoked in ${revoked.file}:${revoked.line}; refusing to connect`,
+      "revoked",
+    );
+  }
+  const plain = matching.filter((e) => e.marker === null);
+  const same = plain.find((e) => e.key.equals(req.key));
+  if (same) return { status: "ok", entry: same };
+
+  if (req.checking === "off") {
+    const what = plain.length > 0 ? "DOES NOT MATCH the known key" : "is not known";
+    return {
+      status: "accepted-unverified",
+      warning: `host key for ${lookup} (${presentedType} ${fp}) ${what}; accepted because host key checking is off`,
+    };
+  }
+
+  if (plain.length > 0) {
+    const old = plain[0]!;
+    throw new HostKeyError(
+      req.hostLabel,
+      `host key for ${lookup} has CHANGED: it presented ${presentedType} ${fp}, but ${old.file}:${old.line} ` +
+        `holds ${old.keyType} ${fingerprintSha256(old.key)}. Someone could be intercepting the connection, ` +
+        `or the host was reinstalled. If you are sure the new key is right, remove the old entry ` +
+        `(ssh-keygen -R '${lookup}' -f ${old.file}, or delete line ${old.line}) and connect again with ` +
+        `postfleet_host_key_checking=accept-new.`,
+      "changed",
+    );
+  }
+
+  const ca = matching.find((e) => e.marker === "cert-authority");
+  if (ca) {
+    throw new HostKeyError(
+      req.hostLabel,
+      `${ca.file}:${ca.line}: @cert-authority entries (host certificates) are not supported by postfleet; ` +
+        `add the host's own key for ${lookup} (${presentedType} ${fp}) to ${req.file}`,
+      "unsupported",
+    );
+  }
+
+  if (req.checking === "accept-new") {
+    const line = `${lookup} ${presentedType} ${req.key.toString("base64")}\n`;
+    mkdirSync(dirname(req.file), { recursive: true, mode: 0o700 });
+    // O_APPEND: concurrent hosts adding their lines do not overwrite each other.
+    appendFileSync(req.file, line, { mode: 0o600 });
+    return { status: "added", file: req.file, line: line.trimEnd() };
+  }
+
+  throw new HostKeyError(
+    req.hostLabel,
+    `host key for ${lookup} is not known in ${req.file} (presented ${presentedType} ${fp}); refusing with strict ` +
+      `host key checking. Check the fingerprint with the host's administrator, then add it ` +
+      `(ssh-keyscan -p ${req.port} ${req.host} >> ${req.file}) or connect once with postfleet_host_key_checking=accept-new.`,
+    "unknown",
+  );
+}
