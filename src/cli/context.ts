@@ -9,6 +9,7 @@ import { runOnHosts, type HostWork } from "../orchestrator/fleet.js";
 import { EXIT, exitCodeOf, summarize, type HostOutcome, type RunDocument } from "../report/document.js";
 import { renderHost, renderRecap } from "../report/human.js";
 import { createProgress } from "../report/progress.js";
+import { KeyStore, type TransportOptions } from "../transport/index.js";
 import type { ConnectionTarget, HostKeyChecking } from "../transport/target.js";
 import { promptHidden } from "./prompt.js";
 
@@ -47,6 +48,8 @@ export interface RunContext {
   signal: AbortSignal;
   /** The agent bundle to push (dist/agent.cjs beside the CLI). */
   agentBundle: string;
+  /** Connection settings shared by all hosts of the run. */
+  transport: TransportOptions;
   warn(msg: string): void;
   verbose(level: number, msg: string): void;
 }
@@ -133,6 +136,7 @@ export async function prepareRun(args: HostArgs, pattern = "all"): Promise<RunCo
     color: !json && !!process.stdout.isTTY && !process.env.NO_COLOR,
     signal: controller.signal,
     agentBundle: agentBundlePath(),
+    transport: { opTimeoutMs: args["op-timeout"] * 1000, keyStore: new KeyStore(), warn },
     warn,
     verbose,
   };

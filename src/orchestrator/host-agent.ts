@@ -3,15 +3,15 @@
 // do the command's requests over that one stream, close. Transport failures
 // become the host's outcome: "unreachable" only when the host could not be
 // reached at all, "failed" for everything else (auth, host key, sudo, Node.js).
-import { TransportError, openHost, type AgentClient, type HostSession } from "../transport/index.js";
+import { TransportError, openHost, type AgentClient, type HostSession, type TransportOptions } from "../transport/index.js";
 import type { ConnectionTarget } from "../transport/target.js";
 import type { HostOutcome } from "../report/document.js";
 import { errorText } from "./fleet.js";
 
 export interface HostAgentOptions {
   agentBundle: string;
-  opTimeoutMs: number;
-  warn?: (msg: string) => void;
+  /** Shared by every host of the run (one KeyStore: each key decrypted once). */
+  transport: TransportOptions;
 }
 
 export type AgentWork = (client: AgentClient, session: HostSession) => Promise<Omit<HostOutcome, "durationMs">>;
@@ -22,7 +22,7 @@ export async function withHostAgent(target: ConnectionTarget, o: HostAgentOption
   let session: HostSession | undefined;
   let client: AgentClient | undefined;
   try {
-    session = await openHost(target, { opTimeoutMs: o.opTimeoutMs, warn: o.warn });
+    session = await openHost(target, o.transport);
     await session.ensureAgent(o.agentBundle);
     client = await session.startAgent();
     const outcome = await work(client, session);

@@ -16,7 +16,7 @@ export const pingCommand: CommandModule<object, HostArgs> = {
     if (!ctx) return;
     const { doc, exitCode } = await runAndReport(ctx, "ping", (host) =>
       withHostAgent(ctx.targets.get(host)!, ctx, async (client) => {
-        const facts = await client.request({ id: 1, op: "facts", queues: false });
+        const facts = await client.request({ op: "facts", queues: false });
         if (facts.op !== "facts") throw new Error(`agent answered ${facts.op} to a facts request`);
         if (facts.error) throw new Error(facts.error.message);
         const data = {

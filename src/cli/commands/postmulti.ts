@@ -58,7 +58,7 @@ export const postmultiCommand: CommandModule<object, PostmultiArgs> = {
     const label = `postmulti ${buildCommand(pmArgs)}`;
     const { doc, exitCode } = await runAndReport(ctx, label, (host) =>
       withHostAgent(ctx.targets.get(host)!, ctx, async (client) => {
-        const r = await client.request({ id: 1, op: "postmulti", args: pmArgs, dryRun: argv.check, timeoutMs: ctx.opTimeoutMs });
+        const r = await client.request({ op: "postmulti", args: pmArgs, dryRun: argv.check, timeoutMs: ctx.opTimeoutMs });
         if (r.op !== "postmulti") throw new Error(`agent answered ${r.op} to a postmulti request`);
         return outcomeFromPostmulti(host, r);
       }),

@@ -31,7 +31,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       "report",
       (host) =>
         withHostAgent(ctx.targets.get(host)!, ctx, async (client) => {
-          const facts = await client.request({ id: 1, op: "facts", queues: true });
+          const facts = await client.request({ op: "facts", queues: true });
           if (facts.op !== "facts") throw new Error(`agent answered ${facts.op} to a facts request`);
           if (facts.error) throw new Error(facts.error.message);
           rows.set(host, instanceRows(host, facts));

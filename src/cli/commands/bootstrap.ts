@@ -1,0 +1,53 @@
+// `postfleet bootstrap`: install Node.js (≥ 18, for the agent) with each
+// host's own package manager (apt-get, dnf, yum, zypper, apk), over the same
+// SSH connection, through sudo when the login user is not root.
+import type { Argv, CommandModule } from "yargs";
+import { errorText } from "../../orchestrator/fleet.js";
+import { TransportError, openHost, type HostSession } from "../../transport/index.js";
+import { buildCommand } from "../../transport/shell.js";
+import { prepareRun, printHumanResults, runAndReport, type HostArgs } from "../context.js";
+import { HOST_OPTIONS } from "../options.js";
+
+export const bootstrapCommand: CommandModule<object, HostArgs> = {
+  command: "bootstrap",
+  describe: "Install Node.js on hosts that lack it (for the agent), with the host's package manager",
+  builder: (y: Argv) => y.options(HOST_OPTIONS).example("$0 -i inv.yml -l new-mtas bootstrap", "") as unknown as Argv<HostArgs>,
+  handler: async (argv) => {
+    const ctx = await prepareRun(argv);
+    if (!ctx) return;
+    const { doc, exitCode } = await runAndReport(ctx, "bootstrap", async (host) => {
+      const started = performance.now();
+      let session: HostSession | undefined;
+      try {
+        session = await openHost(ctx.targets.get(host)!, ctx.transport);
+        const r = await session.bootstrap();
+        const message = r.changed
+          ? `installed Node.js ${r.after.version} with ${r.packageManager}${r.before ? ` (was ${r.before.version})` : ""}`
+          : `Node.js ${r.after.version} already there (${r.after.path})`;
+        return {
+          host,
+          status: r.changed ? "changed" : "ok",
+          message,
+          results: r.steps.map((s) => ({
+            instance: "-",
+            command: buildCommand(s.argv),
+            exitCode: s.exitCode ?? -1,
+            stdout: s.output,
+            stderr: "",
+            durationMs: 0,
+            changed: true,
+          })),
+          durationMs: Math.round(performance.now() - started),
+          data: { before: r.before, after: r.after, packageManager: r.packageManager },
+        };
+      } catch (err) {
+        const unreachable = err instanceof TransportError && err.unreachable;
+        return { host, status: unreachable ? "unreachable" : "failed", error: errorText(err), results: [], durationMs: Math.round(performance.now() - started) };
+      } finally {
+        await session?.close().catch(() => undefined);
+      }
+    });
+    if (!ctx.json) printHumanResults(ctx, doc);
+    process.exitCode = exitCode;
+  },
+};
