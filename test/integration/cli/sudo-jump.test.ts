@@ -1,0 +1,81 @@
+// A non-root login user with sudo (password required), and a host reached
+// only through a jump host: as many production fleets are set up.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonOf, postfleet } from "../../support/cli.js";
+import { startLab, type Lab } from "../../support/lab.js";
+
+const PASSWORD = "s3cret-Become-pw";
+
+describe("postfleet with sudo and a jump host", () => {
+  let lab: Lab;
+  let inv: string;
+
+  beforeAll(async () => {
+    lab = await startLab(2, { user: "ops", sudoPassword: PASSWORD });
+    const [edge, inner] = lab.hosts as [Lab["hosts"][0], Lab["hosts"][0]];
+    const kh = join(lab.dir, "known_hosts.jump");
+    const blob = (k: string) => k.split(" ").slice(0, 2).join(" ");
+    writeFileSync(kh, `[127.0.0.1]:${edge.port} ${blob(edge.hostKey)}\n${inner.internalAddress} ${blob(inner.hostKey)}\n`);
+    inv = join(lab.dir, "jump.yml");
+    writeFileSync(
+      inv,
+      [
+        "all:",
+        "  vars:",
+        "    ansible_user: ops",
+        `    ansible_ssh_private_key_file: ${lab.privateKeyPath}`,
+        `    postfleet_known_hosts_file: ${kh}`,
+        "    ansible_become: true",
+        `    ansible_become_password: ${PASSWORD}`,
+        "  hosts:",
+        "    edge01:",
+        "      ansible_host: 127.0.0.1",
+        `      ansible_port: ${edge.port}`,
+        "    inner01:",
+        `      ansible_host: ${inner.internalAddress}`,
+        `      ansible_ssh_common_args: '-o ProxyJump=ops@127.0.0.1:${edge.port}'`,
+        "",
+      ].join("\n"),
+    );
+  });
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  const run = (args: string[]) => postfleet(args, { env: { HOME: join(lab.dir, "home") } });
+
+  it("logs in as ops, runs the agent as root through sudo, and reaches the inner host through the jump host", async () => {
+    const r = await run(["-i", inv, "-vvv", "--json", "ping"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const doc = jsonOf(r);
+    expect(doc.hosts.map((h: any) => [h.host, h.status, h.data.user])).toEqual([
+      ["edge01", "ok", "root"],
+      ["inner01", "ok", "root"],
+    ]);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+  });
+
+  it("changes root-owned configuration through sudo", async () => {
+    const r = await run(["-i", inv, "--json", "postmulti", "-e", "init"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    for (const h of lab.hosts) {
+      expect((await h.exec("postconf -h multi_instance_enable")).stdout.trim()).toBe("yes");
+    }
+    // The agent lives in the login user's private directory, not root's.
+    const dir = await lab.hosts[1]!.exec("stat -c '%U %a' /home/ops/.cache/postfleet");
+    expect(dir.stdout.trim()).toBe("ops 700");
+  });
+
+  it("fails clearly, without the password, when sudo's password is wrong", async () => {
+    const wrong = join(lab.dir, "wrong-pw.yml");
+    writeFileSync(wrong, (await import("node:fs")).readFileSync(inv, "utf8").replace(PASSWORD, "not-the-password"));
+    const r = await run(["-i", wrong, "-l", "edge01", "--json", "ping"]);
+    expect(r.exitCode).toBe(2);
+    const doc = jsonOf(r);
+    expect(doc.hosts[0].error).toMatch(/sudo/i);
+    expect(r.stdout + r.stderr).not.toContain("not-the-password");
+  });
+});
