@@ -1,0 +1,25 @@
+// `npm run demo` end to end (the bundles are built by the integration set-up).
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+
+describe("the demo", () => {
+  it("builds the border MTA on 4 lab hosts, stops and starts it in order, and removes the lab", () => {
+    const before = execFileSync("docker", ["ps", "-aq", "--filter", "label=org.postfleet.lab"], { encoding: "utf8" });
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, "..", "..", "scripts", "demo.mjs")], {
+      encoding: "utf8",
+      env: { ...process.env, NO_COLOR: "1" },
+      timeout: 900_000,
+    });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    for (const host of ["mta01", "mta02", "mta03", "mta04"]) {
+      for (const inst of ["postfix-out", "postfix-in"]) {
+        expect(r.stdout).toMatch(new RegExp(`^${host}\\s+${inst}\\s+mta\\s+yes\\s+yes`, "m"));
+      }
+    }
+    expect(r.stdout).toContain("demo: 12 instances on 4 hosts are enabled and running.");
+    const after = execFileSync("docker", ["ps", "-aq", "--filter", "label=org.postfleet.lab"], { encoding: "utf8" });
+    expect(after.split("\n").filter(Boolean).length).toBeLessThanOrEqual(before.split("\n").filter(Boolean).length);
+  }, 900_000);
+});
