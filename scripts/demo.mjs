@@ -38,6 +38,7 @@ const fleet = (...args) => postfleet(["-i", inv, ...args]);
 let failed = false;
 try {
   step("Start a lab of 4 MTA hosts");
+  process.stdout.write(`lab directory: ${dir}\n`);
   postfleet(["lab", "up", "4", "--dir", dir]);
 
   step("Reach every host: SSH with strict host keys, Node.js and Postfix versions");
