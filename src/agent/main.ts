@@ -1,3 +1,91 @@
-// postfleet agent entry point (see issue: the postmulti-compatible agent).
-process.stderr.write("postmulti: fatal: the postfleet agent is not built yet\n");
-process.exit(1);
+// postfleet agent: postmulti(1) of Postfix 3.7 when called with postmulti's
+// arguments, plus long options before them: --json, --dry-run, --serve,
+// --lock-timeout=SECONDS. See docs/postmulti-compat.md.
+import { writeSync } from "node:fs";
+import type { Effect, PostmultiResponse } from "../protocol/index.js";
+import type { RunContext } from "./context.js";
+import { logToMailLog } from "./maillog.js";
+import { PostmultiFatal, PROGNAME } from "./messages.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, parseAgentOptions } from "./options.js";
+import { runPostmulti, agentError } from "./postmulti.js";
+import { postmultiResponse } from "./respond.js";
+import { serve } from "./serve.js";
+import { processEnv } from "./system.js";
+
+function write(fd: number, text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
+      return;
+    }
+  }
+}
+
+function describeEffect(e: Effect): string {
+  switch (e.kind) {
+    case "run":
+      return `run: ${e.argv.join(" ")}`;
+    case "set-parameter":
+      return `set ${e.file}: ${e.name} = ${e.to ?? ""} (was: ${e.from ?? "unset"})`;
+    case "create-directory":
+      return `create directory ${e.path} (${e.owner} ${e.mode})`;
+    case "write-file":
+      return `write ${e.path}`;
+    case "remove":
+      return `remove ${e.path}`;
+  }
+}
+
+function printDryRun(r: PostmultiResponse): void {
+  if (r.error) write(2, `${PROGNAME}: fatal: ${r.error.message}\n`);
+  if (r.stdout) write(1, r.stdout);
+  for (const res of r.results) {
+    if (res.skipped) write(1, `${res.configDirectory}: nothing to do (${res.skipped})\n`);
+    for (const e of res.effects ?? []) write(1, `${res.configDirectory}: would ${describeEffect(e)}\n`);
+  }
+}
+
+function main(argv: string[]): number {
+  const env = processEnv();
+  let agent;
+  try {
+    agent = parseAgentOptions(argv);
+  } catch (e) {
+    write(2, `${PROGNAME}: fatal: ${agentError(e).message}\n`);
+    return 1;
+  }
+  if (agent.serve) {
+    serve(agent.lockTimeoutMs);
+    return -1; // keeps running
+  }
+  const ctx: RunContext = {
+    env,
+    structured: agent.json || agent.dryRun,
+    dryRun: agent.dryRun,
+    lockTimeoutMs: agent.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    stderr: (line) => write(2, line + "\n"),
+    stdout: (text) => write(1, text),
+  };
+  if (ctx.structured) {
+    const r = postmultiResponse(0, agent.rest, ctx);
+    if (agent.json) write(1, JSON.stringify(r) + "\n");
+    else printDryRun(r);
+    return r.exitCode;
+  }
+  try {
+    return runPostmulti(agent.rest, ctx).exitCode;
+  } catch (e) {
+    const err = agentError(e);
+    if (e instanceof PostmultiFatal) for (const line of e.preface) write(2, `${PROGNAME}: ${line}\n`);
+    write(2, `${PROGNAME}: fatal: ${err.message}\n`);
+    if (err.code !== "internal") logToMailLog(env, "fatal", err.message);
+    return 1;
+  }
+}
+
+const code = main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

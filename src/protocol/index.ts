@@ -28,6 +28,8 @@ export interface PostmultiRequest {
   dryRun?: boolean;
   /** Per-instance command timeout; the command is killed and reported as failed. */
   timeoutMs?: number;
+  /** How long to wait for the host's configuration lock (default 60 s); then code "lock". */
+  lockTimeoutMs?: number;
 }
 
 export interface FactsRequest {
@@ -71,6 +73,10 @@ export interface InstanceResult extends InstanceInfo {
   changed: boolean;
   /** Dry-run: the effects that would happen. Otherwise the effects that happened, where known. */
   effects?: Effect[];
+  /** Structured mode: why no command was run (e.g. "already running", "already enabled"). */
+  skipped?: string;
+  /** The command was killed after timeoutMs. */
+  timedOut?: boolean;
 }
 
 export type Effect =
@@ -102,6 +108,8 @@ export interface PostmultiResponse {
   error?: AgentError;
   /** Operation-level effects (life-cycle actions touch the primary's main.cf too). */
   effects?: Effect[];
+  /** What postmulti itself prints on stdout (the `-l` listing), when anything. */
+  stdout?: string;
 }
 
 export interface InstanceFacts extends InstanceInfo {

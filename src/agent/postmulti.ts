@@ -1,0 +1,189 @@
+// One postmulti(1) invocation: start-up (main.cf, MAIL_CONFIG, options,
+// shared directories), then iterator mode or life-cycle mode. Produces a
+// structured Outcome; plain postmulti output is printed from it (-l) or as
+// it happens (commands' own output, fatal errors of children).
+import type { AgentError, InstanceResult } from "../protocol/index.js";
+import type { Outcome, RunContext } from "./context.js";
+import { baseEnv, genericCommandEnv, postfixCommandEnv } from "./environment.js";
+import {
+  ClaimTable,
+  checkSharedDirs,
+  iterationOrder,
+  loadAllInstances,
+  postfixCommandFlags,
+  readPrimary,
+  INSTANCE_PARAMS,
+  type Instance,
+  type InstanceReader,
+  type IterFlags,
+  type PrimaryConfig,
+} from "./instances.js";
+import { manage } from "./lifecycle.js";
+import { acquireLock, type HeldLock } from "./lock.js";
+import { PostmultiFatal, strerror } from "./messages.js";
+import { parsePostmultiArgs, type PostmultiOptions } from "./options.js";
+import { findPostconf, postconf } from "./postconf.js";
+import { emptyResult, listJsonLine, listLine } from "./results.js";
+import { configSnapshot, isRunning } from "./state.js";
+import { run, type Env } from "./system.js";
+
+/** Everything the iterator and life-cycle code share. */
+export interface Session {
+  ctx: RunContext;
+  opts: PostmultiOptions;
+  primary: PrimaryConfig;
+  claims: ClaimTable;
+  /** postmulti's process environment (caller's + logging + MAIL_VERBOSE). */
+  base: Env;
+  warnings: string[];
+  readInstance: InstanceReader;
+}
+
+/** Start-up and dispatch. Throws PostmultiFatal for postmulti's fatal errors. */
+export function runPostmulti(argv: string[], ctx: RunContext): Outcome {
+  const postconfPath = findPostconf(ctx.env);
+  // mail_conf_read() comes first: a bad MAIL_CONFIG fails even before option parsing.
+  const primary = readPrimary(postconfPath, ctx.env);
+  const mailConfig = ctx.env.MAIL_CONFIG;
+  if (mailConfig !== undefined) {
+    const defEnv = { ...ctx.env };
+    delete defEnv.MAIL_CONFIG;
+    const def = postconf(postconfPath, ["-d", "config_directory"], defEnv).values.get("config_directory") ?? "/etc/postfix";
+    if (mailConfig !== def) throw new PostmultiFatal(`Non-default configuration directory: MAIL_CONFIG=${mailConfig}`, "usage");
+  }
+  const opts = parsePostmultiArgs(argv);
+  const claims = new ClaimTable();
+  checkSharedDirs(primary, claims);
+  const warnings: string[] = [];
+  const s: Session = {
+    ctx,
+    opts,
+    primary,
+    claims,
+    base: baseEnv(ctx.env, primary, opts.verbose),
+    warnings,
+    readInstance: (dir) => {
+      const r = run([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], {
+        env: ctx.env,
+        capture: true,
+        stderrThrough: !ctx.structured,
+      });
+      if (ctx.structured && r.stderr.trim() !== "") warnings.push(...r.stderr.trim().split("\n"));
+      return { stdout: r.stdout, exitCode: r.spawnError ? 1 : r.exitCode };
+    },
+  };
+  if (opts.mode.kind === "edit") return withLock(s, `postmulti -e ${opts.mode.action}`, () => manage(s));
+  if (opts.mode.iter === "generic") return withLock(s, `postmulti -x ${opts.args.join(" ")}`, () => iterate(s));
+  return iterate(s);
+}
+
+/** Configuration edits run under the host lock (not in dry-run, and only as root, who owns the lock). */
+function withLock(s: Session, what: string, body: () => Outcome): Outcome {
+  let lock: HeldLock | null = null;
+  if (!s.ctx.dryRun && (process.geteuid?.() ?? 0) === 0) lock = acquireLock(what, s.ctx.lockTimeoutMs);
+  try {
+    return body();
+  } finally {
+    lock?.release();
+  }
+}
+
+function iterate(s: Session): Outcome {
+  const { opts, primary, ctx } = s;
+  const selection = opts.selection.type === "none" ? ({ type: "all" } as const) : opts.selection;
+  const instances = loadAllInstances(primary, s.claims, s.readInstance);
+  const mode = opts.mode.kind === "iterate" ? opts.mode.iter : "list";
+
+  if (mode === "list") {
+    const listed = iterationOrder(instances, { reverse: opts.reverse, checkDisabled: false, skipDisabled: false }, selection);
+    const stdout = listed.map((ip) => (opts.json ? listJsonLine(ip) : listLine(ip))).join("");
+    if (!ctx.structured) ctx.stdout(stdout);
+    return { exitCode: 0, results: listed.map((ip) => emptyResult(ip)), warnings: s.warnings, stdout };
+  }
+
+  let flags: IterFlags;
+  let argv: string[];
+  if (mode === "postfix") {
+    flags = postfixCommandFlags(primary, opts.args[0]!);
+    argv = [`${primary.commandDir}/postfix`, "--", ...opts.args];
+  } else {
+    flags = { reverse: opts.reverse, checkDisabled: false, skipDisabled: false };
+    argv = opts.args;
+  }
+  const selected = iterationOrder(instances, flags, selection);
+  if (selected.length === 0) throw new PostmultiFatal("No matching instances", "not-found");
+
+  let exitCode = 0;
+  const results: InstanceResult[] = [];
+  for (const ip of selected) {
+    const r = runForInstance(s, mode, flags, argv, ip);
+    if (r.exitCode !== 0) exitCode = 1;
+    results.push(r);
+  }
+  return { exitCode, results, warnings: s.warnings, stdout: "" };
+}
+
+const READ_ONLY_POSTFIX_COMMANDS = new Set(["status", "check"]);
+
+/** run_user_command(): one -p or -x command for one instance. */
+function runForInstance(s: Session, mode: "postfix" | "generic", flags: IterFlags, argv0: string[], ip: Instance): InstanceResult {
+  const { ctx, primary } = s;
+  const argv = [...argv0];
+  if (mode === "postfix" && flags.checkDisabled && !ip.enabled) argv[2] = "check";
+  const env = mode === "postfix" ? postfixCommandEnv(s.base, ip) : genericCommandEnv(s.base, primary, ip);
+  const result = emptyResult(ip, argv);
+  const word = mode === "postfix" ? argv[2]! : "";
+  const startLike = mode === "postfix" && flags.checkDisabled && word !== "check";
+  const stopLike = mode === "postfix" && flags.reverse && flags.skipDisabled;
+
+  if (ctx.dryRun) {
+    const shown: Record<string, string> = { MAIL_CONFIG: ip.configDir };
+    if (mode === "generic")
+      for (const k of ["config_directory", "queue_directory", "data_directory", "multi_instance_name", "multi_instance_group", "multi_instance_enable"])
+        shown[k] = env[k]!;
+    result.effects = [{ kind: "run", argv, env: shown }];
+    result.changed = !(mode === "postfix" && READ_ONLY_POSTFIX_COMMANDS.has(word));
+    if (startLike && isRunning(ip.queueDir)) result.changed = false;
+    if (stopLike && !isRunning(ip.queueDir)) result.changed = false;
+    return result;
+  }
+
+  // Structured mode is idempotent: starting a running instance or stopping a
+  // stopped one is "ok, not changed" instead of postfix(1)'s fatal error.
+  const wasRunning = mode === "postfix" ? isRunning(ip.queueDir) : false;
+  if (ctx.structured && ((startLike && wasRunning) || (stopLike && !wasRunning))) {
+    result.command = null;
+    result.skipped = startLike ? "already running" : "not running";
+    return result;
+  }
+  const before = mode === "generic" ? configSnapshot(ip.configDir) : "";
+  const r = run(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined });
+  result.exitCode = r.exitCode;
+  result.stdout = r.stdout;
+  result.stderr = r.stderr;
+  result.durationMs = r.durationMs;
+  if (r.spawnError) {
+    // The forked child reports the failed execvp() and exits 1.
+    const msg = `execvp ${argv[0]}: ${strerror(r.spawnError)}`;
+    result.exitCode = 1;
+    if (ctx.structured) result.stderr += `postmulti: fatal: ${msg}\n`;
+    else ctx.stderr(`postmulti: fatal: ${msg}`);
+    return result;
+  }
+  if (r.timedOut) {
+    result.exitCode = 1;
+    result.timedOut = true;
+    result.stderr += `postfleet-agent: command timed out after ${ctx.timeoutMs} ms\n`;
+  }
+  if (mode === "generic") result.changed = configSnapshot(ip.configDir) !== before;
+  else if (READ_ONLY_POSTFIX_COMMANDS.has(word)) result.changed = false;
+  else if (startLike || stopLike) result.changed = isRunning(ip.queueDir) !== wasRunning;
+  else result.changed = result.exitCode === 0;
+  return result;
+}
+
+/** The protocol's error for a fatal condition. */
+export function agentError(e: unknown): AgentError {
+  if (e instanceof PostmultiFatal) return { message: e.message, code: e.code };
+  return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), code: "internal" };
+}
