@@ -1,0 +1,233 @@
+// postfleet's reading of Ansible inventories: the same hosts, groups,
+// variables and pattern selections as Ansible 2.14, from the same files.
+
+import { resolve } from "node:path";
+import type { ConnectionTarget } from "../transport/target.js";
+import { loadAnsibleConfig, type AnsibleConfig } from "./config.js";
+import { buildConnectionTarget, type ResolvedVar } from "./connection.js";
+import { InventoryError } from "./errors.js";
+import { InventoryData, type Host } from "./model.js";
+import { graph, listGroups } from "./output.js";
+import { PatternMatcher } from "./patterns.js";
+import { collectVaultSecrets, promptOnTty, type PasswordPrompt } from "./secrets.js";
+import { parseSource } from "./sources.js";
+import { render, TemplateError, type TemplateScope } from "./template.js";
+import { decryptVault, VaultedString, VaultError, type VaultSecret } from "./vault.js";
+import { varsBaseDirs, VarsResolver, type MergedVars } from "./vars.js";
+
+export { InventoryError } from "./errors.js";
+export { loadAnsibleConfig, type AnsibleConfig } from "./config.js";
+export { VaultedString, encryptVault, decryptVault } from "./vault.js";
+export { pythonJson } from "./output.js";
+
+export interface LoadOptions {
+  sources: string[];
+  vaultPasswordFiles?: string[];
+  askVaultPass?: boolean;
+  vaultIds?: string[];
+  cwd?: string;
+  warn?: (msg: string) => void;
+  /** Extra group_vars/ and host_vars/ next to a playbook (Ansible's playbook-adjacent vars). */
+  playbookDir?: string;
+  /** ansible.cfg to use; undefined: look for one from cwd; null: none. */
+  ansibleConfig?: AnsibleConfig | null;
+  /** Progress notes for --verbose. */
+  verbose?: (msg: string) => void;
+  /** Time limit for each run of an inventory script (default 30 s). */
+  scriptTimeoutMs?: number;
+  /** How to ask for a vault password (default: the terminal, without echo). */
+  prompt?: PasswordPrompt;
+}
+
+export interface Inventory {
+  hostNames(): string[];
+  selectHosts(pattern: string, limit?: string): string[];
+  hostVars(name: string): Record<string, unknown>;
+  groupNames(name: string): string[];
+  toConnectionTarget(name: string): ConnectionTarget;
+}
+
+export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
+  const cwd = o.cwd ?? process.cwd();
+  const warn = o.warn ?? ((m: string) => process.stderr.write(`[WARNING]: ${m}\n`));
+  const config = o.ansibleConfig === undefined ? loadAnsibleConfig(cwd) : (o.ansibleConfig ?? undefined);
+  if (config) {
+    o.verbose?.(`using ${config.path}`);
+    for (const w of config.warnings) warn(w);
+  }
+  let sources = o.sources;
+  if (!sources.length && config?.inventory?.length) {
+    o.verbose?.(`inventory from ${config.path}: ${config.inventory.join(", ")}`);
+    sources = config.inventory;
+  }
+  if (!sources.length) throw new InventoryError("no inventory given: use -i FILE (or set inventory in ansible.cfg's [defaults])");
+  const abs = sources.map((s) => (s.includes(",") && !s.includes("/") ? s : resolve(cwd, s)));
+  const secrets = await collectVaultSecrets(o, cwd, o.prompt ?? promptOnTty);
+  const inv = new InventoryData();
+  for (const s of abs) {
+    o.verbose?.(`reading inventory source ${s}`);
+    await parseSource(s, { inv, secrets, ...(o.scriptTimeoutMs ? { scriptTimeoutMs: o.scriptTimeoutMs } : {}), ...(o.verbose ? { verbose: o.verbose } : {}) });
+  }
+  inv.reconcile();
+  for (const name of inv.groups.keys()) if (inv.hosts.has(name)) warn(`Found both group and host with same name: ${name}`);
+  const resolver = new VarsResolver(inv, varsBaseDirs(abs), o.playbookDir ? resolve(cwd, o.playbookDir) : undefined, secrets);
+  resolver.preload();
+  return new AnsibleInventory(inv, resolver, secrets, warn, cwd, config);
+}
+
+export class AnsibleInventory implements Inventory {
+  private readonly matcher: PatternMatcher;
+  private readonly merged = new Map<string, MergedVars>();
+
+  constructor(
+    readonly data: InventoryData,
+    private readonly resolver: VarsResolver,
+    private readonly secrets: VaultSecret[],
+    private readonly warn: (msg: string) => void,
+    private readonly cwd: string,
+    readonly config: AnsibleConfig | undefined,
+  ) {
+    this.matcher = new PatternMatcher(data, warn);
+  }
+
+  private host(name: string): Host {
+    const h = this.data.hosts.get(name);
+    if (!h) throw new InventoryError(`unknown host '${name}': it is in no inventory source`);
+    return h;
+  }
+
+  private mergedVars(name: string): MergedVars {
+    let m = this.merged.get(name);
+    if (!m) {
+      m = this.resolver.hostVars(this.host(name));
+      this.merged.set(name, m);
+    }
+    return m;
+  }
+
+  hostNames(): string[] {
+    return this.data.groups.get("all")!.getHosts().map((h) => h.name);
+  }
+
+  groupNamesAll(): string[] {
+    return [...this.data.groups.keys()];
+  }
+
+  selectHosts(pattern: string, limit?: string): string[] {
+    return this.matcher.select(pattern, limit, this.cwd).map((h) => h.name);
+  }
+
+  /** Variables as `ansible-inventory --host` shows them: merged, not templated, vault values kept encrypted. */
+  rawHostVars(name: string): Record<string, unknown> {
+    return { ...this.mergedVars(name).vars };
+  }
+
+  /** Where a host's variable was set (file and line). */
+  varOrigin(name: string, variable: string): { file: string; line?: number } | undefined {
+    return this.mergedVars(name).origins.get(variable);
+  }
+
+  groupNames(name: string): string[] {
+    return this.host(name)
+      .groups()
+      .map((g) => g.name)
+      .filter((n) => n !== "all")
+      .sort();
+  }
+
+  private magic(name: string): Record<string, unknown> {
+    const h = this.host(name);
+    const groups: Record<string, string[]> = {};
+    for (const [gn, g] of this.data.groups) groups[gn] = g.getHosts().map((x) => x.name);
+    const isIp = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(name) || name.includes(":");
+    const file = h.origin.file.startsWith("<") ? null : h.origin.file;
+    return {
+      inventory_hostname: name,
+      inventory_hostname_short: isIp ? name : name.split(".")[0],
+      group_names: this.groupNames(name),
+      groups,
+      inventory_file: file,
+      inventory_dir: file ? file.replace(/\/[^/]*$/, "") || "/" : null,
+    };
+  }
+
+  private reveal(v: VaultedString): string {
+    try {
+      return decryptVault(v.ciphertext, this.secrets).toString("utf8");
+    } catch (e) {
+      if (e instanceof VaultError) throw new TemplateError(e.message);
+      throw e;
+    }
+  }
+
+  private scope(name: string): TemplateScope {
+    const vars = this.mergedVars(name).vars;
+    const magic = this.magic(name);
+    return {
+      lookup: (n) => (n in vars ? { value: vars[n] } : n in magic ? { value: magic[n] } : undefined),
+      reveal: (v) => this.reveal(v),
+    };
+  }
+
+  /** Merged variables with simple {{ var }} references resolved and vault values decrypted where a password fits. */
+  hostVars(name: string): Record<string, unknown> {
+    const m = this.mergedVars(name);
+    const scope = this.scope(name);
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(m.vars)) {
+      try {
+        let x = render(v, scope, false, [k]);
+        if (x instanceof VaultedString && this.secrets.length) x = this.reveal(x);
+        out[k] = x;
+      } catch {
+        out[k] = v;
+      }
+    }
+    return out;
+  }
+
+  /** One variable, templated strictly; errors name file, host and variable. */
+  private readVar(name: string, variable: string): ResolvedVar | undefined {
+    const m = this.mergedVars(name);
+    if (!(variable in m.vars)) return undefined;
+    const origin = m.origins.get(variable);
+    try {
+      let v = render(m.vars[variable], this.scope(name), true, [variable]);
+      if (v instanceof VaultedString) v = this.reveal(v);
+      return origin ? { name: variable, value: v, origin } : { name: variable, value: v };
+    } catch (e) {
+      if (e instanceof TemplateError) throw new InventoryError(`host ${name}: variable ${variable} ${e.message}`, origin ?? {});
+      throw e;
+    }
+  }
+
+  toConnectionTarget(name: string): ConnectionTarget {
+    this.host(name);
+    return buildConnectionTarget(name, (...names) => {
+      for (const n of names) {
+        const v = this.readVar(name, n);
+        if (v) return v;
+      }
+      return undefined;
+    }, this.config);
+  }
+
+  /** `ansible-inventory --list` as a value (print it with pythonJson). */
+  list(): Record<string, unknown> {
+    const out: Record<string, unknown> = listGroups(this.data);
+    const hostvars: Record<string, unknown> = {};
+    for (const h of this.hostNames()) {
+      const v = this.rawHostVars(h);
+      if (Object.keys(v).length) hostvars[h] = v;
+    }
+    out["_meta"] = { hostvars };
+    return out;
+  }
+
+  /** `ansible-inventory --graph [group]` text; throws when the group does not exist. */
+  graph(group = "all"): string {
+    const g = this.data.groups.get(group);
+    if (!g) throw new InventoryError(`--graph needs a group name; '${group}' is not a group`);
+    return graph(this.data, g);
+  }
+}
