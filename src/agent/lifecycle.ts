@@ -16,6 +16,9 @@ import { emptyResult } from "./results.js";
 import { isRunning } from "./state.js";
 import { run } from "./system.js";
 
+/** The wrapper setting that `postmulti -e init` writes (unexpanded). */
+const INIT_WRAPPER = "${command_directory}/postmulti -p --";
+
 const SAFE_PUNCT = "!@%-_=+:./";
 
 export function isSafeName(s: string): boolean {
@@ -132,7 +135,13 @@ function planEdit(s: Session, action: EditAction): Plan {
       enabled: primary.enable,
       primary: true,
     };
-    return { action, target, before: { ...target }, flags: noFlags, secondaries: [] };
+    const plan: Plan = { action, target, before: { ...target }, flags: noFlags, secondaries: [] };
+    if (s.ctx.structured) {
+      const raw = rawValues(s, primary.configDir, ["multi_instance_wrapper", "multi_instance_enable"]);
+      if (raw.get("multi_instance_wrapper") === INIT_WRAPPER && raw.get("multi_instance_enable") === "yes")
+        plan.noop = "multi-instance management already initialized";
+    }
+    return plan;
   }
   const list = loadAllInstances(primary, s.claims, s.readInstance);
   if (action === "create" || action === "import") {
@@ -302,6 +311,13 @@ function scriptPrecheck(s: Session, plan: Plan): string | null {
   }
 }
 
+const QUEUE_SUBDIRS = ["active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "maildrop", "pid", "private", "public", "saved", "trace"];
+
+/** What destroy tries to remove, in its order; it warns about each one left. */
+function destroyCandidates(t: Instance): { path: string; existed: boolean }[] {
+  return [...QUEUE_SUBDIRS.map((q) => `${t.queueDir}/${q}`), t.dataDir, t.queueDir, t.configDir].map((path) => ({ path, existed: existsSync(path) }));
+}
+
 /** Raw (unexpanded) values from a main.cf, for the "from" side of effects. */
 function rawValues(s: Session, configDir: string, names: string[]): Map<string, string> {
   const r = run([`${s.primary.commandDir}/postconf`, "-c", configDir, ...names], { env: s.ctx.env, capture: true });
@@ -329,7 +345,7 @@ function plannedEffects(s: Session, plan: Plan, argv: string[], env: Record<stri
   switch (plan.action) {
     case "init": {
       const raw = rawValues(s, primary.configDir, ["multi_instance_wrapper", "multi_instance_enable"]);
-      fx.push({ kind: "set-parameter", file: mainCf(primary.configDir), name: "multi_instance_wrapper", from: raw.get("multi_instance_wrapper") ?? null, to: "${command_directory}/postmulti -p --" });
+      fx.push({ kind: "set-parameter", file: mainCf(primary.configDir), name: "multi_instance_wrapper", from: raw.get("multi_instance_wrapper") ?? null, to: INIT_WRAPPER });
       fx.push({ kind: "set-parameter", file: mainCf(primary.configDir), name: "multi_instance_enable", from: raw.get("multi_instance_enable") ?? null, to: "yes" });
       break;
     }
@@ -364,7 +380,7 @@ function plannedEffects(s: Session, plan: Plan, argv: string[], env: Record<stri
       break;
     case "destroy": {
       setMulti();
-      for (const q of ["active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "maildrop", "pid", "private", "public", "saved", "trace"])
+      for (const q of QUEUE_SUBDIRS)
         if (existsSync(`${t.queueDir}/${q}`)) fx.push({ kind: "remove", path: `${t.queueDir}/${q}` });
       for (const p of [t.dataDir, t.queueDir, `${t.configDir}/master.cf`, mainCf(t.configDir), t.configDir])
         if (existsSync(p)) fx.push({ kind: "remove", path: p });
@@ -401,10 +417,14 @@ export function manage(s: Session): Outcome {
     return outcome;
   }
   const env = helperEnv(s.base, primary, plan.target, plan.flags, plan.secondaries);
-  if (ctx.structured) {
-    const refused = scriptPrecheck(s, plan);
-    if (refused) throw new PostmultiFatal(refused, "failed");
-  }
+  // postmulti-script reports through postlog(1), which prints on stderr only
+  // when that is a terminal. Plain mode without one: tell it on stderr too.
+  const tag = `${s.base.MAIL_LOGTAG ?? "postfix"}/postmulti-script`;
+  const echoScript = !ctx.structured && !process.stderr.isTTY;
+  const refused = ctx.structured || echoScript ? scriptPrecheck(s, plan) : null;
+  if (refused && ctx.structured) throw new PostmultiFatal(refused, "failed");
+  if (refused) ctx.stderr(`${tag}: fatal: ${refused}`);
+  const leftovers = action === "destroy" && !refused ? destroyCandidates(plan.target) : [];
   const shownEnv: Record<string, string> = {};
   for (const k of ["MAIL_CONFIG", "config_directory", "queue_directory", "data_directory", "multi_instance_directories", "multi_instance_name", "multi_instance_group"])
     if (env[k] !== undefined) shownEnv[k] = env[k]!;
@@ -420,6 +440,12 @@ export function manage(s: Session): Outcome {
   if (r.timedOut) result.timedOut = true;
   outcome.exitCode = r.exitCode;
   result.changed = true; // the script ran; even a failing one may have changed files
+  for (const c of leftovers) {
+    if (c.existed && !existsSync(c.path)) continue;
+    const text = `${c.path}: please verify contents and remove by hand`;
+    if (ctx.structured) s.warnings.push(text);
+    else if (echoScript) ctx.stderr(`${tag}: warning: ${text}`);
+  }
   if (r.exitCode === 0) {
     outcome.effects = result.effects = effects;
     result.enabled = action === "enable" ? true : action === "disable" ? false : result.enabled;

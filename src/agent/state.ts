@@ -18,8 +18,11 @@ export function masterPid(queueDir: string): number | null {
     if ((e as NodeJS.ErrnoException).code === "ESRCH") return null;
   }
   try {
-    const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    if (comm !== "master") return null;
+    // "(master) S ...": a zombie (Z) or dead (X) master is not running.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (comm !== "master" || state === "Z" || state === "X") return null;
   } catch {
     /* no /proc: trust kill(0) */
   }
