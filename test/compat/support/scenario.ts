@@ -1,0 +1,136 @@
+// The differential scenario model and its runner: the same set-up and steps
+// on two fresh twin containers, one with the real postmulti, one with the
+// agent; every step's exit code, stdout and stderr (terminal) text, and the
+// final file tree, side by side.
+import { runUnderTty, selfCheck, snapshotTree, startTwin, mustSh, toolCommand, type CommandResult, type Side, type Tree, type Twin } from "./twin.js";
+import { shJoin, envPrefix } from "./shell.js";
+
+/** Run `postmulti ARGS` (the real one, or the agent) on both sides. */
+export interface ToolStep {
+  pm: string[];
+  env?: Record<string, string>;
+  /**
+   * Where real Postfix 3.7 cannot be the reference (the ≥ 3.8 `-j` option),
+   * what the real side runs instead (`pm`, then `map` turns its result into
+   * the expected one), or the expected result itself (`result`).
+   */
+  reference?: { pm: string[]; map(r: CommandResult): CommandResult } | { result: CommandResult };
+  /**
+   * Also the intended difference: run the agent WITHOUT a terminal and
+   * expect on its plain stderr the fatal text the real one shows on a
+   * terminal (the agent prints it always; the real one only on a tty).
+   */
+  noTty?: boolean;
+}
+
+/** The same shell command on both sides, under a terminal; compared like a tool step. */
+export interface ShellStep {
+  sh: string;
+}
+
+export type Step = ToolStep | ShellStep;
+
+export interface Scenario {
+  name: string;
+  /** Shell commands run as root on both sides before the steps; each must succeed. */
+  setup?: string[];
+  steps: Step[];
+  /** Extra roots (besides /etc/postfix*, /var/spool/postfix*, /var/lib/postfix*) to snapshot. */
+  paths?: string[];
+  /**
+   * The scenario writes the side's tool command into a file (the wrapper
+   * test's multi_instance_wrapper): in the tree it reads as @POSTMULTI@.
+   */
+  toolInTree?: boolean;
+}
+
+/** A step as compared: its label and what it did. */
+export interface StepOutcome {
+  step: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SideOutcome {
+  steps: StepOutcome[];
+  tree: Tree;
+}
+
+/** In shell steps, @POSTMULTI@ is the tool of the side (real postmulti or the agent). */
+export const TOOL_PLACEHOLDER = "@POSTMULTI@";
+
+/**
+ * The only normalisation of command output: the pseudo-terminal's \r\n, and
+ * process ids that `postfix status` prints ("PID: 1234").
+ */
+export function normalizeText(s: string): string {
+  return s.replace(/\r\n/g, "\n").replace(/\bPID: \d+/g, "PID: <pid>");
+}
+
+function stepLabel(step: Step): string {
+  return "pm" in step ? `${envPrefix(step.env)}postmulti ${shJoin(step.pm)}` : step.sh;
+}
+
+async function runToolStep(t: Twin, step: ToolStep): Promise<CommandResult> {
+  const tool = toolCommand(t.side);
+  // Self-check: the subject is real 3.7 too, so it answers with the reference.
+  if (step.reference && (t.side === "real" || selfCheck())) {
+    if ("result" in step.reference) return step.reference.result;
+    const r = await runUnderTty(t, `${tool} ${shJoin(step.reference.pm)}`, step.env);
+    return step.reference.map({ ...r, tty: normalizeText(r.tty) });
+  }
+  if (t.side === "subject" && step.noTty && !selfCheck()) {
+    // stdout and stderr to files, no terminal anywhere.
+    const r = await t.sh(
+      `cd / && ${envPrefix(step.env)}${tool} ${shJoin(step.pm)} >/run/compat/out 2>/run/compat/err </dev/null; echo "$?"; ` +
+        "base64 -w0 /run/compat/out; echo; base64 -w0 /run/compat/err; echo",
+    );
+    const [rc, out, err] = r.stdout.split("\n");
+    return {
+      exitCode: Number(rc),
+      stdout: Buffer.from(out ?? "", "base64").toString("utf8"),
+      tty: Buffer.from(err ?? "", "base64").toString("utf8"),
+    };
+  }
+  return runUnderTty(t, `${tool} ${shJoin(step.pm)}`, step.env);
+}
+
+async function runStep(t: Twin, step: Step): Promise<StepOutcome> {
+  const r =
+    "pm" in step
+      ? await runToolStep(t, step)
+      : await runUnderTty(t, `( ${step.sh.split(TOOL_PLACEHOLDER).join(toolCommand(t.side))} )`);
+  return { step: stepLabel(step), exitCode: r.exitCode, stdout: normalizeText(r.stdout), stderr: normalizeText(r.tty) };
+}
+
+export async function runSide(side: Side, s: Scenario): Promise<SideOutcome> {
+  const t = await startTwin(side);
+  try {
+    for (const cmd of s.setup ?? []) await mustSh(t, cmd);
+    const steps: StepOutcome[] = [];
+    for (const step of s.steps) steps.push(await runStep(t, step));
+    const tree = await snapshotTree(t, s.paths);
+    if (s.toolInTree) {
+      for (const [p, v] of Object.entries(tree)) tree[p] = v.split(toolCommand(side)).join(TOOL_PLACEHOLDER);
+    }
+    return { steps, tree };
+  } finally {
+    await t.stop();
+  }
+}
+
+/** Both sides of one scenario, in parallel. */
+export async function runScenario(s: Scenario): Promise<{ real: SideOutcome; subject: SideOutcome }> {
+  const [real, subject] = await Promise.all([runSide("real", s), runSide("subject", s)]);
+  return { real, subject };
+}
+
+/** The tree entries that differ: path → [real, subject] (undefined = absent). */
+export function treeDiff(real: Tree, subject: Tree): Record<string, [string | undefined, string | undefined]> {
+  const out: Record<string, [string | undefined, string | undefined]> = {};
+  for (const p of new Set([...Object.keys(real), ...Object.keys(subject)])) {
+    if (real[p] !== subject[p]) out[p] = [real[p], subject[p]];
+  }
+  return out;
+}
