@@ -72,20 +72,23 @@ export async function prepareRun(args: HostArgs, pattern = "all"): Promise<RunCo
     if ((args.verbose ?? 0) >= level) process.stderr.write(`${msg}\n`);
   };
   const cfg = loadAnsibleConfig(process.cwd());
-  for (const w of cfg?.warnings ?? []) warn(w);
-  if (cfg?.path) verbose(1, `using ${cfg.path}`);
-  const sources = args.inventory?.length ? args.inventory : (cfg?.inventory ?? ["/etc/ansible/hosts"]);
-  if (!args.inventory?.length && !sources.some((s) => existsSync(s))) {
-    throw new UsageError("no inventory: give one with -i FILE (or set [defaults] inventory in ansible.cfg)");
+  // Like Ansible: -i, else ansible.cfg's inventory, else /etc/ansible/hosts.
+  let sources = args.inventory ?? [];
+  if (!sources.length && !cfg?.inventory?.length) {
+    if (!existsSync("/etc/ansible/hosts")) {
+      throw new UsageError("no inventory: give one with -i FILE (or set [defaults] inventory in ansible.cfg)");
+    }
+    sources = ["/etc/ansible/hosts"];
   }
-  const vaultPasswordFiles = args["vault-password-file"] ?? [];
   const inventory = await loadInventory({
     sources,
-    vaultPasswordFiles,
+    vaultPasswordFiles: args["vault-password-file"] ?? [],
     vaultIds: args["vault-id"] ?? [],
     askVaultPass: args["ask-vault-pass"],
     cwd: process.cwd(),
+    ansibleConfig: cfg ?? null,
     warn,
+    verbose: (msg) => verbose(1, msg),
   });
   const hosts = inventory.selectHosts(pattern, args.limit);
   if (args["list-hosts"]) {

@@ -1,12 +1,42 @@
 // postfleet command line. Each command lives in src/cli/commands/<name>.ts.
-import yargs from "yargs";
+// Exit codes: 0 all ok; 1 usage or input error; 2 some host failed;
+// 3 some host unreachable and none failed; 4 run aborted.
+import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
+import { EXIT } from "../report/document.js";
+import { bootstrapCommand } from "./commands/bootstrap.js";
 import { inventoryCommand } from "./commands/inventory.js";
+import { labCommand } from "./commands/lab.js";
+import { pingCommand } from "./commands/ping.js";
+import { postmultiCommand } from "./commands/postmulti.js";
+import { reportCommand } from "./commands/report.js";
+import { normalizeArgv } from "./options.js";
 
-await yargs(hideBin(process.argv))
-  .scriptName("postfleet")
-  .command(inventoryCommand)
-  .strict()
-  .demandCommand(1)
-  .help()
-  .parseAsync();
+const commands = [postmultiCommand, pingCommand, reportCommand, bootstrapCommand, inventoryCommand, labCommand];
+const words = commands.map((c) => String(c.command).split(" ")[0]!);
+const argv = normalizeArgv(hideBin(process.argv), words, ["postmulti"]);
+
+try {
+  await yargs(argv)
+    .scriptName("postfleet")
+    .usage("$0 [options] <command>\n\nFleet orchestrator for Postfix multi-instance mail servers.")
+    .command(commands as CommandModule[])
+    .strictCommands()
+    .strictOptions()
+    .demandCommand(1, "give a command (see --help)")
+    .recommendCommands()
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    })
+    .help()
+    .alias("h", "help")
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .parseAsync();
+} catch (err) {
+  // Input errors (bad options, inventory file:line, unresolvable variables)
+  // end the run before any host is touched.
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`postfleet: error: ${msg}\n`);
+  process.exitCode = EXIT.usage;
+}

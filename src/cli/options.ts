@@ -46,11 +46,12 @@ function valueFlags(): Set<string> {
 }
 
 /**
- * `postfleet [opts] postmulti [postmulti args]`: everything after the command
- * word goes to postmulti untouched. Returns argv with a `--` inserted after
- * `postmulti`, so yargs leaves those arguments alone.
+ * Put the command word first, so host options may come before it as Ansible
+ * users write them (`postfleet -i inv -l web ping`), and hand everything after
+ * a pass-through command (`postmulti`) to it untouched, behind a `--`
+ * (postmulti has its own -i, -l, -v...).
  */
-export function protectPassThrough(argv: readonly string[], commands: readonly string[]): string[] {
+export function normalizeArgv(argv: readonly string[], commands: readonly string[], passThrough: readonly string[]): string[] {
   const takesValue = valueFlags();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -60,8 +61,9 @@ export function protectPassThrough(argv: readonly string[], commands: readonly s
       continue;
     }
     if (!commands.includes(a)) return [...argv];
-    const rest = argv.slice(i + 1);
-    return [...argv.slice(0, i + 1), "--", ...rest];
+    const before = argv.slice(0, i);
+    const after = argv.slice(i + 1);
+    return passThrough.includes(a) ? [a, ...before, "--", ...after] : [a, ...before, ...after];
   }
   return [...argv];
 }
