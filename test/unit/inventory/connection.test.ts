@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { InventoryError } from "../../../src/inventory/index.js";
+import { proxyJumpFromSshArgs } from "../../../src/inventory/connection.js";
+import { loadAnsibleConfig } from "../../../src/inventory/config.js";
+import { load, tree } from "./helpers.js";
+
+describe("connection targets", () => {
+  it("maps Ansible's connection variables and postfleet's own", async () => {
+    const { inv } = await load(
+      {
+        "i.yml": [
+          "mta:",
+          "  vars:",
+          "    mgmt: mgmt.example.net",
+          "    ansible_host: '{{ inventory_hostname }}.{{ mgmt }}'",
+          "    ansible_port: '2222'",
+          "    ansible_user: deploy",
+          "    ansible_ssh_private_key_file: ~/.ssh/fleet",
+          "    ansible_become: yes",
+          "    ansible_become_user: postfix",
+          "    ansible_become_pass: pw",
+          "    ansible_timeout: 7",
+          "    ansible_ssh_common_args: -o StrictHostKeyChecking=no -o ProxyJump=jump@bastion:22",
+          "    postfleet_node: /opt/node/bin/node",
+          "    postfleet_known_hosts_file: /etc/postfleet/known_hosts",
+          "    postfleet_host_key_checking: accept-new",
+          "  hosts:",
+          "    mx1:",
+          "",
+        ].join("\n"),
+      },
+      ["i.yml"],
+    );
+    const t = inv.toConnectionTarget("mx1");
+    expect(t).toMatchObject({
+      name: "mx1",
+      host: "mx1.mgmt.example.net",
+      port: 2222,
+      user: "deploy",
+      become: true,
+      becomeUser: "postfix",
+      becomePassword: "pw",
+      connectTimeoutMs: 7000,
+      proxyJump: "jump@bastion:22",
+      nodePath: "/opt/node/bin/node",
+      knownHostsFile: "/etc/postfleet/known_hosts",
+      hostKeyChecking: "accept-new",
+    });
+    expect(t.privateKeyFiles?.[0]).toMatch(/\/\.ssh\/fleet$/);
+    expect(t.privateKeyFiles?.[0]?.startsWith("~")).toBe(false);
+  });
+
+  it("reads ProxyJump from ssh arguments", () => {
+    expect(proxyJumpFromSshArgs("-J a@b:2")).toBe("a@b:2");
+    expect(proxyJumpFromSshArgs("-Jb")).toBe("b");
+    expect(proxyJumpFromSshArgs("-o 'ProxyJump j1,j2'")).toBe("j1,j2");
+    expect(proxyJumpFromSshArgs("-oProxyJump=x")).toBe("x");
+    expect(proxyJumpFromSshArgs("-o ServerAliveInterval=5")).toBeUndefined();
+  });
+
+  it.each([
+    ["ansible_host: '{{ nowhere }}'", /variable ansible_host 'nowhere' is undefined/],
+    ["ansible_host: \"{{ inventory_hostname | upper }}\"", /not a simple variable reference/],
+    ["ansible_user: '{% if x %}a{% endif %}'", /Jinja2 statement/],
+    ["ansible_port: 99999", /ansible_port must be an integer from 1 to 65535/],
+    ["ansible_become: maybe", /ansible_become must be a boolean/],
+    ["ansible_connection: docker", /SSH only/],
+    ["a: '{{ b }}'\n      b: '{{ a }}'\n      ansible_host: '{{ a }}'", /recursive loop/],
+  ])("%s is an error naming file, line, host and variable", async (vars, msg) => {
+    const { inv } = await load({ "i.yml": `g:\n  hosts:\n    h1:\n      ${vars}\n` }, ["i.yml"]);
+    let err: unknown;
+    try {
+      inv.toConnectionTarget("h1");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InventoryError);
+    expect((err as Error).message).toMatch(/i\.yml:\d+: host h1: variable /);
+    expect((err as Error).message).toMatch(msg);
+  });
+
+  it("never puts a become password into an error", async () => {
+    const { inv } = await load({ "i.yml": "g:\n  hosts:\n    h1:\n      ansible_become_password: [hunter2]\n" }, ["i.yml"]);
+    expect(() => inv.toConnectionTarget("h1")).toThrow(/must be a string/);
+    expect(() => inv.toConnectionTarget("h1")).not.toThrow(/hunter2/);
+  });
+
+  it("hostVars resolves simple references and keeps other templates as text", async () => {
+    const { inv } = await load({ "i.yml": "g:\n  vars:\n    d: example.net\n    fqdn: '{{ inventory_hostname }}.{{ d }}'\n    keep: '{{ d | upper }}'\n    gn: '{{ group_names }}'\n  hosts:\n    h1:\n" }, ["i.yml"]);
+    expect(inv.hostVars("h1")).toEqual({ d: "example.net", fqdn: "h1.example.net", keep: "{{ d | upper }}", gn: ["g"] });
+  });
+});
+
+describe("ansible.cfg", () => {
+  it("reads [defaults] and applies remote_user, private_key_file and timeout", async () => {
+    const dir = tree({
+      "ansible.cfg": "[defaults]\ninventory = inv/hosts.ini, more.yml\nremote_user = ops\nprivate_key_file = keys/id_fleet\nforks = 20\ntimeout = 15 ; seconds\nhost_key_checking = False\n",
+      "inv/hosts.ini": "[g]\nh1\n",
+      "more.yml": "m:\n  hosts:\n    h2:\n",
+    });
+    const cfg = loadAnsibleConfig(dir, {})!;
+    expect(cfg.inventory).toEqual([`${dir}/inv/hosts.ini`, `${dir}/more.yml`]);
+    expect(cfg).toMatchObject({ remoteUser: "ops", privateKeyFile: `${dir}/keys/id_fleet`, forks: 20, timeout: 15, hostKeyChecking: false });
+    expect(cfg.warnings[0]).toMatch(/ansible\.cfg:7: host_key_checking = False is ignored: postfleet always verifies host keys/);
+    const { loadInventory } = await import("../../../src/inventory/index.js");
+    const warnings: string[] = [];
+    const inv = await loadInventory({ sources: [], cwd: dir, ansibleConfig: cfg, warn: (m) => warnings.push(m) });
+    expect(inv.hostNames()).toEqual(["h1", "h2"]);
+    const t = inv.toConnectionTarget("h1");
+    expect(t).toMatchObject({ user: "ops", privateKeyFiles: [`${dir}/keys/id_fleet`], connectTimeoutMs: 15000 });
+    expect(t.hostKeyChecking).toBeUndefined();
+    expect(warnings.join("\n")).toMatch(/host_key_checking = False is ignored/);
+  });
+
+  it("ANSIBLE_CONFIG wins over ./ansible.cfg; none means undefined", () => {
+    const dir = tree({ "ansible.cfg": "[defaults]\nforks = 3\n", "other.cfg": "[defaults]\nforks = 9\n" });
+    expect(loadAnsibleConfig(dir, {})?.forks).toBe(3);
+    expect(loadAnsibleConfig(dir, { ANSIBLE_CONFIG: `${dir}/other.cfg` })?.forks).toBe(9);
+    expect(loadAnsibleConfig(tree({}), {})).toBeUndefined();
+  });
+
+  it("a bad value names the file and line", () => {
+    const dir = tree({ "ansible.cfg": "[defaults]\n\nforks = many\n" });
+    expect(() => loadAnsibleConfig(dir, {})).toThrow(/ansible\.cfg:3: forks must be a positive integer/);
+  });
+});
