@@ -135,10 +135,15 @@ export class AnsibleInventory implements Inventory {
       .sort();
   }
 
+  private groupsDict?: Record<string, string[]>;
+
   private magic(name: string): Record<string, unknown> {
     const h = this.host(name);
-    const groups: Record<string, string[]> = {};
-    for (const [gn, g] of this.data.groups) groups[gn] = g.getHosts().map((x) => x.name);
+    if (!this.groupsDict) {
+      this.groupsDict = {};
+      for (const [gn, g] of this.data.groups) this.groupsDict[gn] = g.getHosts().map((x) => x.name);
+    }
+    const groups = this.groupsDict;
     const isIp = /^\d{1,3}(?:\.\d{1,3}){3}$/.test(name) || name.includes(":");
     const file = h.origin.file.startsWith("<") ? null : h.origin.file;
     return {

@@ -18,6 +18,8 @@ export class Group {
   readonly childGroups: Group[] = [];
   readonly parentGroups: Group[] = [];
   readonly hosts: Host[] = [];
+  /** Membership index of `hosts` (large groups). */
+  readonly hostSet = new Set<Host>();
   constructor(readonly name: string) {}
 
   ancestors(): Set<Group> {
@@ -129,8 +131,9 @@ export class InventoryData {
   }
 
   private putHostInGroup(h: Host, g: Group): void {
-    if (!g.hosts.includes(h)) {
+    if (!g.hostSet.has(h)) {
       g.hosts.push(h);
+      g.hostSet.add(h);
       h.directGroups.add(g);
     }
   }
@@ -194,6 +197,7 @@ export class InventoryData {
       if (mine.includes(ungrouped)) {
         if (mine.some((g) => g !== all && g !== ungrouped)) {
           ungrouped.hosts.splice(ungrouped.hosts.indexOf(h), 1);
+          ungrouped.hostSet.delete(h);
           h.directGroups.delete(ungrouped);
         }
       } else if (mine.length === 0 || (mine.length === 1 && mine[0] === all)) {
