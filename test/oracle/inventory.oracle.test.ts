@@ -69,3 +69,26 @@ describe.each(CASES)("$name", ({ sources }) => {
   });
 });
 
+
+describe("command-line output is ansible-inventory's text", () => {
+  it("--graph GROUP for a subgroup", async () => {
+    const [a, ours] = await Promise.all([ansible("ansible-inventory", ["--graph", "country", "-i", "04-nested.yml"]), postfleet(["inventory", "--graph", "country", "-i", "04-nested.yml"])]);
+    expect(a.code).toBe(0);
+    expect(ours.stdout).toBe(a.stdout);
+  });
+
+  it("--host NAME", async () => {
+    const [a, ours] = await Promise.all([
+      ansible("ansible-inventory", ["--host", "out1.example.net", "-i", "06-dir"]),
+      postfleet(["inventory", "--host", "out1.example.net", "-i", "06-dir"]),
+    ]);
+    expect(a.code).toBe(0);
+    expect(ours.stdout).toBe(a.stdout);
+  });
+
+  it("--graph of a group that does not exist fails", async () => {
+    const ours = await postfleet(["inventory", "--graph", "nosuch", "-i", "04-nested.yml"]);
+    expect(ours.code).toBe(1);
+    expect(ours.stderr).toMatch(/'nosuch' is not a group/);
+  });
+});

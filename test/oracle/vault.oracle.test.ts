@@ -107,6 +107,16 @@ describe("vault against ansible-vault", () => {
     expect(v2.stdout).toBe("round trip 1.2\n");
   });
 
+  it("reads a whole inventory file encrypted with ansible-vault", async () => {
+    writeFileSync(join(dir, "secret.ini"), "[hidden]\nh1.example.com ansible_port=2200\n");
+    expect((await ansible("ansible-vault", ["encrypt", "--vault-id", "inv@pw2", "secret.ini"], dir)).code).toBe(0);
+    const a = await ansible("ansible-inventory", ["--list", "-i", "secret.ini", "--vault-id", "inv@pw2"], dir);
+    const ours = await postfleet(["inventory", "--list", "-i", "secret.ini", "--vault-id", "inv@pw2"], dir);
+    expect(ours.code).toBe(0);
+    expect(canonical(JSON.parse(ours.stdout))).toBe(canonical(JSON.parse(a.stdout)));
+    expect(JSON.parse(ours.stdout).hidden.hosts).toEqual(["h1.example.com"]);
+  });
+
   it("an executable password file is run for the password", async () => {
     const script = join(dir, "pw-script.sh");
     writeFileSync(script, "#!/bin/sh\necho s3cret-one\n");
