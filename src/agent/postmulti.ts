@@ -72,15 +72,23 @@ export function runPostmulti(argv: string[], ctx: RunContext): Outcome {
       return { stdout: r.stdout, exitCode: r.spawnError ? 1 : r.exitCode };
     },
   };
-  if (opts.mode.kind === "edit") return withLock(s, `postmulti -e ${opts.mode.action}`, () => manage(s));
-  if (opts.mode.iter === "generic") return withLock(s, `postmulti -x ${opts.args.join(" ")}`, () => iterate(s));
+  // Under the lock, main.cf is read again: another agent may have changed it meanwhile.
+  const reread = () => {
+    s.primary = readPrimary(postconfPath, ctx.env);
+    s.base = baseEnv(ctx.env, s.primary, opts.verbose);
+  };
+  if (opts.mode.kind === "edit") return withLock(s, `postmulti -e ${opts.mode.action}`, reread, () => manage(s));
+  if (opts.mode.iter === "generic") return withLock(s, `postmulti -x ${opts.args.join(" ")}`, reread, () => iterate(s));
   return iterate(s);
 }
 
 /** Configuration edits run under the host lock (not in dry-run, and only as root, who owns the lock). */
-function withLock(s: Session, what: string, body: () => Outcome): Outcome {
+function withLock(s: Session, what: string, locked: () => void, body: () => Outcome): Outcome {
   let lock: HeldLock | null = null;
-  if (!s.ctx.dryRun && (process.geteuid?.() ?? 0) === 0) lock = acquireLock(what, s.ctx.lockTimeoutMs);
+  if (!s.ctx.dryRun && (process.geteuid?.() ?? 0) === 0) {
+    lock = acquireLock(what, s.ctx.lockTimeoutMs);
+    if (!lock.inherited) locked();
+  }
   try {
     return body();
   } finally {
