@@ -25,6 +25,8 @@ export interface HostOutcome {
   error?: string;
   /** One line about the host (ping: versions; bootstrap: what was installed). */
   message?: string;
+  /** What the host's command printed itself, apart from per-instance results (e.g. `postmulti -l`). */
+  stdout?: string;
   results: ResultRow[];
   durationMs: number;
   /** Command-specific data (ping: versions; report: instances). */

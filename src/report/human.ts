@@ -37,6 +37,7 @@ export function renderHost(h: HostOutcome, o: HumanOptions): string {
   const out: string[] = [];
   const head = `${h.host} | ${h.status.toUpperCase()}${h.error ? `: ${h.error}` : ""}${h.message ? ` | ${h.message}` : ""}`;
   out.push(byStatus[h.status](head));
+  if (h.stdout) out.push(indent(h.stdout, "  "));
   for (const r of h.results) {
     const mark = r.exitCode === 0 ? (r.changed ? c.yellow("changed") : c.green("ok")) : c.red(`exit ${r.exitCode}`);
     const cmd = r.command ? ` ${c.dim(r.command)}` : "";

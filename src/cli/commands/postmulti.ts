@@ -35,6 +35,7 @@ export function outcomeFromPostmulti(host: string, r: PostmultiResponse): Omit<H
     status: failed ? "failed" : r.changed ? "changed" : "ok",
     ...(error ? { error } : {}),
     ...(warnings.length ? { message: warnings.join("; ") } : {}),
+    ...(r.stdout ? { stdout: r.stdout } : {}),
     results,
     data: { exitCode: r.exitCode, dryRun: r.dryRun, ...(r.effects?.length ? { effects: r.effects } : {}) },
   };
