@@ -28,6 +28,7 @@ describe("postmulti differential suite: real postmulti vs the agent", () => {
         recordMismatch(findMismatch(s.name, real, subject));
         expect.soft(subject.steps, "exit code, stdout and stderr of every step").toEqual(real.steps);
         expect.soft(subject.tree, "file tree (type, owner, mode, content)").toEqual(real.tree);
+        expect.soft(subject.log, "mail log lines of postmulti, postmulti-script, postfix, postfix-script").toEqual(real.log);
       },
       600_000,
     );

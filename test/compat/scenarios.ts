@@ -182,6 +182,20 @@ export const scenarios: Scenario[] = [
     ],
   },
 
+  {
+    name: "list: instance list with duplicates, the primary's own directory, and $name expansion",
+    setup: [...THREE, "postconf -e 'multi_instance_directories = ${config_directory}-out, /etc/postfix-out /etc/postfix $config_directory-in'"],
+    steps: [pm("-l"), pm("-x", "sh", "-c", 'echo "$MAIL_CONFIG $queue_directory"'), pm("-l", "-i", "out")],
+  },
+  {
+    name: "list: secondary main.cf with $expansion, unknown parameters and a syntax error",
+    setup: [
+      ...THREE,
+      "postconf -c /etc/postfix-out -e 'queue_directory = $config_directory/../../var/spool/postfix-out' 'multi_instance_group = $mygroup' 'mygroup = edge' 'foo = $undefined_thing'",
+    ],
+    steps: [pm("-l"), pm("-i", "out", "-x", "sh", "-c", 'echo "$queue_directory|$multi_instance_group"'), sh("echo 'this line is bad' >> /etc/postfix-in/main.cf"), pmFail("-l")],
+  },
+
   // ---------------------------------------------------------------- option errors
   {
     name: "options: modes missing or conflicting, -R with -p/-e, unknown option",
@@ -223,6 +237,21 @@ export const scenarios: Scenario[] = [
       pmFail("-e", "bogus"),
       pmFail("-e", "Create", "-I", "postfix-x"),
       pmFail("-e", "create", "-e", "import"),
+    ],
+  },
+  {
+    name: "options: clustered and attached option arguments, --, repeated -v",
+    setup: THREE,
+    steps: [
+      pm("-lR"),
+      pm("-lgmta"),
+      pm("-li", "out"),
+      pm("-vvv", "-l", "-iin"),
+      pm("-l", "--"),
+      pmFail("-l", "--", "extra"),
+      pm("-ienable", "-e", "enable"),
+      pm("-iout", "-eenable"),
+      pm("-l"),
     ],
   },
   {
@@ -279,6 +308,17 @@ export const scenarios: Scenario[] = [
     ],
   },
 
+  {
+    name: "-x: empty command, command named like an option, caller's MAIL_CONFIG=/etc/postfix replaced per instance",
+    setup: THREE,
+    steps: [
+      pm("-i", "-", "-x", ""),
+      pm("-i", "out", "-x", "-l"),
+      pmEnv({ MAIL_CONFIG: "/etc/postfix" }, "-x", "sh", "-c", 'echo "$MAIL_CONFIG"'),
+      pmEnv({ MAIL_VERBOSE: "1" }, "-i", "in", "-x", "sh", "-c", 'echo "${MAIL_VERBOSE-unset}"'),
+    ],
+  },
+
   // ---------------------------------------------------------------- iterator: -p (recording postfix)
   {
     name: "-p: start runs check for disabled instances, in order, with MAIL_CONFIG only",
@@ -300,6 +340,11 @@ export const scenarios: Scenario[] = [
       pm("-i", "in", "-p", "stop"),
       pm("-i", "in", "-p", "reload"),
     ],
+  },
+  {
+    name: "-p: '--' before the command, several words, commands not in any list",
+    setup: [...THREE, "postmulti -i postfix-in -e enable", ...FAKE_POSTFIX],
+    steps: [pm("-p", "--", "start"), pm("-p", "-c", "/etc/postfix-in", "stop"), pm("-R", "-x", "/opt/fakecmd/postfix", "x"), pm("-i", "in", "-p", "-v")],
   },
   {
     name: "-p: postmulti_start_commands / stop / control parameters customised",
@@ -324,8 +369,16 @@ export const scenarios: Scenario[] = [
 
   // ---------------------------------------------------------------- life cycle: init
   {
-    name: "init: fresh host, then again (idempotent), with -v",
-    steps: [pm("-e", "init"), pm("-l"), pm("-v", "-e", "init"), sh("postconf -n multi_instance_wrapper multi_instance_enable")],
+    name: "init: fresh host, then again (idempotent), with -v; overrides a custom wrapper and enable=no",
+    steps: [
+      pm("-e", "init"),
+      pm("-l"),
+      pm("-v", "-e", "init"),
+      sh("postconf -n multi_instance_wrapper multi_instance_enable"),
+      sh("postconf -e 'multi_instance_wrapper = /usr/local/bin/other -p --' multi_instance_enable=no"),
+      pm("-e", "init"),
+      sh("postconf -n multi_instance_wrapper multi_instance_enable"),
+    ],
   },
   {
     name: "init: create/import/enable before init fail in the helper",
@@ -392,6 +445,29 @@ export const scenarios: Scenario[] = [
     name: "create: unusual but safe names (punctuation !@%-_=+:.) and group '-'",
     setup: [INIT],
     steps: [pm("-I", "postfix-a!@%_=+:.z", "-G", "g!@%-_=+:./", "-e", "create"), pm("-I", "postfix-b", "-G", "-", "-e", "create"), pm("-l")],
+  },
+  {
+    name: "create: directory names with spaces, $( ), quotes and '=' reach postmulti-script verbatim",
+    setup: [INIT],
+    paths: ["/srv", "/tmp/pwned"],
+    steps: [
+      pm("-I", "postfix-sp", "-e", "create", "config_directory=/srv/my dir", "queue_directory=/srv/q=1", "data_directory=/srv/d'x"),
+      pm("-I", "postfix-cmd", "-e", "create", "config_directory=/srv/$(touch /tmp/pwned)", "queue_directory=/srv/`id`", "data_directory=/srv/*"),
+      pm("-l"),
+    ],
+  },
+  {
+    name: "create/import: nameless with a group, import made nameless with -I -",
+    setup: [INIT, OUT, "postmulti -i out -e deport"],
+    paths: ["/srv"],
+    steps: [
+      pm("-G", "anon", "-e", "create", "config_directory=/srv/a", "queue_directory=/srv/a-q", "data_directory=/srv/a-d"),
+      pm("-I", "-", "-e", "import", "config_directory=/etc/postfix-out"),
+      pm("-l"),
+      pm("-l", "-g", "anon"),
+      pm("-i", "/etc/postfix-out", "-e", "assign", "-I", "postfix-back"),
+      pm("-l"),
+    ],
   },
   {
     name: "create: relative, root and malformed parameter settings; parameters not allowed",

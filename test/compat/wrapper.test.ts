@@ -50,5 +50,6 @@ describe("postfix-wrapper(5) API with the agent as multi_instance_wrapper", () =
     expect(real.steps[8]?.stdout).toBe("/etc/postfix stopped\n/etc/postfix-out stopped\n/etc/postfix-in stopped\n");
     expect.soft(subject.steps, "exit code, stdout and stderr of every step").toEqual(real.steps);
     expect.soft(subject.tree, "file tree (type, owner, mode, content)").toEqual(real.tree);
+        expect.soft(subject.log, "mail log lines of postmulti, postmulti-script, postfix, postfix-script").toEqual(real.log);
   }, 600_000);
 });

@@ -55,6 +55,8 @@ export interface StepOutcome {
 export interface SideOutcome {
   steps: StepOutcome[];
   tree: Tree;
+  /** What postmulti, postmulti-script, postfix and postfix-script wrote to the mail log, in order. */
+  log: string[];
 }
 
 /** In shell steps, @POSTMULTI@ is the tool of the side (real postmulti or the agent). */
@@ -65,7 +67,32 @@ export const TOOL_PLACEHOLDER = "@POSTMULTI@";
  * process ids that `postfix status` prints ("PID: 1234").
  */
 export function normalizeText(s: string): string {
-  return s.replace(/\r\n/g, "\n").replace(/\bPID: \d+/g, "PID: <pid>");
+  return s.replace(/\r\n/g, "\n").replace(/\bPID: \d+/g, "PID: <pid>").replace(WAITING, "");
+}
+
+/**
+ * postfix-script's stop polls the master once a second and says so when it
+ * is still there: a matter of load, not of the tool that ran it.
+ */
+const WAITING = /^[^\n]*postfix-script: waiting for the Postfix mail system to terminate\n/gm;
+
+/** Mail log programs whose lines are compared (the daemons' own lines depend on timing). */
+const LOGGED_PROGRAMS = /^(?:[^/\s]+\/)?(postmulti|postmulti-script|postfix-script|postfix)$/;
+
+/**
+ * The mail log (maillog_file = /var/log/postfix.log) reduced to "program:
+ * text" for the programs above: the time stamp, host name and pid are left
+ * out (they differ between two runs).
+ */
+export function mailLogLines(log: string): string[] {
+  const out: string[] = [];
+  for (const line of log.split("\n")) {
+    const m = /^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ ([^\s[:]+)(?:\[\d+\])?: (.*)$/.exec(line);
+    if (!m || !LOGGED_PROGRAMS.test(m[1]!)) continue;
+    const text = normalizeText(`${m[1]}: ${m[2]}\n`);
+    if (text) out.push(text.slice(0, -1));
+  }
+  return out;
 }
 
 function stepLabel(step: Step): string {
@@ -111,10 +138,11 @@ export async function runSide(side: Side, s: Scenario): Promise<SideOutcome> {
     const steps: StepOutcome[] = [];
     for (const step of s.steps) steps.push(await runStep(t, step));
     const tree = await snapshotTree(t, s.paths);
+    const log = mailLogLines((await t.sh("cat /var/log/postfix.log 2>/dev/null")).stdout);
     if (s.toolInTree) {
       for (const [p, v] of Object.entries(tree)) tree[p] = v.split(toolCommand(side)).join(TOOL_PLACEHOLDER);
     }
-    return { steps, tree };
+    return { steps, tree, log };
   } finally {
     await t.stop();
   }
