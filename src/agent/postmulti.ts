@@ -128,7 +128,11 @@ function iterate(s: Session): Outcome {
     if (r.exitCode !== 0) exitCode = 1;
     results.push(r);
   }
-  return { exitCode, results, warnings: s.warnings, stdout: "" };
+  const outcome: Outcome = { exitCode, results, warnings: s.warnings, stdout: "" };
+  const late = results.filter((r) => r.timedOut).map((r) => r.configDirectory);
+  if (late.length > 0)
+    outcome.error = { message: `command timed out after ${ctx.timeoutMs} ms for ${late.join(", ")}`, code: "timeout" };
+  return outcome;
 }
 
 const READ_ONLY_POSTFIX_COMMANDS = new Set(["status", "check"]);
