@@ -56,8 +56,9 @@ export function promptOnTty(prompt: string): Promise<string> {
       reject(new InventoryError("--ask-vault-pass needs a terminal: use --vault-password-file in scripts"));
       return;
     }
-    process.stderr.write(prompt);
+    // No echo from the first keystroke: raw mode before the prompt appears.
     stdin.setRawMode(true);
+    process.stderr.write(prompt);
     stdin.resume();
     stdin.setEncoding("utf8");
     let pw = "";

@@ -1,6 +1,9 @@
 // Vault: values and files encrypted by the real ansible-vault are read by
 // postfleet (formats 1.1 and 1.2 with vault ids); wrong passwords fail cleanly.
 import { describe, expect, it, beforeAll } from "vitest";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -117,14 +120,36 @@ describe("vault against ansible-vault", () => {
     expect(JSON.parse(ours.stdout).hidden.hosts).toEqual(["h1.example.com"]);
   });
 
+  it("--ask-vault-pass prompts on the terminal without echo", async () => {
+    writeFileSync(join(dir, "tty.ini"), "[g]\ntty-host.example.com\n");
+    expect((await ansible("ansible-vault", ["encrypt", "--vault-password-file", "pw1", "tty.ini"], dir)).code).toBe(0);
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+    const cmd = `${process.execPath} --import ${tsx} ${join(REPO, "src/cli/main.ts")} inventory -i tty.ini --list-hosts all --ask-vault-pass`;
+    // script(1) gives the command a pseudo-terminal, as an operator's shell would.
+    const child = spawn("script", ["-qec", cmd, "/dev/null"], { cwd: dir, env: { ...ANSIBLE_ENV, NODE_PATH: join(REPO, "node_modules") } });
+    let out = "";
+    let sent = false;
+    const code = await new Promise<number>((res) => {
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (!sent && out.includes("Vault password: ")) {
+          sent = true;
+          child.stdin.write("s3cret-one\r");
+        }
+      });
+      child.on("close", (c) => res(c ?? 1));
+    });
+    expect(code).toBe(0);
+    expect(out).toContain("tty-host.example.com");
+    expect(out).not.toContain("s3cret-one");
+  });
+
   it("an executable password file is run for the password", async () => {
     const script = join(dir, "pw-script.sh");
     writeFileSync(script, "#!/bin/sh\necho s3cret-one\n");
     chmodSync(script, 0o755);
     const inv = await loadInventory({ sources: ["hosts.yml"], cwd: dir, vaultPasswordFiles: ["pw-script.sh", "pw2"], ansibleConfig: null });
     expect(inv.hostVars("v1.example.com")["api_key"]).toBe("k3y-from-file");
-    void REPO;
     void run;
-    void ANSIBLE_ENV;
   });
 });
