@@ -43,9 +43,10 @@ function ansibleOrderIsDeterministic(top: Group): boolean {
     const next: Group[] = [];
     let contributing = 0;
     for (const g of level) {
-      const fresh = g.childGroups.filter((c) => !seen.has(c) && !next.includes(c));
+      // Groups sharing a new child count too: which one is walked first decides.
+      const fresh = g.childGroups.filter((c) => !seen.has(c));
       if (fresh.length) contributing++;
-      next.push(...fresh);
+      next.push(...fresh.filter((c) => !next.includes(c)));
     }
     if (contributing > 1) return false;
     for (const g of next) seen.add(g);
