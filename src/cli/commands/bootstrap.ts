@@ -2,8 +2,7 @@
 // host's own package manager (apt-get, dnf, yum, zypper, apk), over the same
 // SSH connection, through sudo when the login user is not root.
 import type { Argv, CommandModule } from "yargs";
-import { errorText } from "../../orchestrator/fleet.js";
-import { TransportError, openHost, type HostSession } from "../../transport/index.js";
+import { withHost } from "../../orchestrator/host-agent.js";
 import { buildCommand } from "../../transport/shell.js";
 import { prepareRun, printHumanResults, runAndReport, type HostArgs } from "../context.js";
 import { HOST_OPTIONS } from "../options.js";
@@ -15,11 +14,8 @@ export const bootstrapCommand: CommandModule<object, HostArgs> = {
   handler: async (argv) => {
     const ctx = await prepareRun(argv);
     if (!ctx) return;
-    const { doc, exitCode } = await runAndReport(ctx, "bootstrap", async (host) => {
-      const started = performance.now();
-      let session: HostSession | undefined;
-      try {
-        session = await openHost(ctx.targets.get(host)!, ctx.transport);
+    const { doc, exitCode } = await runAndReport(ctx, "bootstrap", (host) =>
+      withHost(ctx.targets.get(host)!, ctx.transport, async (session) => {
         const r = await session.bootstrap();
         const message = r.changed
           ? `installed Node.js ${r.after.version} with ${r.packageManager}${r.before ? ` (was ${r.before.version})` : ""}`
@@ -37,16 +33,10 @@ export const bootstrapCommand: CommandModule<object, HostArgs> = {
             durationMs: 0,
             changed: true,
           })),
-          durationMs: Math.round(performance.now() - started),
           data: { before: r.before, after: r.after, packageManager: r.packageManager },
         };
-      } catch (err) {
-        const unreachable = err instanceof TransportError && err.unreachable;
-        return { host, status: unreachable ? "unreachable" : "failed", error: errorText(err), results: [], durationMs: Math.round(performance.now() - started) };
-      } finally {
-        await session?.close().catch(() => undefined);
-      }
-    });
+      }),
+    );
     if (!ctx.json) printHumanResults(ctx, doc);
     process.exitCode = exitCode;
   },
