@@ -191,10 +191,17 @@ class Parser {
     }
     if (t.t === "op") {
       if (t.v === "+" || t.v === "-") {
+        // A sign applies to a number literal only (parentheses vanish in Python's AST: -(1) is -1, --1 is not a literal).
         this.i++;
+        let parens = 0;
+        while (this.isOp("(")) {
+          this.i++;
+          parens++;
+        }
         const n = this.peek();
         if (n.t !== "num") throw new NotLiteral();
         this.i++;
+        for (; parens > 0; parens--) this.expect(")");
         return t.v === "-" ? -n.v : n.v;
       }
       if (t.v === "[") return this.sequence("[", "]");

@@ -29,11 +29,13 @@ describe("Python literal typing of INI values", () => {
     ["'\\x41\\n'", "A\n"],
     ["r'\\n'", "\\n"],
     ["5 # comment", 5],
+    ["-(1)", -1],
+    ["- 2", -2],
   ])("%s", (text, value) => {
     expect(literalEval(text)).toEqual(value);
   });
 
-  it.each(["007", "yes", "true", "a b", "{x:1}", "1.2.3", "10.0.0.1", "f'x'", "1j", "{1, 2}", "--1", "", "/srv/postfix"])("%s stays a string", (text) => {
+  it.each(["007", "yes", "true", "a b", "{x:1}", "1.2.3", "10.0.0.1", "f'x'", "1j", "{1, 2}", "--1", "-(-1)", "-(1,)", "", "/srv/postfix"])("%s stays a string", (text) => {
     expect(literalEval(text)).toBeUndefined();
     expect(iniValue(text)).toBe(text);
   });
