@@ -367,6 +367,22 @@ export const scenarios: Scenario[] = [
     steps: [pm("-p", "start"), pm("-p", "stop"), pm("-p", "reload")],
   },
 
+  {
+    name: "helpers missing: postmulti-script not in daemon_directory, postconf/postfix not in command_directory",
+    setup: [...THREE, "mkdir -p /opt/emptydaemon /opt/emptycmd"],
+    steps: [
+      sh("postconf -e daemon_directory=/opt/emptydaemon"),
+      pm("-l"),
+      pmFail("-i", "out", "-e", "enable"),
+      sh("postconf -e daemon_directory=/usr/lib/postfix/sbin command_directory=/opt/emptycmd"),
+      pmFail("-l"),
+      sh("postconf -e 'multi_instance_directories ='"),
+      pm("-l"),
+      pm("-p", "status"),
+      pm("-x", "sh", "-c", 'echo "$PATH"'),
+    ],
+  },
+
   // ---------------------------------------------------------------- life cycle: init
   {
     name: "init: fresh host, then again (idempotent), with -v; overrides a custom wrapper and enable=no",
