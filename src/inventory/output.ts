@@ -3,12 +3,12 @@
 // json.dumps(sort_keys=True, indent=4, ensure_ascii=False) writes it.
 
 import type { Group, InventoryData } from "./model.js";
-import { VaultedString } from "./vault.js";
+import { UnsafeText, VaultedString } from "./vault.js";
 
 export function pythonJson(value: unknown, indent = 0): string {
   const pad = " ".repeat(indent + 4);
   const end = " ".repeat(indent);
-  if (value instanceof VaultedString) return pythonJson(value.toJSON(), indent);
+  if (value instanceof VaultedString || value instanceof UnsafeText) return pythonJson(value.toJSON(), indent);
   if (value === null || value === undefined) return "null";
   if (typeof value === "number") return Number.isFinite(value) ? String(value) : Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
   if (typeof value === "boolean") return value ? "true" : "false";

@@ -5,7 +5,7 @@
 // Filters, tests, operators and {% %} blocks are not evaluated: in strict
 // mode they are an error, otherwise the text is left as it is.
 
-import { VaultedString } from "./vault.js";
+import { UnsafeText, VaultedString } from "./vault.js";
 
 export class TemplateError extends Error {}
 
@@ -25,6 +25,7 @@ export function hasTemplate(s: string): boolean {
 /** Python's str() of a value, as Jinja2 in Ansible prints it inside a string. */
 export function pyStr(v: unknown): string {
   if (typeof v === "string") return v;
+  if (v instanceof UnsafeText) return v.text;
   return pyRepr(v);
 }
 
@@ -39,6 +40,7 @@ function pyRepr(v: unknown): string {
   }
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
   if (v instanceof VaultedString) return pyRepr(v.ciphertext);
+  if (v instanceof UnsafeText) return pyRepr(v.text);
   if (typeof v === "object") return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(", ")}}`;
   return String(v);
 }
@@ -67,8 +69,9 @@ function access(base: unknown, path: string, full: string): unknown {
  * Python would. Lists and mappings are rendered item by item.
  */
 export function render(value: unknown, scope: TemplateScope, strict: boolean, stack: string[] = []): unknown {
+  if (value instanceof UnsafeText) return value.text; // !unsafe: never templated
   if (Array.isArray(value)) return value.map((v) => render(v, scope, strict, stack));
-  if (value && typeof value === "object" && !(value instanceof VaultedString)) {
+  if (value && typeof value === "object" && !(value instanceof VaultedString) && !(value instanceof UnsafeText)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = render(v, scope, strict, stack);
     return out;

@@ -21,6 +21,14 @@ export class VaultedString {
   }
 }
 
+/** A `!unsafe` value: never templated; shown as ansible-inventory shows it. */
+export class UnsafeText {
+  constructor(readonly text: string) {}
+  toJSON(): { __ansible_unsafe: string } {
+    return { __ansible_unsafe: this.text };
+  }
+}
+
 export class VaultError extends Error {}
 
 export function isVaultText(text: string): boolean {

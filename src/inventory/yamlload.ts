@@ -6,7 +6,7 @@
 
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, type Document, type ScalarTag, type Tags } from "yaml";
 import { InventoryError } from "./errors.js";
-import { VaultedString } from "./vault.js";
+import { UnsafeText, VaultedString } from "./vault.js";
 
 export interface KeyInfo {
   line?: number;
@@ -28,11 +28,13 @@ const PY_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:
 
 const vaultTag: ScalarTag = { tag: "!vault", resolve: (s: string) => new VaultedString(s) as unknown as string };
 const vaultTagOld: ScalarTag = { tag: "!vault-encrypted", resolve: (s: string) => new VaultedString(s) as unknown as string };
-const unsafeTag: ScalarTag = { tag: "!unsafe", resolve: (s: string) => s };
+const unsafeTag: ScalarTag = { tag: "!unsafe", resolve: (s: string) => new UnsafeText(s) as unknown as string };
 
 function pythonTags(tags: Tags): Tags {
   const keep = tags.filter((t) => {
     const tag = (t as ScalarTag).tag;
+    // PyYAML's decimal ints have no leading zero (08 is a string).
+    if (tag === "tag:yaml.org,2002:int" && !(t as ScalarTag).format) return false;
     return tag !== "tag:yaml.org,2002:bool" && !(tag === "tag:yaml.org,2002:float" && (t as ScalarTag).format === "EXP") && !(tag === "tag:yaml.org,2002:float" && !(t as ScalarTag).format && String((t as ScalarTag).test).includes("\\."));
   });
   const bool: ScalarTag[] = [
@@ -46,7 +48,14 @@ function pythonTags(tags: Tags): Tags {
     test: PY_FLOAT,
     resolve: (s: string) => parseFloat(s.replace(/_/g, "")),
   };
-  return [...bool, float, ...keep, vaultTag, vaultTagOld, unsafeTag];
+  const decimal: ScalarTag = {
+    tag: "tag:yaml.org,2002:int",
+    default: true,
+    identify: (v) => typeof v === "number" && Number.isInteger(v),
+    test: /^[-+]?(?:0|[1-9][0-9_]*)$/,
+    resolve: (s: string) => parseInt(s.replace(/_/g, ""), 10),
+  };
+  return [...bool, float, decimal, ...keep, vaultTag, vaultTagOld, unsafeTag];
 }
 
 /** Parse YAML (or JSON) text the way Ansible's loader does. */

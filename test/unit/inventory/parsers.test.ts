@@ -63,6 +63,12 @@ describe("YAML inventories", () => {
     expect(inv.rawHostVars("h")).toEqual({ b1: true, b2: false, s1: "y", o: 493, sx: 90, f: 1.5, e: "1e3", n: null });
   });
 
+  it("keeps !unsafe values untemplated and shows them as ansible-inventory does", async () => {
+    const { inv } = await load({ "i.yml": "g:\n  hosts:\n    h:\n      a: 1\n      u: !unsafe '{{ a }}'\n      t: '{{ u }}'\n      z: 08\n" }, ["i.yml"]);
+    expect(JSON.parse(JSON.stringify(inv.rawHostVars("h")))).toEqual({ a: 1, u: { __ansible_unsafe: "{{ a }}" }, t: "{{ u }}", z: "08" });
+    expect(inv.hostVars("h")).toMatchObject({ u: "{{ a }}", t: "{{ a }}" });
+  });
+
   it("a file without extension may be YAML or INI", async () => {
     const { inv } = await load({ "d/a": "g:\n  hosts:\n    y1:\n", "d/b": "[h]\ni1\n" }, ["d"]);
     expect(inv.hostNames()).toEqual(["y1", "i1"]);
