@@ -63,7 +63,14 @@ export function proxyJumpFromSshArgs(args: string): string | undefined {
   return undefined;
 }
 
-export function buildConnectionTarget(name: string, read: VarReader, config?: AnsibleConfig): ConnectionTarget {
+/** Command-line values (-u, --private-key, -T): below inventory variables, above ansible.cfg, as in Ansible. */
+export interface ConnectionDefaults {
+  user?: string;
+  privateKeyFiles?: string[];
+  connectTimeoutMs?: number;
+}
+
+export function buildConnectionTarget(name: string, read: VarReader, config?: AnsibleConfig, cli: ConnectionDefaults = {}): ConnectionTarget {
   const t: ConnectionTarget = { name, host: name };
   const conn = read("ansible_connection");
   if (conn && !["ssh", "smart", "paramiko", "paramiko_ssh"].includes(String(conn.value))) {
@@ -78,12 +85,14 @@ export function buildConnectionTarget(name: string, read: VarReader, config?: An
   if (port) t.port = asInt(name, port, 1, 65535);
   const user = read("ansible_user", "ansible_ssh_user");
   if (user) t.user = asString(name, user);
+  else if (cli.user) t.user = cli.user;
   else if (config?.remoteUser) t.user = config.remoteUser;
   const key = read("ansible_ssh_private_key_file", "ansible_private_key_file");
   if (key) {
     const list = Array.isArray(key.value) ? key.value : [key.value];
     t.privateKeyFiles = list.map((k) => expandHome(asString(name, { ...key, value: k })));
-  } else if (config?.privateKeyFile) t.privateKeyFiles = [config.privateKeyFile];
+  } else if (cli.privateKeyFiles?.length) t.privateKeyFiles = [...cli.privateKeyFiles];
+  else if (config?.privateKeyFile) t.privateKeyFiles = [config.privateKeyFile];
   const kh = read("postfleet_known_hosts_file");
   if (kh) t.knownHostsFile = expandHome(asString(name, kh));
   const hkc = read("postfleet_host_key_checking");
@@ -116,6 +125,7 @@ export function buildConnectionTarget(name: string, read: VarReader, config?: An
   if (node) t.nodePath = asString(name, node);
   const timeout = read("ansible_timeout", "ansible_ssh_timeout");
   if (timeout) t.connectTimeoutMs = asInt(name, timeout, 1, 86400) * 1000;
+  else if (cli.connectTimeoutMs) t.connectTimeoutMs = cli.connectTimeoutMs;
   else if (config?.timeout) t.connectTimeoutMs = config.timeout * 1000;
   return t;
 }

@@ -4,7 +4,7 @@
 import { resolve } from "node:path";
 import type { ConnectionTarget } from "../transport/target.js";
 import { loadAnsibleConfig, type AnsibleConfig } from "./config.js";
-import { buildConnectionTarget, type ResolvedVar } from "./connection.js";
+import { buildConnectionTarget, type ConnectionDefaults, type ResolvedVar } from "./connection.js";
 import { InventoryError } from "./errors.js";
 import { InventoryData, type Host } from "./model.js";
 import { graph, listGroups } from "./output.js";
@@ -17,7 +17,8 @@ import { varsBaseDirs, VarsResolver, type MergedVars } from "./vars.js";
 
 export { InventoryError } from "./errors.js";
 export { loadAnsibleConfig, type AnsibleConfig } from "./config.js";
-export { VaultedString, encryptVault, decryptVault } from "./vault.js";
+export { VaultedString, UnsafeText, encryptVault, decryptVault } from "./vault.js";
+export type { ConnectionDefaults } from "./connection.js";
 export { pythonJson } from "./output.js";
 
 export interface LoadOptions {
@@ -44,7 +45,7 @@ export interface Inventory {
   selectHosts(pattern: string, limit?: string): string[];
   hostVars(name: string): Record<string, unknown>;
   groupNames(name: string): string[];
-  toConnectionTarget(name: string): ConnectionTarget;
+  toConnectionTarget(name: string, cli?: ConnectionDefaults): ConnectionTarget;
 }
 
 export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
@@ -206,15 +207,20 @@ export class AnsibleInventory implements Inventory {
     }
   }
 
-  toConnectionTarget(name: string): ConnectionTarget {
+  /**
+   * How to reach a host. `cli` holds command-line defaults (-u, --private-key,
+   * -T): inventory variables win over them, they win over ansible.cfg.
+   */
+  toConnectionTarget(name: string, cli: ConnectionDefaults = {}): ConnectionTarget {
     this.host(name);
-    return buildConnectionTarget(name, (...names) => {
+    const read = (...names: string[]): ResolvedVar | undefined => {
       for (const n of names) {
         const v = this.readVar(name, n);
         if (v) return v;
       }
       return undefined;
-    }, this.config);
+    };
+    return buildConnectionTarget(name, read, this.config, cli);
   }
 
   /** `ansible-inventory --list` as a value (print it with pythonJson). */

@@ -112,6 +112,15 @@ describe("ansible.cfg", () => {
     expect(warnings.join("\n")).toMatch(/host_key_checking = False is ignored/);
   });
 
+  it("command-line defaults sit between inventory variables and ansible.cfg", async () => {
+    const dir = tree({ "ansible.cfg": "[defaults]\nremote_user = cfg-user\ntimeout = 5\n", "h.ini": "a ansible_user=inv-user\nb\n" });
+    const { loadInventory } = await import("../../../src/inventory/index.js");
+    const inv = await loadInventory({ sources: ["h.ini"], cwd: dir, ansibleConfig: loadAnsibleConfig(dir, {}) ?? null });
+    expect(inv.toConnectionTarget("a", { user: "cli-user" }).user).toBe("inv-user");
+    expect(inv.toConnectionTarget("b", { user: "cli-user", connectTimeoutMs: 9000 })).toMatchObject({ user: "cli-user", connectTimeoutMs: 9000 });
+    expect(inv.toConnectionTarget("b")).toMatchObject({ user: "cfg-user", connectTimeoutMs: 5000 });
+  });
+
   it("ANSIBLE_CONFIG wins over ./ansible.cfg; none means undefined", () => {
     const dir = tree({ "ansible.cfg": "[defaults]\nforks = 3\n", "other.cfg": "[defaults]\nforks = 9\n" });
     expect(loadAnsibleConfig(dir, {})?.forks).toBe(3);
