@@ -15,7 +15,7 @@ interface InventoryArgs {
   "ask-vault-pass"?: boolean;
   "vault-id"?: string[];
   "playbook-dir"?: string;
-  verbose?: boolean;
+  verbose?: number;
 }
 
 export const inventoryCommand: CommandModule<object, InventoryArgs> = {
@@ -33,7 +33,7 @@ export const inventoryCommand: CommandModule<object, InventoryArgs> = {
       .option("ask-vault-pass", { type: "boolean", describe: "Ask for the vault password on the terminal" })
       .option("vault-id", { type: "array", string: true, describe: "Vault id: [label@]file or [label@]prompt (repeatable)" })
       .option("playbook-dir", { type: "string", describe: "Also read group_vars/ and host_vars/ next to this directory" })
-      .option("verbose", { alias: "v", type: "boolean", describe: "Say which sources and ansible.cfg are read" }) as unknown as Argv<InventoryArgs>,
+      .option("verbose", { alias: "v", type: "count", describe: "Say which sources and ansible.cfg are read" }) as unknown as Argv<InventoryArgs>,
   handler: async (argv) => {
     const out = (s: string): void => {
       process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
