@@ -78,6 +78,7 @@ describe("agent lock, serve mode, facts and wrapper API", () => {
       { id: 2, op: "postmulti", args: ["-e", "disable", "-i", "postfix-b"], dryRun: true },
       { id: 3, op: "postmulti", args: ["-p", "-R", "start"] },
       { id: 4, op: "bogus" },
+      { id: 41, op: "postmulti", args: ["-i", "-", "-x", "sleep", "30"], timeoutMs: 300 },
       { id: 5, op: "facts" },
       { id: 6, op: "shutdown" },
       { id: 7, op: "postmulti", args: ["-l"] },
@@ -88,6 +89,7 @@ describe("agent lock, serve mode, facts and wrapper API", () => {
       [2, "postmulti"],
       [3, "postmulti"],
       [4, "error"],
+      [41, "postmulti"],
       [5, "facts"],
       [6, "shutdown"],
     ]);
@@ -98,6 +100,9 @@ describe("agent lock, serve mode, facts and wrapper API", () => {
     );
     expect(await mustSh(host, "postconf -c /etc/postfix-b -h multi_instance_enable")).toBe("yes\n");
     expect((replies[3] as PostmultiResponse).error).toEqual({ message: "The '-p' and '-e' options preclude the use of '-R'", code: "usage" });
+    const late = replies[5] as PostmultiResponse;
+    expect(late.error?.code).toBe("timeout");
+    expect(late.results[0]).toMatchObject({ configDirectory: "/etc/postfix", timedOut: true, exitCode: 1 });
   });
 
   it("reports facts: instances, running state from the master pid, queue counts", async () => {
