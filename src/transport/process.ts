@@ -33,10 +33,7 @@ export class RemoteProcess {
   private tail = "";
   private status: ExitStatus = { exitCode: null, signal: null };
 
-  constructor(
-    private readonly channel: ClientChannel,
-    /** sudo's noise before the command started, if any (for errors). */
-  ) {
+  constructor(private readonly channel: ClientChannel) {
     this.exited = new Promise((resolve) => {
       channel.on("exit", (code: number | null, signal?: string) => {
         this.status = { exitCode: typeof code === "number" ? code : null, signal: signal ?? null };
@@ -50,6 +47,13 @@ export class RemoteProcess {
     this.stderr.on("data", (d: Buffer) => {
       this.tail = (this.tail + d.toString("utf8")).slice(-STDERR_TAIL);
     });
+  }
+
+  /** From now on the channel's output is the command's (after sudo let it start). */
+  forward(restOut = ""): void {
+    if (restOut) this.stdout.write(restOut);
+    this.channel.on("data", (d: Buffer) => this.stdout.write(d));
+    this.channel.stderr.on("data", (d: Buffer) => this.stderr.write(d));
   }
 
   /** The last few KB of stderr, for error messages. */
@@ -100,7 +104,11 @@ export function sudoCommand(argv: readonly string[], b: BecomeOptions, prompt: s
 /** Start `argv` on the host, through sudo when asked; resolves once the command itself runs. */
 export async function spawnRemote(conn: HostConnection, argv: readonly string[], o: SpawnOptions = {}): Promise<RemoteProcess> {
   const become = normalizeBecome(o.become);
-  if (!become) return new RemoteProcess(await conn.openChannel(buildCommand(argv)));
+  if (!become) {
+    const proc = new RemoteProcess(await conn.openChannel(buildCommand(argv)));
+    proc.forward();
+    return proc;
+  }
 
   const nonce = randomBytes(12).toString("hex");
   const prompt = `[postfleet sudo ${nonce}] password: `;
@@ -130,13 +138,10 @@ export async function spawnRemote(conn: HostConnection, argv: readonly string[],
       proc.kill();
       reject(e);
     };
-    const started = (restOut: string, restErr: string) => {
+    const started = (restOut: string) => {
       done = true;
       cleanup();
-      channel.on("data", (d: Buffer) => proc.stdout.write(d));
-      channel.stderr.on("data", (d: Buffer) => proc.stderr.write(d));
-      if (restOut) proc.stdout.write(restOut);
-      if (restErr) proc.stderr.write(restErr);
+      proc.forward(restOut);
       resolve(proc);
     };
     const sudoSays = () => err.split(prompt).join("").trim().replace(/\s+/g, " ");
@@ -157,7 +162,7 @@ export async function spawnRemote(conn: HostConnection, argv: readonly string[],
       const at = out.indexOf(`${marker}\n`);
       if (at >= 0) {
         // Text before the marker is sudo's (lecture); stderr so far is sudo's too.
-        started(out.slice(at + marker.length + 1), "");
+        started(out.slice(at + marker.length + 1));
       }
     };
     const onClose = () => {

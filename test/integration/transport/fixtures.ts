@@ -1,0 +1,49 @@
+// Shared pieces for the transport integration tests: targets for lab hosts
+// and a tiny fake agent speaking the NDJSON protocol (until/besides the real one).
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TransportOptions } from "../../../src/transport/index.js";
+import type { ConnectionTarget } from "../../../src/transport/target.js";
+import type { Lab } from "../../support/lab.js";
+
+/** Nothing from the machine running the tests: no ~/.ssh/config, no agent, no default keys. */
+export const isolated: TransportOptions = { sshConfig: { files: [] }, agentSocket: null, defaultKeys: false, globalKnownHostsFiles: [] };
+
+export function labTarget(lab: Lab, i: number, extra: Partial<ConnectionTarget> = {}): ConnectionTarget {
+  const h = lab.hosts[i]!;
+  return {
+    name: h.name,
+    host: h.address,
+    port: h.port,
+    user: lab.user,
+    privateKeyFiles: [lab.privateKeyPath],
+    knownHostsFile: lab.knownHostsPath,
+    ...extra,
+  };
+}
+
+/** A fake agent: hello, then echoes postmulti args; "die" exits with stderr; "slow" never answers. */
+export const FAKE_AGENT = `
+const readline = require("readline");
+const tag = process.env.FAKE_TAG || "fake";
+const out = (o) => process.stdout.write(JSON.stringify(o) + "\\n");
+out({ id: 0, op: "hello", protocol: 1, agentVersion: tag, nodeVersion: process.versions.node, uid: process.getuid() });
+readline.createInterface({ input: process.stdin }).on("line", (line) => {
+  const r = JSON.parse(line);
+  if (r.op === "shutdown") { out({ id: r.id, op: "shutdown" }); process.exit(0); }
+  if (r.op === "facts") return out({ id: r.id, op: "facts", postfixVersion: "x", nodeVersion: process.versions.node, agentVersion: tag, hostname: require("os").hostname(), instances: [] });
+  if (r.args[0] === "die") { process.stderr.write("fake agent: something broke\\n"); process.exit(3); }
+  if (r.args[0] === "slow") return;
+  if (r.args[0] === "bad") return out({ id: r.id, op: "error", error: { code: "usage", message: "bad request" } });
+  out({ id: r.id, op: "postmulti", exitCode: 0, dryRun: false, changed: false, warnings: [], results: [
+    { name: "-", group: "-", enabled: true, configDirectory: "/etc/postfix", primary: true, command: r.args, exitCode: 0, stdout: JSON.stringify(r.args), stderr: "", durationMs: 0, changed: false } ] });
+});
+`;
+
+export function writeFakeAgent(variant = ""): string {
+  const dir = mkdtempSync(join(tmpdir(), "postfleet-fake-agent-"));
+  const path = join(dir, "agent.cjs");
+  writeFileSync(path, `${FAKE_AGENT}\n// variant ${variant}\n`);
+  return path;
+}
