@@ -1,0 +1,156 @@
+// Agent push (content-addressed, uploaded only when missing or altered,
+// verified before it runs), the NDJSON agent client, and Node.js detection
+// with `bootstrap` installing it through apt on a real lab host.
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AgentProcessError,
+  AgentPushError,
+  AgentRequestError,
+  NodeMissingError,
+  OperationTimeoutError,
+  openHost,
+  type HostSession,
+} from "../../../src/transport/index.js";
+import { startLab, type Lab } from "../../support/lab.js";
+import { isolated, labTarget, writeFakeAgent } from "./fixtures.js";
+
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("agent push and agent client", () => {
+  let lab: Lab;
+  const sessions: HostSession[] = [];
+  const open = async (i: number, extra = {}, warn?: (m: string) => void) => {
+    const s = await openHost(labTarget(lab, i, extra), { ...isolated, ...(warn ? { warn } : {}) });
+    sessions.push(s);
+    return s;
+  };
+  beforeAll(async () => {
+    lab = await startLab(2);
+  });
+  afterAll(async () => {
+    await Promise.allSettled(sessions.map((s) => s.close()));
+    await lab?.stop();
+  });
+
+  it("uploads the bundle once into ~/.cache/postfleet (0700) by content hash, again only after it changed or was tampered with", async () => {
+    const a = writeFakeAgent("a");
+    const b = writeFakeAgent("b");
+    const host = lab.hosts[0]!;
+    const s1 = await open(0);
+    const first = await s1.ensureAgent(a);
+    expect(first).toMatchObject({ uploaded: true, replaced: false, sha256: sha256(a), remotePath: `/root/.cache/postfleet/agent-${sha256(a)}.cjs` });
+    expect(first.node.version).toMatch(/^18\./);
+    expect((await host.exec(["stat", "-c", "%a %U", "/root/.cache/postfleet"])).stdout.trim()).toBe("700 root");
+    expect((await host.exec(["sha256sum", first.remotePath])).stdout.split(" ")[0]).toBe(sha256(a));
+
+    expect((await s1.ensureAgent(a)).uploaded).toBe(false);
+    const s2 = await open(0);
+    expect((await s2.ensureAgent(a)).uploaded).toBe(false);
+    const changed = await s2.ensureAgent(b);
+    expect(changed.uploaded).toBe(true);
+    expect(changed.remotePath).not.toBe(first.remotePath);
+    expect((await s2.ensureAgent(b)).uploaded).toBe(false);
+
+    await host.exec(["sh", "-c", 'echo "process.exit(0)" >> "$1"', "sh", first.remotePath]);
+    const warnings: string[] = [];
+    const s3 = await open(0, {}, (m) => warnings.push(m));
+    const repaired = await s3.ensureAgent(a);
+    expect(repaired).toMatchObject({ uploaded: true, replaced: true });
+    expect(warnings.join("\n")).toMatch(/did not match its sha256 and was replaced/);
+    expect((await host.exec(["sha256sum", first.remotePath])).stdout.split(" ")[0]).toBe(sha256(a));
+    // No temporary files are left behind.
+    expect((await host.exec("ls -A /root/.cache/postfleet")).stdout.trim().split("\n").sort()).toEqual(
+      [`agent-${sha256(a)}.cjs`, `agent-${sha256(b)}.cjs`].sort(),
+    );
+  });
+
+  it("refuses to run an agent file changed after it was verified", async () => {
+    const a = writeFakeAgent("tamper-late");
+    const s = await open(0);
+    const pushed = await s.ensureAgent(a);
+    await lab.hosts[0]!.exec(["sh", "-c", 'echo "// evil" >> "$1"', "sh", pushed.remotePath]);
+    const e = await rejection(s.startAgent());
+    expect(e).toBeInstanceOf(AgentProcessError);
+    expect(e.message).toMatch(/does not match its sha256/);
+  });
+
+  it("refuses an agent directory that is a symlink", async () => {
+    const host = lab.hosts[1]!;
+    await host.exec("mkdir -p /root/.cache /tmp/elsewhere && ln -s /tmp/elsewhere /root/.cache/postfleet");
+    try {
+      const s = await open(1);
+      const e = await rejection(s.ensureAgent(writeFakeAgent("symlink")));
+      expect(e).toBeInstanceOf(AgentPushError);
+      expect(e.message).toMatch(/not a directory/);
+      expect((await host.exec("ls -A /tmp/elsewhere")).stdout).toBe("");
+    } finally {
+      await host.exec("rm -f /root/.cache/postfleet");
+    }
+  });
+
+  it("speaks NDJSON with the agent: hello, pipelined requests matched by id, timeouts, error responses, death with stderr", async () => {
+    const s = await open(0);
+    await s.ensureAgent(writeFakeAgent("client"));
+    const agent = await s.startAgent();
+    expect(agent.hello).toMatchObject({ op: "hello", protocol: 1, uid: 0 });
+    const argsList = [["-l"], ["-i", "postfix-out; rm -rf /", "-p", "status"], ["-g", "$(id)", "-x", "postconf"]];
+    const answers = await Promise.all(argsList.map((args) => agent.request({ op: "postmulti", args })));
+    expect(answers.map((r) => r.results[0]!.command)).toEqual(argsList);
+    const facts = await agent.request({ op: "facts" });
+    expect(facts.op).toBe("facts");
+
+    const bad = await rejection(agent.request({ op: "postmulti", args: ["bad"] }));
+    expect(bad).toBeInstanceOf(AgentRequestError);
+    expect((bad as AgentRequestError).agentError.code).toBe("usage");
+    const slow = await rejection(agent.request({ op: "postmulti", args: ["slow"] }, { timeoutMs: 300 }));
+    expect(slow).toBeInstanceOf(OperationTimeoutError);
+    expect((await agent.request({ op: "postmulti", args: ["-l"] })).results[0]!.command).toEqual(["-l"]);
+
+    const died = await rejection(agent.request({ op: "postmulti", args: ["die"] }));
+    expect(died).toBeInstanceOf(AgentProcessError);
+    expect(died.message).toMatch(/exited with code 3/);
+    expect(died.message).toContain("fake agent: something broke");
+    expect(agent.alive).toBe(false);
+    await expect(agent.request({ op: "facts" })).rejects.toBeInstanceOf(AgentProcessError);
+    await agent.close();
+
+    const again = await s.startAgent();
+    await again.close();
+    expect(again.alive).toBe(false);
+  });
+
+  it("reports a missing Node.js with a pointer to bootstrap, and bootstrap installs it with apt-get", async () => {
+    const host = lab.hosts[1]!;
+    const removed = await host.exec("dpkg -r --force-depends nodejs && ! command -v node");
+    expect(removed.exitCode).toBe(0);
+    const s = await open(1);
+    const e = await rejection(s.ensureAgent(writeFakeAgent("nonode")));
+    expect(e).toBeInstanceOf(NodeMissingError);
+    expect(e.message).toMatch(/Node\.js ≥ 18 is required on mta02/);
+    expect(e.message).toMatch(/postfleet bootstrap -l mta02/);
+    const bogus = await open(1, { nodePath: "/opt/node/bin/node" });
+    expect((await rejection(bogus.node())).message).toMatch(/postfleet_node=\/opt\/node\/bin\/node does not run/);
+
+    const report = await s.bootstrap();
+    expect(report).toMatchObject({ host: "mta02", before: null, packageManager: "apt-get", changed: true });
+    expect(report.after.version).toMatch(/^18\./);
+    expect(report.steps.map((x) => x.exitCode)).toEqual([0, 0]);
+    const pushed = await s.ensureAgent(writeFakeAgent("after-bootstrap"));
+    expect(pushed.uploaded).toBe(true);
+    const agent = await s.startAgent();
+    expect(agent.hello.nodeVersion).toBe(report.after.version);
+    await agent.close();
+    expect((await s.bootstrap()).changed).toBe(false);
+  }, 600_000);
+});
