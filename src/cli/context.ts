@@ -100,17 +100,17 @@ export async function prepareRun(args: HostArgs, pattern = "all"): Promise<RunCo
   const becomePassword = args["ask-become-pass"] ? await promptHidden("BECOME password: ") : undefined;
   const targets = new Map<string, ConnectionTarget>();
   for (const h of hosts) {
-    const t = inventory.toConnectionTarget(h); // throws InventoryError naming file/host/variable
-    if (args.user && !t.user) t.user = args.user;
-    if (args["private-key"] && !t.privateKeyFiles?.length) t.privateKeyFiles = [args["private-key"]];
+    // -u/--private-key/-T sit between inventory variables and ansible.cfg, as in Ansible.
+    const timeoutS = args.timeout;
+    const t = inventory.toConnectionTarget(h, {
+      ...(args.user ? { user: args.user } : {}),
+      ...(args["private-key"] ? { privateKeyFiles: [args["private-key"]] } : {}),
+      ...(timeoutS ? { connectTimeoutMs: timeoutS * 1000 } : {}),
+    }); // throws InventoryError naming file/host/variable
     if (args.become) t.become = true;
     if (args["become-user"]) t.becomeUser = args["become-user"];
     if (becomePassword !== undefined) t.becomePassword = becomePassword;
     if (args["host-key-checking"] && !t.hostKeyChecking) t.hostKeyChecking = args["host-key-checking"] as HostKeyChecking;
-    const timeoutS = args.timeout ?? cfg?.timeout;
-    if (timeoutS && !t.connectTimeoutMs) t.connectTimeoutMs = timeoutS * 1000;
-    if (!t.user && cfg?.remoteUser) t.user = cfg.remoteUser;
-    if (!t.privateKeyFiles?.length && cfg?.privateKeyFile) t.privateKeyFiles = [cfg.privateKeyFile];
     targets.set(h, t);
   }
 

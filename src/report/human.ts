@@ -58,8 +58,9 @@ export function renderRecap(doc: RunDocument, o: HumanOptions): string {
     const changed = h.results.filter((r) => r.changed).length;
     const failed = h.results.filter((r) => r.exitCode !== 0).length;
     const fields = [
-      `ok=${h.results.length - failed}`,
-      `changed=${changed}`,
+      // Without per-instance results (ping, report) the host itself is the one item.
+      `ok=${h.results.length ? h.results.length - failed : n("ok") + n("changed")}`,
+      `changed=${h.results.length ? changed : n("changed")}`,
       `failed=${n("failed") ? Math.max(1, failed) : 0}`,
       `unreachable=${n("unreachable")}`,
       `skipped=${n("skipped")}`,
