@@ -4,7 +4,7 @@
 // values from the inventory win over the config files.
 import { existsSync, readFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { join } from "node:path";
 import SSHConfig from "ssh-config";
 import { TransportConfigError } from "./errors.js";
 import type { ConnectionTarget } from "./target.js";
@@ -74,7 +74,8 @@ export function resolveHop(
   const localUser = o.localUser ?? userInfo().username;
   const merged: Record<string, string | string[]> = {};
   for (const cfg of loadConfigs(o.files ?? defaultConfigFiles(home))) {
-    const computed = cfg.compute({ Host: given.host, User: given.user ?? localUser }, { ignoreCase: true });
+    // (ssh-config echoes a given User back as the result's User, so pass it only when the inventory set one.)
+    const computed = cfg.compute(given.user ? { Host: given.host, User: given.user } : { Host: given.host }, { ignoreCase: true });
     for (const [k, v] of Object.entries(computed)) {
       if (k === "identityfile") merged[k] = [...((merged[k] as string[] | undefined) ?? []), ...(Array.isArray(v) ? v : [v])];
       else if (!(k in merged)) merged[k] = v;
@@ -93,8 +94,8 @@ export function resolveHop(
   const tokens = { h: hostname, n: given.host, p: port, r: user, u: localUser, d: home };
   const explicit = (given.identityFiles?.length ?? 0) > 0;
   const identityFiles = (explicit ? given.identityFiles! : ((merged.identityfile as string[] | undefined) ?? []))
-    .map((f) => expandTilde(expandTokens(f, tokens), home))
-    .map((f) => (isAbsolute(f) || explicit ? f : join(home, ".ssh", f)));
+    // Relative paths stay relative to the working directory, as in OpenSSH.
+    .map((f) => expandTilde(expandTokens(f, tokens), home));
   const cfgJump = first(merged.proxyjump);
   const proxyJump = given.proxyJump ?? (cfgJump && cfgJump.toLowerCase() !== "none" ? cfgJump : undefined);
   const cfgTimeout = first(merged.connecttimeout);

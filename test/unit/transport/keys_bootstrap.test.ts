@@ -1,0 +1,79 @@
+// Key loading (encrypted keys, passphrase sources, caching), error classes,
+// Node.js version rules and the package manager steps of bootstrap.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ssh2 from "ssh2";
+import { describe, expect, it } from "vitest";
+import { installSteps, PACKAGE_MANAGERS } from "../../../src/transport/bootstrap.js";
+import { AuthError, HostKeyError, UnreachableError } from "../../../src/transport/errors.js";
+import { KeyStore } from "../../../src/transport/keys.js";
+import { nodeCandidates, nodeMajor } from "../../../src/transport/node_detect.js";
+
+const dir = mkdtempSync(join(tmpdir(), "postfleet-keys-"));
+const encrypted = join(dir, "enc");
+writeFileSync(encrypted, ssh2.utils.generateKeyPairSync("ed25519", { passphrase: "s3cret", cipher: "aes256-ctr", rounds: 2 }).private);
+const plain = join(dir, "plain");
+writeFileSync(plain, ssh2.utils.generateKeyPairSync("ed25519").private);
+
+describe("KeyStore", () => {
+  it("decrypts an encrypted key, asking its passphrase once per run", async () => {
+    const asked: string[] = [];
+    const store = new KeyStore(async (f) => (asked.push(f), "s3cret"));
+    const a = await store.load(encrypted, "h1", true);
+    const b = await store.load(encrypted, "h2", true);
+    expect(a?.key.type).toBe("ssh-ed25519");
+    expect(b).toBe(a);
+    expect(asked).toEqual([encrypted]);
+  });
+
+  it("says what to do when no passphrase is available, and never prints a wrong one", async () => {
+    const none = new KeyStore(async () => undefined);
+    await expect(none.load(encrypted, "h", true)).rejects.toThrow(/encrypted and no passphrase is available: set POSTFLEET_SSH_KEY_PASSPHRASE/);
+    const wrong = new KeyStore(async () => "guess-123");
+    const e = await wrong.load(encrypted, "h", true).catch((x: Error) => x);
+    expect(e).toBeInstanceOf(AuthError);
+    expect((e as Error).message).toMatch(/wrong passphrase/);
+    expect((e as Error).message).not.toContain("guess-123");
+    // Optional (default) keys that cannot be used are skipped, not fatal.
+    expect(await none.load(encrypted, "h", false)).toBeNull();
+  });
+
+  it("returns null for a missing file and rejects a file that is not a key", async () => {
+    const store = new KeyStore(async () => undefined);
+    expect(await store.load(join(dir, "absent"), "h", true)).toBeNull();
+    const junk = join(dir, "junk");
+    writeFileSync(junk, "hello\n");
+    await expect(store.load(junk, "h", true)).rejects.toThrow(/not a usable private key/);
+    expect((await store.load(plain, "h", true))?.file).toBe(plain);
+  });
+});
+
+describe("error classes", () => {
+  it("marks only UnreachableError as unreachable", () => {
+    expect(new UnreachableError("h", "x").unreachable).toBe(true);
+    expect(new AuthError("h", "x").unreachable).toBe(false);
+    const hk = new HostKeyError("h", "x", "changed");
+    expect([hk.unreachable, hk.code, hk.name, hk.host]).toEqual([false, "host-key", "HostKeyError", "h"]);
+  });
+});
+
+describe("Node.js and bootstrap rules", () => {
+  it("reads major versions", () => {
+    expect(nodeMajor("18.19.0")).toBe(18);
+    expect(nodeMajor("v20.1.0")).toBe(20);
+    expect(nodeMajor("garbage")).toBe(0);
+    expect(nodeCandidates()).toEqual(["node", "nodejs"]);
+    expect(nodeCandidates("/opt/node/bin/node")).toEqual(["/opt/node/bin/node"]);
+  });
+
+  it("has non-interactive install steps for every package manager", () => {
+    for (const pm of PACKAGE_MANAGERS) {
+      const steps = installSteps(pm);
+      expect(steps.length).toBeGreaterThan(0);
+      expect(steps.flat().join(" ")).toMatch(/nodejs/);
+      expect(steps.flat().join(" ")).toMatch(/-y|--no-cache|-n install|noninteractive/);
+    }
+    expect(installSteps("apt-get")[1]).toEqual(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y", "install", "nodejs"]);
+  });
+});

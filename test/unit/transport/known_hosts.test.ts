@@ -1,0 +1,148 @@
+// known_hosts parsing and host key verification, checked against OpenSSH's
+// own ssh-keygen where it has an opinion (hashing, fingerprints, lookups).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ssh2 from "ssh2";
+import { beforeEach, describe, expect, it } from "vitest";
+import { HostKeyError } from "../../../src/transport/errors.js";
+import {
+  entryMatches,
+  fingerprintSha256,
+  hashHostName,
+  knownHostsName,
+  knownKeyTypes,
+  parseKnownHosts,
+  verifyHostKey,
+} from "../../../src/transport/known_hosts.js";
+
+function newKey(type: "ed25519" | "ecdsa" = "ed25519"): { line: string; blob: Buffer } {
+  const pub = ssh2.utils.generateKeyPairSync(type, type === "ecdsa" ? { bits: 256 } : {}).public;
+  const [t, b] = pub.split(/\s+/);
+  return { line: `${t} ${b}`, blob: Buffer.from(b!, "base64") };
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "postfleet-kh-"));
+});
+
+function file(content: string): string {
+  const f = join(dir, `kh${Math.random().toString(36).slice(2)}`);
+  writeFileSync(f, content);
+  return f;
+}
+
+describe("known_hosts parsing and matching", () => {
+  const k = newKey();
+
+  it("matches plain names, comma lists, [host]:port, wildcards and negations", () => {
+    const text = [
+      `mta1.example.com,192.0.2.1 ${k.line}`,
+      `[mta2.example.com]:2222 ${k.line} comment here`,
+      `*.mx.example.com,!bad.mx.example.com ${k.line}`,
+      `mta?.test ${k.line}`,
+    ].join("\n");
+    const { entries, problems } = parseKnownHosts(text, "f");
+    expect(problems).toEqual([]);
+    const matches = (name: string) => entries.filter((e) => entryMatches(e, name)).map((e) => e.line);
+    expect(matches("mta1.example.com")).toEqual([1]);
+    expect(matches("192.0.2.1")).toEqual([1]);
+    expect(matches("MTA1.Example.COM")).toEqual([1]);
+    expect(matches(knownHostsName("mta2.example.com", 2222))).toEqual([2]);
+    expect(matches("mta2.example.com")).toEqual([]);
+    expect(matches("a.mx.example.com")).toEqual([3]);
+    expect(matches("bad.mx.example.com")).toEqual([]);
+    expect(matches("[a.mx.example.com]:2222")).toEqual([]);
+    expect(matches("mta7.test")).toEqual([4]);
+    expect(matches("mta77.test")).toEqual([]);
+  });
+
+  it("reads markers and reports malformed lines with their line numbers", () => {
+    const text = `# comment\n\n@revoked host1 ${k.line}\n@cert-authority *.example.com ${k.line}\n@bogus h ${k.line}\nonlyname\nhost ssh-ed25519 !!!notbase64\n|1|abc host ${k.line}\n`;
+    const { entries, problems } = parseKnownHosts(text, "kh");
+    expect(entries.map((e) => [e.line, e.marker])).toEqual([
+      [3, "revoked"],
+      [4, "cert-authority"],
+    ]);
+    expect(problems.map((p) => p.line)).toEqual([5, 6, 7, 8]);
+  });
+
+  it("hashes names exactly as ssh-keygen -H does, and reads ssh-keygen's hashed lines", () => {
+    const f = file(`[127.0.0.1]:2222 ${k.line}\nmta1.example.com ${k.line}\n`);
+    execFileSync("ssh-keygen", ["-H", "-f", f], { stdio: "ignore" });
+    const { entries } = parseKnownHosts(readFileSync(f, "utf8"), f);
+    expect(entries.every((e) => e.hashed)).toBe(true);
+    expect(entries.filter((e) => entryMatches(e, "[127.0.0.1]:2222")).map((e) => e.line)).toEqual([1]);
+    expect(entries.filter((e) => entryMatches(e, "mta1.example.com")).map((e) => e.line)).toEqual([2]);
+    expect(entries.filter((e) => entryMatches(e, "127.0.0.1")).length).toBe(0);
+
+    const ours = file(`${hashHostName("[10.1.2.3]:2200")} ${k.line}\n`);
+    expect(execFileSync("ssh-keygen", ["-F", "[10.1.2.3]:2200", "-f", ours]).toString()).toContain(k.line);
+  });
+
+  it("computes the SHA256 fingerprint as ssh-keygen -l does", () => {
+    const f = file(`${k.line}\n`);
+    const theirs = execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", f]).toString().split(/\s+/)[1];
+    expect(fingerprintSha256(k.blob)).toBe(theirs);
+  });
+});
+
+describe("verifyHostKey", () => {
+  const k = newKey();
+  const other = newKey();
+  const base = { hostLabel: "mta01", host: "127.0.0.1", port: 2222, globalFiles: [] as string[] };
+
+  it("accepts the known key", () => {
+    const f = file(`[127.0.0.1]:2222 ${k.line}\n`);
+    expect(verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" }).status).toBe("ok");
+  });
+
+  it("refuses a changed key naming file:line, both fingerprints and the fix; off accepts it with a warning", () => {
+    const f = file(`# first\nsomewhere ${other.line}\n[127.0.0.1]:2222 ${other.line}\n`);
+    let err: HostKeyError | undefined;
+    try {
+      verifyHostKey({ ...base, key: k.blob, file: f, checking: "accept-new" });
+    } catch (e) {
+      err = e as HostKeyError;
+    }
+    expect(err).toBeInstanceOf(HostKeyError);
+    expect(err!.reason).toBe("changed");
+    expect(err!.message).toContain(`${f}:3`);
+    expect(err!.message).toContain(fingerprintSha256(k.blob));
+    expect(err!.message).toContain(fingerprintSha256(other.blob));
+    expect(err!.message).toContain(`ssh-keygen -R '[127.0.0.1]:2222'`);
+    const off = verifyHostKey({ ...base, key: k.blob, file: f, checking: "off" });
+    expect(off).toMatchObject({ status: "accepted-unverified" });
+  });
+
+  it("refuses a revoked key whatever the checking mode", () => {
+    const f = file(`@revoked * ${k.line}\n[127.0.0.1]:2222 ${k.line}\n`);
+    for (const checking of ["strict", "accept-new", "off"] as const) {
+      expect(() => verifyHostKey({ ...base, key: k.blob, file: f, checking })).toThrow(/@revoked in .*:1/);
+    }
+  });
+
+  it("explains that @cert-authority is not supported", () => {
+    const f = file(`@cert-authority [127.0.0.1]:* ${other.line}\n`);
+    expect(() => verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" })).toThrow(/@cert-authority entries .* not supported/);
+  });
+
+  it("strict refuses unknown hosts; accept-new appends a plain entry (creating the file) that then verifies", () => {
+    const f = join(dir, "new", "known_hosts");
+    expect(() => verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" })).toThrow(/not known in .*known_hosts \(presented ssh-ed25519 SHA256:/);
+    expect(verifyHostKey({ ...base, key: k.blob, file: f, checking: "accept-new" })).toMatchObject({ status: "added" });
+    expect(readFileSync(f, "utf8")).toBe(`[127.0.0.1]:2222 ${k.line}\n`);
+    expect(verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" }).status).toBe("ok");
+  });
+
+  it("consults global files read-only, and lists known key types for algorithm preference", () => {
+    const g = file(`[127.0.0.1]:2222 ${k.line}\n`);
+    const user = join(dir, "absent");
+    expect(verifyHostKey({ ...base, key: k.blob, file: user, checking: "strict", globalFiles: [g] }).status).toBe("ok");
+    const ec = newKey("ecdsa");
+    const both = file(`[127.0.0.1]:2222 ${ec.line}\n[127.0.0.1]:2222 ${k.line}\n`);
+    expect(knownKeyTypes("127.0.0.1", 2222, [both])).toEqual(["ecdsa-sha2-nistp256", "ssh-ed25519"]);
+  });
+});
