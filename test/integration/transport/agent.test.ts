@@ -14,7 +14,7 @@ import {
   type HostSession,
 } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { isolated, labTarget, writeFakeAgent } from "./fixtures.js";
+import { isolated, labTarget, removeFakeAgents, writeFakeAgent } from "./fixtures.js";
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 
@@ -39,6 +39,7 @@ describe("agent push and agent client", () => {
     lab = await startLab(2);
   });
   afterAll(async () => {
+    removeFakeAgents();
     await Promise.allSettled(sessions.map((s) => s.close()));
     await lab?.stop();
   });

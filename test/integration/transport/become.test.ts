@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BecomeError, openHost, type HostSession } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { isolated, labTarget, writeFakeAgent } from "./fixtures.js";
+import { isolated, labTarget, removeFakeAgents, writeFakeAgent } from "./fixtures.js";
 
 const PASSWORD = "pa ss'w\"rd;$(touch /tmp/pwned)";
 
@@ -32,6 +32,7 @@ describe("become (sudo) as a non-root login user", () => {
     ]);
   });
   afterAll(async () => {
+    removeFakeAgents();
     await Promise.allSettled(sessions.map((s) => s.close()));
     await Promise.allSettled([withPassword?.stop(), noPassword?.stop()]);
   });

@@ -3,7 +3,7 @@
 // files (encrypted too), ssh-agent, timeouts and verbatim arguments.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ssh2 from "ssh2";
@@ -14,6 +14,7 @@ import {
   OperationTimeoutError,
   UnreachableError,
   fingerprintSha256,
+  HostPool,
   hashHostName,
   knownHostsName,
   openHost,
@@ -53,6 +54,7 @@ describe("SSH transport against lab hosts", () => {
   });
   afterAll(async () => {
     await lab?.stop();
+    rmSync(work, { recursive: true, force: true });
   });
 
   it("reaches 4 hosts in parallel over one connection each, running several commands on it", async () => {
@@ -273,5 +275,25 @@ describe("SSH transport against lab hosts", () => {
     } finally {
       await s.close();
     }
+  });
+
+  it("honours an ssh config file: an alias with HostName, Port, User and IdentityFile", async () => {
+    const h = lab.hosts[2]!;
+    const cfg = join(work, "ssh_config");
+    writeFileSync(cfg, `Host mail-alias\n  HostName ${h.address}\n  Port ${h.port}\n  User root\n  IdentityFile ${lab.privateKeyPath}\n`);
+    const s = await openHost({ name: "mail-alias", host: "mail-alias", knownHostsFile: lab.knownHostsPath }, { ...isolated, sshConfig: { files: [cfg] } });
+    expect(s.connection.settings).toMatchObject({ hostname: h.address, port: h.port, user: "root" });
+    expect((await s.exec(["hostname"])).stdout.trim()).toBe((await h.exec("hostname")).stdout.trim());
+    await s.close();
+  });
+
+  it("HostPool keeps one session per host for the whole run", async () => {
+    const pool = new HostPool(isolated);
+    const [a, b] = await Promise.all([pool.get(labTarget(lab, 0)), pool.get(labTarget(lab, 0))]);
+    expect(a).toBe(b);
+    expect(await pool.get(labTarget(lab, 1))).not.toBe(a);
+    await pool.closeAll();
+    expect(a.connection.isOpen).toBe(false);
+    await expect(a.exec(["true"])).rejects.toBeInstanceOf(UnreachableError);
   });
 });

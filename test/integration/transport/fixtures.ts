@@ -1,6 +1,6 @@
 // Shared pieces for the transport integration tests: targets for lab hosts
 // and a tiny fake agent speaking the NDJSON protocol (until/besides the real one).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TransportOptions } from "../../../src/transport/index.js";
@@ -41,9 +41,18 @@ readline.createInterface({ input: process.stdin }).on("line", (line) => {
 });
 `;
 
+let fakeDir: string | undefined;
+let fakeCount = 0;
+
+/** A fake agent bundle; each variant has its own content, hence its own sha256. */
 export function writeFakeAgent(variant = ""): string {
-  const dir = mkdtempSync(join(tmpdir(), "postfleet-fake-agent-"));
-  const path = join(dir, "agent.cjs");
+  fakeDir ??= mkdtempSync(join(tmpdir(), "postfleet-fake-agent-"));
+  const path = join(fakeDir, `agent-${fakeCount++}.cjs`);
   writeFileSync(path, `${FAKE_AGENT}\n// variant ${variant}\n`);
   return path;
+}
+
+export function removeFakeAgents(): void {
+  if (fakeDir) rmSync(fakeDir, { recursive: true, force: true });
+  fakeDir = undefined;
 }
