@@ -34,6 +34,7 @@ function postfleet(args, { capture = false } = {}) {
 }
 
 const fleet = (...args) => postfleet(["-i", inv, ...args]);
+const fleetOutput = (...args) => postfleet(["-i", inv, ...args], { capture: true });
 
 let failed = false;
 try {
@@ -80,9 +81,9 @@ try {
   fleet("postmulti", "-p", "start");
 
   step("Report again");
-  const report = JSON.parse(fleet("report", "--format", "json") || "{}");
+  const report = JSON.parse(fleetOutput("report", "--format", "json"));
   const rows = report.instances ?? [];
-  process.stdout.write(fleet("report"));
+  fleet("report");
   const bad = rows.filter((r) => !r.enabled || !r.running);
   if (rows.length !== 12 || bad.length) {
     throw new Error(`expected 3 enabled, running instances on each of 4 hosts; got ${rows.length} rows, not running: ${bad.map((r) => `${r.host}/${r.instance}`).join(", ")}`);

@@ -13,6 +13,8 @@ export interface ResultRow {
   stderr: string;
   durationMs: number;
   changed: boolean;
+  /** Why nothing was run for this instance (e.g. "not running" for stop). */
+  skipped?: string;
   group?: string;
   configDirectory?: string;
   enabled?: boolean;

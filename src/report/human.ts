@@ -40,9 +40,9 @@ export function renderHost(h: HostOutcome, o: HumanOptions): string {
   if (h.stdout) out.push(indent(h.stdout, "  "));
   for (const r of h.results) {
     // Instances the command did nothing on (e.g. `-l`) are in --json, not worth a line here.
-    if (!r.command && !r.stdout && !r.stderr && !r.changed && r.exitCode === 0) continue;
+    if (!r.command && !r.skipped && !r.stdout && !r.stderr && !r.changed && r.exitCode === 0) continue;
     const mark = r.exitCode === 0 ? (r.changed ? c.yellow("changed") : c.green("ok")) : c.red(`exit ${r.exitCode}`);
-    const cmd = r.command ? ` ${c.dim(r.command)}` : "";
+    const cmd = r.command ? ` ${c.dim(r.command)}` : r.skipped ? ` ${c.dim(`(${r.skipped})`)}` : "";
     out.push(`  ${c.bold(r.instance)} ${mark}${cmd}`);
     if (r.stdout) out.push(indent(r.stdout, "    "));
     if (r.stderr) out.push(c.red(indent(r.stderr, "    ")));

@@ -23,6 +23,7 @@ export function outcomeFromPostmulti(host: string, r: PostmultiResponse): Omit<H
     stderr: i.stderr,
     durationMs: i.durationMs,
     changed: i.changed,
+    ...(i.skipped ? { skipped: i.skipped } : {}),
     group: i.group,
     configDirectory: i.configDirectory,
     enabled: i.enabled,
