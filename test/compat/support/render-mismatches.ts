@@ -16,8 +16,9 @@ function field(name: string, real: string | number, got: string | number | undef
 }
 
 /** Lines only in one of two texts (multiset difference): short enough for 700-line main.cf files. */
-function lineDiff(real: string, got: string): string {
-  const count = (t: string) => t.split("\n").reduce((m, l) => m.set(l, (m.get(l) ?? 0) + 1), new Map<string, number>());
+function lineDiff(real: string | string[], got: string | string[]): string {
+  const asLines = (t: string | string[]) => (typeof t === "string" ? t.split("\n") : t);
+  const count = (t: string | string[]) => asLines(t).reduce((m, l) => m.set(l, (m.get(l) ?? 0) + 1), new Map<string, number>());
   const r = count(real);
   const g = count(got);
   const lines: string[] = [];
@@ -28,7 +29,7 @@ function lineDiff(real: string, got: string): string {
 
 export function render(records: Mismatch[], note = ""): string {
   const out = ["# Agent vs real postmulti: mismatches", ""];
-  if (note) out.push(note, "");
+  if (note) out.push(note.replace(/\\n/g, "\n"), "");
   if (records.length === 0) out.push("None: every scenario matches.");
   for (const m of records.sort((a, b) => a.scenario.localeCompare(b.scenario))) {
     out.push(`## ${m.scenario}`, "");
@@ -40,7 +41,7 @@ export function render(records: Mismatch[], note = ""): string {
       out.push("");
     }
     if (m.log) {
-      out.push("### mail log (program: text; - expected only, + got only)", "", fence(lineDiff(m.log.real.join("\n"), m.log.subject.join("\n"))), "");
+      out.push("### mail log (program: text; - expected only, + got only)", "", fence(lineDiff(m.log.real, m.log.subject)), "");
     }
     const files = Object.entries(m.tree);
     if (files.length > 0) {

@@ -3,7 +3,7 @@
 // agent; every step's exit code, stdout and stderr (terminal) text, and the
 // final file tree, side by side.
 import { runUnderTty, selfCheck, snapshotTree, startTwin, mustSh, toolCommand, type CommandResult, type Side, type Tree, type Twin } from "./twin.js";
-import { shJoin, envPrefix } from "./shell.js";
+import { envPrefix, shJoin, shQuote } from "./shell.js";
 
 /** Run `postmulti ARGS` (the real one, or the agent) on both sides. */
 export interface ToolStep {
@@ -103,7 +103,12 @@ async function runToolStep(t: Twin, step: ToolStep): Promise<CommandResult> {
   const tool = toolCommand(t.side);
   // Self-check: the subject is real 3.7 too, so it answers with the reference.
   if (step.reference && (t.side === "real" || selfCheck())) {
-    if ("result" in step.reference) return step.reference.result;
+    if ("result" in step.reference) {
+      // What 3.8 would also do with its fatal error: log it (postlog without a terminal only logs).
+      const fatal = /^postmulti: fatal: (.*)\n$/.exec(step.reference.result.tty);
+      if (fatal) await mustSh(t, `postlog -t postmulti -p fatal ${shQuote(fatal[1]!)} || true`);
+      return step.reference.result;
+    }
     const r = await runUnderTty(t, `${tool} ${shJoin(step.reference.pm)}`, step.env);
     return step.reference.map({ ...r, tty: normalizeText(r.tty) });
   }
