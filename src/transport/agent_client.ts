@@ -13,7 +13,7 @@ import {
   type ShutdownRequest,
   type ShutdownResponse,
 } from "../protocol/index.js";
-import { AgentProcessError, OperationTimeoutError } from "./errors.js";
+import { AgentProcessError, OperationTimeoutError, UnreachableError, type TransportError } from "./errors.js";
 import type { RemoteProcess } from "./process.js";
 
 type WithoutId<T> = T extends unknown ? Omit<T, "id"> : never;
@@ -38,6 +38,8 @@ export interface AgentClientOptions {
   requestTimeoutMs?: number;
   /** Time to wait for the hello line (default 30 s). */
   helloTimeoutMs?: number;
+  /** True once the SSH connection is gone: the agent's end is then reported as UnreachableError. */
+  connectionLost?: () => boolean;
 }
 
 interface Pending {
@@ -51,7 +53,7 @@ export class AgentClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private buffered = "";
-  private dead: AgentProcessError | undefined;
+  private dead: TransportError | undefined;
   private helloWaiter: Pending | undefined;
   /** Set once the hello line arrived. */
   hello!: HelloResponse;
@@ -64,9 +66,17 @@ export class AgentClient {
     proc.stdout.on("data", (d: Buffer) => this.onData(d));
     // Wait for stdout's end too, so every answer printed before the exit is delivered first.
     const stdoutEnded = new Promise((r) => proc.stdout.once("end", r));
-    void Promise.all([proc.exited, stdoutEnded]).then(([s]) => {
-      const how = s.signal ? `killed by signal ${s.signal}` : `exited with code ${s.exitCode}`;
+    void Promise.all([proc.exited, stdoutEnded]).then(async ([s]) => {
       const tail = proc.stderrTail().trim();
+      if (s.exitCode === null && s.signal === null) {
+        // No exit status: the channel went away. Let the connection's own close event land first.
+        await new Promise((r) => setTimeout(r, 50));
+        if (o.connectionLost?.()) {
+          this.die(new UnreachableError(host, `connection to ${host} was lost while the agent was running`));
+          return;
+        }
+      }
+      const how = s.signal ? `killed by signal ${s.signal}` : s.exitCode === null ? "ended without an exit status" : `exited with code ${s.exitCode}`;
       this.die(new AgentProcessError(host, `agent on ${host} ${how}${tail ? `; stderr: ${tail.slice(-1500)}` : ""}`));
     });
   }
@@ -175,7 +185,7 @@ export class AgentClient {
     this.die(new AgentProcessError(this.host, message));
   }
 
-  private die(e: AgentProcessError): void {
+  private die(e: TransportError): void {
     if (this.dead) return;
     this.dead = e;
     const waiters = [...this.pending.values(), ...(this.helloWaiter ? [this.helloWaiter] : [])];

@@ -70,7 +70,8 @@ export async function bootstrapNode(conn: HostConnection, o: BootstrapOptions = 
   const pmOut = await execRemote(conn, shScript(DETECT_PM), { timeoutMs: 30_000 });
   const pm = pmOut.stdout.trim() as PackageManager;
   if (pmOut.exitCode !== 0 || !PACKAGE_MANAGERS.includes(pm)) {
-    throw new NodeMissingError(host, `bootstrap on ${host}: no supported package manager found (${PACKAGE_MANAGERS.join(", ")}); install Node.js ≥ ${MIN_NODE_MAJOR} by hand and set postfleet_node`);
+    const detail = pmOut.exitCode === 1 ? "" : ` (detection ended with ${pmOut.exitCode ?? pmOut.signal}: ${tail(pmOut.stderr, 3)})`;
+    throw new NodeMissingError(host, `bootstrap on ${host}: no supported package manager found (${PACKAGE_MANAGERS.join(", ")})${detail}; install Node.js ≥ ${MIN_NODE_MAJOR} by hand and set postfleet_node`);
   }
   const uid = (await execRemote(conn, ["id", "-u"], { timeoutMs: 30_000 })).stdout.trim();
   const become = uid === "0" ? undefined : (o.become ?? {});

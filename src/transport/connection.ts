@@ -87,15 +87,19 @@ export class HostConnection {
     return !this.closed;
   }
 
-  /** Open an exec channel running `command` (a shell command line, already quoted). */
-  openChannel(command: string): Promise<ClientChannel> {
+  /**
+   * Open an exec channel running `command` (a shell command line, already
+   * quoted). `onOpen` runs synchronously with the channel's creation, before
+   * ssh2 parses any further packet, so no event (exit status!) is missed.
+   */
+  openChannel<T>(command: string, onOpen: (channel: ClientChannel) => T): Promise<T> {
     if (this.closed) {
       return Promise.reject(new UnreachableError(this.target.name, `connection to ${this.target.name} is closed (${this.closeReason})`));
     }
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, channel) => {
         if (err) reject(new UnreachableError(this.target.name, `cannot open a session on ${this.target.name}: ${err.message}`, { cause: err }));
-        else resolve(channel);
+        else resolve(onOpen(channel));
       });
     });
   }

@@ -100,7 +100,11 @@ class Session implements HostSession {
     const proc = await spawnRemote(this.connection, verifiedAgentArgv(remotePath, sha256, node.path, ["--serve"]), {
       become: this.target.become ? becomeOf(this.target) : false,
     });
-    return AgentClient.start(this.target.name, proc, { requestTimeoutMs: this.o.opTimeoutMs, ...o });
+    return AgentClient.start(this.target.name, proc, {
+      requestTimeoutMs: this.o.opTimeoutMs,
+      connectionLost: () => !this.connection.isOpen,
+      ...o,
+    });
   }
 
   async bootstrap(): Promise<BootstrapReport> {

@@ -6,6 +6,7 @@
 // never appears in argv, logs or errors.
 import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
+import { finished } from "node:stream/promises";
 import type { ClientChannel } from "ssh2";
 import type { HostConnection } from "./connection.js";
 import { BecomeError, OperationTimeoutError } from "./errors.js";
@@ -105,7 +106,7 @@ export function sudoCommand(argv: readonly string[], b: BecomeOptions, prompt: s
 export async function spawnRemote(conn: HostConnection, argv: readonly string[], o: SpawnOptions = {}): Promise<RemoteProcess> {
   const become = normalizeBecome(o.become);
   if (!become) {
-    const proc = new RemoteProcess(await conn.openChannel(buildCommand(argv)));
+    const proc = await conn.openChannel(buildCommand(argv), (ch) => new RemoteProcess(ch));
     proc.forward();
     return proc;
   }
@@ -113,8 +114,7 @@ export async function spawnRemote(conn: HostConnection, argv: readonly string[],
   const nonce = randomBytes(12).toString("hex");
   const prompt = `[postfleet sudo ${nonce}] password: `;
   const marker = `POSTFLEET-BECOME-OK-${nonce}`;
-  const channel = await conn.openChannel(sudoCommand(argv, become, prompt, marker));
-  const proc = new RemoteProcess(channel);
+  const { channel, proc } = await conn.openChannel(sudoCommand(argv, become, prompt, marker), (ch) => ({ channel: ch, proc: new RemoteProcess(ch) }));
   const host = conn.target.name;
   const who = `${conn.settings.user}@${host}`;
   const asUser = become.user ?? "root";
@@ -206,6 +206,8 @@ export async function execRemote(conn: HostConnection, argv: readonly string[], 
   });
   try {
     const status = await Promise.race([proc.exited, timedOut]);
+    // Output, exit status and close can arrive in one batch: let the streams drain first.
+    await Promise.all([finished(proc.stdout), finished(proc.stderr)]);
     return { ...status, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
   } finally {
     clearTimeout(timer);

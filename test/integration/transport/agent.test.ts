@@ -10,6 +10,7 @@ import {
   AgentRequestError,
   NodeMissingError,
   OperationTimeoutError,
+  UnreachableError,
   openHost,
   type HostSession,
 } from "../../../src/transport/index.js";
@@ -154,4 +155,17 @@ describe("agent push and agent client", () => {
     await agent.close();
     expect((await s.bootstrap()).changed).toBe(false);
   }, 600_000);
+
+  // Last: it stops host mta01.
+  it("a host lost mid-run fails the running agent's requests and later commands as unreachable", async () => {
+    const s = await open(0);
+    await s.ensureAgent(writeFakeAgent("lost"));
+    const agent = await s.startAgent();
+    const pending = agent.request({ op: "postmulti", args: ["slow"] }).catch((e: Error) => e);
+    await lab.hosts[0]!.container.stop({ timeout: 1 });
+    const lost = await pending;
+    expect(lost).toBeInstanceOf(UnreachableError);
+    expect((lost as Error).message).toMatch(/connection to mta01 was lost while the agent was running/);
+    await expect(s.exec(["true"])).rejects.toBeInstanceOf(UnreachableError);
+  });
 });
