@@ -324,6 +324,22 @@ export const scenarios: Scenario[] = [
     ],
   },
 
+  {
+    name: "-x: the command inherits the terminal (stdin, stderr) and the caller's working directory; exit 255",
+    setup: [...THREE, "mkdir -p /root/work/bin && printf '#!/bin/sh\\necho \"rel $PWD\"\\n' > /root/work/bin/rel && chmod 755 /root/work/bin/rel"],
+    steps: [
+      pm("-x", "sh", "-c", '[ -t 0 ] && echo stdin-tty || echo stdin-notty; [ -t 2 ] && echo stderr-tty || echo stderr-notty; echo "to stderr" >&2'),
+      sh(`cd /root/work && ${"@POSTMULTI@"} -i in -x bin/rel`),
+      sh(`cd /root/work && ${"@POSTMULTI@"} -i in -x ./bin/rel`),
+      pm("-i", "out", "-x", "sh", "-c", "exit 255"),
+    ],
+  },
+  {
+    name: "list: relative and odd paths in multi_instance_directories",
+    setup: [...THREE, "postconf -e 'multi_instance_directories = etc/postfix-out /etc/postfix-in/'"],
+    steps: [pm("-l"), sh("postconf -e 'multi_instance_directories = /etc/postfix-in/'"), pm("-l"), pm("-l", "-i", "/etc/postfix-in"), pm("-l", "-i", "in")],
+  },
+
   // ---------------------------------------------------------------- iterator: -p (recording postfix)
   {
     name: "-p: start runs check for disabled instances, in order, with MAIL_CONFIG only",
