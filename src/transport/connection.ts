@@ -139,7 +139,7 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
     let sock: Duplex | undefined;
     for (let i = 0; i < hops.length; i++) {
       const hop = hops[i]!;
-      if (i > 0) sock = await forward(clients[i - 1]!, hops[i - 1]!, hop, target.name);
+      if (i > 0) sock = await forward(clients[i - 1]!, hops[i - 1]!, hop, target.name, hop.settings.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000);
       clients.push(await connectHop(hop, target, o, keyStore, sock));
     }
   } catch (e) {
@@ -149,9 +149,25 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
   return new HostConnection(target, settings, clients[clients.length - 1]!, clients.slice(0, -1));
 }
 
-function forward(via: Client, viaHop: Hop, to: Hop, targetName: string): Promise<Duplex> {
+/** A TCP stream from `via` to the next hop, within the connect timeout (the jump host's own may be minutes). */
+function forward(via: Client, viaHop: Hop, to: Hop, targetName: string, timeoutMs: number): Promise<Duplex> {
   return new Promise((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => {
+      done = true;
+      reject(
+        new UnreachableError(
+          targetName,
+          `timed out after ${timeoutMs / 1000} s waiting for ${viaHop.label} to reach ${to.settings.hostname}:${to.settings.port}`,
+        ),
+      );
+    }, timeoutMs);
     via.forwardOut("127.0.0.1", 0, to.settings.hostname, to.settings.port, (err, stream) => {
+      clearTimeout(timer);
+      if (done) {
+        stream?.destroy();
+        return;
+      }
       if (err) {
         reject(
           new UnreachableError(

@@ -231,6 +231,10 @@ describe("SSH transport against lab hosts", () => {
     // A closed port behind the jump host is unreachable.
     const e3 = await rejection(openHost({ ...target, port: 2222 }, isolated));
     expect(e3).toBeInstanceOf(UnreachableError);
+    // An address the jump host cannot reach (TEST-NET-1) is unreachable within the connect timeout.
+    const e4 = await rejection(openHost({ ...target, host: "192.0.2.1", connectTimeoutMs: 1500 }, isolated));
+    expect(e4).toBeInstanceOf(UnreachableError);
+    expect(e4.message).toContain("192.0.2.1");
   });
 
   it("passes shell metacharacters to the remote program verbatim and runs nothing else", async () => {
