@@ -435,7 +435,7 @@ export function manage(s: Session): Outcome {
     return outcome;
   }
   const r = run(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined });
-  if (r.spawnError) throw new PostmultiFatal(`${script}: ${strerror(r.spawnError)}`, "internal");
+  if (r.spawnError) throw new PostmultiFatal(`${script}: ${strerror(r.spawnError)}`, "failed");
   Object.assign(result, { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs });
   if (r.timedOut) result.timedOut = true;
   outcome.exitCode = r.exitCode;

@@ -19,6 +19,7 @@ import {
   type PrimaryConfig,
 } from "./instances.js";
 import { manage } from "./lifecycle.js";
+import { logToMailLog } from "./maillog.js";
 import { acquireLock, type HeldLock } from "./lock.js";
 import { PostmultiFatal, strerror } from "./messages.js";
 import { parsePostmultiArgs, type PostmultiOptions } from "./options.js";
@@ -69,6 +70,7 @@ export function runPostmulti(argv: string[], ctx: RunContext): Outcome {
         stderrThrough: !ctx.structured,
       });
       if (ctx.structured && r.stderr.trim() !== "") warnings.push(...r.stderr.trim().split("\n"));
+      if (r.spawnError) childFatal(s, `vstream_popen: execvp ${primary.commandDir}/postconf: ${strerror(r.spawnError)}`);
       return { stdout: r.stdout, exitCode: r.spawnError ? 1 : r.exitCode };
     },
   };
@@ -179,7 +181,7 @@ function runForInstance(s: Session, mode: "postfix" | "generic", flags: IterFlag
     const msg = `execvp ${argv[0]}: ${strerror(r.spawnError)}`;
     result.exitCode = 1;
     if (ctx.structured) result.stderr += `postmulti: fatal: ${msg}\n`;
-    else ctx.stderr(`postmulti: fatal: ${msg}`);
+    childFatal(s, msg, false);
     return result;
   }
   if (r.timedOut) {
@@ -192,6 +194,18 @@ function runForInstance(s: Session, mode: "postfix" | "generic", flags: IterFlag
   else if (startLike || stopLike) result.changed = isRunning(ip.queueDir) !== wasRunning;
   else result.changed = result.exitCode === 0;
   return result;
+}
+
+/**
+ * A fatal error of a forked postmulti child (a failed execvp()): it is
+ * printed and logged, and the parent goes on.
+ */
+function childFatal(s: Session, message: string, asWarning = true): void {
+  if (s.ctx.structured) {
+    if (asWarning) s.warnings.push(message);
+  }
+  else s.ctx.stderr(`postmulti: fatal: ${message}`);
+  if (!s.ctx.dryRun) logToMailLog(s.ctx.env, "fatal", message);
 }
 
 /** The protocol's error for a fatal condition. */

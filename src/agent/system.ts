@@ -30,6 +30,11 @@ export interface RunOptions {
 
 export function run(argv: string[], o: RunOptions): RunResult {
   const started = Date.now();
+  if (!argv[0]) {
+    // execvp("") fails with ENOENT; Node refuses an empty file name outright.
+    const spawnError = Object.assign(new Error("spawnSync ENOENT"), { code: "ENOENT" }) as NodeJS.ErrnoException;
+    return { exitCode: 1, stdout: "", stderr: "", durationMs: 0, spawnError, timedOut: false };
+  }
   const r = spawnSync(argv[0]!, argv.slice(1), {
     env: o.env,
     stdio: o.stderrThrough ? ["inherit", "pipe", "inherit"] : o.capture ? ["pipe", "pipe", "pipe"] : "inherit",
