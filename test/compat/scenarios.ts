@@ -340,6 +340,42 @@ export const scenarios: Scenario[] = [
     steps: [pm("-l"), sh("postconf -e 'multi_instance_directories = /etc/postfix-in/'"), pm("-l"), pm("-l", "-i", "/etc/postfix-in"), pm("-l", "-i", "in")],
   },
 
+  {
+    name: "process hygiene: umask 022 for commands and helpers, no leaked file descriptors, closed stdin",
+    setup: [INIT, OUT],
+    steps: [
+      sh("umask 077; @POSTMULTI@ -x sh -c umask"),
+      sh("umask 000; @POSTMULTI@ -i - -x sh -c umask"),
+      sh("umask 077; @POSTMULTI@ -I postfix-um -e create && ls -ld /etc/postfix-um /var/spool/postfix-um /var/lib/postfix-um | cut -d' ' -f1"),
+      pm("-x", "ls", "/proc/self/fd"),
+      sh("@POSTMULTI@ -i out -x ls /proc/self/fd <&-"),
+      sh("@POSTMULTI@ -l <&- 2>&-; echo rc=$?"),
+    ],
+  },
+  {
+    name: "non-root caller: list and -x work, life-cycle changes fail in postconf",
+    setup: THREE,
+    steps: [
+      sh("su nobody -s /bin/sh -c '@POSTMULTI@ -l'"),
+      sh("su nobody -s /bin/sh -c '@POSTMULTI@ -i out -x id -un'"),
+      sh("su nobody -s /bin/sh -c '@POSTMULTI@ -i out -e enable'"),
+      sh("su nobody -s /bin/sh -c '@POSTMULTI@ -I postfix-nb -e create'"),
+      sh("su nobody -s /bin/sh -c '@POSTMULTI@ -p status'"),
+      pm("-l"),
+    ],
+  },
+  {
+    name: "non-UTF-8 bytes in names, selections and -x arguments pass through byte for byte",
+    setup: THREE,
+    steps: [
+      sh(`@POSTMULTI@ -I "$(printf 'postfix-\\377')" -e create`),
+      sh(`@POSTMULTI@ -l -i "$(printf '\\377')"`),
+      sh(`@POSTMULTI@ -G "$(printf 'g\\303\\251')" -i out -e assign`),
+      sh(`@POSTMULTI@ -i out -x printf '[%s]\\n' "$(printf 'a\\377b')" "$(printf '\\303\\251')"`),
+      pm("-l"),
+    ],
+  },
+
   // ---------------------------------------------------------------- iterator: -p (recording postfix)
   {
     name: "-p: start runs check for disabled instances, in order, with MAIL_CONFIG only",

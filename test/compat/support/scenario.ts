@@ -2,7 +2,7 @@
 // on two fresh twin containers, one with the real postmulti, one with the
 // agent; every step's exit code, stdout and stderr (terminal) text, and the
 // final file tree, side by side.
-import { runUnderTty, selfCheck, snapshotTree, startTwin, mustSh, toolCommand, type CommandResult, type Side, type Tree, type Twin } from "./twin.js";
+import { decodeExact, runUnderTty, selfCheck, snapshotTree, startTwin, mustSh, toolCommand, type CommandResult, type Side, type Tree, type Twin } from "./twin.js";
 import { envPrefix, shJoin, shQuote } from "./shell.js";
 
 /** Run `postmulti ARGS` (the real one, or the agent) on both sides. */
@@ -121,8 +121,8 @@ async function runToolStep(t: Twin, step: ToolStep): Promise<CommandResult> {
     const [rc, out, err] = r.stdout.split("\n");
     return {
       exitCode: Number(rc),
-      stdout: Buffer.from(out ?? "", "base64").toString("utf8"),
-      tty: Buffer.from(err ?? "", "base64").toString("utf8"),
+      stdout: decodeExact(out ?? ""),
+      tty: decodeExact(err ?? ""),
     };
   }
   return runUnderTty(t, `${tool} ${shJoin(step.pm)}`, step.env);

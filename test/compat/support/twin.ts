@@ -124,9 +124,21 @@ export async function runUnderTty(
   }
   return {
     exitCode: Number(rc),
-    stdout: Buffer.from(out ?? "", "base64").toString("utf8"),
-    tty: Buffer.from(tty ?? "", "base64").toString("utf8"),
+    stdout: decodeExact(out ?? ""),
+    tty: decodeExact(tty ?? ""),
   };
+}
+
+/**
+ * Base64 output as text, byte-exact: valid UTF-8 as is, otherwise every
+ * byte >= 0x80 as \xNN (so that a raw 0xff and a replacement character,
+ * which both decode to U+FFFD, stay different).
+ */
+export function decodeExact(base64: string): string {
+  const buf = Buffer.from(base64, "base64");
+  const text = buf.toString("utf8");
+  if (Buffer.from(text, "utf8").equals(buf)) return text;
+  return [...buf].map((b) => (b < 0x80 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
 }
 
 /** One file-system entry: type, owner, group, mode, and content (hash or text) or link target. */
@@ -216,7 +228,7 @@ export async function snapshotTree(t: Twin, extraRoots: readonly string[] = []):
         tree[path] += ` sha256:${content}`;
         continue;
       }
-      const text = Buffer.from(content, "base64").toString("utf8");
+      const text = decodeExact(content);
       tree[path] += `\n${path.endsWith("/main.cf") ? canonicalMainCf(text) : text}`;
     }
   }
