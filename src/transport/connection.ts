@@ -216,9 +216,14 @@ async function authMethods(hop: Hop, target: ConnectionTarget, o: ConnectionOpti
 
 function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, keys: KeyStore, sock?: Duplex): Promise<Client> {
   const s = hop.settings;
-  const knownHostsFile = target.knownHostsFile ?? o.knownHostsFile ?? join(o.sshConfig?.home ?? homedir(), ".ssh", "known_hosts");
-  const globalFiles = o.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts"];
-  const checking = target.hostKeyChecking ?? o.hostKeyChecking ?? "strict";
+  // Inventory, then run options, then ssh_config, then OpenSSH's defaults.
+  const [knownHostsFile, ...moreKnownHosts] = target.knownHostsFile
+    ? [target.knownHostsFile]
+    : o.knownHostsFile
+      ? [o.knownHostsFile]
+      : (s.knownHostsFiles ?? [join(o.sshConfig?.home ?? homedir(), ".ssh", "known_hosts")]);
+  const globalFiles = [...moreKnownHosts, ...(o.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts"])];
+  const checking = target.hostKeyChecking ?? o.hostKeyChecking ?? s.hostKeyChecking ?? "strict";
   const timeoutMs = s.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000;
 
   return authMethods(hop, target, o, keys).then(
@@ -260,7 +265,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
         });
         client.once("close", () => finish(refused ?? new UnreachableError(target.name, `connection to ${hop.label} closed during the handshake`)));
 
-        const lookupFiles = [knownHostsFile, ...globalFiles];
+        const lookupFiles = [knownHostsFile!, ...globalFiles];
         const queue = [...methods];
         const config: ConnectConfig = {
           host: s.hostname,
@@ -280,9 +285,10 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
                 host: s.hostname,
                 port: s.port,
                 key,
-                file: knownHostsFile,
+                file: knownHostsFile!,
                 globalFiles,
                 checking,
+                hashNew: s.hashKnownHosts,
               });
               if (r.status === "added") o.warn?.(`${hop.label}: added host key to ${r.file}: ${r.line}`);
               if (r.status === "accepted-unverified") o.warn?.(`${hop.label}: ${r.warning}`);

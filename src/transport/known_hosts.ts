@@ -128,6 +128,8 @@ export interface VerifyRequest {
   checking: HostKeyChecking;
   /** Extra read-only files (e.g. /etc/ssh/ssh_known_hosts), consulted but never written. */
   globalFiles?: string[];
+  /** accept-new writes the host name hashed (ssh_config HashKnownHosts yes). */
+  hashNew?: boolean;
 }
 
 function readEntries(file: string): KnownHostsEntry[] {
@@ -145,8 +147,8 @@ export function knownKeyTypes(host: string, port: number, files: string[]): stri
 
 /**
  * Check the key a server presented. Throws HostKeyError when refused; in
- * `accept-new` appends a plain (unhashed, OpenSSH's HashKnownHosts default)
- * entry for a host not yet known.
+ * `accept-new` appends an entry for a host not yet known: plain (OpenSSH's
+ * HashKnownHosts default) unless `hashNew`.
  */
 export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
   const lookup = knownHostsName(req.host, req.port);
@@ -200,7 +202,8 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
   }
 
   if (req.checking === "accept-new") {
-    const line = `${lookup} ${presentedType} ${req.key.toString("base64")}\n`;
+    const name = req.hashNew ? hashHostName(lookup) : lookup;
+    const line = `${name} ${presentedType} ${req.key.toString("base64")}\n`;
     mkdirSync(dirname(req.file), { recursive: true, mode: 0o700 });
     // O_APPEND: concurrent hosts adding their lines do not overwrite each other.
     appendFileSync(req.file, line, { mode: 0o600 });

@@ -1,5 +1,6 @@
 // ~/.ssh/config (and /etc/ssh/ssh_config) for the few options postfleet
-// honours: HostName, User, Port, IdentityFile, ProxyJump, ConnectTimeout.
+// honours: HostName, User, Port, IdentityFile, ProxyJump, ConnectTimeout,
+// UserKnownHostsFile, StrictHostKeyChecking, HashKnownHosts.
 // As in OpenSSH the first value found wins (IdentityFile accumulates), and
 // values from the inventory win over the config files.
 import { existsSync, readFileSync } from "node:fs";
@@ -7,7 +8,7 @@ import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import SSHConfig from "ssh-config";
 import { TransportConfigError } from "./errors.js";
-import type { ConnectionTarget } from "./target.js";
+import type { ConnectionTarget, HostKeyChecking } from "./target.js";
 
 export interface SshConfigOptions {
   /** Files to read, in order; default ~/.ssh/config then /etc/ssh/ssh_config. */
@@ -29,6 +30,28 @@ export interface HopSettings {
   /** Jump hosts in `ssh -J` syntax, or undefined. */
   proxyJump: string | undefined;
   connectTimeoutMs: number | undefined;
+  /** UserKnownHostsFile (expanded), or undefined. */
+  knownHostsFiles: string[] | undefined;
+  /** StrictHostKeyChecking mapped to postfleet's modes, or undefined. */
+  hostKeyChecking: HostKeyChecking | undefined;
+  /** HashKnownHosts: write new known_hosts entries hashed. */
+  hashKnownHosts: boolean;
+}
+
+/** OpenSSH's StrictHostKeyChecking values in postfleet's terms ("ask" has nobody to ask: strict). */
+export function mapStrictHostKeyChecking(v: string | undefined): HostKeyChecking | undefined {
+  switch (v?.toLowerCase()) {
+    case "yes":
+    case "ask":
+      return "strict";
+    case "accept-new":
+      return "accept-new";
+    case "no":
+    case "off":
+      return "off";
+    default:
+      return undefined;
+  }
 }
 
 export function defaultConfigFiles(home = homedir()): string[] {
@@ -101,7 +124,22 @@ export function resolveHop(
   const cfgTimeout = first(merged.connecttimeout);
   const connectTimeoutMs =
     given.connectTimeoutMs ?? (cfgTimeout && Number(cfgTimeout) > 0 ? Number(cfgTimeout) * 1000 : undefined);
-  return { hostname, port, user, identityFiles, explicitIdentityFiles: explicit, proxyJump, connectTimeoutMs };
+  const khf = merged.userknownhostsfile;
+  const knownHostsFiles = khf
+    ? (Array.isArray(khf) ? khf : khf.split(/\s+/)).filter(Boolean).map((f) => expandTilde(expandTokens(f, tokens), home))
+    : undefined;
+  return {
+    hostname,
+    port,
+    user,
+    identityFiles,
+    explicitIdentityFiles: explicit,
+    proxyJump,
+    connectTimeoutMs,
+    knownHostsFiles,
+    hostKeyChecking: mapStrictHostKeyChecking(first(merged.stricthostkeychecking)),
+    hashKnownHosts: first(merged.hashknownhosts)?.toLowerCase() === "yes",
+  };
 }
 
 export function resolveTarget(t: ConnectionTarget, o: SshConfigOptions = {}): HopSettings {

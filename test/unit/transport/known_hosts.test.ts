@@ -137,6 +137,14 @@ describe("verifyHostKey", () => {
     expect(verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" }).status).toBe("ok");
   });
 
+  it("accept-new writes a hashed entry when asked (HashKnownHosts yes) that ssh-keygen finds", () => {
+    const f = join(dir, "hashed_known_hosts");
+    verifyHostKey({ ...base, key: k.blob, file: f, checking: "accept-new", hashNew: true });
+    expect(readFileSync(f, "utf8")).toMatch(/^\|1\|[^ ]+ ssh-ed25519 /);
+    expect(execFileSync("ssh-keygen", ["-F", "[127.0.0.1]:2222", "-f", f]).toString()).toContain(k.line);
+    expect(verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" }).status).toBe("ok");
+  });
+
   it("consults global files read-only, and lists known key types for algorithm preference", () => {
     const g = file(`[127.0.0.1]:2222 ${k.line}\n`);
     const user = join(dir, "absent");

@@ -2,7 +2,7 @@
 // inventory-over-config precedence and ProxyJump syntax.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TransportConfigError } from "../../../src/transport/errors.js";
@@ -22,6 +22,9 @@ Host *.example.com web*
 Host bastion
   User jump
   IdentityFile /keys/k_%u
+  UserKnownHostsFile ~/.ssh/kh_%h /etc/kh2
+  StrictHostKeyChecking accept-new
+  HashKnownHosts yes
 Host nojump
   ProxyJump none
   Port 2202
@@ -37,7 +40,7 @@ const localUser = "tester";
 const opts = { files: [file], home, localUser };
 
 /** What `ssh -G` says, with ~ and the tokens ssh expands later applied the same way. */
-function sshG(host: string, localUser: string) {
+function sshG(host: string, localUser: string, home: string) {
   const out = execFileSync("ssh", ["-G", "-F", file, host], { stdio: ["ignore", "pipe", "ignore"] }).toString();
   const get = (k: string) => out.split("\n").filter((l) => l.startsWith(`${k} `)).map((l) => l.slice(k.length + 1));
   const user = get("user")[0]!;
@@ -48,6 +51,9 @@ function sshG(host: string, localUser: string) {
     port,
     user,
     proxyJump: get("proxyjump")[0],
+    knownHostsFiles: get("userknownhostsfile")[0]!.split(" ").map((f) => f.replace(/^~\//, `${home}/`)),
+    strict: get("stricthostkeychecking")[0],
+    hash: get("hashknownhosts")[0],
     connectTimeoutMs: get("connecttimeout")[0] === "none" ? undefined : Number(get("connecttimeout")[0]) * 1000,
     identityFiles: get("identityfile").map((f) =>
       expandTokens(f, { h: hostname, p: port, r: user, u: localUser, d: home, n: host }).replace(/^~\//, `${home}/`),
@@ -59,14 +65,20 @@ describe("ssh_config resolution", () => {
   it.each(["web1", "bastion", "nojump", "mail.example.com"])("agrees with ssh -G for %s", (host) => {
     // ssh -G knows the real local user (%u, default User), so compare with that one.
     const real = userInfo().username;
-    const ours = resolveHop({ host }, { ...opts, localUser: real });
-    const theirs = sshG(host, real);
+    const ours = resolveHop({ host }, { ...opts, localUser: real, home: homedir() });
+    const theirs = sshG(host, real, homedir());
     expect(ours.user).toBe(theirs.user);
     expect(ours.hostname).toBe(theirs.hostname);
     expect(ours.port).toBe(theirs.port);
     expect(ours.proxyJump).toBe(theirs.proxyJump);
     expect(ours.connectTimeoutMs).toBe(theirs.connectTimeoutMs);
     if (ours.identityFiles.length > 0) expect(ours.identityFiles).toEqual(theirs.identityFiles);
+    if (ours.knownHostsFiles) {
+      // ssh -G leaves %-tokens of UserKnownHostsFile for later; compare after the same expansion.
+      expect(ours.knownHostsFiles).toEqual(theirs.knownHostsFiles.map((f) => f.replace("%h", theirs.hostname)));
+    }
+    expect(ours.hashKnownHosts).toBe(theirs.hash === "yes");
+    expect(ours.hostKeyChecking).toBe({ true: "strict", "accept-new": "accept-new", false: "off", ask: undefined }[theirs.strict!]);
   });
 
   it("gives the first value found, as OpenSSH does (a negated Host pattern excludes the block)", () => {
@@ -80,7 +92,12 @@ describe("ssh_config resolution", () => {
       connectTimeoutMs: 7000,
     });
     expect(resolveHop({ host: "web9" }, opts)).toMatchObject({ hostname: "web9", user: "ignored", port: 2201, identityFiles: [] });
-    expect(resolveHop({ host: "bastion" }, opts).identityFiles).toEqual(["/keys/k_tester"]);
+    expect(resolveHop({ host: "bastion" }, opts)).toMatchObject({
+      identityFiles: ["/keys/k_tester"],
+      knownHostsFiles: [`${home}/.ssh/kh_bastion`, "/etc/kh2"],
+      hostKeyChecking: "accept-new",
+      hashKnownHosts: true,
+    });
     expect(resolveHop({ host: "unknown" }, opts)).toMatchObject({ hostname: "unknown", user: "tester", port: 22 });
   });
 
