@@ -255,7 +255,7 @@ export const scenarios: Scenario[] = [
     ],
   },
   {
-    name: "options: -vv and -vvv (the real postmulti's debug lines on stderr and in the mail log)",
+    name: "options: -vv and -vvv (beyond the real postmulti's stream debugging lines, an intended difference)",
     setup: THREE,
     steps: [pm("-vv", "-l", "-i", "in"), pm("-v", "-v", "-v", "-i", "out", "-x", "true")],
   },

@@ -36,6 +36,7 @@ describe("compat suite support", () => {
     expect(normalizeText("a\r\nPID: 123 and 456\r\n")).toBe("a\nPID: <pid> and 456\n");
     expect(normalizeText("x/postfix-script: waiting for the Postfix mail system to terminate\nnext\n")).toBe("next\n");
     expect(normalizeText("postmulti: fatal: x\n")).toBe("postmulti: fatal: x\n");
+    expect(normalizeText("postmulti: vstream_fflush_some: fd 3 flush 81\npostmulti: fatal: x\n")).toBe("postmulti: fatal: x\n");
   });
 
   it("mail log: keeps program and text of postmulti/postfix lines, drops time, host, pid and daemons", () => {

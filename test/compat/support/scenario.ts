@@ -67,8 +67,16 @@ export const TOOL_PLACEHOLDER = "@POSTMULTI@";
  * process ids that `postfix status` prints ("PID: 1234").
  */
 export function normalizeText(s: string): string {
-  return s.replace(/\r\n/g, "\n").replace(/\bPID: \d+/g, "PID: <pid>").replace(WAITING, "");
+  return s.replace(/\r\n/g, "\n").replace(/\bPID: \d+/g, "PID: <pid>").replace(WAITING, "").replace(VSTREAM_DEBUG, "");
 }
+
+/**
+ * The one intended difference besides stderr without a terminal
+ * (docs/postmulti-compat.md): with -vvv the real postmulti also prints and
+ * logs the debugging lines of Postfix's stream library (file descriptor
+ * numbers and byte counts of its own I/O), which the agent does not imitate.
+ */
+const VSTREAM_DEBUG = /^postmulti: vstream_[a-z_]+: [^\n]*\n/gm;
 
 /**
  * postfix-script's stop polls the master once a second and says so when it
