@@ -61,6 +61,8 @@ cat > "$t" || exit 24
 s=$(sum "$t")
 [ "$s" = "$h" ] || { echo "uploaded file has sha256 $s, expected $h" >&2; exit 25; }
 mv -f "$t" "$f" || exit 26
+# Other versions not touched for a week go (a controller still using one re-uploads it).
+find "$d" -maxdepth 1 -name 'agent-*.cjs' ! -name "agent-$h.cjs" -mtime +7 -exec rm -f {} + 2>/dev/null || true
 s=$(sum "$f")
 [ "$s" = "$h" ] || { echo "$f has sha256 $s after the rename, expected $h" >&2; exit 25; }
 echo "$f"`;

@@ -9,7 +9,7 @@ import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { ClientChannel } from "ssh2";
 import type { HostConnection } from "./connection.js";
-import { BecomeError, OperationTimeoutError } from "./errors.js";
+import { BecomeError, OperationTimeoutError, UnreachableError } from "./errors.js";
 import { buildCommand } from "./shell.js";
 
 export interface BecomeOptions {
@@ -208,6 +208,11 @@ export async function execRemote(conn: HostConnection, argv: readonly string[], 
     const status = await Promise.race([proc.exited, timedOut]);
     // Output, exit status and close can arrive in one batch: let the streams drain first.
     await Promise.all([finished(proc.stdout), finished(proc.stderr)]);
+    if (status.exitCode === null && status.signal === null) {
+      // No exit status at all: the channel went away, usually with the connection.
+      await new Promise((r) => setTimeout(r, 50));
+      if (!conn.isOpen) throw new UnreachableError(conn.target.name, `connection to ${conn.target.name} was lost while running ${argv[0]}`);
+    }
     return { ...status, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
   } finally {
     clearTimeout(timer);

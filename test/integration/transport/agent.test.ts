@@ -59,6 +59,8 @@ describe("agent push and agent client", () => {
     expect((await s1.ensureAgent(a)).uploaded).toBe(false);
     const s2 = await open(0);
     expect((await s2.ensureAgent(a)).uploaded).toBe(false);
+    // A version unused for over a week is pruned when another one is uploaded.
+    await host.exec("touch -d '10 days ago' /root/.cache/postfleet/agent-old.cjs");
     const changed = await s2.ensureAgent(b);
     expect(changed.uploaded).toBe(true);
     expect(changed.remotePath).not.toBe(first.remotePath);
@@ -162,7 +164,9 @@ describe("agent push and agent client", () => {
     await s.ensureAgent(writeFakeAgent("lost"));
     const agent = await s.startAgent();
     const pending = agent.request({ op: "postmulti", args: ["slow"] }).catch((e: Error) => e);
+    const running = s.exec(["sleep", "60"]).catch((e: Error) => e);
     await lab.hosts[0]!.container.stop({ timeout: 1 });
+    expect(await running).toBeInstanceOf(UnreachableError);
     const lost = await pending;
     expect(lost).toBeInstanceOf(UnreachableError);
     expect((lost as Error).message).toMatch(/connection to mta01 was lost while the agent was running/);

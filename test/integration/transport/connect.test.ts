@@ -3,7 +3,7 @@
 // files (encrypted too), ssh-agent, timeouts and verbatim arguments.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ssh2 from "ssh2";
@@ -145,6 +145,15 @@ describe("SSH transport against lab hosts", () => {
     } finally {
       agent.kill();
     }
+  });
+
+  it("falls back to the default key ~/.ssh/id_ed25519 when nothing else is configured", async () => {
+    const home = join(work, "home");
+    mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(home, ".ssh", "id_ed25519"), readFileSync(lab.privateKeyPath), { mode: 0o600 });
+    const s = await openHost(labTarget(lab, 2, { privateKeyFiles: undefined }), { ...isolated, defaultKeys: true, sshConfig: { files: [], home } });
+    expect((await s.exec(["id", "-un"])).stdout).toBe("root\n");
+    await s.close();
   });
 
   it("refuses a changed host key, naming the known_hosts line and the presented SHA256 fingerprint", async () => {
