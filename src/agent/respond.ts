@@ -59,7 +59,13 @@ export function factsResponse(id: number, ctx: RunContext, queues: boolean): Fac
       if (queues) f.queues = queueCounts(ip.queueDir);
       return f;
     });
-    return { ...base, postfixVersion: primary.mailVersion, instances };
+    return {
+      ...base,
+      postfixVersion: primary.mailVersion,
+      instances,
+      multiInstanceWrapper: primary.wrapper,
+      multiInstanceEnable: primary.enable,
+    };
   } catch (e) {
     return { ...base, postfixVersion: "", instances: [], error: agentError(e) };
   }

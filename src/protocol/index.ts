@@ -129,6 +129,10 @@ export interface FactsResponse {
   agentVersion: string;
   hostname: string;
   instances: InstanceFacts[];
+  /** The primary's multi_instance_wrapper (expanded); empty before `postmulti -e init`. */
+  multiInstanceWrapper?: string;
+  /** The primary's multi_instance_enable. */
+  multiInstanceEnable?: boolean;
   error?: AgentError;
 }
 
