@@ -168,7 +168,8 @@ function planEdit(s: Session, action: EditAction): Plan {
   const { ip } = selectExisting(s, list, false);
   const before = { ...ip };
   if (action === "assign") {
-    const changed = assignNames(s, checkedAssign(s, ip));
+    checkNameAssignments(s.opts.assignName, s.opts.assignGroup);
+    const changed = assignNames(s, ip);
     const plan: Plan = { action, target: ip, before, flags: { dirs: false, ...changed }, secondaries: list.slice(1) };
     if (!changed.name && !changed.group) plan.noop = "name and group already assigned";
     return plan;
@@ -180,11 +181,6 @@ function planEdit(s: Session, action: EditAction): Plan {
     if (current === (action === "enable")) plan.noop = `already ${action}d`;
   }
   return plan;
-}
-
-function checkedAssign(s: Session, ip: Instance): Instance {
-  checkNameAssignments(s.opts.assignName, s.opts.assignGroup);
-  return ip;
 }
 
 /** install_new_instance(): create or import. */
@@ -234,7 +230,7 @@ function planAdd(s: Session, action: "create" | "import", list: Instance[]): Pla
  */
 function alreadyDone(s: Session, action: "create" | "import", list: Instance[]): Plan | null {
   const { primary, opts } = s;
-  let p: NewParams = { configDir: null, queueDir: null, dataDir: null };
+  const p: NewParams = { configDir: null, queueDir: null, dataDir: null };
   let configDir: string;
   try {
     checkNameAssignments(opts.assignName, opts.assignGroup);
@@ -266,7 +262,6 @@ function alreadyDone(s: Session, action: "create" | "import", list: Instance[]):
   }
   if (conflicts.length > 0)
     throw new PostmultiFatal(`instance ${configDir} already exists with different settings: ${conflicts.join("; ")}`, "conflict");
-  p = { configDir, queueDir: existing.queueDir, dataDir: existing.dataDir };
   return {
     action,
     target: existing,
