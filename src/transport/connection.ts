@@ -32,6 +32,63 @@ export interface ConnectionOptions {
   keyStore?: KeyStore;
   /** Non-fatal notices (accept-new additions, checking off, skipped keys). */
   warn?: (msg: string) => void;
+  /**
+   * Share one connection per jump host among the targets behind it (default
+   * true): 50 hosts behind one bastion would otherwise open 50 connections
+   * there at once, beyond sshd's MaxStartups.
+   */
+  shareJumpHosts?: boolean;
+}
+
+/** A jump host connection in use by one target; released when the target's connection closes. */
+interface JumpLease {
+  client: Client;
+  release(): void;
+}
+
+interface SharedJump {
+  client: Promise<Client>;
+  refs: number;
+}
+
+const sharedJumps = new Map<string, SharedJump>();
+
+async function acquireJump(key: string, share: boolean, create: () => Promise<Client>): Promise<JumpLease> {
+  if (!share) {
+    const c = await create();
+    return { client: c, release: () => c.end() };
+  }
+  let entry = sharedJumps.get(key);
+  if (!entry) {
+    const created: SharedJump = { client: create(), refs: 0 };
+    const forget = () => {
+      if (sharedJumps.get(key) === created) sharedJumps.delete(key);
+    };
+    created.client.then((c) => c.once("close", forget), forget);
+    sharedJumps.set(key, created);
+    entry = created;
+  }
+  const e = entry;
+  e.refs++;
+  let client: Client;
+  try {
+    client = await e.client;
+  } catch (err) {
+    e.refs--;
+    throw err;
+  }
+  let released = false;
+  return {
+    client,
+    release: () => {
+      if (released) return;
+      released = true;
+      if (--e.refs === 0) {
+        if (sharedJumps.get(key) === e) sharedJumps.delete(key);
+        client.end();
+      }
+    },
+  };
 }
 
 const HOST_KEY_ALGORITHMS = [
@@ -71,8 +128,8 @@ export class HostConnection {
     readonly target: ConnectionTarget,
     readonly settings: HopSettings,
     readonly client: Client,
-    /** Jump host clients, outermost first; closed after the target. */
-    private readonly jumps: Client[],
+    /** Jump host connections, outermost first; released after the target. */
+    private readonly jumps: JumpLease[],
   ) {
     client.on("close", () => {
       this.closed = true;
@@ -116,7 +173,8 @@ export class HostConnection {
       });
     }
     this.closed = true;
-    for (const j of [...this.jumps].reverse()) j.end();
+    for (const j of [...this.jumps].reverse()) j.release();
+    this.jumps.length = 0;
   }
 }
 
@@ -134,30 +192,45 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
   hops.push({ label: target.name, settings, fallbackKeys });
 
   const keyStore = o.keyStore ?? new KeyStore(o.passphrase);
-  const clients: Client[] = [];
+  const knownHostsKey = [target.knownHostsFile, target.hostKeyChecking, fallbackKeys];
+  const leases: JumpLease[] = [];
   try {
-    let sock: Duplex | undefined;
-    for (let i = 0; i < hops.length; i++) {
+    // Jump hosts (shared by every target going through the same chain), then the target.
+    for (let i = 0; i < hops.length - 1; i++) {
       const hop = hops[i]!;
-      if (i > 0) sock = await forward(clients[i - 1]!, hops[i - 1]!, hop, target.name, hop.settings.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000);
-      clients.push(await connectHop(hop, target, o, keyStore, sock));
+      const via = leases[i - 1];
+      const key = JSON.stringify([hops.slice(0, i + 1).map((h) => describeEndpoint(h.settings)), knownHostsKey]);
+      leases.push(
+        await acquireJump(key, o.shareJumpHosts !== false, async () => {
+          const sock = via ? await forward(via.client, hops[i - 1]!, hop, hop.label, timeoutOf(hop, o)) : undefined;
+          return connectHop(hop, target, o, keyStore, sock, true);
+        }),
+      );
     }
+    const last = hops[hops.length - 1]!;
+    const via = leases[leases.length - 1];
+    const sock = via ? await forward(via.client, hops[hops.length - 2]!, last, target.name, timeoutOf(last, o)) : undefined;
+    const client = await connectHop(last, target, o, keyStore, sock, false);
+    return new HostConnection(target, settings, client, leases);
   } catch (e) {
-    for (const c of clients.reverse()) c.end();
+    for (const l of leases.reverse()) l.release();
     throw e;
   }
-  return new HostConnection(target, settings, clients[clients.length - 1]!, clients.slice(0, -1));
+}
+
+function timeoutOf(hop: Hop, o: ConnectionOptions): number {
+  return hop.settings.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000;
 }
 
 /** A TCP stream from `via` to the next hop, within the connect timeout (the jump host's own may be minutes). */
-function forward(via: Client, viaHop: Hop, to: Hop, targetName: string, timeoutMs: number): Promise<Duplex> {
+function forward(via: Client, viaHop: Hop, to: Hop, errHost: string, timeoutMs: number): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     let done = false;
     const timer = setTimeout(() => {
       done = true;
       reject(
         new UnreachableError(
-          targetName,
+          errHost,
           `timed out after ${timeoutMs / 1000} s waiting for ${viaHop.label} to reach ${to.settings.hostname}:${to.settings.port}`,
         ),
       );
@@ -171,7 +244,7 @@ function forward(via: Client, viaHop: Hop, to: Hop, targetName: string, timeoutM
       if (err) {
         reject(
           new UnreachableError(
-            targetName,
+            errHost,
             `${viaHop.label} (${viaHop.settings.hostname}:${viaHop.settings.port}) cannot reach ` +
               `${to.settings.hostname}:${to.settings.port}: ${err.message}`,
             { cause: err },
@@ -214,8 +287,10 @@ async function authMethods(hop: Hop, target: ConnectionTarget, o: ConnectionOpti
   return { methods, tried };
 }
 
-function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, keys: KeyStore, sock?: Duplex): Promise<Client> {
+function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, keys: KeyStore, sock: Duplex | undefined, isJump: boolean): Promise<Client> {
   const s = hop.settings;
+  // A shared jump host's errors are about the jump host, whichever target asked first.
+  const errHost = isJump ? hop.label : target.name;
   // Inventory, then run options, then ssh_config, then OpenSSH's defaults.
   const [knownHostsFile, ...moreKnownHosts] = target.knownHostsFile
     ? [target.knownHostsFile]
@@ -232,7 +307,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
         if (methods.length === 0) {
           reject(
             new AuthError(
-              target.name,
+              errHost,
               `no way to authenticate to ${hop.label} as ${s.user}: no key file configured or found and no ssh-agent (SSH_AUTH_SOCK)`,
             ),
           );
@@ -252,18 +327,18 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
         client.once("ready", () => finish());
         client.on("error", (err: Error & { level?: string; code?: string }) => {
           if (settled) return;
-          const where = `${hop.label === target.name ? target.name : `${target.name}: ${hop.label}`} (${describeEndpoint(s)})`;
+          const where = `${hop.label} (${describeEndpoint(s)})`;
           if (refused) return finish(refused);
           if (err.level === "client-authentication") {
-            return finish(new AuthError(target.name, `authentication failed for ${where}; tried: ${tried.join(", ")}`, { cause: err }));
+            return finish(new AuthError(errHost, `authentication failed for ${where}; tried: ${tried.join(", ")}`, { cause: err }));
           }
           if (err.level === "client-timeout") {
-            return finish(new UnreachableError(target.name, `timed out after ${timeoutMs / 1000} s connecting to ${where}`, { cause: err }));
+            return finish(new UnreachableError(errHost, `timed out after ${timeoutMs / 1000} s connecting to ${where}`, { cause: err }));
           }
           const code = err.code ? ` (${err.code})` : "";
-          finish(new UnreachableError(target.name, `cannot connect to ${where}: ${err.message}${code}`, { cause: err }));
+          finish(new UnreachableError(errHost, `cannot connect to ${where}: ${err.message}${code}`, { cause: err }));
         });
-        client.once("close", () => finish(refused ?? new UnreachableError(target.name, `connection to ${hop.label} closed during the handshake`)));
+        client.once("close", () => finish(refused ?? new UnreachableError(errHost, `connection to ${hop.label} closed during the handshake`)));
 
         const lookupFiles = [knownHostsFile!, ...globalFiles];
         const queue = [...methods];
@@ -281,7 +356,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
           hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
             try {
               const r = verifyHostKey({
-                hostLabel: target.name,
+                hostLabel: errHost,
                 host: s.hostname,
                 port: s.port,
                 key,
@@ -297,7 +372,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
               refused =
                 e instanceof TransportError
                   ? e
-                  : new HostKeyError(target.name, `cannot check the host key of ${hop.label}: ${(e as Error).message}`, "unknown");
+                  : new HostKeyError(errHost, `cannot check the host key of ${hop.label}: ${(e as Error).message}`, "unknown");
               verify(false);
             }
           },

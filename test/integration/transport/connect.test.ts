@@ -227,6 +227,22 @@ describe("SSH transport against lab hosts", () => {
     expect(name.stdout.trim()).toBe((await b.exec("hostname")).stdout.trim());
     await s.close();
 
+    // Two targets behind the same jump host share one connection to it.
+    const c = lab.hosts[2]!;
+    writeFileSync(file, `${readFileSync(file, "utf8")}${c.internalAddress} ${c.hostKey}\n`);
+    const [viaB, viaC] = await Promise.all([
+      openHost(target, isolated),
+      openHost({ ...target, name: c.name, host: c.internalAddress }, isolated),
+    ]);
+    const established = "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:0016$/ && $4 == \"01\"' | wc -l";
+    expect((await a.exec(established)).stdout.trim()).toBe("1");
+    await viaB.close();
+    expect((await viaC.exec(["hostname"])).stdout.trim()).toBe((await c.exec("hostname")).stdout.trim());
+    await viaC.close();
+    const fresh = await openHost(target, isolated);
+    expect((await fresh.exec(["true"])).exitCode).toBe(0);
+    await fresh.close();
+
     // B's key unknown under its internal address: refused even though the jump host is fine.
     const e = await rejection(openHost({ ...target, knownHostsFile: lab.knownHostsPath }, isolated));
     expect(e).toBeInstanceOf(HostKeyError);
