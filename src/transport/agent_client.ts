@@ -161,6 +161,8 @@ export class AgentClient {
     try {
       msg = JSON.parse(line) as AgentResponse;
     } catch {
+      // Before the hello, stray lines come from the login shell's start-up files (motd, echo in .bashrc).
+      if (this.helloWaiter) return;
       this.fatal(`agent on ${this.host} printed a line that is not JSON: ${line.slice(0, 200)}`);
       return;
     }

@@ -75,14 +75,15 @@ export async function ensureAgentFile(conn: HostConnection, bundle: AgentBundle,
   if (check.exitCode !== 0) {
     throw new AgentPushError(host, `cannot prepare the agent directory ~/.cache/postfleet on ${host}: ${check.stderr.trim() || `exit ${check.exitCode}`}`);
   }
-  const [state = "", remotePath = ""] = check.stdout.trim().split("\n");
+  // The last two lines: anything before them is the login shell's start-up noise.
+  const [state = "", remotePath = ""] = check.stdout.trim().split("\n").slice(-2);
   if (state === "present") return { remotePath, sha256: bundle.sha256, uploaded: false, replaced: false };
 
   const up = await execRemote(conn, shScript(UPLOAD, args), { stdin: bundle.content, timeoutMs });
   if (up.exitCode !== 0) {
     throw new AgentPushError(host, `uploading the agent to ${host} failed: ${up.stderr.trim() || `exit ${up.exitCode}`}`);
   }
-  return { remotePath: up.stdout.trim() || remotePath, sha256: bundle.sha256, uploaded: true, replaced: state.startsWith("mismatch") };
+  return { remotePath: up.stdout.trim().split("\n").pop() || remotePath, sha256: bundle.sha256, uploaded: true, replaced: state.startsWith("mismatch") };
 }
 
 /**

@@ -68,12 +68,12 @@ export async function bootstrapNode(conn: HostConnection, o: BootstrapOptions = 
     return { host, before, after: before, packageManager: null, steps: [], changed: false };
   }
   const pmOut = await execRemote(conn, shScript(DETECT_PM), { timeoutMs: 30_000 });
-  const pm = pmOut.stdout.trim() as PackageManager;
+  const pm = (pmOut.stdout.trim().split("\n").pop() ?? "") as PackageManager;
   if (pmOut.exitCode !== 0 || !PACKAGE_MANAGERS.includes(pm)) {
     const detail = pmOut.exitCode === 1 ? "" : ` (detection ended with ${pmOut.exitCode ?? pmOut.signal}: ${tail(pmOut.stderr, 3)})`;
     throw new NodeMissingError(host, `bootstrap on ${host}: no supported package manager found (${PACKAGE_MANAGERS.join(", ")})${detail}; install Node.js ≥ ${MIN_NODE_MAJOR} by hand and set postfleet_node`);
   }
-  const uid = (await execRemote(conn, ["id", "-u"], { timeoutMs: 30_000 })).stdout.trim();
+  const uid = (await execRemote(conn, ["id", "-u"], { timeoutMs: 30_000 })).stdout.trim().split("\n").pop();
   const become = uid === "0" ? undefined : (o.become ?? {});
   const steps: BootstrapStep[] = [];
   for (const argv of installSteps(pm)) {

@@ -28,7 +28,7 @@ export function nodeCandidates(nodePath?: string): string[] {
 export async function findNode(conn: HostConnection, nodePath?: string, timeoutMs = 30_000): Promise<NodeInfo | null> {
   const r = await execRemote(conn, shScript(DETECT, nodeCandidates(nodePath)), { timeoutMs });
   if (r.exitCode !== 0) return null;
-  const [path, version] = r.stdout.trim().split(" ");
+  const [path, version] = (r.stdout.trim().split("\n").pop() ?? "").split(" ");
   return path && version ? { path, version } : null;
 }
 

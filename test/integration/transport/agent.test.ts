@@ -134,6 +134,23 @@ describe("agent push and agent client", () => {
     expect(again.alive).toBe(false);
   });
 
+  it("copes with a login shell that prints a banner on every command", async () => {
+    const host = lab.hosts[1]!;
+    await host.exec("cp /root/.bashrc /root/.bashrc.orig; sed -i '1i echo Welcome to this MTA' /root/.bashrc");
+    try {
+      const s = await open(1);
+      expect((await s.exec(["true"])).stdout).toBe("Welcome to this MTA\n"); // the banner really shows
+      const pushed = await s.ensureAgent(writeFakeAgent("banner"));
+      expect(pushed.remotePath).toMatch(/^\/root\/\.cache\/postfleet\/agent-[0-9a-f]{64}\.cjs$/);
+      expect((await s.ensureAgent(writeFakeAgent("banner"))).uploaded).toBe(false); // same content: already there
+      const agent = await s.startAgent();
+      expect((await agent.request({ op: "postmulti", args: ["-l"] })).results[0]!.command).toEqual(["-l"]);
+      await agent.close();
+    } finally {
+      await host.exec("mv /root/.bashrc.orig /root/.bashrc");
+    }
+  });
+
   it("reports a missing Node.js with a pointer to bootstrap, and bootstrap installs it with apt-get", async () => {
     const host = lab.hosts[1]!;
     const removed = await host.exec("dpkg -r --force-depends nodejs && ! command -v node");

@@ -71,6 +71,20 @@ describe("AgentClient", () => {
     expect(ch.written.map((l) => JSON.parse(l).id)).toEqual([1, 2]);
   });
 
+  it("ignores login-shell noise before the hello line", async () => {
+    const ch = fakeChannel((req, c) => c.say({ id: req.id, op: "shutdown" }));
+    const proc = new RemoteProcess(ch as unknown as ClientChannel);
+    proc.forward();
+    const started = AgentClient.start("mta01", proc);
+    setImmediate(() => {
+      ch.say("Welcome to mta01!");
+      ch.say(HELLO);
+    });
+    const client = await started;
+    expect(client.hello.agentVersion).toBe("t");
+    expect((await client.request({ op: "shutdown" })).op).toBe("shutdown");
+  });
+
   it("refuses another protocol version", async () => {
     const ch = fakeChannel(() => {});
     await expect(start(ch, { ...HELLO, protocol: 99 })).rejects.toThrow(/speaks protocol 99, this controller speaks 1/);
