@@ -1,16 +1,17 @@
 // Key loading (encrypted keys, passphrase sources, caching), error classes,
 // Node.js version rules and the package manager steps of bootstrap.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ssh2 from "ssh2";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { installSteps, PACKAGE_MANAGERS } from "../../../src/transport/bootstrap.js";
 import { AuthError, HostKeyError, UnreachableError } from "../../../src/transport/errors.js";
 import { KeyStore } from "../../../src/transport/keys.js";
 import { nodeCandidates, nodeMajor } from "../../../src/transport/node_detect.js";
 
 const dir = mkdtempSync(join(tmpdir(), "postfleet-keys-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const encrypted = join(dir, "enc");
 writeFileSync(encrypted, ssh2.utils.generateKeyPairSync("ed25519", { passphrase: "s3cret", cipher: "aes256-ctr", rounds: 2 }).private);
 const plain = join(dir, "plain");

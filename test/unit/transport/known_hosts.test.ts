@@ -1,11 +1,11 @@
 // known_hosts parsing and host key verification, checked against OpenSSH's
 // own ssh-keygen where it has an opinion (hashing, fingerprints, lookups).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ssh2 from "ssh2";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostKeyError } from "../../../src/transport/errors.js";
 import {
   entryMatches,
@@ -27,6 +27,7 @@ let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "postfleet-kh-"));
 });
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function file(content: string): string {
   const f = join(dir, `kh${Math.random().toString(36).slice(2)}`);

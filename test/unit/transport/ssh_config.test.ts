@@ -1,10 +1,10 @@
 // ~/.ssh/config resolution compared with OpenSSH's own `ssh -G`, plus
 // inventory-over-config precedence and ProxyJump syntax.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { TransportConfigError } from "../../../src/transport/errors.js";
 import { expandTokens, parseProxyJump, resolveHop } from "../../../src/transport/ssh_config.js";
 
@@ -33,6 +33,7 @@ Host *
 `;
 
 const dir = mkdtempSync(join(tmpdir(), "postfleet-sshcfg-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = join(dir, "config");
 writeFileSync(file, CONFIG);
 const home = "/home/tester";
