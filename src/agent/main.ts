@@ -50,6 +50,8 @@ function printDryRun(r: PostmultiResponse): void {
 }
 
 function main(argv: string[]): number {
+  // As postmulti: "be consistent with file permissions" for everything it runs.
+  process.umask(0o022);
   const env = processEnv();
   let agent;
   try {
