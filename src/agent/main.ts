@@ -11,6 +11,7 @@ import { runPostmulti, agentError } from "./postmulti.js";
 import { postmultiResponse } from "./respond.js";
 import { serve } from "./serve.js";
 import { processEnv } from "./system.js";
+import { printable, rawArgs } from "./bytes.js";
 
 function write(fd: number, text: string): void {
   const buf = Buffer.from(text);
@@ -82,12 +83,12 @@ function main(argv: string[]): number {
     return runPostmulti(agent.rest, ctx).exitCode;
   } catch (e) {
     const err = agentError(e);
-    if (e instanceof PostmultiFatal) for (const line of e.preface) write(2, `${PROGNAME}: ${line}\n`);
-    write(2, `${PROGNAME}: fatal: ${err.message}\n`);
-    if (err.code !== "internal") logToMailLog(env, "fatal", err.message);
+    if (e instanceof PostmultiFatal) for (const line of e.preface) write(2, `${PROGNAME}: ${printable(line)}\n`);
+    write(2, `${PROGNAME}: fatal: ${printable(err.message)}\n`);
+    if (err.code !== "internal") logToMailLog(env, "fatal", printable(err.message));
     return 1;
   }
 }
 
-const code = main(process.argv.slice(2));
+const code = main(rawArgs());
 if (code >= 0) process.exit(code);

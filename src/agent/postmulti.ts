@@ -20,6 +20,7 @@ import {
 } from "./instances.js";
 import { manage } from "./lifecycle.js";
 import { logToMailLog } from "./maillog.js";
+import { printable } from "./bytes.js";
 import { acquireLock, type HeldLock } from "./lock.js";
 import { PostmultiFatal, strerror } from "./messages.js";
 import { parsePostmultiArgs, type PostmultiOptions } from "./options.js";
@@ -200,7 +201,8 @@ function runForInstance(s: Session, mode: "postfix" | "generic", flags: IterFlag
  * A fatal error of a forked postmulti child (a failed execvp()): it is
  * printed and logged, and the parent goes on.
  */
-function childFatal(s: Session, message: string, asWarning = true): void {
+function childFatal(s: Session, raw: string, asWarning = true): void {
+  const message = printable(raw);
   if (s.ctx.structured) {
     if (asWarning) s.warnings.push(message);
   }

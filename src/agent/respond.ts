@@ -11,6 +11,7 @@ import { instanceInfo } from "./results.js";
 import { isRunning, queueCounts } from "./state.js";
 import { run } from "./system.js";
 import { AGENT_VERSION } from "./version.js";
+import { printable } from "./bytes.js";
 
 export function postmultiResponse(id: number, args: string[], ctx: RunContext): PostmultiResponse {
   try {
@@ -30,6 +31,7 @@ export function postmultiResponse(id: number, args: string[], ctx: RunContext): 
     return res;
   } catch (e) {
     const error = agentError(e);
+    error.message = printable(error.message);
     if (!ctx.dryRun && error.code !== "internal") logToMailLog(ctx.env, "fatal", error.message);
     return {
       id,

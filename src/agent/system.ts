@@ -3,6 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { encodeEscaped, hasEscapes, trampoline } from "./bytes.js";
 
 export type Env = Record<string, string>;
 
@@ -34,6 +35,15 @@ export function run(argv: string[], o: RunOptions): RunResult {
     // execvp("") fails with ENOENT; Node refuses an empty file name outright.
     const spawnError = Object.assign(new Error("spawnSync ENOENT"), { code: "ENOENT" }) as NodeJS.ErrnoException;
     return { exitCode: 1, stdout: "", stderr: "", durationMs: 0, spawnError, timedOut: false };
+  }
+  // Arguments with bytes that are not UTF-8 go through a shell that rebuilds them.
+  if (argv.some(hasEscapes)) {
+    const program = argv[0]!;
+    if (!whichBytes(program, o.env.PATH)) {
+      const spawnError = Object.assign(new Error("spawnSync ENOENT"), { code: "ENOENT" }) as NodeJS.ErrnoException;
+      return { exitCode: 1, stdout: "", stderr: "", durationMs: 0, spawnError, timedOut: false };
+    }
+    argv = trampoline(argv, o.env.PWD !== undefined);
   }
   const r = spawnSync(argv[0]!, argv.slice(1), {
     env: o.env,
@@ -67,6 +77,12 @@ export function which(name: string, path: string | undefined): string | null {
     if (existsSync(p)) return p;
   }
   return null;
+}
+
+/** which() for names that may hold escaped non-UTF-8 bytes (see bytes.ts). */
+function whichBytes(name: string, path: string | undefined): boolean {
+  if (name.includes("/")) return existsSync(encodeEscaped(name));
+  return (path ?? "").split(delimiter).some((dir) => existsSync(encodeEscaped(join(dir || ".", name))));
 }
 
 /** Copy of the process environment without undefined values. */
