@@ -2,7 +2,19 @@
 // on two fresh twin containers, one with the real postmulti, one with the
 // agent; every step's exit code, stdout and stderr (terminal) text, and the
 // final file tree, side by side.
-import { decodeExact, runUnderTty, selfCheck, snapshotTree, startTwin, mustSh, toolCommand, type CommandResult, type Side, type Tree, type Twin } from "./twin.js";
+import {
+  decodeExact,
+  mustSh,
+  runUnderTty,
+  selfCheck,
+  snapshotTree,
+  startTwin,
+  toolCommand,
+  type CommandResult,
+  type Side,
+  type Tree,
+  type Twin,
+} from "./twin.js";
 import { envPrefix, shJoin, shQuote } from "./shell.js";
 
 /** Run `postmulti ARGS` (the real one, or the agent) on both sides. */
@@ -63,8 +75,10 @@ export interface SideOutcome {
 export const TOOL_PLACEHOLDER = "@POSTMULTI@";
 
 /**
- * The only normalisation of command output: the pseudo-terminal's \r\n, and
- * process ids that `postfix status` prints ("PID: 1234").
+ * All the normalisation of command output and log text: the
+ * pseudo-terminal's \r\n, process ids that `postfix status` prints
+ * ("PID: 1234"), postfix-script's load-dependent stop polling line, and the
+ * -vvv stream debugging lines (see below).
  */
 export function normalizeText(s: string): string {
   return s.replace(/\r\n/g, "\n").replace(/\bPID: \d+/g, "PID: <pid>").replace(WAITING, "").replace(VSTREAM_DEBUG, "");
