@@ -6,6 +6,8 @@ import { defineConfig } from "vitest/config";
 // installed by its set-up if missing). `npm test` runs all three.
 export default defineConfig({
   test: {
+    // In CI, also a JSON record of the results, which .ci/run sums up in one line.
+    reporters: process.env.CI ? ["default", ["json", { outputFile: "test-results.json" }]] : ["default"],
     env: { TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED ?? "true" },
     projects: [
       {
