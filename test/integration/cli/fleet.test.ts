@@ -1,22 +1,14 @@
 // The product as operators meet it: `postfleet` against 4 real lab hosts
 // (plus one that cannot be reached), through inventory, SSH, agent push and
 // the agent's long-running mode.
-import { createServer } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateLoginKey } from "../../../src/lab/keys.js";
 import { jsonOf, postfleet } from "../../support/cli.js";
 import { startLab, type Lab } from "../../support/lab.js";
+import { closedPort } from "../../support/net.js";
 
-/** A loopback port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe("postfleet CLI on a 4-host lab", () => {
   let lab: Lab;

@@ -2,7 +2,6 @@
 // host key checking (mismatch, accept-new, hashed entries), jump hosts, key
 // files (encrypted too), ssh-agent, timeouts and verbatim arguments.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,19 +20,13 @@ import {
   type HostSession,
 } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
+import { closedPort } from "../../support/net.js";
 import { isolated, labTarget } from "./fixtures.js";
 
 function keyBlob(line: string): Buffer {
   return Buffer.from(line.trim().split(/\s+/)[1]!, "base64");
 }
 
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   try {
