@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { Group } from "../../src/inventory/model.js";
 
 const home = mkdtempSync(join(tmpdir(), "postfleet-oracle-"));
 const cfg = join(home, "empty.cfg");
@@ -68,4 +69,28 @@ export function canonical(v: unknown): string {
 export function postfleet(args: string[], cwd = CORPUS, env: NodeJS.ProcessEnv = ANSIBLE_ENV): Promise<Run> {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
   return run(process.execPath, ["--import", tsx, join(REPO, "src/cli/main.ts"), ...args], { cwd, env: { ...env, NODE_PATH: join(REPO, "node_modules") } });
+}
+
+/**
+ * Ansible walks a group's descendants level by level through a Python set:
+ * when two groups of one level both bring new subgroups, the order of those
+ * subgroups (and of hosts only they hold) varies between Ansible runs.
+ */
+export function ansibleOrderIsDeterministic(top: Group): boolean {
+  let level: Group[] = [top, ...top.childGroups];
+  const seen = new Set<Group>(level);
+  while (level.length) {
+    const next: Group[] = [];
+    let contributing = 0;
+    for (const g of level) {
+      // Groups sharing a new child count too: which one is walked first decides.
+      const fresh = g.childGroups.filter((c) => !seen.has(c));
+      if (fresh.length) contributing++;
+      next.push(...fresh.filter((c) => !next.includes(c)));
+    }
+    if (contributing > 1) return false;
+    for (const g of next) seen.add(g);
+    level = next;
+  }
+  return true;
 }

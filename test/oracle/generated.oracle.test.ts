@@ -6,31 +6,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadInventory } from "../../src/inventory/index.js";
-import type { Group } from "../../src/inventory/model.js";
-import { ANSIBLE_ENV, canonical } from "./ansible.js";
+import { ANSIBLE_ENV, ansibleOrderIsDeterministic, canonical } from "./ansible.js";
 
 function rng(seed: number): () => number {
   let s = seed;
   return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-}
-
-/** See inventory.oracle.test.ts: where Ansible's own host order varies between runs. */
-function deterministic(top: Group): boolean {
-  let level: Group[] = [top, ...top.childGroups];
-  const seen = new Set<Group>(level);
-  while (level.length) {
-    const next: Group[] = [];
-    let contributing = 0;
-    for (const g of level) {
-      const fresh = g.childGroups.filter((c) => !seen.has(c));
-      if (fresh.length) contributing++;
-      next.push(...fresh.filter((c) => !next.includes(c)));
-    }
-    if (contributing > 1) return false;
-    for (const g of next) seen.add(g);
-    level = next;
-  }
-  return true;
 }
 
 // The Python that runs Ansible (its shebang), with Ansible's own library.
@@ -77,7 +57,7 @@ describe("generated inventories", () => {
     let compared = 0;
     for (const [n, c] of cases.entries()) {
       const inv = await loadInventory({ sources: c.sources, ansibleConfig: null, warn: () => {} });
-      const exact = [...inv.data.groups.values()].every(deterministic);
+      const exact = [...inv.data.groups.values()].every(ansibleOrderIsDeterministic);
       for (const [k, [p, limit]] of c.patterns.entries()) {
         const a = theirs[n]![k]!;
         let ours: string[] | string;

@@ -3,8 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { loadInventory } from "../../src/inventory/index.js";
-import type { Group } from "../../src/inventory/model.js";
-import { ansible, ansibleListHosts, canonical, CORPUS, postfleet, REPO } from "./ansible.js";
+import { ansible, ansibleListHosts, ansibleOrderIsDeterministic, canonical, CORPUS, postfleet, REPO } from "./ansible.js";
 
 interface Case {
   name: string;
@@ -30,30 +29,6 @@ const CASES: Case[] = [
   { name: "example fleet (YAML)", sources: [join(REPO, "inventories/example.yml")] },
   { name: "example fleet (INI)", sources: [join(REPO, "inventories/example.ini")] },
 ];
-
-/**
- * Ansible walks a group's descendants level by level through a Python set:
- * when two groups of one level both bring new subgroups, the order of those
- * subgroups (and of hosts only they hold) varies between Ansible runs.
- */
-function ansibleOrderIsDeterministic(top: Group): boolean {
-  let level: Group[] = [top, ...top.childGroups];
-  const seen = new Set<Group>(level);
-  while (level.length) {
-    const next: Group[] = [];
-    let contributing = 0;
-    for (const g of level) {
-      // Groups sharing a new child count too: which one is walked first decides.
-      const fresh = g.childGroups.filter((c) => !seen.has(c));
-      if (fresh.length) contributing++;
-      next.push(...fresh.filter((c) => !next.includes(c)));
-    }
-    if (contributing > 1) return false;
-    for (const g of next) seen.add(g);
-    level = next;
-  }
-  return true;
-}
 
 const iArgs = (sources: string[]): string[] => sources.flatMap((s) => ["-i", s]);
 const load = (sources: string[], warn: (m: string) => void = () => {}) =>
