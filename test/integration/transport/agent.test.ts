@@ -15,18 +15,9 @@ import {
   type HostSession,
 } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { isolated, labTarget, removeFakeAgents, writeFakeAgent } from "./fixtures.js";
+import { isolated, labTarget, rejection, removeFakeAgents, writeFakeAgent } from "./fixtures.js";
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("agent push and agent client", () => {
   let lab: Lab;

@@ -3,18 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BecomeError, openHost, type HostSession } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { isolated, labTarget, removeFakeAgents, writeFakeAgent } from "./fixtures.js";
+import { isolated, labTarget, rejection, removeFakeAgents, writeFakeAgent } from "./fixtures.js";
 
 const PASSWORD = "pa ss'w\"rd;$(touch /tmp/pwned)";
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("become (sudo) as a non-root login user", () => {
   let withPassword: Lab;

@@ -21,22 +21,12 @@ import {
 } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
 import { closedPort } from "../../support/net.js";
-import { isolated, labTarget } from "./fixtures.js";
+import { isolated, labTarget, rejection } from "./fixtures.js";
 
 function keyBlob(line: string): Buffer {
   return Buffer.from(line.trim().split(/\s+/)[1]!, "base64");
 }
 
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    const v = await p;
-    if (v && typeof (v as HostSession).close === "function") await (v as HostSession).close();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("SSH transport against lab hosts", () => {
   let lab: Lab;

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TransportOptions } from "../../../src/transport/index.js";
+import type { HostSession, TransportOptions } from "../../../src/transport/index.js";
 import type { ConnectionTarget } from "../../../src/transport/target.js";
 import type { Lab } from "../../support/lab.js";
 
@@ -55,4 +55,15 @@ export function writeFakeAgent(variant = ""): string {
 export function removeFakeAgents(): void {
   if (fakeDir) rmSync(fakeDir, { recursive: true, force: true });
   fakeDir = undefined;
+}
+
+/** The error a promise rejects with; fails the test if it resolves (closing a session it opened). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    const v = await p;
+    if (v && typeof (v as HostSession).close === "function") await (v as HostSession).close();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected a rejection");
 }
