@@ -8,10 +8,23 @@
 // order, carrying the request's id. The first line the agent prints, before
 // any request, is a HelloResponse with id 0. EOF on stdin ends the agent.
 //
+// Protocol 2: the agent reads requests while others run. Requests other than
+// `cancel` run one at a time in arrival order; `cancel` is answered at once.
+// Responses carry their request's id and may therefore come out of order
+// (a `cancel` answer overtakes the request it cancels). A cancelled or timed-
+// out request still answers with its own response shape, with `error.code`
+// "cancelled" or "timeout" and the per-instance results completed so far, so
+// the controller can say exactly which instances were done. A child process
+// that outlives its timeout or a cancel gets SIGTERM on its whole process
+// group, then SIGKILL after KILL_GRACE_MS.
+//
 // One-shot structured mode: `node agent.cjs --json [--dry-run] POSTMULTI-ARGS`
 // prints one PostmultiResponse (id 0) and exits with postmulti's exit code.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+
+/** After SIGTERM to a timed-out or cancelled command's process group, SIGKILL follows after this. */
+export const KILL_GRACE_MS = 5000;
 
 /** Queue names whose message counts `facts` reports, as in Postfix's queue_directory. */
 export const QUEUE_NAMES = ["maildrop", "incoming", "active", "deferred", "hold", "corrupt"] as const;
@@ -44,7 +57,148 @@ export interface ShutdownRequest {
   op: "shutdown";
 }
 
-export type AgentRequest = PostmultiRequest | FactsRequest | ShutdownRequest;
+/** Stop request `target` (kill its running command's process group); answered at once. */
+export interface CancelRequest {
+  id: number;
+  op: "cancel";
+  target: number;
+}
+
+/**
+ * Take the host's configuration lock for this agent until `unlock` or the
+ * agent's exit, so that a run's several requests are one unit for other
+ * postfleet runs and agents. Requests of this agent do not wait for it.
+ */
+export interface LockRequest {
+  id: number;
+  op: "lock";
+  /** Shown to whoever waits for the lock (e.g. "postfleet run rolling-restart.yml by alice"). */
+  holder: string;
+  /** How long to wait for a lock another process holds (default 60 s); then error code "lock". */
+  timeoutMs?: number;
+}
+
+export interface UnlockRequest {
+  id: number;
+  op: "unlock";
+}
+
+/**
+ * main.cf and master.cf of one instance: read them, and (with `set`) change
+ * only what differs, through Postfix's own postconf (-e, -X, -M, -F, -P)
+ * under the host lock. With `dryRun` nothing is written, and the answer says
+ * what would change.
+ */
+export interface ConfigRequest {
+  id: number;
+  op: "config";
+  /** Instance name (multi_instance_name), or "-" for the primary. */
+  instance: string;
+  set?: ConfigSpec;
+  dryRun?: boolean;
+  /** Also answer with the whole configuration after the change (postconf -n, -M, -F, -P). */
+  read?: boolean;
+  lockTimeoutMs?: number;
+}
+
+/** Master fields that `-F` sets; every other key of a master_cf entry is a `-o` parameter (`-P`). */
+export const MASTER_FIELDS = ["service", "type", "private", "unprivileged", "chroot", "wakeup", "process_limit", "command"] as const;
+export type MasterField = (typeof MASTER_FIELDS)[number];
+
+export interface ConfigSpec {
+  /** main.cf: name → value (postconf -e where the current value differs). */
+  main?: Record<string, string>;
+  /** main.cf: parameters to remove (postconf -X where present), back to their default. */
+  mainAbsent?: string[];
+  /**
+   * master.cf: "service/type" → { field or -o parameter → value }. A field
+   * (MASTER_FIELDS) is set with -F, a parameter with -P; null removes a
+   * parameter (-PX). An entry that does not exist is created with -M from its
+   * fields (postconf's defaults for those not given: private y, unprivileged y,
+   * chroot y (Debian n), wakeup never, process_limit -; `command` is required).
+   */
+  master?: Record<string, Record<string, string | null>>;
+}
+
+/** One parameter or master.cf field that changed (or would change). */
+export interface ParamChange {
+  file: "main.cf" | "master.cf";
+  /** main.cf: the parameter; master.cf: "service/type/field" (-F), "service/type/param" (-P) or "service/type" (-M). */
+  name: string;
+  /** null: was not set (main.cf: at its default; master.cf: absent). */
+  before: string | null;
+  /** null: removed. */
+  after: string | null;
+  /** main.cf, when removed or not set before: postconf -d's value. */
+  defaultValue?: string;
+  /** master.cf: "field" (-F) or "param" (-P) or "entry" (-M: a whole new or removed service). */
+  kind?: "field" | "param" | "entry";
+}
+
+export interface HealthRequest {
+  id: number;
+  op: "health";
+  /** Instance name, or "-" for the primary. */
+  instance: string;
+  checks: HealthCheck[];
+  /** Retry until every check passes or this time is up (0: check once). */
+  timeoutMs?: number;
+  /** Pause between attempts (default 500 ms). */
+  intervalMs?: number;
+}
+
+export type HealthCheck =
+  /** The instance's master process is alive. */
+  | { kind: "master" }
+  /**
+   * An SMTP server answers with a 220 banner. Without address/port: every
+   * inet smtpd listener of the instance's master.cf, on its inet_interfaces
+   * (wildcard addresses probed on loopback). An instance without inet smtpd
+   * listeners passes with detail "no inet listener".
+   */
+  | { kind: "smtp"; address?: string; port?: number }
+  /** active + incoming + deferred messages of the instance at most `max`. */
+  | { kind: "queue"; max: number }
+  /** smtpd processes of the instance's master at most `max` (drain: 0). */
+  | { kind: "sessions"; max: number }
+  /** A command, in the instance's context (as postmulti -x), exits 0. */
+  | { kind: "command"; argv: string[]; shell?: boolean };
+
+export interface HealthCheckResult {
+  kind: HealthCheck["kind"];
+  ok: boolean;
+  /** What was seen: "pid 1234", "220 mx.example.net ESMTP at 127.0.0.1:25", "queue 3 > 0", "exit 1: ..." */
+  detail: string;
+}
+
+/**
+ * Start, stop, reload or restart one instance, the way the host runs Postfix:
+ * through systemctl where systemd runs it as `postfix@<instance>` units
+ * (Debian), else through postfix(1) with the instance's MAIL_CONFIG. Starting
+ * a running or disabled instance, and stopping a stopped one, answer
+ * changed:false with `skipped` saying why.
+ */
+export interface ServiceRequest {
+  id: number;
+  op: "service";
+  instance: string;
+  action: "start" | "stop" | "reload" | "restart";
+  /** Default "auto": systemd when the host's Postfix runs under postfix@ units. */
+  via?: "auto" | "systemd" | "postfix";
+  dryRun?: boolean;
+  timeoutMs?: number;
+}
+
+export type AgentRequest =
+  | PostmultiRequest
+  | FactsRequest
+  | ShutdownRequest
+  | CancelRequest
+  | LockRequest
+  | UnlockRequest
+  | ConfigRequest
+  | HealthRequest
+  | ServiceRequest;
 
 // ---------------------------------------------------------------- responses
 
@@ -90,7 +244,7 @@ export interface AgentError {
   /** Exactly the text postmulti prints after "postmulti: fatal: ", or the agent's own reason. */
   message: string;
   /** Machine-readable reason for the controller: usage, conflict, lock, timeout, internal... */
-  code: "usage" | "conflict" | "not-found" | "lock" | "timeout" | "failed" | "internal";
+  code: "usage" | "conflict" | "not-found" | "lock" | "timeout" | "cancelled" | "failed" | "internal";
 }
 
 export interface PostmultiResponse {
@@ -133,6 +287,8 @@ export interface FactsResponse {
   multiInstanceWrapper?: string;
   /** The primary's multi_instance_enable. */
   multiInstanceEnable?: boolean;
+  /** systemd runs this host's Postfix (postfix@<instance> units): `service` requests use systemctl. */
+  systemd?: boolean;
   error?: AgentError;
 }
 
@@ -157,4 +313,82 @@ export interface ErrorResponse {
   error: AgentError;
 }
 
-export type AgentResponse = HelloResponse | PostmultiResponse | FactsResponse | ShutdownResponse | ErrorResponse;
+export interface CancelResponse {
+  id: number;
+  op: "cancel";
+  target: number;
+  /** False when no such request was queued or running (already answered). */
+  found: boolean;
+}
+
+export interface LockResponse {
+  id: number;
+  op: "lock";
+  /** Where the lock file is, and who holds it now (this agent). */
+  path: string;
+  holder: string;
+}
+
+export interface UnlockResponse {
+  id: number;
+  op: "unlock";
+  /** False when this agent held no lock. */
+  released: boolean;
+}
+
+export interface ConfigResponse {
+  id: number;
+  op: "config";
+  instance: InstanceInfo;
+  dryRun: boolean;
+  changed: boolean;
+  changes: ParamChange[];
+  /** With `read`: postconf -n (after the change; in dry-run, as it would be). */
+  main?: Record<string, string>;
+  /** With `read`: master.cf entries as postconf -M prints them, one per line, normalised. */
+  master?: string[];
+  error?: AgentError;
+}
+
+export interface HealthResponse {
+  id: number;
+  op: "health";
+  instance: InstanceInfo;
+  /** Every check passed (on the last attempt). */
+  ok: boolean;
+  checks: HealthCheckResult[];
+  attempts: number;
+  durationMs: number;
+  error?: AgentError;
+}
+
+export interface ServiceResponse {
+  id: number;
+  op: "service";
+  instance: InstanceInfo;
+  action: ServiceRequest["action"];
+  via: "systemd" | "postfix";
+  /** argv run (null when skipped). */
+  command: string[] | null;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  changed: boolean;
+  skipped?: string;
+  dryRun: boolean;
+  error?: AgentError;
+}
+
+export type AgentResponse =
+  | HelloResponse
+  | PostmultiResponse
+  | FactsResponse
+  | ShutdownResponse
+  | CancelResponse
+  | LockResponse
+  | UnlockResponse
+  | ConfigResponse
+  | HealthResponse
+  | ServiceResponse
+  | ErrorResponse;
