@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { InventoryError } from "./errors.js";
 import { decryptVault, isVaultText, VaultError, type VaultSecret } from "./vault.js";
-import { loadYaml, type LoadedData } from "./yamlload.js";
+import { loadYaml, type LoadedData } from "./yaml-loader.js";
 
 export function readText(file: string, secrets: VaultSecret[]): string {
   let text: string;

@@ -2,23 +2,24 @@
 // variables and pattern selections as Ansible 2.14, from the same files.
 
 import { resolve } from "node:path";
-import type { ConnectionTarget } from "../transport/target.js";
-import { loadAnsibleConfig, type AnsibleConfig } from "./config.js";
-import { buildConnectionTarget, type ConnectionDefaults, type ResolvedVar } from "./connection.js";
+import type { ConnectionTarget } from "../shared/connection-target.js";
+import { loadAnsibleConfig, type AnsibleConfig } from "./ansible-config.js";
+import { resolveConnectionTarget, type ConnectionOverrides, type ResolvedVar } from "./connection-settings.js";
 import { InventoryError } from "./errors.js";
 import { InventoryData, type Host } from "./model.js";
 import { graph, listGroups } from "./output.js";
 import { PatternMatcher } from "./patterns.js";
-import { collectVaultSecrets, promptOnTty, type PasswordPrompt } from "./secrets.js";
-import { parseSource } from "./sources.js";
+import { collectVaultSecrets, promptOnTty, type PasswordPrompt } from "./vault-passwords.js";
+import { inventorySources, parseSource } from "./sources.js";
 import { render, TemplateError, type TemplateScope } from "./template.js";
 import { decryptVault, VaultedString, VaultError, type VaultSecret } from "./vault.js";
 import { varsBaseDirs, VarsResolver, type MergedVars } from "./vars.js";
 
 export { InventoryError } from "./errors.js";
-export { loadAnsibleConfig, type AnsibleConfig } from "./config.js";
+export { loadAnsibleConfig, type AnsibleConfig } from "./ansible-config.js";
 export { VaultedString, UnsafeText, encryptVault, decryptVault } from "./vault.js";
-export type { ConnectionDefaults } from "./connection.js";
+export { resolveConnectionTarget, type ConnectionOverrides, type ResolvedVar, type VarReader } from "./connection-settings.js";
+export { inventorySources, SYSTEM_INVENTORY } from "./sources.js";
 export { pythonJson } from "./output.js";
 
 export interface LoadOptions {
@@ -45,7 +46,10 @@ export interface Inventory {
   selectHosts(pattern: string, limit?: string): string[];
   hostVars(name: string): Record<string, unknown>;
   groupNames(name: string): string[];
-  toConnectionTarget(name: string, cli?: ConnectionDefaults): ConnectionTarget;
+  /** How to reach one host: inventory variables, command-line `overrides` and ansible.cfg merged (resolveConnectionTarget). */
+  toConnectionTarget(name: string, overrides?: ConnectionOverrides): ConnectionTarget;
+  /** The same for every host given, in order; the first bad variable throws InventoryError (file, host, variable). */
+  connectionTargets(hosts: readonly string[], overrides?: ConnectionOverrides): Map<string, ConnectionTarget>;
 }
 
 export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
@@ -56,12 +60,9 @@ export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
     o.verbose?.(`using ${config.path}`);
     for (const w of config.warnings) warn(w);
   }
-  let sources = o.sources;
-  if (!sources.length && config?.inventory?.length) {
-    o.verbose?.(`inventory from ${config.path}: ${config.inventory.join(", ")}`);
-    sources = config.inventory;
-  }
-  if (!sources.length) throw new InventoryError("no inventory given: use -i FILE (or set inventory in ansible.cfg's [defaults])");
+  // -i, else ansible.cfg's inventory, else /etc/ansible/hosts.
+  const sources = inventorySources(o.sources, config);
+  if (!o.sources.length) o.verbose?.(config?.inventory?.length ? `inventory from ${config.path}: ${sources.join(", ")}` : `inventory from ${sources.join(", ")}`);
   const abs = sources.map((s) => (s.includes(",") && !s.includes("/") ? s : resolve(cwd, s)));
   const secrets = await collectVaultSecrets(o, cwd, o.prompt ?? promptOnTty);
   const inv = new InventoryData();
@@ -208,10 +209,11 @@ export class AnsibleInventory implements Inventory {
   }
 
   /**
-   * How to reach a host. `cli` holds command-line defaults (-u, --private-key,
-   * -T): inventory variables win over them, they win over ansible.cfg.
+   * How to reach a host: its inventory variables, the command line's
+   * `overrides` and ansible.cfg, merged by resolveConnectionTarget (whose
+   * file documents the precedence).
    */
-  toConnectionTarget(name: string, cli: ConnectionDefaults = {}): ConnectionTarget {
+  toConnectionTarget(name: string, overrides: ConnectionOverrides = {}): ConnectionTarget {
     this.host(name);
     const read = (...names: string[]): ResolvedVar | undefined => {
       for (const n of names) {
@@ -220,7 +222,11 @@ export class AnsibleInventory implements Inventory {
       }
       return undefined;
     };
-    return buildConnectionTarget(name, read, this.config, cli);
+    return resolveConnectionTarget(name, read, overrides, this.config);
+  }
+
+  connectionTargets(hosts: readonly string[], overrides: ConnectionOverrides = {}): Map<string, ConnectionTarget> {
+    return new Map(hosts.map((h) => [h, this.toConnectionTarget(h, overrides)]));
   }
 
   /** `ansible-inventory --list` as a value (print it with pythonJson). */

@@ -5,7 +5,7 @@
 import { expandHostPattern } from "./address.js";
 import { InventoryError } from "./errors.js";
 import type { InventoryData } from "./model.js";
-import { iniValue } from "./pyliteral.js";
+import { iniValue } from "./python-literal.js";
 import { shlexSplit } from "./shlex.js";
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;

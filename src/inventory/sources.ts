@@ -6,18 +6,38 @@
 import { accessSync, constants, existsSync, openSync, readSync, closeSync, readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { parseAddress } from "./address.js";
+import type { AnsibleConfig } from "./ansible-config.js";
 import { InventoryError } from "./errors.js";
 import { readText } from "./files.js";
 import { parseIni } from "./ini.js";
 import type { InventoryData } from "./model.js";
 import { parseScript } from "./script.js";
 import type { VaultSecret } from "./vault.js";
-import { loadYaml } from "./yamlload.js";
-import { parseYamlInventory } from "./yamlinv.js";
+import { loadYaml } from "./yaml-loader.js";
+import { parseYamlInventory } from "./yaml-inventory.js";
 
 /** Ansible 2.14's INVENTORY_IGNORE_EXTS (defaults) and its always-ignored names. */
 export const IGNORED_EXTS = [".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".ini", ".cfg", ".retry"];
 const IGNORED_ALWAYS = [/^\./, /^host_vars$/, /^group_vars$/, /^vars_plugins$/];
+
+/** Ansible's last resort when neither -i nor ansible.cfg names an inventory. */
+export const SYSTEM_INVENTORY = "/etc/ansible/hosts";
+
+/**
+ * Which inventory sources a run reads, as Ansible chooses them: the -i
+ * sources, else ansible.cfg's [defaults] inventory, else /etc/ansible/hosts
+ * when it exists; else an InventoryError saying how to give one.
+ */
+export function inventorySources(
+  cliSources: readonly string[] | undefined,
+  config: Pick<AnsibleConfig, "inventory"> | null | undefined,
+  systemInventory: string = SYSTEM_INVENTORY,
+): string[] {
+  if (cliSources?.length) return [...cliSources];
+  if (config?.inventory?.length) return [...config.inventory];
+  if (existsSync(systemInventory)) return [systemInventory];
+  throw new InventoryError("no inventory: give one with -i FILE (or set [defaults] inventory in ansible.cfg)");
+}
 
 export function ignoredInDirectory(name: string): boolean {
   return IGNORED_ALWAYS.some((r) => r.test(name)) || IGNORED_EXTS.some((e) => name.endsWith(e));

@@ -8,8 +8,8 @@ import { dirname } from "node:path";
 import type { Group, Host, InventoryData, Origin } from "./model.js";
 import { sortGroups } from "./model.js";
 import type { VaultSecret } from "./vault.js";
-import { findVarsFiles, loadVarsLayer, type VarsLayer } from "./varsfiles.js";
-import type { LoadedData } from "./yamlload.js";
+import { findVarsFiles, loadVarsLayer, type VarsLayer } from "./vars-files.js";
+import type { LoadedData } from "./yaml-loader.js";
 
 /** Variables ansible-inventory leaves out of --list/--host (its INTERNAL_VARS). */
 export const INTERNAL_VARS = new Set([

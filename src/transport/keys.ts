@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import ssh2, { type ParsedKey } from "ssh2";
+import { PromptError, promptHidden } from "../shared/prompt.js";
 import { AuthError } from "./errors.js";
 
 export const PASSPHRASE_ENV = "POSTFLEET_SSH_KEY_PASSPHRASE";
@@ -21,41 +22,12 @@ export const defaultPassphraseSource: PassphraseSource = async (keyFile) => {
   const env = process.env[PASSPHRASE_ENV];
   if (env !== undefined) return env;
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  return promptHidden(`Enter passphrase for key '${keyFile}': `);
+  // ^C / ^D: give up on this key (it is then reported as having no passphrase).
+  return promptHidden(`Enter passphrase for key '${keyFile}': `).catch((e: unknown) => {
+    if (e instanceof PromptError) return undefined;
+    throw e;
+  });
 };
-
-let promptChain: Promise<unknown> = Promise.resolve();
-
-/** Read one line from the terminal without echoing it; prompts are serialized. */
-export function promptHidden(prompt: string): Promise<string | undefined> {
-  const run = () =>
-    new Promise<string | undefined>((resolve) => {
-      const stdin = process.stdin;
-      process.stderr.write(prompt);
-      stdin.setRawMode(true);
-      stdin.resume();
-      let typed = "";
-      const done = (value: string | undefined) => {
-        stdin.off("data", onData);
-        stdin.setRawMode(false);
-        stdin.pause();
-        process.stderr.write("\n");
-        resolve(value);
-      };
-      const onData = (chunk: Buffer) => {
-        for (const ch of chunk.toString("utf8")) {
-          if (ch === "\r" || ch === "\n") return done(typed);
-          if (ch === "\u0003" || ch === "\u0004") return done(undefined); // ^C / ^D: give up on this key
-          if (ch === "\u007f" || ch === "\b") typed = typed.slice(0, -1);
-          else typed += ch;
-        }
-      };
-      stdin.on("data", onData);
-    });
-  const next = promptChain.then(run, run);
-  promptChain = next.catch(() => undefined);
-  return next;
-}
 
 export interface LoadedKey {
   file: string;

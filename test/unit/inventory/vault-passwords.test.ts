@@ -29,7 +29,7 @@ describe("vault passwords and verbose notes", () => {
   it("--verbose names the ansible.cfg and the sources read, and the skipped files", async () => {
     const dir = tree({ "ansible.cfg": "[defaults]\ninventory = inv\n", "inv/a.yml": "g:\n  hosts:\n    h1:\n", "inv/README.md": "# notes\n" });
     const notes: string[] = [];
-    const { loadAnsibleConfig } = await import("../../../src/inventory/config.js");
+    const { loadAnsibleConfig } = await import("../../../src/inventory/ansible-config.js");
     await loadInventory({ sources: [], cwd: dir, ansibleConfig: loadAnsibleConfig(dir, {}) ?? null, verbose: (m) => notes.push(m) });
     expect(notes[0]).toBe(`using ${dir}/ansible.cfg`);
     expect(notes).toContain(`inventory from ${dir}/ansible.cfg: ${dir}/inv`);

@@ -6,7 +6,7 @@
 import { expandHostPattern } from "./address.js";
 import { InventoryError } from "./errors.js";
 import type { InventoryData } from "./model.js";
-import type { LoadedData } from "./yamlload.js";
+import type { LoadedData } from "./yaml-loader.js";
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && v.constructor === Object;
 

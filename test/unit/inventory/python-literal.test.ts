@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { iniValue, literalEval } from "../../../src/inventory/pyliteral.js";
+import { iniValue, literalEval } from "../../../src/inventory/python-literal.js";
 import { shlexSplit } from "../../../src/inventory/shlex.js";
 
 describe("Python literal typing of INI values", () => {

@@ -1,9 +1,34 @@
-// From a host's (templated) Ansible connection variables to the transport's
-// ConnectionTarget. Every problem names the file, the host and the variable.
+// Every connection setting of a host, merged in one place: Ansible's
+// connection variables (templated), the command line and ansible.cfg, into the
+// ConnectionTarget the transport connects with. Every problem names the file,
+// the host and the variable.
+//
+// Precedence, field by field (first that is set wins):
+//   host            ansible_host / ansible_ssh_host, else the inventory name
+//   port            ansible_port / ansible_ssh_port
+//   user            ansible_user / ansible_ssh_user, -u, ansible.cfg remote_user
+//   privateKeyFiles ansible_ssh_private_key_file / ansible_private_key_file, --private-key, ansible.cfg private_key_file
+//   connectTimeoutMs ansible_timeout / ansible_ssh_timeout, -T/--timeout, ansible.cfg timeout
+//   knownHostsFile  postfleet_known_hosts_file
+//   hostKeyChecking postfleet_host_key_checking, --host-key-checking (ansible.cfg's host_key_checking is never obeyed)
+//   proxyJump       postfleet_proxy_jump, ProxyJump in ansible_ssh_common_args
+//   become          --become (turns it on), ansible_become
+//   becomeUser      --become-user, ansible_become_user
+//   becomePassword  -K's answer, ansible_become_password / _pass / ansible_sudo_pass / _password
+//   nodePath        postfleet_node
+// That is: -u/--private-key/-T sit between inventory variables and ansible.cfg
+// as in Ansible; --become/--become-user/-K override the inventory;
+// --host-key-checking applies where the inventory sets none. What is still
+// unset here is filled by the transport at connect time, in this order: the
+// run's TransportOptions (knownHostsFile, hostKeyChecking, connectTimeoutMs),
+// then ~/.ssh/config and /etc/ssh/ssh_config (HostName, Port, User,
+// IdentityFile, ProxyJump, ConnectTimeout, UserKnownHostsFile,
+// StrictHostKeyChecking), then OpenSSH's defaults (port 22, the local user,
+// ssh-agent and ~/.ssh/id_*, ~/.ssh/known_hosts, strict, 10 s, become user root).
 
 import { homedir } from "node:os";
-import type { ConnectionTarget, HostKeyChecking } from "../transport/target.js";
-import type { AnsibleConfig } from "./config.js";
+import { HOST_KEY_CHECKING_MODES, type ConnectionTarget, type HostKeyChecking } from "../shared/connection-target.js";
+import type { AnsibleConfig } from "./ansible-config.js";
 import { InventoryError } from "./errors.js";
 import type { Origin } from "./model.js";
 
@@ -63,14 +88,30 @@ export function proxyJumpFromSshArgs(args: string): string | undefined {
   return undefined;
 }
 
-/** Command-line values (-u, --private-key, -T): below inventory variables, above ansible.cfg, as in Ansible. */
-export interface ConnectionDefaults {
+/** Connection settings from the command line (unset or empty: not given). */
+export interface ConnectionOverrides {
+  /** -u: below ansible_user, above ansible.cfg remote_user. */
   user?: string;
+  /** --private-key: below ansible_ssh_private_key_file, above ansible.cfg private_key_file. */
   privateKeyFiles?: string[];
+  /** -T/--timeout in ms (0: not given): below ansible_timeout, above ansible.cfg timeout. */
   connectTimeoutMs?: number;
+  /** -b/--become: true turns become on for every host; false/undefined leaves the inventory's. */
+  become?: boolean;
+  /** --become-user: wins over ansible_become_user. */
+  becomeUser?: string;
+  /** -K's answer: wins over ansible_become_password. Secret. */
+  becomePassword?: string;
+  /** --host-key-checking: where the inventory sets no postfleet_host_key_checking. */
+  hostKeyChecking?: HostKeyChecking;
 }
 
-export function buildConnectionTarget(name: string, read: VarReader, config?: AnsibleConfig, cli: ConnectionDefaults = {}): ConnectionTarget {
+/**
+ * The one merge of a host's connection settings (precedence: see the top of
+ * this file). `read` gives the host's templated inventory variables; throws
+ * InventoryError naming file, host and variable.
+ */
+export function resolveConnectionTarget(name: string, read: VarReader, cli: ConnectionOverrides = {}, config?: AnsibleConfig): ConnectionTarget {
   const t: ConnectionTarget = { name, host: name };
   const conn = read("ansible_connection");
   if (conn && !["ssh", "smart", "paramiko", "paramiko_ssh"].includes(String(conn.value))) {
@@ -98,9 +139,9 @@ export function buildConnectionTarget(name: string, read: VarReader, config?: An
   const hkc = read("postfleet_host_key_checking");
   if (hkc) {
     const s = typeof hkc.value === "boolean" ? (hkc.value ? "strict" : "off") : String(hkc.value);
-    if (!["strict", "accept-new", "off"].includes(s)) throw varError(name, hkc, "must be strict, accept-new or off");
+    if (!HOST_KEY_CHECKING_MODES.includes(s as HostKeyChecking)) throw varError(name, hkc, "must be strict, accept-new or off");
     t.hostKeyChecking = s as HostKeyChecking;
-  }
+  } else if (cli.hostKeyChecking) t.hostKeyChecking = cli.hostKeyChecking;
   const pj = read("postfleet_proxy_jump");
   if (pj) t.proxyJump = asString(name, pj);
   else {
@@ -112,15 +153,20 @@ export function buildConnectionTarget(name: string, read: VarReader, config?: An
   }
   const become = read("ansible_become");
   if (become) t.become = asBool(name, become);
+  // Checked against the inventory's own ansible_become (before --become), as before the merge moved here.
   const method = read("ansible_become_method");
   if (method && t.become && String(method.value) !== "sudo") throw varError(name, method, `is '${String(method.value)}', but postfleet becomes root with sudo only`);
+  if (cli.become) t.become = true;
+  // Inventory values are checked even when the command line overrides them (a broken inventory stays an error).
   const bu = read("ansible_become_user");
   if (bu) t.becomeUser = asString(name, bu);
+  if (cli.becomeUser) t.becomeUser = cli.becomeUser;
   const bp = read("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass", "ansible_sudo_password");
   if (bp) {
     if (typeof bp.value !== "string" && typeof bp.value !== "number") throw varError(name, bp, "must be a string (the value is not shown)");
     t.becomePassword = String(bp.value);
   }
+  if (cli.becomePassword !== undefined) t.becomePassword = cli.becomePassword;
   const node = read("postfleet_node");
   if (node) t.nodePath = asString(name, node);
   const timeout = read("ansible_timeout", "ansible_ssh_timeout");

@@ -10,7 +10,7 @@ import { InventoryError } from "./errors.js";
 import { loadDataFile } from "./files.js";
 import type { Origin } from "./model.js";
 import type { VaultSecret } from "./vault.js";
-import type { LoadedData } from "./yamlload.js";
+import type { LoadedData } from "./yaml-loader.js";
 
 export const VARS_EXTENSIONS = [".yml", ".yaml", ".json"];
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { InventoryError } from "../../../src/inventory/index.js";
-import { proxyJumpFromSshArgs } from "../../../src/inventory/connection.js";
-import { loadAnsibleConfig } from "../../../src/inventory/config.js";
+import { InventoryError, inventorySources, loadInventory, resolveConnectionTarget } from "../../../src/inventory/index.js";
+import { proxyJumpFromSshArgs } from "../../../src/inventory/connection-settings.js";
+import { loadAnsibleConfig } from "../../../src/inventory/ansible-config.js";
 import { load, tree } from "./helpers.js";
 
 describe("connection targets", () => {
@@ -131,5 +131,92 @@ describe("ansible.cfg", () => {
   it("a bad value names the file and line", () => {
     const dir = tree({ "ansible.cfg": "[defaults]\n\nforks = many\n" });
     expect(() => loadAnsibleConfig(dir, {})).toThrow(/ansible\.cfg:3: forks must be a positive integer/);
+  });
+});
+
+describe("one precedence for every connection setting", () => {
+  const files = {
+    "h.ini": [
+      "[g]",
+      "inv ansible_user=inv-user ansible_ssh_private_key_file=/k/inv ansible_timeout=3 ansible_become=no ansible_become_user=inv-bu ansible_become_password=inv-pw postfleet_host_key_checking=accept-new",
+      "bare",
+      "",
+    ].join("\n"),
+    "ansible.cfg": "[defaults]\nremote_user = cfg-user\nprivate_key_file = /k/cfg\ntimeout = 5\n",
+  };
+  const overrides = {
+    user: "cli-user",
+    privateKeyFiles: ["/k/cli"],
+    connectTimeoutMs: 9000,
+    become: true,
+    becomeUser: "cli-bu",
+    becomePassword: "cli-pw",
+    hostKeyChecking: "off" as const,
+  };
+
+  it("inventory variables win for -u/--private-key/-T/--host-key-checking; --become/--become-user/-K win over the inventory", async () => {
+    const dir = tree(files);
+    const inv = await loadInventory({ sources: ["h.ini"], cwd: dir, ansibleConfig: loadAnsibleConfig(dir, {}) ?? null });
+    const targets = inv.connectionTargets(["inv", "bare"], overrides);
+    expect([...targets.keys()]).toEqual(["inv", "bare"]);
+    expect(targets.get("inv")).toEqual({
+      name: "inv",
+      host: "inv",
+      user: "inv-user",
+      privateKeyFiles: ["/k/inv"],
+      connectTimeoutMs: 3000,
+      hostKeyChecking: "accept-new",
+      become: true,
+      becomeUser: "cli-bu",
+      becomePassword: "cli-pw",
+    });
+    expect(targets.get("bare")).toEqual({
+      name: "bare",
+      host: "bare",
+      user: "cli-user",
+      privateKeyFiles: ["/k/cli"],
+      connectTimeoutMs: 9000,
+      hostKeyChecking: "off",
+      become: true,
+      becomeUser: "cli-bu",
+      becomePassword: "cli-pw",
+    });
+  });
+
+  it("without command-line values: inventory, then ansible.cfg; nothing else is invented (ssh_config is the transport's)", async () => {
+    const dir = tree(files);
+    const inv = await loadInventory({ sources: ["h.ini"], cwd: dir, ansibleConfig: loadAnsibleConfig(dir, {}) ?? null });
+    expect(inv.toConnectionTarget("inv")).toMatchObject({ user: "inv-user", become: false, becomeUser: "inv-bu", becomePassword: "inv-pw" });
+    expect(inv.toConnectionTarget("bare")).toEqual({ name: "bare", host: "bare", user: "cfg-user", privateKeyFiles: ["/k/cfg"], connectTimeoutMs: 5000 });
+    // become: false on the command line does not turn off the inventory's become.
+    const on = await loadInventory({ sources: ["h.ini"], cwd: tree({ "h.ini": "x ansible_become=yes\n" }), ansibleConfig: null });
+    expect(on.toConnectionTarget("x", { become: false }).become).toBe(true);
+  });
+
+  it("resolveConnectionTarget works on any variable reader", () => {
+    const vars: Record<string, unknown> = { ansible_ssh_host: "10.0.0.1", ansible_ssh_port: "2200", postfleet_proxy_jump: "j@b" };
+    const read = (...names: string[]) => {
+      const n = names.find((x) => x in vars);
+      return n ? { name: n, value: vars[n] } : undefined;
+    };
+    expect(resolveConnectionTarget("h", read, { user: "u" }, { path: "/x/ansible.cfg", remoteUser: "cfg", warnings: [] })).toEqual({
+      name: "h",
+      host: "10.0.0.1",
+      port: 2200,
+      user: "u",
+      proxyJump: "j@b",
+    });
+  });
+});
+
+describe("inventorySources", () => {
+  it("-i, else ansible.cfg's inventory, else /etc/ansible/hosts when it exists, else a clear error", () => {
+    const dir = tree({ hosts: "h1\n" });
+    const missing = `${dir}/nothing-here`;
+    expect(inventorySources(["a.yml", "b.ini"], { inventory: ["/cfg/inv"] }, `${dir}/hosts`)).toEqual(["a.yml", "b.ini"]);
+    expect(inventorySources([], { inventory: ["/cfg/inv"] }, `${dir}/hosts`)).toEqual(["/cfg/inv"]);
+    expect(inventorySources(undefined, undefined, `${dir}/hosts`)).toEqual([`${dir}/hosts`]);
+    expect(() => inventorySources([], { inventory: [] }, missing)).toThrow(InventoryError);
+    expect(() => inventorySources([], null, missing)).toThrow(/no inventory: give one with -i FILE \(or set \[defaults\] inventory in ansible\.cfg\)/);
   });
 });

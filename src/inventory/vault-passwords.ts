@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { PromptError, promptHidden } from "../shared/prompt.js";
 import { InventoryError } from "./errors.js";
 import type { VaultSecret } from "./vault.js";
 
@@ -48,36 +49,14 @@ export async function collectVaultSecrets(
   return secrets;
 }
 
-/** Read a password from the terminal without echo. */
-export function promptOnTty(prompt: string): Promise<string> {
-  return new Promise((resolvePw, reject) => {
-    const stdin = process.stdin;
-    if (!stdin.isTTY) {
-      reject(new InventoryError("--ask-vault-pass needs a terminal: use --vault-password-file in scripts"));
-      return;
+/** Read a password from the terminal without echo (the shared prompt; its failures as InventoryError). */
+export async function promptOnTty(prompt: string): Promise<string> {
+  try {
+    return await promptHidden(prompt);
+  } catch (e) {
+    if (e instanceof PromptError) {
+      throw new InventoryError(e.reason === "no-terminal" ? "--ask-vault-pass needs a terminal: use --vault-password-file in scripts" : "interrupted");
     }
-    // No echo from the first keystroke: raw mode before the prompt appears.
-    stdin.setRawMode(true);
-    process.stderr.write(prompt);
-    stdin.resume();
-    stdin.setEncoding("utf8");
-    let pw = "";
-    const done = (err?: Error): void => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.removeListener("data", onData);
-      process.stderr.write("\n");
-      if (err) reject(err);
-      else resolvePw(pw);
-    };
-    const onData = (chunk: string): void => {
-      for (const ch of chunk) {
-        if (ch === "\r" || ch === "\n" || ch === "\u0004") return done();
-        if (ch === "\u0003") return done(new InventoryError("interrupted"));
-        if (ch === "\u007f" || ch === "\b") pw = pw.slice(0, -1);
-        else pw += ch;
-      }
-    };
-    stdin.on("data", onData);
-  });
+    throw e;
+  }
 }
