@@ -1,15 +1,17 @@
 // From parsed options to a run: inventory loaded, hosts selected (Ansible
 // pattern semantics and order), connection targets resolved before anything
-// connects, output mode chosen, Ctrl-C wired to an orderly abort.
+// connects, output mode chosen, Ctrl-C wired to an orderly stop. The engine
+// (src/orchestrator) does the run; this file only prepares and prints.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadAnsibleConfig, loadInventory, type Inventory } from "../inventory/index.js";
-import { runOnHosts, type HostWork } from "../orchestrator/fleet.js";
-import { EXIT, exitCodeOf, summarize, type HostOutcome, type RunDocument } from "../report/document.js";
+import { EXIT, exitCodeOf, type RunDocument } from "../orchestrator/run-document.js";
+import { FleetRun } from "../orchestrator/run.js";
+import type { HostOperation } from "../orchestrator/operations.js";
 import { renderHost, renderRecap } from "../report/human.js";
-import { createProgress } from "../report/progress.js";
-import { KeyStore, type TransportOptions } from "../transport/index.js";
+import { attachProgress } from "../report/progress.js";
+import { KeyStore } from "../transport/index.js";
 import type { ConnectionTarget, HostKeyChecking } from "../transport/target.js";
 import { promptHidden } from "./prompt.js";
 
@@ -36,20 +38,16 @@ export interface HostArgs {
 /** A user-facing failure before any host is touched: exit 1 with this message. */
 export class UsageError extends Error {}
 
-export interface RunContext {
+/** A prepared command-line run: what to reach and how, and how to print. */
+export interface CliRun {
   args: HostArgs;
   inventory: Inventory;
   hosts: string[];
   targets: Map<string, ConnectionTarget>;
-  forks: number;
-  opTimeoutMs: number;
   json: boolean;
   color: boolean;
-  signal: AbortSignal;
-  /** The agent bundle to push (dist/agent.cjs beside the CLI). */
-  agentBundle: string;
-  /** Connection settings shared by all hosts of the run. */
-  transport: TransportOptions;
+  /** The engine, with its settings; Ctrl-C is wired to it. */
+  run: FleetRun;
   warn(msg: string): void;
   verbose(level: number, msg: string): void;
 }
@@ -62,11 +60,15 @@ export function agentBundlePath(): string {
   throw new UsageError("the agent bundle dist/agent.cjs is missing: run `npm run build` first");
 }
 
-/**
- * Load the inventory and select hosts. With --list-hosts, print them and
- * return null (the caller exits 0 without connecting).
- */
-export async function prepareRun(args: HostArgs, pattern = "all"): Promise<RunContext | null> {
+/** The inventory a run reads, with ansible.cfg and the output helpers. */
+export interface LoadedInventory {
+  inventory: Inventory;
+  forksDefault: number | undefined;
+  warn(msg: string): void;
+  verbose(level: number, msg: string): void;
+}
+
+export async function openInventory(args: HostArgs): Promise<LoadedInventory> {
   const warn = (msg: string) => process.stderr.write(`[WARNING]: ${msg}\n`);
   const verbose = (level: number, msg: string) => {
     if ((args.verbose ?? 0) >= level) process.stderr.write(`${msg}\n`);
@@ -90,13 +92,27 @@ export async function prepareRun(args: HostArgs, pattern = "all"): Promise<RunCo
     warn,
     verbose: (msg) => verbose(1, msg),
   });
-  const hosts = inventory.selectHosts(pattern, args.limit);
+  return { inventory, forksDefault: cfg?.forks, warn, verbose };
+}
+
+/**
+ * Load the inventory and select hosts, then make the run. With --list-hosts,
+ * print the hosts and return null (the caller exits 0 without connecting).
+ */
+export async function prepareRun(args: HostArgs): Promise<CliRun | null> {
+  const loaded = await openInventory(args);
+  const hosts = loaded.inventory.selectHosts("all", args.limit);
   if (args["list-hosts"]) {
     process.stdout.write(`  hosts (${hosts.length}):\n${hosts.map((h) => `    ${h}\n`).join("")}`);
     return null;
   }
   if (hosts.length === 0) throw new UsageError(`no hosts matched${args.limit ? ` the limit '${args.limit}'` : ""}`);
+  return makeRun(args, loaded, hosts);
+}
 
+/** Resolve every host's connection (before anything connects) and make the engine, Ctrl-C wired to it. */
+export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: string[]): Promise<CliRun> {
+  const { inventory, warn, verbose } = loaded;
   const becomePassword = args["ask-become-pass"] ? await promptHidden("BECOME password: ") : undefined;
   const targets = new Map<string, ConnectionTarget>();
   for (const h of hosts) {
@@ -114,35 +130,44 @@ export async function prepareRun(args: HostArgs, pattern = "all"): Promise<RunCo
     targets.set(h, t);
   }
 
-  const controller = new AbortController();
+  const stop = new AbortController();
+  const hardStop = new AbortController();
+  const opTimeoutMs = args["op-timeout"] * 1000;
+  const run = new FleetRun({
+    targets,
+    forks: args.forks ?? loaded.forksDefault ?? 50,
+    opTimeoutMs,
+    agentBundle: agentBundlePath(),
+    transport: { opTimeoutMs, keyStore: new KeyStore(), warn },
+    stop: stop.signal,
+    hardStop: hardStop.signal,
+  });
+  wireInterrupts(run, stop, hardStop);
+
+  const json = args.json;
+  return { args, inventory, hosts, targets, json, color: !json && !!process.stdout.isTTY && !process.env.NO_COLOR, run, warn, verbose };
+}
+
+/** First Ctrl-C: start nothing new, let work in progress finish. Second: cancel and quit, naming the hosts. */
+function wireInterrupts(run: FleetRun, stop: AbortController, hardStop: AbortController): void {
   let interrupts = 0;
   process.on("SIGINT", () => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write("\npostfleet: interrupted: finishing the hosts in progress, starting no others (Ctrl-C again to quit now)\n");
-      controller.abort();
-    } else {
-      process.stderr.write("postfleet: quitting now; hosts in progress may be left mid-operation\n");
-      process.exit(EXIT.aborted);
+      process.stderr.write("\npostfleet: interrupted: finishing the work in progress, starting nothing new (Ctrl-C again to quit now)\n");
+      stop.abort();
+      return;
     }
+    const busy = run.inFlight();
+    process.stderr.write(
+      busy.length
+        ? `postfleet: quitting now; these hosts may be left mid-operation: ${busy.map((b) => `${b.host} (${b.doing})`).join(", ")}\n`
+        : "postfleet: quitting now\n",
+    );
+    hardStop.abort();
+    // Give the cancel requests a moment to reach the agents, then go.
+    setTimeout(() => process.exit(EXIT.aborted), 300).unref();
   });
-
-  const json = args.json;
-  return {
-    args,
-    inventory,
-    hosts,
-    targets,
-    forks: args.forks ?? cfg?.forks ?? 50,
-    opTimeoutMs: args["op-timeout"] * 1000,
-    json,
-    color: !json && !!process.stdout.isTTY && !process.env.NO_COLOR,
-    signal: controller.signal,
-    agentBundle: agentBundlePath(),
-    transport: { opTimeoutMs: args["op-timeout"] * 1000, keyStore: new KeyStore(), warn },
-    warn,
-    verbose,
-  };
 }
 
 export interface RunOutput {
@@ -150,34 +175,20 @@ export interface RunOutput {
   exitCode: number;
 }
 
-/** Run `work` on every selected host with progress, and print results (human or --json). */
-export async function runAndReport(
-  ctx: RunContext,
-  command: string,
-  work: HostWork,
-  extra?: (doc: RunDocument) => Record<string, unknown>,
-): Promise<RunOutput> {
-  const progress = createProgress(ctx.hosts.length, !ctx.json && !!process.stderr.isTTY);
-  let outcomes: HostOutcome[];
+/** Run one operation on every selected host with progress; print --json, or leave human output to the caller. */
+export async function runAndReport(ctx: CliRun, op: HostOperation, extra?: (doc: RunDocument) => Record<string, unknown>): Promise<RunOutput> {
+  const detach = attachProgress(ctx.run.events, ctx.hosts.length, !ctx.json && !!process.stderr.isTTY);
+  let doc: RunDocument;
   try {
-    outcomes = await runOnHosts(ctx.hosts, work, {
-      forks: ctx.forks,
-      signal: ctx.signal,
-      onHostStart: (h) => progress.hostStarted(h),
-      onHostDone: (o) => progress.hostDone(o),
-    });
+    doc = await ctx.run.runOperation(ctx.hosts, op);
   } finally {
-    progress.stop();
+    detach();
   }
-  const doc: RunDocument = { command, summary: summarize(outcomes), aborted: ctx.signal.aborted, hosts: outcomes };
-  const exitCode = exitCodeOf(doc);
-  if (ctx.json) {
-    process.stdout.write(`${JSON.stringify({ ...doc, ...(extra?.(doc) ?? {}) }, null, 2)}\n`);
-  }
-  return { doc, exitCode };
+  if (ctx.json) process.stdout.write(`${JSON.stringify({ ...doc, ...(extra?.(doc) ?? {}) }, null, 2)}\n`);
+  return { doc, exitCode: exitCodeOf(doc) };
 }
 
-export function printHumanResults(ctx: RunContext, doc: RunDocument): void {
+export function printHumanResults(ctx: CliRun, doc: RunDocument): void {
   const o = { color: ctx.color, verbose: (ctx.args.verbose ?? 0) > 0 };
   for (const h of doc.hosts) process.stdout.write(renderHost(h, o));
   process.stdout.write(renderRecap(doc, o));

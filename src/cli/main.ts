@@ -3,7 +3,7 @@
 // 3 some host unreachable and none failed; 4 run aborted.
 import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
-import { EXIT } from "../report/document.js";
+import { EXIT } from "../orchestrator/run-document.js";
 import { bootstrapCommand } from "./commands/bootstrap.js";
 import { inventoryCommand } from "./commands/inventory.js";
 import { labCommand } from "./commands/lab.js";

@@ -2,7 +2,7 @@
 // (as operators know it from Ansible). Colour only on a terminal, never with
 // NO_COLOR.
 import pc from "picocolors";
-import type { HostOutcome, HostStatus, RunDocument } from "./document.js";
+import type { HostOutcome, HostStatus, RunDocument } from "../orchestrator/run-document.js";
 
 export interface HumanOptions {
   color: boolean;

@@ -2,8 +2,7 @@
 // host's own package manager (apt-get, dnf, yum, zypper, apk), over the same
 // SSH connection, through sudo when the login user is not root.
 import type { Argv, CommandModule } from "yargs";
-import { withHost } from "../../orchestrator/host-agent.js";
-import { buildCommand } from "../../transport/shell.js";
+import { bootstrapOperation } from "../../orchestrator/operations.js";
 import { prepareRun, printHumanResults, runAndReport, type HostArgs } from "../context.js";
 import { HOST_OPTIONS } from "../options.js";
 
@@ -14,29 +13,7 @@ export const bootstrapCommand: CommandModule<object, HostArgs> = {
   handler: async (argv) => {
     const ctx = await prepareRun(argv);
     if (!ctx) return;
-    const { doc, exitCode } = await runAndReport(ctx, "bootstrap", (host) =>
-      withHost(ctx.targets.get(host)!, ctx.transport, async (session) => {
-        const r = await session.bootstrap();
-        const message = r.changed
-          ? `installed Node.js ${r.after.version} with ${r.packageManager}${r.before ? ` (was ${r.before.version})` : ""}`
-          : `Node.js ${r.after.version} already there (${r.after.path})`;
-        return {
-          host,
-          status: r.changed ? "changed" : "ok",
-          message,
-          results: r.steps.map((s) => ({
-            instance: "-",
-            command: buildCommand(s.argv),
-            exitCode: s.exitCode ?? -1,
-            stdout: s.output,
-            stderr: "",
-            durationMs: 0,
-            changed: true,
-          })),
-          data: { before: r.before, after: r.after, packageManager: r.packageManager },
-        };
-      }),
-    );
+    const { doc, exitCode } = await runAndReport(ctx, bootstrapOperation());
     if (!ctx.json) printHumanResults(ctx, doc);
     process.exitCode = exitCode;
   },

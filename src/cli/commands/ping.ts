@@ -2,7 +2,7 @@
 // Node.js and Postfix does it run? Uses the same path as every other command
 // (connect, push and start the agent), so a green ping means the fleet is ready.
 import type { Argv, CommandModule } from "yargs";
-import { withHostAgent } from "../../orchestrator/host-agent.js";
+import { pingOperation } from "../../orchestrator/operations.js";
 import { prepareRun, printHumanResults, runAndReport, type HostArgs } from "../context.js";
 import { HOST_OPTIONS } from "../options.js";
 
@@ -14,28 +14,7 @@ export const pingCommand: CommandModule<object, HostArgs> = {
   handler: async (argv) => {
     const ctx = await prepareRun(argv);
     if (!ctx) return;
-    const { doc, exitCode } = await runAndReport(ctx, "ping", (host) =>
-      withHostAgent(ctx.targets.get(host)!, ctx, async (client) => {
-        const facts = await client.request({ op: "facts", queues: false });
-        if (facts.op !== "facts") throw new Error(`agent answered ${facts.op} to a facts request`);
-        if (facts.error) throw new Error(facts.error.message);
-        const data = {
-          nodeVersion: facts.nodeVersion,
-          postfixVersion: facts.postfixVersion,
-          agentVersion: facts.agentVersion,
-          hostname: facts.hostname,
-          instances: facts.instances.length,
-          user: client.hello.uid === 0 ? "root" : `uid ${client.hello.uid}`,
-        };
-        return {
-          host,
-          status: "ok",
-          message: `node ${data.nodeVersion}, postfix ${data.postfixVersion}, ${data.instances} instance(s), agent as ${data.user}`,
-          results: [],
-          data,
-        };
-      }),
-    );
+    const { doc, exitCode } = await runAndReport(ctx, pingOperation());
     if (!ctx.json) printHumanResults(ctx, doc);
     process.exitCode = exitCode;
   },

@@ -2,8 +2,8 @@
 // directories, Postfix version and queue sizes.
 import { writeFileSync } from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { withHostAgent } from "../../orchestrator/host-agent.js";
-import { instanceRows, renderCsv, renderHtml, renderTable, type InstanceRow } from "../../report/instances.js";
+import { factsOperation } from "../../orchestrator/operations.js";
+import { instanceRows, renderCsv, renderHtml, renderTable } from "../../report/instance-table.js";
 import { prepareRun, runAndReport, type HostArgs } from "../context.js";
 import { HOST_OPTIONS } from "../options.js";
 
@@ -25,21 +25,9 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     const format = argv.json ? "json" : argv.format;
     const ctx = await prepareRun({ ...argv, json: format === "json" && !argv.output });
     if (!ctx) return;
-    const rows = new Map<string, InstanceRow[]>();
-    const { doc, exitCode } = await runAndReport(
-      ctx,
-      "report",
-      (host) =>
-        withHostAgent(ctx.targets.get(host)!, ctx, async (client) => {
-          const facts = await client.request({ op: "facts", queues: true });
-          if (facts.op !== "facts") throw new Error(`agent answered ${facts.op} to a facts request`);
-          if (facts.error) throw new Error(facts.error.message);
-          rows.set(host, instanceRows(host, facts));
-          return { host, status: "ok", results: [], data: { postfixVersion: facts.postfixVersion, instances: facts.instances } };
-        }),
-      () => ({ instances: ctx.hosts.flatMap((h) => rows.get(h) ?? []) }),
-    );
-    const all = ctx.hosts.flatMap((h) => rows.get(h) ?? []);
+    const { doc, exitCode } = await runAndReport(ctx, factsOperation({ queues: true }), (d) => ({ instances: d.hosts.flatMap(instanceRows) }));
+    const all = doc.hosts.flatMap(instanceRows);
+    const hostsWithFacts = doc.hosts.filter((h) => h.data?.kind === "facts").length;
     const problems = doc.hosts.filter((h) => h.status === "failed" || h.status === "unreachable" || h.status === "skipped");
     let text: string | undefined;
     if (format === "table") text = renderTable(all, problems);
@@ -49,7 +37,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     if (text !== undefined) {
       if (argv.output) {
         writeFileSync(argv.output, text);
-        process.stderr.write(`postfleet: wrote ${all.length} instances of ${rows.size} hosts to ${argv.output}\n`);
+        process.stderr.write(`postfleet: wrote ${all.length} instances of ${hostsWithFacts} hosts to ${argv.output}\n`);
       } else process.stdout.write(text);
     }
     if (format !== "json" && format !== "table") {

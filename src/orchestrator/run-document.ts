@@ -1,6 +1,8 @@
-// The shape of a run's results: what `--json` prints (exactly one document)
-// and what the human renderer reads. Field names are part of the CLI's
-// contract; add fields, never rename.
+// The shape of a run's results: what the engine produces, what `--json`
+// prints (exactly one document) and what the renderers read. It lives with
+// the engine so that the engine never imports a printer. Field names are part
+// of the CLI's contract; add fields, never rename.
+import type { Effect, InstanceFacts } from "../protocol/index.js";
 
 export type HostStatus = "ok" | "changed" | "failed" | "unreachable" | "skipped";
 
@@ -31,8 +33,50 @@ export interface HostOutcome {
   stdout?: string;
   results: ResultRow[];
   durationMs: number;
-  /** Command-specific data (ping: versions; report: instances). */
-  data?: Record<string, unknown>;
+  /** Command-specific data, one shape per operation (`kind` names it). */
+  data?: HostData;
+}
+
+/** What each operation adds about a host, beyond its per-instance results. */
+export type HostData = PostmultiData | PingData | FactsData | BootstrapData;
+
+export interface PostmultiData {
+  kind: "postmulti";
+  /** postmulti's exit code on the host. */
+  exitCode: number;
+  dryRun: boolean;
+  /** Operation-level effects (dry run: what would happen). */
+  effects?: Effect[];
+}
+
+export interface PingData {
+  kind: "ping";
+  nodeVersion: string;
+  postfixVersion: string;
+  agentVersion: string;
+  hostname: string;
+  /** How many Postfix instances the host has (primary included). */
+  instances: number;
+  /** Who the agent runs as: "root" or "uid N". */
+  user: string;
+}
+
+export interface FactsData {
+  kind: "facts";
+  postfixVersion: string;
+  instances: InstanceFacts[];
+}
+
+export interface NodeVersionInfo {
+  version: string;
+  path: string;
+}
+
+export interface BootstrapData {
+  kind: "bootstrap";
+  before: NodeVersionInfo | null;
+  after: NodeVersionInfo;
+  packageManager: string | null;
 }
 
 export interface Summary {
@@ -58,6 +102,10 @@ export function summarize(hosts: readonly HostOutcome[]): Summary {
   const s: Summary = { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0 };
   for (const h of hosts) s[h.status]++;
   return s;
+}
+
+export function runDocument(command: string, hosts: HostOutcome[], aborted: boolean): RunDocument {
+  return { command, summary: summarize(hosts), aborted, hosts };
 }
 
 export function exitCodeOf(doc: RunDocument): number {

@@ -1,7 +1,7 @@
 // `postfleet report`: the fleet's instances as a table, CSV, JSON or one
 // self-contained HTML file (sortable, filterable, no external resources).
-import { QUEUE_NAMES, type FactsResponse, type QueueName } from "../protocol/index.js";
-import type { HostOutcome } from "./document.js";
+import { QUEUE_NAMES, type QueueName } from "../protocol/index.js";
+import type { HostOutcome } from "../orchestrator/run-document.js";
 
 export interface InstanceRow {
   host: string;
@@ -16,9 +16,12 @@ export interface InstanceRow {
   queues: Record<QueueName, number> | null;
 }
 
-export function instanceRows(host: string, facts: FactsResponse): InstanceRow[] {
+/** One row per instance of a host whose outcome carries facts (none for a failed host). */
+export function instanceRows(outcome: HostOutcome): InstanceRow[] {
+  const facts = outcome.data?.kind === "facts" ? outcome.data : null;
+  if (!facts) return [];
   return facts.instances.map((i) => ({
-    host,
+    host: outcome.host,
     instance: i.name,
     group: i.group,
     enabled: i.enabled,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderCsv, renderHtml, renderTable, type InstanceRow } from "../../../src/report/instances.js";
+import { renderCsv, renderHtml, renderTable, type InstanceRow } from "../../../src/report/instance-table.js";
 
 const row = (host: string, instance: string, extra: Partial<InstanceRow> = {}): InstanceRow => ({
   host,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exitCodeOf, summarize, type HostOutcome, type HostStatus, type RunDocument } from "../../../src/report/document.js";
+import { exitCodeOf, summarize, type HostOutcome, type HostStatus, type RunDocument } from "../../../src/orchestrator/run-document.js";
 
 const doc = (statuses: HostStatus[], aborted = false): RunDocument => {
   const hosts: HostOutcome[] = statuses.map((status, i) => ({ host: `h${i}`, status, results: [], durationMs: 0 }));

@@ -1,0 +1,38 @@
+// What a run announces while it happens. The progress line, the human
+// renderer and anything else that watches a run subscribe here; the engine
+// never prints.
+import type { HostOutcome, HostStatus, RunDocument } from "./run-document.js";
+
+export type RunEvent =
+  | { type: "run-started"; command: string; hosts: readonly string[] }
+  | { type: "play-started"; play: number; name: string; hosts: readonly string[]; batches: number }
+  | { type: "batch-started"; play: number; batch: number; hosts: readonly string[] }
+  | { type: "host-started"; host: string }
+  | { type: "step-started"; host: string; step: number; name: string }
+  | { type: "step-finished"; host: string; step: number; name: string; status: HostStatus; detail?: string }
+  | { type: "host-finished"; outcome: HostOutcome }
+  | { type: "batch-finished"; play: number; batch: number; outcomes: readonly HostOutcome[] }
+  | { type: "play-finished"; play: number; name: string; stopped?: string }
+  | { type: "run-finished"; document: RunDocument };
+
+export type RunListener = (event: RunEvent) => void;
+
+export class RunEvents {
+  private readonly listeners = new Set<RunListener>();
+
+  /** Subscribe; returns the unsubscribe function. */
+  on(listener: RunListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: RunEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A broken watcher (e.g. a closed terminal) must not stop the run.
+      }
+    }
+  }
+}

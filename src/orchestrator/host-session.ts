@@ -1,0 +1,106 @@
+// One host for a whole run: its SSH connection and its started agent, opened
+// on first use and reused by every operation and step of the run (one agent
+// start per host per run, however many steps).
+import {
+  openHost,
+  type AgentClient,
+  type AgentRequestBody,
+  type HostSession,
+  type ResponseFor,
+  type TransportOptions,
+} from "../transport/index.js";
+import type { ConnectionTarget } from "../transport/index.js";
+
+export interface HostSessionOptions {
+  /** The agent bundle to push (dist/agent.cjs). */
+  agentBundle: string;
+  /** Shared by every host of the run (one KeyStore: each key decrypted once). */
+  transport: TransportOptions;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  /** Aborting cancels the request on the host (protocol 2 cancel). */
+  signal?: AbortSignal;
+}
+
+export class RunHostSession {
+  private connecting: Promise<HostSession> | undefined;
+  private starting: Promise<AgentClient> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly target: ConnectionTarget,
+    private readonly o: HostSessionOptions,
+  ) {}
+
+  get host(): string {
+    return this.target.name;
+  }
+
+  /** The SSH session (connected on first call). */
+  connection(): Promise<HostSession> {
+    if (this.closed) return Promise.reject(new Error(`session to ${this.host} is closed`));
+    this.connecting ??= openHost(this.target, this.o.transport);
+    return this.connecting;
+  }
+
+  /** The started agent (pushed if needed, verified, started once). */
+  agent(): Promise<AgentClient> {
+    this.starting ??= (async () => {
+      const s = await this.connection();
+      await s.ensureAgent(this.o.agentBundle);
+      return s.startAgent();
+    })();
+    return this.starting;
+  }
+
+  async request<R extends AgentRequestBody>(body: R, opts: RequestOptions = {}): Promise<ResponseFor<R>> {
+    const client = await this.agent();
+    return client.request(body, opts);
+  }
+
+  /** Stop the agent and close the connection; safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const client = await this.starting?.catch(() => undefined);
+    await client?.close().catch(() => undefined);
+    const s = await this.connecting?.catch(() => undefined);
+    await s?.close().catch(() => undefined);
+  }
+}
+
+/** The run's sessions, one per host, created on first use. */
+export class SessionPool {
+  private readonly sessions = new Map<string, RunHostSession>();
+
+  constructor(
+    private readonly targets: ReadonlyMap<string, ConnectionTarget>,
+    private readonly o: HostSessionOptions,
+  ) {}
+
+  get(host: string): RunHostSession {
+    let s = this.sessions.get(host);
+    if (!s) {
+      const target = this.targets.get(host);
+      if (!target) throw new Error(`no connection settings for host ${host}`);
+      s = new RunHostSession(target, this.o);
+      this.sessions.set(host, s);
+    }
+    return s;
+  }
+
+  /** Close one host's session (its work in this run is over). */
+  async release(host: string): Promise<void> {
+    const s = this.sessions.get(host);
+    this.sessions.delete(host);
+    await s?.close();
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(all.map((s) => s.close()));
+  }
+}

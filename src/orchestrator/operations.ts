@@ -1,0 +1,133 @@
+// The typed operations a one-command run performs on each host. Each turns
+// the agent's protocol answers into a host result; nothing here prints.
+import type { FactsResponse, PostmultiResponse } from "../protocol/index.js";
+import { buildCommand } from "../transport/index.js";
+import type { RunHostSession } from "./host-session.js";
+import type { FactsData, HostOutcome, PingData, ResultRow } from "./run-document.js";
+
+/** A host's result before the engine adds its name and duration. */
+export type HostResult = Omit<HostOutcome, "host" | "durationMs">;
+
+export interface HostContext {
+  host: string;
+  session: RunHostSession;
+  /** Aborted by a second Ctrl-C: stop at once (cancel requests in flight). */
+  hardStop: AbortSignal;
+  /** Timeout of one operation on the host. */
+  opTimeoutMs: number;
+}
+
+export interface HostOperation {
+  /** How the run names itself ("postmulti -p start", "ping"): the document's `command`. */
+  label: string;
+  run(ctx: HostContext): Promise<HostResult>;
+}
+
+/** An agent answer that says the whole request failed becomes an exception (→ host failed). */
+function requireFacts(r: FactsResponse): FactsResponse {
+  if (r.error) throw new Error(r.error.message);
+  return r;
+}
+
+export function resultFromPostmulti(r: PostmultiResponse): HostResult {
+  const results: ResultRow[] = r.results.map((i) => ({
+    instance: i.name,
+    command: i.command ? buildCommand(i.command) : "",
+    exitCode: i.exitCode,
+    stdout: i.stdout,
+    stderr: i.stderr,
+    durationMs: i.durationMs,
+    changed: i.changed,
+    ...(i.skipped ? { skipped: i.skipped } : {}),
+    group: i.group,
+    configDirectory: i.configDirectory,
+    enabled: i.enabled,
+  }));
+  const failed = r.exitCode !== 0;
+  const warnings = r.warnings.map((w) => `postmulti: warning: ${w}`);
+  const error = r.error ? `postmulti: fatal: ${r.error.message}` : failed ? `postmulti exited with status ${r.exitCode}` : undefined;
+  return {
+    status: failed ? "failed" : r.changed ? "changed" : "ok",
+    ...(error ? { error } : {}),
+    ...(warnings.length ? { message: warnings.join("; ") } : {}),
+    ...(r.stdout ? { stdout: r.stdout } : {}),
+    results,
+    data: { kind: "postmulti", exitCode: r.exitCode, dryRun: r.dryRun, ...(r.effects?.length ? { effects: r.effects } : {}) },
+  };
+}
+
+/** Any postmulti(1) command, its arguments as an argv (never through a shell). */
+export function postmultiOperation(args: readonly string[], o: { dryRun: boolean }): HostOperation {
+  return {
+    label: `postmulti ${buildCommand(args)}`,
+    async run({ session, opTimeoutMs, hardStop }) {
+      const r = await session.request({ op: "postmulti", args: [...args], dryRun: o.dryRun, timeoutMs: opTimeoutMs }, { signal: hardStop });
+      return resultFromPostmulti(r);
+    },
+  };
+}
+
+/** Reachability, login, Node.js and Postfix versions, through the path every command uses. */
+export function pingOperation(): HostOperation {
+  return {
+    label: "ping",
+    async run({ session }) {
+      const facts = requireFacts(await session.request({ op: "facts", queues: false }));
+      const client = await session.agent();
+      const data: PingData = {
+        kind: "ping",
+        nodeVersion: facts.nodeVersion,
+        postfixVersion: facts.postfixVersion,
+        agentVersion: facts.agentVersion,
+        hostname: facts.hostname,
+        instances: facts.instances.length,
+        user: client.hello.uid === 0 ? "root" : `uid ${client.hello.uid}`,
+      };
+      return {
+        status: "ok",
+        message: `node ${data.nodeVersion}, postfix ${data.postfixVersion}, ${data.instances} instance(s), agent as ${data.user}`,
+        results: [],
+        data,
+      };
+    },
+  };
+}
+
+/** Every instance of the host with its state, directories and (optionally) queue sizes. */
+export function factsOperation(o: { queues: boolean }): HostOperation {
+  return {
+    label: "report",
+    async run({ session }) {
+      const facts = requireFacts(await session.request({ op: "facts", queues: o.queues }));
+      const data: FactsData = { kind: "facts", postfixVersion: facts.postfixVersion, instances: facts.instances };
+      return { status: "ok", results: [], data };
+    },
+  };
+}
+
+/** Install Node.js (for the agent) with the host's package manager; needs no agent. */
+export function bootstrapOperation(): HostOperation {
+  return {
+    label: "bootstrap",
+    async run({ session }) {
+      const r = await (await session.connection()).bootstrap();
+      const message = r.changed
+        ? `installed Node.js ${r.after.version} with ${r.packageManager}${r.before ? ` (was ${r.before.version})` : ""}`
+        : `Node.js ${r.after.version} already there (${r.after.path})`;
+      return {
+        status: r.changed ? "changed" : "ok",
+        message,
+        results: r.steps.map((s) => ({
+          instance: "-",
+          command: buildCommand(s.argv),
+          exitCode: s.exitCode ?? -1,
+          stdout: s.output,
+          stderr: "",
+          durationMs: 0,
+          changed: true,
+        })),
+        data: { kind: "bootstrap", before: r.before, after: r.after, packageManager: r.packageManager },
+      };
+    },
+  };
+}
