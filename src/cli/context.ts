@@ -12,7 +12,7 @@ import type { HostOperation } from "../orchestrator/operations.js";
 import { renderHost, renderRecap } from "../report/human.js";
 import { attachProgress } from "../report/progress.js";
 import { KeyStore } from "../transport/index.js";
-import type { ConnectionTarget, HostKeyChecking } from "../transport/target.js";
+import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
 import { promptHidden } from "./prompt.js";
 
 export interface HostArgs {

@@ -9,7 +9,7 @@ import {
   type ResponseFor,
   type TransportOptions,
 } from "../transport/index.js";
-import type { ConnectionTarget } from "../transport/index.js";
+import type { ConnectionTarget } from "../shared/connection-target.js";
 
 export interface HostSessionOptions {
   /** The agent bundle to push (dist/agent.cjs). */
