@@ -116,8 +116,9 @@ export interface ConfigSpec {
    * parameter (-PX). An entry that does not exist is created with -M from its
    * fields (postconf's defaults for those not given: private y, unprivileged y,
    * chroot y (Debian n), wakeup never, process_limit -; `command` is required).
+   * An entry given as null is removed as a whole (postconf -MX) where it exists.
    */
-  master?: Record<string, Record<string, string | null>>;
+  master?: Record<string, Record<string, string | null> | null>;
 }
 
 /** One parameter or master.cf field that changed (or would change). */
