@@ -1,0 +1,49 @@
+// What the engine executes for a playbook: each host's steps, resolved
+// (templates rendered, durations in ms, `when` decided) and checked before the
+// run starts. src/playbook turns a playbook file into these; nothing here
+// knows YAML.
+import type { ConfigSpec, HealthCheck } from "../../protocol/index.js";
+
+/** Which instances of a host a step acts on. */
+export type InstanceSelector = { kind: "all" } | { kind: "enabled" } | { kind: "names"; names: string[] } | { kind: "group"; group: string };
+
+export interface DesiredInstance {
+  /** multi_instance_name; "-" is the primary. */
+  name: string;
+  group?: string;
+  state: "enabled" | "disabled" | "absent";
+  settings: ConfigSpec;
+}
+
+export type ServiceAction = "start" | "stop" | "restart" | "reload";
+
+export type StepAction =
+  | { type: "instances"; desired: DesiredInstance[] }
+  | { type: "postconf"; settings: ConfigSpec }
+  | { type: ServiceAction; healthyTimeoutMs: number }
+  | { type: "wait"; checks: HealthCheck[]; timeoutMs: number; intervalMs: number }
+  | { type: "drain"; timeoutMs: number }
+  | { type: "undrain" }
+  | { type: "postmulti"; args: string[] }
+  | { type: "run"; argv: string[]; shell: boolean }
+  | { type: "pause"; ms: number; prompt?: string };
+
+export type StepType = StepAction["type"];
+
+export interface ExecStep {
+  /** 0-based position in the play's steps. */
+  index: number;
+  /** The step's name, or one made from its type ("restart enabled"). */
+  name: string;
+  selector: InstanceSelector;
+  /** false: `when` said no for this host; the step is reported skipped. */
+  enabled: boolean;
+  /** Reload or restart the instances this step changed, after the host's last step. */
+  then?: "reload" | "restart";
+  action: StepAction;
+  /** "FILE:LINE:COLUMN" of the step, for messages. */
+  location?: string;
+}
+
+/** Default health gate for start/restart/reload. */
+export const DEFAULT_HEALTHY_TIMEOUT_MS = 30_000;

@@ -1,0 +1,119 @@
+// start / stop / restart / reload of the selected instances of one host, in
+// postmulti's order: stop in reverse multi_instance_directories order, start
+// in that order, disabled instances never started. Each start (and reload) is
+// gated by health before the next instance is touched: the master runs and
+// its inet SMTP listeners answer with a 220 banner, within the timeout. The
+// first failure stops the step: later instances stay as they were, and the
+// results say which instance is in which state.
+import type { HealthCheck, InstanceFacts, ServiceResponse } from "../../protocol/index.js";
+import { buildCommand } from "../../transport/index.js";
+import type { ServiceAction } from "./model.js";
+import type { InstanceStepResult } from "./results.js";
+import { instanceArg, type StepContext } from "./step-context.js";
+
+export const GATE_CHECKS: HealthCheck[] = [{ kind: "master" }, { kind: "smtp" }];
+
+const DONE: Record<ServiceAction, string> = { start: "started", stop: "stopped", restart: "restarted", reload: "reloaded" };
+
+/** Run one service action on the instances, in the order given; stops at the first failure. */
+export async function serviceInstances(
+  ctx: StepContext,
+  action: "start" | "stop" | "reload",
+  instances: readonly InstanceFacts[],
+  healthyTimeoutMs: number,
+): Promise<{ results: InstanceStepResult[]; failed: boolean }> {
+  const results: InstanceStepResult[] = [];
+  for (const inst of instances) {
+    if (ctx.hardStop.aborted) break;
+    const r = await serviceOne(ctx, action, inst, healthyTimeoutMs);
+    results.push(r);
+    if (r.status === "failed") return { results, failed: true };
+  }
+  return { results, failed: false };
+}
+
+async function serviceOne(ctx: StepContext, action: "start" | "stop" | "reload", inst: InstanceFacts, healthyTimeoutMs: number): Promise<InstanceStepResult> {
+  ctx.doing(`${action} ${inst.name}`);
+  const started = performance.now();
+  const r: ServiceResponse = await ctx.session.request(
+    { op: "service", instance: instanceArg(inst), action, dryRun: ctx.check, timeoutMs: ctx.opTimeoutMs },
+    { signal: ctx.hardStop },
+  );
+  const res: InstanceStepResult = {
+    instance: inst.name,
+    status: "ok",
+    action: r.skipped ? `not ${DONE[action]} (${r.skipped})` : ctx.check ? `would be ${DONE[action]}` : DONE[action],
+    via: r.via,
+    durationMs: 0,
+  };
+  if (r.command) res.commands = [buildCommand(r.command)];
+  if (r.stdout) res.stdout = r.stdout;
+  if (r.stderr) res.stderr = r.stderr;
+  if (r.error || r.exitCode !== 0) {
+    res.status = "failed";
+    res.action = `${action} failed`;
+    res.error = r.error?.message ?? `${r.command ? buildCommand(r.command) : action} exited with status ${r.exitCode}`;
+  } else if (r.skipped) {
+    res.status = "skipped";
+  } else if (r.changed) {
+    res.status = "changed";
+  }
+  // The gate: only an instance that should now serve mail, and not in --check.
+  const shouldServe = action !== "stop" && !ctx.check && res.status !== "failed" && inst.enabled && r.skipped !== "disabled" && r.skipped !== "not running";
+  if (shouldServe) {
+    ctx.doing(`health gate of ${inst.name}`);
+    const h = await ctx.session.request(
+      { op: "health", instance: instanceArg(inst), checks: GATE_CHECKS, timeoutMs: healthyTimeoutMs, intervalMs: 500 },
+      { signal: ctx.hardStop, timeoutMs: healthyTimeoutMs + ctx.opTimeoutMs },
+    );
+    res.health = h.checks;
+    if (h.error || !h.ok) {
+      res.status = "failed";
+      const bad = h.checks.filter((c) => !c.ok).map((c) => `${c.kind}: ${c.detail}`);
+      res.error = `${res.action} but not healthy within ${Math.round(healthyTimeoutMs / 1000)} s: ${h.error?.message ?? bad.join("; ")}`;
+    }
+  }
+  res.durationMs = Math.round(performance.now() - started);
+  return res;
+}
+
+/** A service step: restart = stop every selected instance (reverse order), then start them (order), gated. */
+export async function serviceStep(ctx: StepContext, action: ServiceAction, selected: readonly InstanceFacts[], healthyTimeoutMs: number): Promise<InstanceStepResult[]> {
+  const forward = [...selected];
+  const reverse = [...selected].reverse();
+  if (action === "stop") return (await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs)).results;
+  if (action === "start") return (await serviceInstances(ctx, "start", forward, healthyTimeoutMs)).results;
+  if (action === "reload") return (await serviceInstances(ctx, "reload", forward, healthyTimeoutMs)).results;
+  // restart: only what was running (or is enabled) comes back; a failed stop leaves the rest untouched.
+  const stop = await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs);
+  if (stop.failed) return stop.results;
+  const start = await serviceInstances(ctx, "start", forward, healthyTimeoutMs);
+  return mergeRestart(stop.results, start.results);
+}
+
+/** One line per instance for a restart: stopped + started → restarted. */
+function mergeRestart(stops: InstanceStepResult[], starts: InstanceStepResult[]): InstanceStepResult[] {
+  const byName = new Map(stops.map((s) => [s.instance, s]));
+  const out: InstanceStepResult[] = [];
+  for (const st of starts) {
+    const sp = byName.get(st.instance);
+    byName.delete(st.instance);
+    if (!sp) {
+      out.push(st);
+      continue;
+    }
+    const failed = st.status === "failed";
+    const changed = sp.status === "changed" || st.status === "changed";
+    out.push({
+      ...st,
+      status: failed ? "failed" : changed ? "changed" : st.status === "skipped" && sp.status === "skipped" ? "skipped" : "ok",
+      action: failed ? st.action : `${sp.action}, ${st.action}`,
+      commands: [...(sp.commands ?? []), ...(st.commands ?? [])],
+      durationMs: sp.durationMs + st.durationMs,
+      ...(sp.stderr || st.stderr ? { stderr: `${sp.stderr ?? ""}${st.stderr ?? ""}` } : {}),
+    });
+  }
+  // Stopped but never started again (the start loop stopped at a failure): say so.
+  for (const sp of byName.values()) out.push({ ...sp, action: `${sp.action}; not started again (an earlier start failed)` });
+  return out;
+}

@@ -1,0 +1,59 @@
+// What a step gets to work on one host: the host's session (agent), its
+// instance facts (read once, re-read after steps that add or remove
+// instances), the run's mode, and the stop signals.
+import type { FactsResponse, InstanceFacts } from "../../protocol/index.js";
+import type { RunHostSession } from "../host-session.js";
+import type { InstanceSelector } from "./model.js";
+
+export interface StepContext {
+  host: string;
+  session: RunHostSession;
+  /** --check: change nothing, say what would change. */
+  check: boolean;
+  opTimeoutMs: number;
+  /** Aborted by a second Ctrl-C: cancel what runs. */
+  hardStop: AbortSignal;
+  /** The host's facts, cached until invalidateFacts(). */
+  facts(): Promise<FactsResponse>;
+  invalidateFacts(): void;
+  /** Say what the host is doing now (named if the run is stopped hard). */
+  doing(what: string): void;
+  /** Show a prompt on the terminal and wait for Enter (pause steps). */
+  prompt(text: string): Promise<void>;
+}
+
+export class StepError extends Error {}
+
+export async function loadFacts(session: RunHostSession): Promise<FactsResponse> {
+  const f = await session.request({ op: "facts", queues: false });
+  if (f.error) throw new StepError(`cannot read the instances: ${f.error.message}`);
+  return f;
+}
+
+/** The selected instances, in multi_instance_directories order (primary first). */
+export function selectInstances(all: readonly InstanceFacts[], s: InstanceSelector, host: string): InstanceFacts[] {
+  switch (s.kind) {
+    case "all":
+      return [...all];
+    case "enabled":
+      return all.filter((i) => i.enabled);
+    case "group":
+      return all.filter((i) => i.group === s.group);
+    case "names": {
+      const missing = s.names.filter((n) => !all.some((i) => matchesName(i, n)));
+      if (missing.length) throw new StepError(`${host} has no instance named ${missing.join(", ")} (it has: ${all.map((i) => i.name).join(", ")})`);
+      return all.filter((i) => s.names.some((n) => matchesName(i, n)));
+    }
+  }
+}
+
+/** "-" is the primary; "postfix-out" and "out" both name postfix-out, as postmulti -i takes them. */
+export function matchesName(i: InstanceFacts, name: string): boolean {
+  if (name === "-") return i.primary;
+  return i.name === name || i.name === `postfix-${name}`;
+}
+
+/** The agent's instance argument: the name, or "-" for the primary (also when it has a name). */
+export function instanceArg(i: InstanceFacts): string {
+  return i.primary ? "-" : i.name;
+}
