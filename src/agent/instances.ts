@@ -105,8 +105,8 @@ export function primaryFromValues(v: Map<string, string>): PrimaryConfig {
 }
 
 /** Read the primary instance's main.cf, as postmulti's mail_conf_read() does. */
-export function readPrimary(postconfPath: string, env: Env): PrimaryConfig {
-  const r = postconf(postconfPath, ["-x", ...PRIMARY_PARAMS], env);
+export async function readPrimary(postconfPath: string, env: Env): Promise<PrimaryConfig> {
+  const r = await postconf(postconfPath, ["-x", ...PRIMARY_PARAMS], env);
   if (r.exitCode !== 0) {
     throw new PostmultiFatal(postconfFatalText(r.stderr) ?? `${postconfPath} failed: ${r.stderr.trim()}`, "failed");
   }
@@ -188,7 +188,7 @@ export const INSTANCE_PARAMS = [
 
 export interface InstanceReader {
   /** Run `$command_directory/postconf -xc DIR params...`; stderr is passed through in plain mode. */
-  (configDir: string): { stdout: string; exitCode: number };
+  (configDir: string): Promise<{ stdout: string; exitCode: number }>;
 }
 
 /** Parse load_instance()'s postconf output into the instance (or postmulti's fatal). */
@@ -222,14 +222,15 @@ export function parseInstance(configDir: string, out: { stdout: string; exitCode
 }
 
 /** load_all_instances(): primary first, then multi_instance_directories in order. */
-export function loadAllInstances(p: PrimaryConfig, claims: ClaimTable, read: InstanceReader): Instance[] {
+export async function loadAllInstances(p: PrimaryConfig, claims: ClaimTable, read: InstanceReader): Promise<Instance[]> {
   const secondaries = splitList(p.multiDirs);
   const primary = primaryInstance(p);
   if (secondaries.length === 0) primary.enabled = true; // single-instance mode
   claims.claimInstance(primary);
   const list = [primary];
   for (const dir of secondaries) {
-    const ip: Instance = { configDir: dir, ...parseInstance(dir, read(dir)), primary: false };
+    // One at a time, as postmulti: the first bad main.cf stops the load.
+    const ip: Instance = { configDir: dir, ...parseInstance(dir, await read(dir)), primary: false };
     claims.claimInstance(ip);
     list.push(ip);
   }

@@ -5,16 +5,16 @@
 // the script would only report through the mail log.
 import { existsSync } from "node:fs";
 import type { Effect, InstanceResult } from "../protocol/index.js";
-import type { Outcome } from "./context.js";
+import type { Outcome } from "./invocation-context.js";
 import { helperEnv, type ExportFlags } from "./environment.js";
 import { dash, loadAllInstances, matchesSelection, NAME_PREFIX, parseInstance, type Instance } from "./instances.js";
 import { PostmultiFatal, strerror } from "./messages.js";
 import type { EditAction } from "./options.js";
 import { parsePostconfLines } from "./postconf.js";
-import type { Session } from "./postmulti.js";
+import { cancelledMessage, type Invocation } from "./postmulti.js";
 import { emptyResult } from "./results.js";
 import { isRunning } from "./state.js";
-import { run } from "./system.js";
+import { runCommand } from "./run-command.js";
 
 /** The wrapper setting that `postmulti -e init` writes (unexpanded). */
 const INIT_WRAPPER = "${command_directory}/postmulti -p --";
@@ -93,7 +93,7 @@ interface Plan {
 }
 
 /** Select an existing instance by -i (select_existing_instance()). */
-function selectExisting(s: Session, list: Instance[], unlink: boolean): { ip: Instance; index: number } {
+function selectExisting(s: Invocation, list: Instance[], unlink: boolean): { ip: Instance; index: number } {
   const sel = s.opts.selection;
   if (sel.type !== "name") throw new PostmultiFatal("Select an instance via '-i name'", "usage");
   const index = list.findIndex((ip) => matchesSelection(ip, sel));
@@ -107,7 +107,7 @@ function selectExisting(s: Session, list: Instance[], unlink: boolean): { ip: In
 }
 
 /** do_name_assignments(): returns which of name/group change. */
-function assignNames(s: Session, target: Instance): { name: boolean; group: boolean } {
+function assignNames(s: Invocation, target: Instance): { name: boolean; group: boolean } {
   const { assignName, assignGroup } = s.opts;
   const out = { name: false, group: false };
   if (assignName !== null && assignName !== (target.name ?? "")) {
@@ -122,7 +122,7 @@ function assignNames(s: Session, target: Instance): { name: boolean; group: bool
   return out;
 }
 
-function planEdit(s: Session, action: EditAction): Plan {
+async function planEdit(s: Invocation, action: EditAction): Promise<Plan> {
   const { primary } = s;
   const noFlags: ExportFlags = { dirs: false, name: false, group: false };
   if (action === "init") {
@@ -137,13 +137,13 @@ function planEdit(s: Session, action: EditAction): Plan {
     };
     const plan: Plan = { action, target, before: { ...target }, flags: noFlags, secondaries: [] };
     if (s.ctx.structured) {
-      const raw = rawValues(s, primary.configDir, ["multi_instance_wrapper", "multi_instance_enable"]);
+      const raw = await rawValues(s, primary.configDir, ["multi_instance_wrapper", "multi_instance_enable"]);
       if (raw.get("multi_instance_wrapper") === INIT_WRAPPER && raw.get("multi_instance_enable") === "yes")
         plan.noop = "multi-instance management already initialized";
     }
     return plan;
   }
-  const list = loadAllInstances(primary, s.claims, s.readInstance);
+  const list = await loadAllInstances(primary, s.claims, s.readInstance);
   if (action === "create" || action === "import") {
     const done = s.ctx.structured ? alreadyDone(s, action, list) : null;
     if (done) return done;
@@ -184,7 +184,7 @@ function planEdit(s: Session, action: EditAction): Plan {
 }
 
 /** install_new_instance(): create or import. */
-function planAdd(s: Session, action: "create" | "import", list: Instance[]): Plan {
+async function planAdd(s: Invocation, action: "create" | "import", list: Instance[]): Promise<Plan> {
   const { primary, opts } = s;
   checkNameAssignments(opts.assignName, opts.assignGroup);
   const p: NewParams = { configDir: null, queueDir: null, dataDir: null };
@@ -205,7 +205,7 @@ function planAdd(s: Session, action: "create" | "import", list: Instance[]): Pla
       primary: false,
     };
   } else {
-    target = { configDir, ...parseInstance(configDir, s.readInstance(configDir)), primary: false };
+    target = { configDir, ...parseInstance(configDir, await s.readInstance(configDir)), primary: false };
   }
   const before = action === "import" ? { ...target } : null;
   const changed = assignNames(s, target);
@@ -228,7 +228,7 @@ function planAdd(s: Session, action: "create" | "import", list: Instance[]): Pla
  * the same name, group and directories is done; with different ones it is a
  * conflict, reported precisely.
  */
-function alreadyDone(s: Session, action: "create" | "import", list: Instance[]): Plan | null {
+function alreadyDone(s: Invocation, action: "create" | "import", list: Instance[]): Plan | null {
   const { primary, opts } = s;
   const p: NewParams = { configDir: null, queueDir: null, dataDir: null };
   let configDir: string;
@@ -273,7 +273,7 @@ function alreadyDone(s: Session, action: "create" | "import", list: Instance[]):
 }
 
 /** What postmulti-script refuses with a fatal error, checked beforehand in structured mode. */
-function scriptPrecheck(s: Session, plan: Plan): string | null {
+function scriptPrecheck(s: Invocation, plan: Plan): string | null {
   const { primary } = s;
   if (plan.action === "init") return null;
   if (primary.wrapper === "") return "multi_instance_wrapper is empty, run 'postmulti -e init' first.";
@@ -314,13 +314,13 @@ function destroyCandidates(t: Instance): { path: string; existed: boolean }[] {
 }
 
 /** Raw (unexpanded) values from a main.cf, for the "from" side of effects. */
-function rawValues(s: Session, configDir: string, names: string[]): Map<string, string> {
-  const r = run([`${s.primary.commandDir}/postconf`, "-c", configDir, ...names], { env: s.ctx.env, capture: true });
+async function rawValues(s: Invocation, configDir: string, names: string[]): Promise<Map<string, string>> {
+  const r = await runCommand([`${s.primary.commandDir}/postconf`, "-c", configDir, ...names], { env: s.ctx.env, capture: true, signal: s.ctx.signal });
   return parsePostconfLines(r.stdout).values;
 }
 
 /** The changes the action makes (postmulti-script's work, modelled). */
-function plannedEffects(s: Session, plan: Plan, argv: string[], env: Record<string, string>): Effect[] {
+async function plannedEffects(s: Invocation, plan: Plan, argv: string[], env: Record<string, string>): Promise<Effect[]> {
   const { primary } = s;
   const t = plan.target;
   const mainCf = (dir: string) => `${dir}/main.cf`;
@@ -339,7 +339,7 @@ function plannedEffects(s: Session, plan: Plan, argv: string[], env: Record<stri
   };
   switch (plan.action) {
     case "init": {
-      const raw = rawValues(s, primary.configDir, ["multi_instance_wrapper", "multi_instance_enable"]);
+      const raw = await rawValues(s, primary.configDir, ["multi_instance_wrapper", "multi_instance_enable"]);
       fx.push({ kind: "set-parameter", file: mainCf(primary.configDir), name: "multi_instance_wrapper", from: raw.get("multi_instance_wrapper") ?? null, to: INIT_WRAPPER });
       fx.push({ kind: "set-parameter", file: mainCf(primary.configDir), name: "multi_instance_enable", from: raw.get("multi_instance_enable") ?? null, to: "yes" });
       break;
@@ -368,7 +368,7 @@ function plannedEffects(s: Session, plan: Plan, argv: string[], env: Record<stri
     case "deport":
       setMulti();
       if (existsSync(mainCf(t.configDir))) {
-        const alt = rawValues(s, primary.configDir, ["alternate_config_directories"]).get("alternate_config_directories") ?? "";
+        const alt = (await rawValues(s, primary.configDir, ["alternate_config_directories"])).get("alternate_config_directories") ?? "";
         if (!alt.split(/[\s,]+/).includes(t.configDir))
           fx.push({ kind: "set-parameter", file: mainCf(primary.configDir), name: "alternate_config_directories", from: alt, to: `${alt ? alt + " " : ""}${t.configDir}` });
       }
@@ -394,11 +394,11 @@ function plannedEffects(s: Session, plan: Plan, argv: string[], env: Record<stri
 }
 
 /** manage(): plan, then run postmulti-script (or, in structured mode, report why not). */
-export function manage(s: Session): Outcome {
+export async function manage(s: Invocation): Promise<Outcome> {
   const { ctx, primary } = s;
   if (s.opts.mode.kind !== "edit") throw new Error("manage() outside edit mode");
   const action = s.opts.mode.action;
-  const plan = planEdit(s, action);
+  const plan = await planEdit(s, action);
   const script = `${primary.daemonDir}/postmulti-script`;
   const argv = [script, "-e", action];
   const result: InstanceResult = emptyResult(plan.target, argv);
@@ -423,13 +423,13 @@ export function manage(s: Session): Outcome {
   const shownEnv: Record<string, string> = {};
   for (const k of ["MAIL_CONFIG", "config_directory", "queue_directory", "data_directory", "multi_instance_directories", "multi_instance_name", "multi_instance_group"])
     if (env[k] !== undefined) shownEnv[k] = env[k]!;
-  const effects = ctx.structured ? plannedEffects(s, plan, argv, shownEnv) : [];
+  const effects = ctx.structured ? await plannedEffects(s, plan, argv, shownEnv) : [];
   if (ctx.dryRun) {
     outcome.effects = result.effects = effects;
     result.changed = effects.length > 1;
     return outcome;
   }
-  const r = run(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined });
+  const r = await runCommand(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined, signal: ctx.signal });
   if (r.spawnError) throw new PostmultiFatal(`${script}: ${strerror(r.spawnError)}`, "failed");
   Object.assign(result, { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs });
   if (r.timedOut) result.timedOut = true;
@@ -441,7 +441,13 @@ export function manage(s: Session): Outcome {
     if (ctx.structured) s.warnings.push(text);
     else if (echoScript) ctx.stderr(`${tag}: warning: ${text}`);
   }
-  if (r.exitCode === 0) {
+  if (r.cancelled) {
+    outcome.exitCode = 1;
+    outcome.error = { message: cancelledMessage(ctx.signal!, 1, 1), code: "cancelled" };
+  } else if (r.timedOut) {
+    outcome.exitCode = 1;
+    outcome.error = { message: `${script} -e ${action} timed out after ${ctx.timeoutMs} ms`, code: "timeout" };
+  } else if (r.exitCode === 0) {
     outcome.effects = result.effects = effects;
     result.enabled = action === "enable" ? true : action === "disable" ? false : result.enabled;
   } else {

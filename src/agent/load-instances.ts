@@ -1,10 +1,11 @@
 // The host's instance table for serve-mode requests (facts, config, health,
 // service): the primary's settings and every instance, in
 // multi_instance_directories order, with postmulti's consistency checks.
-import { ClaimTable, checkSharedDirs, loadAllInstances, readPrimary, INSTANCE_PARAMS, type Instance, type PrimaryConfig } from "./instances.js";
+import { ClaimTable, checkSharedDirs, loadAllInstances, readPrimary, INSTANCE_PARAMS, type Instance, type InstanceReader, type PrimaryConfig } from "./instances.js";
 import { PostmultiFatal } from "./messages.js";
 import { findPostconf } from "./postconf.js";
-import { run, type Env } from "./system.js";
+import { runCommand } from "./run-command.js";
+import type { Env } from "./system.js";
 
 export interface InstanceTable {
   primary: PrimaryConfig;
@@ -12,14 +13,19 @@ export interface InstanceTable {
   instances: Instance[];
 }
 
+/** Reads a secondary's main.cf with the primary's postconf, output captured. */
+export function capturedInstanceReader(primary: PrimaryConfig, env: Env, signal?: AbortSignal): InstanceReader {
+  return async (dir) => {
+    const r = await runCommand([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], { env, capture: true, signal });
+    return { stdout: r.stdout, exitCode: r.spawnError ? 1 : r.exitCode };
+  };
+}
+
 export async function loadInstanceTable(env: Env): Promise<InstanceTable> {
   const primary = await readPrimary(findPostconf(env), env);
   const claims = new ClaimTable();
   checkSharedDirs(primary, claims);
-  const instances = await loadAllInstances(primary, claims, (dir) => {
-    const r = run([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], { env, capture: true });
-    return { stdout: r.stdout, exitCode: r.spawnError ? 1 : r.exitCode };
-  });
+  const instances = await loadAllInstances(primary, claims, capturedInstanceReader(primary, env));
   return { primary, instances };
 }
 

@@ -10,6 +10,8 @@
 // again, e.g. `postfix reload` through multi_instance_wrapper) finds the
 // holder among its own ancestors and does not wait for its own parent; no
 // environment variable is added, so -x commands see postmulti's environment.
+// Waiting is asynchronous: a serve-mode agent keeps reading requests (cancel)
+// while it waits. Every lock this process holds is released when it exits.
 import { randomBytes } from "node:crypto";
 import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, constants } from "node:fs";
 import { PostmultiFatal } from "./messages.js";
@@ -24,6 +26,8 @@ export interface LockInfo {
 
 export interface HeldLock {
   token: string;
+  /** The lock file. */
+  path: string;
   /** True when this process did not take the lock itself (nested in a holder). */
   inherited: boolean;
   release(): void;
@@ -70,8 +74,25 @@ function ancestors(): number[] {
   return out;
 }
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Locks this process holds, released on exit (see releaseAllLocks). */
+const held = new Set<HeldLock>();
+
+/** Release every lock this process took (exit, fatal signal). Synchronous, for process.on("exit"). */
+export function releaseAllLocks(): void {
+  for (const l of [...held]) l.release();
 }
 
 function ensureDirectory(dir: string): void {
@@ -97,16 +118,24 @@ function readInfo(path: string): LockInfo | null {
   }
 }
 
+export interface LockOptions {
+  /** Lock directory (default lockDirectory()). */
+  dir?: string;
+  /** Stop waiting: throws PostmultiFatal with code "cancelled". */
+  signal?: AbortSignal;
+}
+
 /**
  * Take the host lock, waiting at most `timeoutMs`. Throws PostmultiFatal with
  * code "lock" on timeout, naming the holder.
  */
-export function acquireLock(what: string, timeoutMs: number, dir = lockDirectory()): HeldLock {
+export async function acquireLock(what: string, timeoutMs: number, o: LockOptions = {}): Promise<HeldLock> {
+  const dir = o.dir ?? lockDirectory();
   const path = `${dir}/agent.lock`;
   ensureDirectory(dir);
   const current = readInfo(path);
   if (current && alive(current) && ancestors().includes(current.pid))
-    return { token: current.token, inherited: true, release: () => {} };
+    return { token: current.token, path, inherited: true, release: () => {} };
   const token = randomBytes(12).toString("hex");
   const info: LockInfo = {
     pid: process.pid,
@@ -140,19 +169,32 @@ export function acquireLock(what: string, timeoutMs: number, dir = lockDirectory
       const who = holder ? `pid ${holder.pid} (${holder.what}, since ${holder.since})` : "another agent";
       throw new PostmultiFatal(`timed out after ${timeoutMs} ms waiting for the host lock ${path} held by ${who}`, "lock");
     }
-    sleepSync(Math.min(delay, Math.max(1, deadline - Date.now())));
+    if (o.signal?.aborted) throw new PostmultiFatal(`cancelled while waiting for the host lock ${path}`, "cancelled");
+    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), o.signal);
+    if (o.signal?.aborted) throw new PostmultiFatal(`cancelled while waiting for the host lock ${path}`, "cancelled");
     delay = Math.min(delay * 2, 250);
   }
-  let released = false;
-  return {
+  const lock: HeldLock = {
     token,
+    path,
     inherited: false,
     release() {
-      if (released) return;
-      released = true;
+      if (!held.delete(lock)) return;
       removeIfSame(path, token);
     },
   };
+  held.add(lock);
+  return lock;
+}
+
+/** Run `body` under the host lock, taken for it alone. */
+export async function withLock<T>(what: string, timeoutMs: number, body: () => Promise<T>, o: LockOptions = {}): Promise<T> {
+  const lock = await acquireLock(what, timeoutMs, o);
+  try {
+    return await body();
+  } finally {
+    lock.release();
+  }
 }
 
 function safeAge(path: string): number | null {

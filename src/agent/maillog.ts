@@ -1,13 +1,11 @@
 // postmulti also logs its fatal errors to the mail log; the agent does the
 // same through the host's postlog(1) (the record then carries postlog's pid).
-import { which, run, type Env } from "./system.js";
+import { runCommand } from "./run-command.js";
+import { which, type Env } from "./system.js";
 
-export function logToMailLog(env: Env, priority: "fatal" | "warn", message: string): void {
+export async function logToMailLog(env: Env, priority: "fatal" | "warn", message: string): Promise<void> {
   const postlog = which("postlog", env.PATH) ?? which("postlog", "/usr/sbin:/usr/local/sbin");
   if (!postlog) return;
-  try {
-    run([postlog, "-t", "postmulti", "-p", priority, message], { env, capture: true, timeoutMs: 5000 });
-  } catch {
-    /* logging is best effort */
-  }
+  // Best effort: runCommand never rejects, and a failed postlog is not reported.
+  await runCommand([postlog, "-t", "postmulti", "-p", priority, message], { env, capture: true, timeoutMs: 5000 });
 }

@@ -1,30 +1,20 @@
 // postfleet agent: postmulti(1) of Postfix 3.7 when called with postmulti's
 // arguments, plus long options before them: --json, --dry-run, --serve,
 // --lock-timeout=SECONDS. See docs/postmulti-compat.md.
-import { writeSync } from "node:fs";
 import type { Effect, PostmultiResponse } from "../protocol/index.js";
-import type { RunContext } from "./context.js";
+import type { InvocationContext } from "./invocation-context.js";
+import { releaseAllLocks, withLock } from "./lock.js";
 import { logToMailLog } from "./maillog.js";
-import { PostmultiFatal, PROGNAME } from "./messages.js";
+import { agentError, PostmultiFatal, PROGNAME } from "./messages.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, parseAgentOptions } from "./options.js";
-import { runPostmulti, agentError } from "./postmulti.js";
+import { runPostmulti } from "./postmulti.js";
 import { postmultiResponse } from "./respond.js";
 import { serve } from "./serve.js";
 import { processEnv } from "./system.js";
 import { printable, rawArgs } from "./bytes.js";
+import { writeAll } from "./write-all.js";
 
-function write(fd: number, text: string): void {
-  const buf = Buffer.from(text);
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(fd, buf, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
-      return;
-    }
-  }
-}
+const write = (fd: number, text: string): void => void writeAll(fd, text);
 
 function describeEffect(e: Effect): string {
   switch (e.kind) {
@@ -50,7 +40,7 @@ function printDryRun(r: PostmultiResponse): void {
   }
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   // As postmulti: "be consistent with file permissions" for everything it runs.
   process.umask(0o022);
   const env = processEnv();
@@ -61,34 +51,38 @@ function main(argv: string[]): number {
     write(2, `${PROGNAME}: fatal: ${agentError(e).message}\n`);
     return 1;
   }
-  if (agent.serve) {
-    serve(agent.lockTimeoutMs);
-    return -1; // keeps running
-  }
-  const ctx: RunContext = {
+  if (agent.serve) return serve(agent.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  process.on("exit", releaseAllLocks);
+  const ctx: InvocationContext = {
     env,
     structured: agent.json || agent.dryRun,
     dryRun: agent.dryRun,
     lockTimeoutMs: agent.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    withHostLock: (what, body) => withLock(what, ctx.lockTimeoutMs, body),
     stderr: (line) => write(2, line + "\n"),
     stdout: (text) => write(1, text),
   };
   if (ctx.structured) {
-    const r = postmultiResponse(0, agent.rest, ctx);
+    const r = await postmultiResponse(0, agent.rest, ctx);
     if (agent.json) write(1, JSON.stringify(r) + "\n");
     else printDryRun(r);
     return r.exitCode;
   }
   try {
-    return runPostmulti(agent.rest, ctx).exitCode;
+    return (await runPostmulti(agent.rest, ctx)).exitCode;
   } catch (e) {
     const err = agentError(e);
     if (e instanceof PostmultiFatal) for (const line of e.preface) write(2, `${PROGNAME}: ${printable(line)}\n`);
     write(2, `${PROGNAME}: fatal: ${printable(err.message)}\n`);
-    if (err.code !== "internal") logToMailLog(env, "fatal", printable(err.message));
+    if (err.code !== "internal") await logToMailLog(env, "fatal", printable(err.message));
     return 1;
   }
 }
 
-const code = main(rawArgs());
-if (code >= 0) process.exit(code);
+main(rawArgs()).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    write(2, `${PROGNAME}: fatal: ${agentError(e).message}\n`);
+    process.exit(1);
+  },
+);

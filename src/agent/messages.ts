@@ -17,6 +17,12 @@ export class PostmultiFatal extends Error {
   }
 }
 
+/** The protocol's error for a fatal condition (anything else is "internal", with its stack). */
+export function agentError(e: unknown): AgentError {
+  if (e instanceof PostmultiFatal) return { message: e.message, code: e.code };
+  return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), code: "internal" };
+}
+
 export function fatal(message: string, code: AgentError["code"] = "failed"): never {
   throw new PostmultiFatal(message, code);
 }

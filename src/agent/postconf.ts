@@ -1,7 +1,8 @@
 // Reading Postfix parameters through the host's own postconf(1), so that
 // defaults and $name expansion are exactly Postfix's.
 import { PostmultiFatal } from "./messages.js";
-import { run, which, type Env } from "./system.js";
+import { runCommand } from "./run-command.js";
+import { which, type Env } from "./system.js";
 
 export interface PostconfOutput {
   values: Map<string, string>;
@@ -26,8 +27,8 @@ export function findPostconf(env: Env): string {
   return which("postconf", env.PATH) ?? which("postconf", "/usr/sbin:/usr/local/sbin:/sbin") ?? "/usr/sbin/postconf";
 }
 
-export function postconf(postconfPath: string, args: string[], env: Env): PostconfOutput {
-  const r = run([postconfPath, ...args], { env, capture: true });
+export async function postconf(postconfPath: string, args: string[], env: Env): Promise<PostconfOutput> {
+  const r = await runCommand([postconfPath, ...args], { env, capture: true });
   if (r.spawnError) throw new PostmultiFatal(`execvp ${postconfPath}: ${r.spawnError.message}`, "internal");
   const { values } = parsePostconfLines(r.stdout);
   return { values, exitCode: r.exitCode, stderr: r.stderr };

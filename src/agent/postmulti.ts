@@ -2,8 +2,8 @@
 // shared directories), then iterator mode or life-cycle mode. Produces a
 // structured Outcome; plain postmulti output is printed from it (-l) or as
 // it happens (commands' own output, fatal errors of children).
-import type { AgentError, InstanceResult } from "../protocol/index.js";
-import type { Outcome, RunContext } from "./context.js";
+import type { InstanceResult } from "../protocol/index.js";
+import type { InvocationContext, Outcome } from "./invocation-context.js";
 import { baseEnv, genericCommandEnv, postfixCommandEnv } from "./environment.js";
 import {
   ClaimTable,
@@ -21,17 +21,17 @@ import {
 import { manage } from "./lifecycle.js";
 import { logToMailLog } from "./maillog.js";
 import { printable } from "./bytes.js";
-import { acquireLock, type HeldLock } from "./lock.js";
 import { PostmultiFatal, strerror } from "./messages.js";
 import { parsePostmultiArgs, type PostmultiOptions } from "./options.js";
 import { findPostconf, postconf } from "./postconf.js";
 import { emptyResult, listJsonLine, listLine } from "./results.js";
 import { configSnapshot, isRunning } from "./state.js";
-import { run, type Env } from "./system.js";
+import { runCommand } from "./run-command.js";
+import type { Env } from "./system.js";
 
-/** Everything the iterator and life-cycle code share. */
-export interface Session {
-  ctx: RunContext;
+/** One postmulti invocation: everything the iterator and life-cycle code share. */
+export interface Invocation {
+  ctx: InvocationContext;
   opts: PostmultiOptions;
   primary: PrimaryConfig;
   claims: ClaimTable;
@@ -42,42 +42,43 @@ export interface Session {
 }
 
 /** Start-up and dispatch. Throws PostmultiFatal for postmulti's fatal errors. */
-export function runPostmulti(argv: string[], ctx: RunContext): Outcome {
+export async function runPostmulti(argv: string[], ctx: InvocationContext): Promise<Outcome> {
   const postconfPath = findPostconf(ctx.env);
   // mail_conf_read() comes first: a bad MAIL_CONFIG fails even before option parsing.
-  const primary = readPrimary(postconfPath, ctx.env);
+  const primary = await readPrimary(postconfPath, ctx.env);
   const mailConfig = ctx.env.MAIL_CONFIG;
   if (mailConfig !== undefined) {
     const defEnv = { ...ctx.env };
     delete defEnv.MAIL_CONFIG;
-    const def = postconf(postconfPath, ["-d", "config_directory"], defEnv).values.get("config_directory") ?? "/etc/postfix";
+    const def = (await postconf(postconfPath, ["-d", "config_directory"], defEnv)).values.get("config_directory") ?? "/etc/postfix";
     if (mailConfig !== def) throw new PostmultiFatal(`Non-default configuration directory: MAIL_CONFIG=${mailConfig}`, "usage");
   }
   const opts = parsePostmultiArgs(argv);
   const claims = new ClaimTable();
   checkSharedDirs(primary, claims);
   const warnings: string[] = [];
-  const s: Session = {
+  const s: Invocation = {
     ctx,
     opts,
     primary,
     claims,
     base: baseEnv(ctx.env, primary, opts.verbose),
     warnings,
-    readInstance: (dir) => {
-      const r = run([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], {
+    readInstance: async (dir) => {
+      const r = await runCommand([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], {
         env: ctx.env,
         capture: true,
         stderrThrough: !ctx.structured,
+        signal: ctx.signal,
       });
       if (ctx.structured && r.stderr.trim() !== "") warnings.push(...r.stderr.trim().split("\n"));
-      if (r.spawnError) childFatal(s, `vstream_popen: execvp ${primary.commandDir}/postconf: ${strerror(r.spawnError)}`);
+      if (r.spawnError) await childFatal(s, `vstream_popen: execvp ${primary.commandDir}/postconf: ${strerror(r.spawnError)}`);
       return { stdout: r.stdout, exitCode: r.spawnError ? 1 : r.exitCode };
     },
   };
   // Under the lock, main.cf is read again: another agent may have changed it meanwhile.
-  const reread = () => {
-    s.primary = readPrimary(postconfPath, ctx.env);
+  const reread = async () => {
+    s.primary = await readPrimary(postconfPath, ctx.env);
     s.base = baseEnv(ctx.env, s.primary, opts.verbose);
   };
   if (opts.mode.kind === "edit") return withLock(s, `postmulti -e ${opts.mode.action}`, reread, () => manage(s));
@@ -86,23 +87,18 @@ export function runPostmulti(argv: string[], ctx: RunContext): Outcome {
 }
 
 /** Configuration edits run under the host lock (not in dry-run, and only as root, who owns the lock). */
-function withLock(s: Session, what: string, locked: () => void, body: () => Outcome): Outcome {
-  let lock: HeldLock | null = null;
-  if (!s.ctx.dryRun && (process.geteuid?.() ?? 0) === 0) {
-    lock = acquireLock(what, s.ctx.lockTimeoutMs);
-    if (!lock.inherited) locked();
-  }
-  try {
+async function withLock(s: Invocation, what: string, locked: () => Promise<void>, body: () => Promise<Outcome>): Promise<Outcome> {
+  if (s.ctx.dryRun || (process.geteuid?.() ?? 0) !== 0) return body();
+  return s.ctx.withHostLock(what, async () => {
+    await locked();
     return body();
-  } finally {
-    lock?.release();
-  }
+  });
 }
 
-function iterate(s: Session): Outcome {
+async function iterate(s: Invocation): Promise<Outcome> {
   const { opts, primary, ctx } = s;
   const selection = opts.selection.type === "none" ? ({ type: "all" } as const) : opts.selection;
-  const instances = loadAllInstances(primary, s.claims, s.readInstance);
+  const instances = await loadAllInstances(primary, s.claims, s.readInstance);
   const mode = opts.mode.kind === "iterate" ? opts.mode.iter : "list";
 
   if (mode === "list") {
@@ -127,13 +123,18 @@ function iterate(s: Session): Outcome {
   let exitCode = 0;
   const results: InstanceResult[] = [];
   for (const ip of selected) {
-    const r = runForInstance(s, mode, flags, argv, ip);
+    if (ctx.signal?.aborted) break; // cancelled: no further instance
+    const r = await runForInstance(s, mode, flags, argv, ip);
     if (r.exitCode !== 0) exitCode = 1;
     results.push(r);
   }
   const outcome: Outcome = { exitCode, results, warnings: s.warnings, stdout: "" };
   const late = results.filter((r) => r.timedOut).map((r) => r.configDirectory);
-  if (late.length > 0)
+  if (ctx.signal?.aborted) {
+    // The results say which instances were done; the last one may have been interrupted.
+    outcome.exitCode = 1;
+    outcome.error = { message: cancelledMessage(ctx.signal, results.length, selected.length), code: "cancelled" };
+  } else if (late.length > 0)
     outcome.error = { message: `command timed out after ${ctx.timeoutMs} ms for ${late.join(", ")}`, code: "timeout" };
   return outcome;
 }
@@ -141,7 +142,7 @@ function iterate(s: Session): Outcome {
 const READ_ONLY_POSTFIX_COMMANDS = new Set(["status", "check"]);
 
 /** run_user_command(): one -p or -x command for one instance. */
-function runForInstance(s: Session, mode: "postfix" | "generic", flags: IterFlags, argv0: string[], ip: Instance): InstanceResult {
+async function runForInstance(s: Invocation, mode: "postfix" | "generic", flags: IterFlags, argv0: string[], ip: Instance): Promise<InstanceResult> {
   const { ctx, primary } = s;
   const argv = [...argv0];
   if (mode === "postfix" && flags.checkDisabled && !ip.enabled) argv[2] = "check";
@@ -172,7 +173,7 @@ function runForInstance(s: Session, mode: "postfix" | "generic", flags: IterFlag
     return result;
   }
   const before = mode === "generic" ? configSnapshot(ip.configDir) : "";
-  const r = run(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined });
+  const r = await runCommand(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined, signal: ctx.signal });
   result.exitCode = r.exitCode;
   result.stdout = r.stdout;
   result.stderr = r.stderr;
@@ -182,13 +183,17 @@ function runForInstance(s: Session, mode: "postfix" | "generic", flags: IterFlag
     const msg = `execvp ${argv[0]}: ${strerror(r.spawnError)}`;
     result.exitCode = 1;
     if (ctx.structured) result.stderr += `postmulti: fatal: ${msg}\n`;
-    childFatal(s, msg, false);
+    await childFatal(s, msg, false);
     return result;
   }
   if (r.timedOut) {
     result.exitCode = 1;
     result.timedOut = true;
     result.stderr += `postfleet-agent: command timed out after ${ctx.timeoutMs} ms\n`;
+  }
+  if (r.cancelled) {
+    result.exitCode = 1;
+    result.stderr += `postfleet-agent: command cancelled\n`;
   }
   if (mode === "generic") result.changed = configSnapshot(ip.configDir) !== before;
   else if (READ_ONLY_POSTFIX_COMMANDS.has(word)) result.changed = false;
@@ -201,17 +206,16 @@ function runForInstance(s: Session, mode: "postfix" | "generic", flags: IterFlag
  * A fatal error of a forked postmulti child (a failed execvp()): it is
  * printed and logged, and the parent goes on.
  */
-function childFatal(s: Session, raw: string, asWarning = true): void {
+async function childFatal(s: Invocation, raw: string, asWarning = true): Promise<void> {
   const message = printable(raw);
   if (s.ctx.structured) {
     if (asWarning) s.warnings.push(message);
-  }
-  else s.ctx.stderr(`postmulti: fatal: ${message}`);
-  if (!s.ctx.dryRun) logToMailLog(s.ctx.env, "fatal", message);
+  } else s.ctx.stderr(`postmulti: fatal: ${message}`);
+  if (!s.ctx.dryRun) await logToMailLog(s.ctx.env, "fatal", message);
 }
 
-/** The protocol's error for a fatal condition. */
-export function agentError(e: unknown): AgentError {
-  if (e instanceof PostmultiFatal) return { message: e.message, code: e.code };
-  return { message: e instanceof Error ? (e.stack ?? e.message) : String(e), code: "internal" };
+/** The error text of a cancelled invocation: the serve loop's reason and how far it got. */
+export function cancelledMessage(signal: AbortSignal, done: number, total: number): string {
+  const why = typeof signal.reason === "string" ? signal.reason : "cancelled";
+  return `${why}: ${done} of ${total} instance(s) reached`;
 }

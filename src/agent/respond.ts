@@ -1,21 +1,20 @@
 // Structured answers: one PostmultiResponse per postmulti invocation, and facts.
 import { hostname } from "node:os";
 import type { FactsResponse, InstanceFacts, PostmultiResponse } from "../protocol/index.js";
-import type { RunContext } from "./context.js";
-import { ClaimTable, checkSharedDirs, loadAllInstances, readPrimary, INSTANCE_PARAMS } from "./instances.js";
+import type { InvocationContext } from "./invocation-context.js";
+import { loadInstanceTable } from "./load-instances.js";
 import { logToMailLog } from "./maillog.js";
-import { PostmultiFatal } from "./messages.js";
-import { findPostconf } from "./postconf.js";
-import { agentError, runPostmulti } from "./postmulti.js";
+import { agentError, PostmultiFatal } from "./messages.js";
+import { runPostmulti } from "./postmulti.js";
 import { instanceInfo } from "./results.js";
 import { isRunning, queueCounts } from "./state.js";
-import { run } from "./system.js";
+import type { Env } from "./system.js";
 import { AGENT_VERSION } from "./version.js";
 import { printable } from "./bytes.js";
 
-export function postmultiResponse(id: number, args: string[], ctx: RunContext): PostmultiResponse {
+export async function postmultiResponse(id: number, args: string[], ctx: InvocationContext): Promise<PostmultiResponse> {
   try {
-    const o = runPostmulti(args, ctx);
+    const o = await runPostmulti(args, ctx);
     const res: PostmultiResponse = {
       id,
       op: "postmulti",
@@ -32,7 +31,7 @@ export function postmultiResponse(id: number, args: string[], ctx: RunContext): 
   } catch (e) {
     const error = agentError(e);
     error.message = printable(error.message);
-    if (!ctx.dryRun && error.code !== "internal") logToMailLog(ctx.env, "fatal", error.message);
+    if (!ctx.dryRun && error.code !== "internal" && error.code !== "cancelled") await logToMailLog(ctx.env, "fatal", error.message);
     return {
       id,
       op: "postmulti",
@@ -46,16 +45,10 @@ export function postmultiResponse(id: number, args: string[], ctx: RunContext): 
   }
 }
 
-export function factsResponse(id: number, ctx: RunContext, queues: boolean): FactsResponse {
+export async function factsResponse(id: number, env: Env, queues: boolean): Promise<FactsResponse> {
   const base = { id, op: "facts" as const, nodeVersion: process.versions.node, agentVersion: AGENT_VERSION, hostname: hostname() };
   try {
-    const primary = readPrimary(findPostconf(ctx.env), ctx.env);
-    const claims = new ClaimTable();
-    checkSharedDirs(primary, claims);
-    const list = loadAllInstances(primary, claims, (dir) => {
-      const r = run([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], { env: ctx.env, capture: true });
-      return { stdout: r.stdout, exitCode: r.spawnError ? 1 : r.exitCode };
-    });
+    const { primary, instances: list } = await loadInstanceTable(env);
     const instances = list.map((ip): InstanceFacts => {
       const f: InstanceFacts = { ...instanceInfo(ip), queueDirectory: ip.queueDir, dataDirectory: ip.dataDir, running: isRunning(ip.queueDir) };
       if (queues) f.queues = queueCounts(ip.queueDir);

@@ -28,6 +28,8 @@ export interface CommandOptions {
   signal?: AbortSignal;
   /** Own process group, killed as a whole on timeout or abort. Default: equal to `capture`. */
   processGroup?: boolean;
+  /** Between SIGTERM and SIGKILL (default KILL_GRACE_MS). */
+  killGraceMs?: number;
 }
 
 export interface CommandResult extends RunResult {
@@ -41,13 +43,17 @@ function enoent(): NodeJS.ErrnoException {
   return Object.assign(new Error("spawn ENOENT"), { code: "ENOENT" }) as NodeJS.ErrnoException;
 }
 
-function failed(spawnError: NodeJS.ErrnoException, started: number): CommandResult {
-  return { exitCode: 1, stdout: "", stderr: "", durationMs: Date.now() - started, spawnError, timedOut: false, cancelled: false, truncated: false };
+function failed(spawnError: NodeJS.ErrnoException | undefined, started: number): CommandResult {
+  const r: CommandResult = { exitCode: 1, stdout: "", stderr: "", durationMs: Date.now() - started, timedOut: false, cancelled: false, truncated: false };
+  if (spawnError) r.spawnError = spawnError;
+  return r;
 }
 
 /** Run argv to completion. Never rejects: spawn failures come back as `spawnError`. */
 export function runCommand(argv: string[], o: CommandOptions): Promise<CommandResult> {
   const started = Date.now();
+  // Cancelled before it started: nothing is run.
+  if (o.signal?.aborted) return Promise.resolve({ ...failed(undefined, started), cancelled: true });
   if (!argv[0]) return Promise.resolve(failed(enoent(), started)); // execvp("") fails with ENOENT
   if (argv.some(hasEscapes)) {
     // Arguments with bytes that are not UTF-8 go through a shell that rebuilds them.
@@ -102,7 +108,7 @@ export function runCommand(argv: string[], o: CommandOptions): Promise<CommandRe
         }
       };
       kill("SIGTERM");
-      killTimer ??= setTimeout(() => kill("SIGKILL"), KILL_GRACE_MS);
+      killTimer ??= setTimeout(() => kill("SIGKILL"), o.killGraceMs ?? KILL_GRACE_MS);
     };
     const timer =
       o.timeoutMs && o.timeoutMs > 0
@@ -115,20 +121,22 @@ export function runCommand(argv: string[], o: CommandOptions): Promise<CommandRe
       cancelled = true;
       stop();
     };
-    if (o.signal?.aborted) onAbort();
-    else o.signal?.addEventListener("abort", onAbort, { once: true });
+    o.signal?.addEventListener("abort", onAbort, { once: true });
     let spawnError: NodeJS.ErrnoException | undefined;
     child.on("error", (e: NodeJS.ErrnoException) => {
       spawnError = e;
     });
-    child.on("close", (code, sig) => {
+    child.on("close", (code) => {
       if (timer) clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
+      // The leader is gone, but members of its group that closed their
+      // output may not be: they still get SIGKILL after the grace period.
+      if (killTimer && group) killTimer.unref();
+      else if (killTimer) clearTimeout(killTimer);
       o.signal?.removeEventListener("abort", onAbort);
       if (truncated) err.push(Buffer.from(`\npostfleet-agent: output truncated at ${MAX_CAPTURE_BYTES} bytes per stream\n`));
       resolve({
         // As postmulti computes it: WEXITSTATUS, or 1 when killed by a signal.
-        exitCode: spawnError ? 1 : (code ?? (sig ? 1 : 1)),
+        exitCode: spawnError ? 1 : (code ?? 1),
         stdout: Buffer.concat(out).toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8"),
         durationMs: Date.now() - started,

@@ -1,72 +1,62 @@
-// Long-running mode: NDJSON requests on stdin, one response line each on
-// stdout, in order; a hello line first. Requests are handled one at a time.
-import { writeSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { PROTOCOL_VERSION, type AgentRequest, type AgentResponse } from "../protocol/index.js";
-import { DEFAULT_LOCK_TIMEOUT_MS } from "./options.js";
+// Long-running mode (`--serve`): the serve loop on stdin/stdout with the real
+// handlers. The agent exits when the loop ends (shutdown, end of input, a
+// closed stdout) or on SIGTERM/SIGHUP/SIGINT, releasing the host lock.
+import { constants } from "node:os";
+import { Writable } from "node:stream";
+import { handleConfig } from "./config-request.js";
+import { handleHealth } from "./health-request.js";
+import type { InvocationContext } from "./invocation-context.js";
+import { releaseAllLocks } from "./lock.js";
 import { factsResponse, postmultiResponse } from "./respond.js";
+import type { RequestContext } from "./request-context.js";
+import { createServeLoop, type RequestHandlers } from "./serve-loop.js";
+import { handleService } from "./service-request.js";
 import { processEnv } from "./system.js";
-import { AGENT_VERSION } from "./version.js";
+import { writeAll } from "./write-all.js";
 
-function send(r: AgentResponse): void {
-  const line = JSON.stringify(r) + "\n";
-  const buf = Buffer.from(line);
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(1, buf, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EAGAIN") continue;
-      throw e;
-    }
-  }
-}
-
-export function handleRequest(req: AgentRequest, defaultLockTimeoutMs: number): AgentResponse {
-  const env = processEnv();
+/** A postmulti request runs as one structured postmulti invocation. */
+function invocationContext(dryRun: boolean, ctx: RequestContext): InvocationContext {
   const noop = () => {};
-  switch (req.op) {
-    case "postmulti": {
-      if (!Array.isArray(req.args) || !req.args.every((a) => typeof a === "string"))
-        return { id: req.id, op: "error", error: { message: "postmulti request needs args: string[]", code: "usage" } };
-      const ctx = {
-        env,
-        structured: true,
-        dryRun: req.dryRun === true,
-        timeoutMs: req.timeoutMs,
-        lockTimeoutMs: req.lockTimeoutMs ?? defaultLockTimeoutMs,
-        stderr: noop,
-        stdout: noop,
-      };
-      return postmultiResponse(req.id, req.args, ctx);
-    }
-    case "facts":
-      return factsResponse(req.id, { env, structured: true, dryRun: false, lockTimeoutMs: defaultLockTimeoutMs, stderr: noop, stdout: noop }, req.queues === true);
-    case "shutdown":
-      return { id: req.id, op: "shutdown" };
-    default:
-      return { id: (req as { id?: number }).id ?? 0, op: "error", error: { message: `unknown op: ${String((req as { op?: unknown }).op)}`, code: "usage" } };
-  }
+  return {
+    env: ctx.env,
+    structured: true,
+    dryRun,
+    timeoutMs: ctx.timeoutMs,
+    lockTimeoutMs: ctx.lockTimeoutMs,
+    signal: ctx.signal,
+    withHostLock: (what, body) => ctx.withHostLock(what, body),
+    stderr: noop,
+    stdout: noop,
+  };
 }
 
-export function serve(lockTimeoutMs: number | null): void {
-  send({ id: 0, op: "hello", protocol: PROTOCOL_VERSION, agentVersion: AGENT_VERSION, nodeVersion: process.versions.node, uid: process.geteuid?.() ?? -1 });
-  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
-  rl.on("line", (line) => {
-    if (line.trim() === "") return;
-    let req: AgentRequest;
-    try {
-      req = JSON.parse(line) as AgentRequest;
-      if (typeof req !== "object" || req === null || typeof req.id !== "number") throw new Error("request must be an object with a numeric id");
-    } catch (e) {
-      send({ id: 0, op: "error", error: { message: `bad request line: ${(e as Error).message}`, code: "usage" } });
-      return;
-    }
-    send(handleRequest(req, lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS));
-    if (req.op === "shutdown") {
-      rl.close();
-      process.exit(0);
-    }
+export const agentHandlers: RequestHandlers = {
+  postmulti: (req, ctx) => postmultiResponse(req.id, req.args, invocationContext(req.dryRun === true, ctx)),
+  facts: (req, ctx) => factsResponse(req.id, ctx.env, req.queues === true),
+  config: handleConfig,
+  health: handleHealth,
+  service: handleService,
+};
+
+/** Stdout as a stream whose writes are complete and synchronous (nothing lost at exit). */
+function stdoutStream(): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      callback(writeAll(1, chunk) ? null : Object.assign(new Error("stdout is closed"), { code: "EPIPE" }));
+    },
   });
-  rl.on("close", () => process.exit(0));
+}
+
+/** Run until the loop ends; resolves with the process's exit code. */
+export async function serve(lockTimeoutMs: number): Promise<number> {
+  process.on("exit", releaseAllLocks);
+  const loop = createServeLoop({ handlers: agentHandlers, input: process.stdin, output: stdoutStream(), env: processEnv(), lockTimeoutMs });
+  let exitCode = 0;
+  for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const)
+    process.on(sig, () => {
+      exitCode = 128 + constants.signals[sig];
+      loop.stop(`the agent got ${sig}`);
+    });
+  await loop.done;
+  return exitCode;
 }

@@ -47,23 +47,24 @@ const fakeMainCf: Record<string, string> = {
   "/etc/postfix-null":
     "queue_directory = /var/spool/postfix-null\ndata_directory = /var/lib/postfix-null\nmulti_instance_name = null\nmulti_instance_group =\nmulti_instance_enable = YES\n",
 };
-const reader = (dir: string) => ({ stdout: fakeMainCf[dir] ?? "", exitCode: fakeMainCf[dir] ? 0 : 1 });
+const reader = async (dir: string) => ({ stdout: fakeMainCf[dir] ?? "", exitCode: fakeMainCf[dir] ? 0 : 1 });
 const load = () => loadAllInstances(primary, new ClaimTable(), reader);
+const loaded = await load();
 const names = (list: Instance[]) => list.map((i) => i.name ?? i.configDir);
 
 describe("instance table", () => {
-  it("loads the primary first, then multi_instance_directories in order", () => {
-    const list = load();
+  it("loads the primary first, then multi_instance_directories in order", async () => {
+    const list = await load();
     expect(names(list)).toEqual(["/etc/postfix", "postfix-out", "postfix-in", "null"]);
     expect(list.map((i) => i.enabled)).toEqual([true, true, false, true]);
     expect(list[0]!.primary).toBe(true);
   });
 
-  it("treats the primary as enabled in single-instance mode", () => {
+  it("treats the primary as enabled in single-instance mode", async () => {
     const single = { ...primary, multiDirs: "", enable: false };
-    expect(loadAllInstances(single, new ClaimTable(), reader)[0]!.enabled).toBe(true);
+    expect((await loadAllInstances(single, new ClaimTable(), reader))[0]!.enabled).toBe(true);
     const multi = { ...primary, enable: false };
-    expect(loadAllInstances(multi, new ClaimTable(), reader)[0]!.enabled).toBe(false);
+    expect((await loadAllInstances(multi, new ClaimTable(), reader))[0]!.enabled).toBe(false);
   });
 
   it("reports a queue directory shared by two instances as postmulti does", () => {
@@ -85,7 +86,7 @@ describe("instance table", () => {
 });
 
 describe("instance selection", () => {
-  const list = load();
+  const list = loaded;
   const pick = (sel: Parameters<typeof matchesSelection>[1]) => names(list.filter((i) => matchesSelection(i, sel)));
 
   it("matches by full name, by name without postfix-, by config directory and '-' for the primary", () => {
@@ -170,7 +171,7 @@ describe("life-cycle argument rules", () => {
 });
 
 describe("environments given to commands", () => {
-  const [p0, out] = load() as [Instance, Instance];
+  const [p0, out] = loaded as [Instance, Instance];
   const caller = { PATH: "/usr/bin:/bin", HOME: "/root", FOO: "bar", MAIL_DEBUG: "1" };
   const base = baseEnv(caller, primary, 1);
 
@@ -232,7 +233,7 @@ describe("environments given to commands", () => {
 });
 
 describe("-l output", () => {
-  const [p0, out] = load() as [Instance, Instance];
+  const [p0, out] = loaded as [Instance, Instance];
   it("uses postmulti's column layout", () => {
     expect(listLine(p0)).toBe("-               -               y         /etc/postfix\n");
     expect(listLine({ ...out, name: "postfix-a-very-long-name" })).toBe("postfix-a-very-long-name mta             y         /etc/postfix-out\n");

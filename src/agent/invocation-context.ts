@@ -2,15 +2,22 @@
 import type { AgentError, Effect, InstanceResult } from "../protocol/index.js";
 import type { Env } from "./system.js";
 
-export interface RunContext {
+export interface InvocationContext {
   /** The caller's environment (postmulti's own process environment). */
   env: Env;
   /** Structured mode (--json / --serve): capture output, idempotent semantics. */
   structured: boolean;
   dryRun: boolean;
-  /** Per-command timeout (structured mode). */
+  /** Per-command timeout (structured mode): the command's process group is killed. */
   timeoutMs?: number;
   lockTimeoutMs: number;
+  /** Serve mode: aborted when the request is cancelled; the running command is killed, no further one starts. */
+  signal?: AbortSignal;
+  /**
+   * Run a configuration edit under the host lock (called as root, not in dry
+   * run): taken for `body` alone, or, in serve mode, the one a `lock` request holds.
+   */
+  withHostLock<T>(what: string, body: () => Promise<T>): Promise<T>;
   /** Plain mode: where postmulti's diagnostics go as they happen. */
   stderr(line: string): void;
   /** Plain mode: postmulti's own standard output (-l). */

@@ -1,0 +1,252 @@
+// The protocol-2 serve loop, independent of Postfix and of the process: NDJSON
+// requests from `input`, one answer line each on `output`, a hello line
+// first. Lines are read while requests run; requests other than `cancel` run
+// one at a time in arrival order; `cancel` is answered at once and aborts its
+// target (a queued one answers "cancelled" without running). `lock` holds the
+// host lock across requests until `unlock`, `shutdown`, the end of input or
+// stop(); meanwhile this agent's own requests do not wait for it.
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import {
+  PROTOCOL_VERSION,
+  type AgentError,
+  type AgentRequest,
+  type AgentResponse,
+  type ConfigRequest,
+  type ConfigResponse,
+  type FactsRequest,
+  type FactsResponse,
+  type HealthRequest,
+  type HealthResponse,
+  type PostmultiRequest,
+  type PostmultiResponse,
+  type ServiceRequest,
+  type ServiceResponse,
+} from "../protocol/index.js";
+import { errorResponseFor, withDefaultError } from "./error-responses.js";
+import { acquireLock, withLock, type HeldLock } from "./lock.js";
+import { agentError } from "./messages.js";
+import type { RequestContext } from "./request-context.js";
+import type { Env } from "./system.js";
+import { AGENT_VERSION } from "./version.js";
+
+/** What the loop dispatches to; everything else (cancel, lock, unlock, shutdown) is the loop's own. */
+export interface RequestHandlers {
+  postmulti(req: PostmultiRequest, ctx: RequestContext): Promise<PostmultiResponse>;
+  facts(req: FactsRequest, ctx: RequestContext): Promise<FactsResponse>;
+  config(req: ConfigRequest, ctx: RequestContext): Promise<ConfigResponse>;
+  health(req: HealthRequest, ctx: RequestContext): Promise<HealthResponse>;
+  service(req: ServiceRequest, ctx: RequestContext): Promise<ServiceResponse>;
+}
+
+export interface ServeLoopOptions {
+  handlers: RequestHandlers;
+  input: Readable;
+  output: Writable;
+  env: Env;
+  /** Lock wait for requests that give none. */
+  lockTimeoutMs: number;
+  /** Lock directory (default: lock.ts's lockDirectory()). */
+  lockDir?: string;
+  /** withHostLock takes the lock for one request when no `lock` request holds it (default: when root). */
+  lockPerRequest?: boolean;
+  /** The hello line's uid (default: the effective uid). */
+  uid?: number;
+}
+
+export type ServeEnd = "shutdown" | "eof" | "stopped" | "output-closed";
+
+export interface ServeLoop {
+  /** Settles when the loop has ended; the lock is released by then. */
+  done: Promise<ServeEnd>;
+  /** Abort every request, answer nothing more, release the lock (fatal signal). */
+  stop(reason: string): void;
+  /** The lock a `lock` request holds now. */
+  heldLock(): (HeldLock & { holder: string }) | null;
+}
+
+interface Entry {
+  req: AgentRequest;
+  controller: AbortController;
+}
+
+const usage = (message: string): AgentError => ({ message, code: "usage" });
+
+/** Reject what the loop cannot dispatch; the handlers check their own fields further. */
+function invalid(req: AgentRequest): string | null {
+  switch (req.op) {
+    case "postmulti":
+      return Array.isArray(req.args) && req.args.every((a) => typeof a === "string") ? null : "postmulti request needs args: string[]";
+    case "cancel":
+      return typeof req.target === "number" ? null : "cancel request needs target: number";
+    case "lock":
+      return typeof req.holder === "string" ? null : "lock request needs holder: string";
+    case "config":
+    case "health":
+    case "service":
+      return typeof req.instance === "string" ? null : `${req.op} request needs instance: string`;
+    case "facts":
+    case "unlock":
+    case "shutdown":
+      return null;
+    default:
+      return `unknown op: ${String((req as { op?: unknown }).op)}`;
+  }
+}
+
+export function createServeLoop(o: ServeLoopOptions): ServeLoop {
+  const lockPerRequest = o.lockPerRequest ?? (process.geteuid?.() ?? 0) === 0;
+  const queue: Entry[] = [];
+  let running: Entry | null = null;
+  let hostLock: (HeldLock & { holder: string }) | null = null;
+  let inputEnded = false;
+  let ended = false;
+  let resolveDone!: (end: ServeEnd) => void;
+  const done = new Promise<ServeEnd>((r) => (resolveDone = r));
+
+  const rl = createInterface({ input: o.input, crlfDelay: Infinity, terminal: false });
+
+  const finish = (end: ServeEnd) => {
+    if (ended) return;
+    ended = true;
+    rl.close();
+    hostLock?.release();
+    hostLock = null;
+    resolveDone(end);
+  };
+
+  const send = (r: AgentResponse) => {
+    if (ended) return;
+    o.output.write(JSON.stringify(r) + "\n");
+  };
+  o.output.on("error", () => stop("output closed", "output-closed"));
+
+  const stop = (reason: string, end: ServeEnd = "stopped") => {
+    if (ended) return;
+    for (const e of [...queue, ...(running ? [running] : [])]) e.controller.abort(reason);
+    queue.length = 0;
+    finish(end);
+  };
+
+  const context = (e: Entry): RequestContext => {
+    const req = e.req as { timeoutMs?: number; lockTimeoutMs?: number };
+    const lockTimeoutMs = typeof req.lockTimeoutMs === "number" ? req.lockTimeoutMs : o.lockTimeoutMs;
+    return {
+      env: o.env,
+      signal: e.controller.signal,
+      timeoutMs: typeof req.timeoutMs === "number" ? req.timeoutMs : undefined,
+      lockTimeoutMs,
+      withHostLock: (what, body) => {
+        if (hostLock || !lockPerRequest) return body();
+        return withLock(what, lockTimeoutMs, body, { dir: o.lockDir, signal: e.controller.signal });
+      },
+    };
+  };
+
+  const execute = async (e: Entry): Promise<AgentResponse> => {
+    const req = e.req;
+    const bad = invalid(req);
+    if (bad) return { id: req.id, op: "error", error: usage(bad) };
+    const ctx = context(e);
+    switch (req.op) {
+      case "postmulti":
+        return o.handlers.postmulti(req, ctx);
+      case "facts":
+        return o.handlers.facts(req, ctx);
+      case "config":
+        return o.handlers.config(req, ctx);
+      case "health":
+        return o.handlers.health(req, ctx);
+      case "service":
+        return o.handlers.service(req, ctx);
+      case "lock": {
+        if (!hostLock) {
+          const timeout = typeof req.timeoutMs === "number" ? req.timeoutMs : o.lockTimeoutMs;
+          const lock = await acquireLock(req.holder, timeout, { dir: o.lockDir, signal: e.controller.signal });
+          hostLock = Object.assign(lock, { holder: req.holder });
+        }
+        return { id: req.id, op: "lock", path: hostLock.path, holder: hostLock.holder };
+      }
+      case "unlock": {
+        const released = hostLock !== null;
+        hostLock?.release();
+        hostLock = null;
+        return { id: req.id, op: "unlock", released };
+      }
+      case "shutdown":
+        hostLock?.release();
+        hostLock = null;
+        return { id: req.id, op: "shutdown" };
+      default:
+        return { id: req.id, op: "error", error: usage("unknown op") };
+    }
+  };
+
+  const pump = async () => {
+    while (!running && !ended) {
+      const next = queue.shift();
+      if (!next) {
+        if (inputEnded) finish("eof");
+        return;
+      }
+      running = next;
+      const { signal } = next.controller;
+      let res: AgentResponse;
+      try {
+        res = await execute(next);
+      } catch (err) {
+        res = errorResponseFor(next.req, signal.aborted ? cancelledError(signal) : agentError(err));
+      }
+      if (signal.aborted) res = withDefaultError(res, cancelledError(signal));
+      running = null;
+      send(res);
+      if (next.req.op === "shutdown") finish("shutdown");
+    }
+  };
+
+  const cancel = (id: number, target: number) => {
+    const queued = queue.findIndex((e) => e.req.id === target);
+    if (queued >= 0) {
+      const [e] = queue.splice(queued, 1);
+      send({ id, op: "cancel", target, found: true });
+      const reason = `cancelled by request ${id} before it started`;
+      e!.controller.abort(reason);
+      send(errorResponseFor(e!.req, { message: reason, code: "cancelled" }));
+    } else if (running && running.req.id === target) {
+      running.controller.abort(`cancelled by request ${id}`);
+      send({ id, op: "cancel", target, found: true });
+    } else send({ id, op: "cancel", target, found: false });
+  };
+
+  rl.on("line", (line) => {
+    if (ended || line.trim() === "") return;
+    let req: AgentRequest;
+    try {
+      req = JSON.parse(line) as AgentRequest;
+      if (typeof req !== "object" || req === null || typeof req.id !== "number") throw new Error("request must be an object with a numeric id");
+    } catch (err) {
+      send({ id: 0, op: "error", error: usage(`bad request line: ${(err as Error).message}`) });
+      return;
+    }
+    if (req.op === "cancel") {
+      const bad = invalid(req);
+      if (bad) send({ id: req.id, op: "error", error: usage(bad) });
+      else cancel(req.id, req.target);
+      return;
+    }
+    queue.push({ req, controller: new AbortController() });
+    void pump();
+  });
+  rl.on("close", () => {
+    inputEnded = true;
+    if (!running) void pump();
+  });
+
+  send({ id: 0, op: "hello", protocol: PROTOCOL_VERSION, agentVersion: AGENT_VERSION, nodeVersion: process.versions.node, uid: o.uid ?? process.geteuid?.() ?? -1 });
+
+  return { done, stop: (reason) => stop(reason), heldLock: () => hostLock };
+}
+
+function cancelledError(signal: AbortSignal): AgentError {
+  return { message: typeof signal.reason === "string" ? signal.reason : "cancelled", code: "cancelled" };
+}
