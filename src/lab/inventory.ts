@@ -1,6 +1,7 @@
 // What a started lab hands to its users: a known_hosts file with each host's
 // real host key (so strict checking works) and an Ansible-compatible inventory.
 import { stringify } from "yaml";
+import { knownHostsName } from "../transport/index.js";
 
 export interface LabHost {
   /** Inventory name, e.g. "mta01". */
@@ -17,10 +18,8 @@ export interface LabHost {
   containerId: string;
 }
 
-/** OpenSSH writes non-default ports as "[host]:port". */
-export function knownHostsName(address: string, port: number): string {
-  return port === 22 ? address : `[${address}]:${port}`;
-}
+// OpenSSH writes non-default ports as "[host]:port": one rule, the transport's.
+export { knownHostsName };
 
 export function renderKnownHosts(hosts: readonly LabHost[]): string {
   return hosts.map((h) => `${knownHostsName(h.address, h.port)} ${hostKeyTypeAndBlob(h.hostKey)}\n`).join("");

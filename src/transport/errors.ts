@@ -7,6 +7,7 @@ export type TransportErrorCode =
   | "auth"
   | "host-key"
   | "timeout"
+  | "aborted"
   | "become"
   | "node-missing"
   | "agent-push"
@@ -56,6 +57,11 @@ export class OperationTimeoutError extends TransportError {
   readonly code = "timeout" as const;
 }
 
+/** The caller gave up on an operation (its AbortSignal fired, e.g. on Ctrl-C). */
+export class OperationAbortedError extends TransportError {
+  readonly code = "aborted" as const;
+}
+
 /** sudo refused: password required but none given, wrong password, not allowed. */
 export class BecomeError extends TransportError {
   readonly code = "become" as const;
@@ -79,4 +85,17 @@ export class AgentProcessError extends TransportError {
 /** Bad transport configuration (ssh_config, ProxyJump syntax, unreadable key file...). */
 export class TransportConfigError extends TransportError {
   readonly code = "config" as const;
+}
+
+/** The agent's hello names another protocol version than this controller's. */
+export class AgentVersionError extends AgentProcessError {
+  constructor(
+    host: string,
+    /** The version the agent's hello line named. */
+    readonly agentProtocol: number,
+    readonly controllerProtocol: number,
+    message = `agent on ${host} speaks protocol ${agentProtocol}, this controller speaks ${controllerProtocol}; push the matching agent`,
+  ) {
+    super(host, message);
+  }
 }

@@ -4,12 +4,13 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROTOCOL_VERSION } from "../../../src/protocol/index.js";
 import {
   AgentProcessError,
+  AgentVersionError,
   AgentPushError,
   AgentRequestError,
   NodeMissingError,
-  OperationTimeoutError,
   UnreachableError,
   openHost,
   type HostSession,
@@ -98,7 +99,7 @@ describe("agent push and agent client", () => {
     const s = await open(0);
     await s.ensureAgent(writeFakeAgent("client"));
     const agent = await s.startAgent();
-    expect(agent.hello).toMatchObject({ op: "hello", protocol: 1, uid: 0 });
+    expect(agent.hello).toMatchObject({ op: "hello", protocol: PROTOCOL_VERSION, uid: 0 });
     const argsList = [["-l"], ["-i", "postfix-out; rm -rf /", "-p", "status"], ["-g", "$(id)", "-x", "postconf"]];
     const answers = await Promise.all(argsList.map((args) => agent.request({ op: "postmulti", args })));
     expect(answers.map((r) => r.results[0]!.command)).toEqual(argsList);
@@ -108,8 +109,16 @@ describe("agent push and agent client", () => {
     const bad = await rejection(agent.request({ op: "postmulti", args: ["bad"] }));
     expect(bad).toBeInstanceOf(AgentRequestError);
     expect((bad as AgentRequestError).agentError.code).toBe("usage");
-    const slow = await rejection(agent.request({ op: "postmulti", args: ["slow"] }, { timeoutMs: 300 }));
-    expect(slow).toBeInstanceOf(OperationTimeoutError);
+    // A timeout cancels the request on the agent, whose own answer (partial results) comes back.
+    const slow = await agent.request({ op: "postmulti", args: ["slow"] }, { timeoutMs: 300 });
+    expect(slow.error).toEqual({ code: "cancelled", message: "cancelled by the controller" });
+    expect(slow.results.map((r) => r.command)).toEqual([["first-done"]]);
+    // An abort does the same; requests sent meanwhile are answered (out of order, by id).
+    const ac = new AbortController();
+    const aborted = agent.request({ op: "postmulti", args: ["slow"] }, { signal: ac.signal });
+    expect((await agent.request({ op: "postmulti", args: ["-p", "status"] })).results[0]!.command).toEqual(["-p", "status"]);
+    ac.abort();
+    expect((await aborted).error?.code).toBe("cancelled");
     expect((await agent.request({ op: "postmulti", args: ["-l"] })).results[0]!.command).toEqual(["-l"]);
 
     const died = await rejection(agent.request({ op: "postmulti", args: ["die"] }));
@@ -123,6 +132,25 @@ describe("agent push and agent client", () => {
     const again = await s.startAgent();
     await again.close();
     expect(again.alive).toBe(false);
+  });
+
+  it("an agent that speaks another protocol is uploaded again once, then refused clearly", async () => {
+    const warnings: string[] = [];
+    const s = await open(0, {}, (m) => warnings.push(m));
+    const pushed = await s.ensureAgent(writeFakeAgent("old-protocol", PROTOCOL_VERSION - 1));
+    const inode = async () => (await lab.hosts[0]!.exec(["stat", "-c", "%i", pushed.remotePath])).stdout.trim();
+    const before = await inode();
+    const e = await rejection(s.startAgent());
+    expect(e).toBeInstanceOf(AgentVersionError);
+    expect(e).toMatchObject({ agentProtocol: PROTOCOL_VERSION - 1, controllerProtocol: PROTOCOL_VERSION });
+    expect(e.message).toMatch(new RegExp(`speaks protocol ${PROTOCOL_VERSION - 1} even after a fresh upload.*rebuild it with \`npm run build\``));
+    expect(warnings).toEqual([`mta01: the agent speaks protocol ${PROTOCOL_VERSION - 1}, not ${PROTOCOL_VERSION}; uploading it again`]);
+    expect(await inode()).not.toBe(before); // really uploaded again (temporary file renamed into place)
+    // The session stays usable: the right bundle starts.
+    await s.ensureAgent(writeFakeAgent("right-protocol"));
+    const agent = await s.startAgent();
+    expect(agent.hello.protocol).toBe(PROTOCOL_VERSION);
+    await agent.close();
   });
 
   it("copes with a login shell that prints a banner on every command", async () => {

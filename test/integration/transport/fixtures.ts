@@ -3,8 +3,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PROTOCOL_VERSION } from "../../../src/protocol/index.js";
 import type { HostSession, TransportOptions } from "../../../src/transport/index.js";
-import type { ConnectionTarget } from "../../../src/transport/target.js";
+import type { ConnectionTarget } from "../../../src/shared/connection-target.js";
 import type { Lab } from "../../support/lab.js";
 
 /** Nothing from the machine running the tests: no ~/.ssh/config, no agent, no default keys. */
@@ -23,21 +24,33 @@ export function labTarget(lab: Lab, i: number, extra: Partial<ConnectionTarget> 
   };
 }
 
-/** A fake agent: hello, then echoes postmulti args; "die" exits with stderr; "slow" never answers. */
+/**
+ * A fake agent speaking protocol 2 (__PROTOCOL__ is replaced by the version to
+ * announce): hello, then echoes postmulti args; "die" exits with stderr;
+ * "slow" answers only when cancelled (error code "cancelled", one result
+ * done); "bad" gets an error response.
+ */
 export const FAKE_AGENT = `
 const readline = require("readline");
 const tag = process.env.FAKE_TAG || "fake";
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\\n");
-out({ id: 0, op: "hello", protocol: 1, agentVersion: tag, nodeVersion: process.versions.node, uid: process.getuid() });
+const slow = new Map();
+const result = (args) => ({ name: "-", group: "-", enabled: true, configDirectory: "/etc/postfix", primary: true, command: args, exitCode: 0, stdout: JSON.stringify(args), stderr: "", durationMs: 0, changed: false });
+out({ id: 0, op: "hello", protocol: __PROTOCOL__, agentVersion: tag, nodeVersion: process.versions.node, uid: process.getuid() });
 readline.createInterface({ input: process.stdin }).on("line", (line) => {
   const r = JSON.parse(line);
   if (r.op === "shutdown") { out({ id: r.id, op: "shutdown" }); process.exit(0); }
+  if (r.op === "cancel") {
+    const held = slow.get(r.target);
+    out({ id: r.id, op: "cancel", target: r.target, found: !!held });
+    if (held) { slow.delete(r.target); out({ id: r.target, op: "postmulti", exitCode: 1, dryRun: false, changed: false, warnings: [], results: [result(["first-done"])], error: { code: "cancelled", message: "cancelled by the controller" } }); }
+    return;
+  }
   if (r.op === "facts") return out({ id: r.id, op: "facts", postfixVersion: "x", nodeVersion: process.versions.node, agentVersion: tag, hostname: require("os").hostname(), instances: [] });
   if (r.args[0] === "die") { process.stderr.write("fake agent: something broke\\n"); process.exit(3); }
-  if (r.args[0] === "slow") return;
+  if (r.args[0] === "slow") return void slow.set(r.id, r);
   if (r.args[0] === "bad") return out({ id: r.id, op: "error", error: { code: "usage", message: "bad request" } });
-  out({ id: r.id, op: "postmulti", exitCode: 0, dryRun: false, changed: false, warnings: [], results: [
-    { name: "-", group: "-", enabled: true, configDirectory: "/etc/postfix", primary: true, command: r.args, exitCode: 0, stdout: JSON.stringify(r.args), stderr: "", durationMs: 0, changed: false } ] });
+  out({ id: r.id, op: "postmulti", exitCode: 0, dryRun: false, changed: false, warnings: [], results: [result(r.args)] });
 });
 `;
 
@@ -45,10 +58,10 @@ let fakeDir: string | undefined;
 let fakeCount = 0;
 
 /** A fake agent bundle; each variant has its own content, hence its own sha256. */
-export function writeFakeAgent(variant = ""): string {
+export function writeFakeAgent(variant = "", protocol: number = PROTOCOL_VERSION): string {
   fakeDir ??= mkdtempSync(join(tmpdir(), "postfleet-fake-agent-"));
   const path = join(fakeDir, `agent-${fakeCount++}.cjs`);
-  writeFileSync(path, `${FAKE_AGENT}\n// variant ${variant}\n`);
+  writeFileSync(path, `${FAKE_AGENT.replace("__PROTOCOL__", String(protocol))}\n// variant ${variant}\n`);
   return path;
 }
 

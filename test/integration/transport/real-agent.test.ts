@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROTOCOL_VERSION } from "../../../src/protocol/index.js";
 import { openHost, type HostSession } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
 import { isolated, labTarget } from "./fixtures.js";
@@ -31,7 +32,7 @@ describe("transport with the real agent", () => {
         expect((await s.ensureAgent(BUNDLE)).uploaded).toBe(false);
         const agent = await s.startAgent();
         try {
-          expect(agent.hello).toMatchObject({ op: "hello", protocol: 1, uid: 0 });
+          expect(agent.hello).toMatchObject({ op: "hello", protocol: PROTOCOL_VERSION, uid: 0 });
           const init = await agent.request({ op: "postmulti", args: ["-e", "init"] });
           expect(init.exitCode).toBe(0);
           const created = await agent.request({ op: "postmulti", args: ["-I", "postfix-out", "-G", "mta", "-e", "create"] });

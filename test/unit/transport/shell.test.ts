@@ -2,7 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { buildCommand, shellQuote, shScript } from "../../../src/transport/shell.js";
-import { sudoCommand } from "../../../src/transport/process.js";
+import { sudoCommand } from "../../../src/transport/remote-process.js";
 
 const WEIRD = [
   "plain",

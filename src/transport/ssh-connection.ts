@@ -5,10 +5,10 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from "ssh2";
 import { AuthError, HostKeyError, TransportError, UnreachableError } from "./errors.js";
-import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./keys.js";
-import { knownKeyTypes, verifyHostKey } from "./known_hosts.js";
-import { parseProxyJump, resolveHop, resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh_config.js";
-import type { ConnectionTarget, HostKeyChecking } from "./target.js";
+import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./private-keys.js";
+import { knownKeyTypes, verifyHostKey } from "./known-hosts.js";
+import { parseProxyJump, resolveHop, resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
+import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
 
 export interface ConnectionOptions {
   /** ssh_config files and local identity (tests point these elsewhere). */

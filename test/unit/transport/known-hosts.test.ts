@@ -15,7 +15,7 @@ import {
   knownKeyTypes,
   parseKnownHosts,
   verifyHostKey,
-} from "../../../src/transport/known_hosts.js";
+} from "../../../src/transport/known-hosts.js";
 
 function newKey(type: "ed25519" | "ecdsa" = "ed25519"): { line: string; blob: Buffer } {
   const pub = ssh2.utils.generateKeyPairSync(type, type === "ecdsa" ? { bits: 256 } : {}).public;

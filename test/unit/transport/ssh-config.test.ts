@@ -6,7 +6,7 @@ import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TransportConfigError } from "../../../src/transport/errors.js";
-import { expandTokens, parseProxyJump, resolveHop } from "../../../src/transport/ssh_config.js";
+import { expandTokens, parseProxyJump, resolveHop } from "../../../src/transport/ssh-config.js";
 
 const CONFIG = `# test config
 Host web* !web9

@@ -7,7 +7,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { HostKeyError } from "./errors.js";
-import type { HostKeyChecking } from "./target.js";
+import type { HostKeyChecking } from "../shared/connection-target.js";
 
 export type KnownHostsMarker = "revoked" | "cert-authority" | null;
 

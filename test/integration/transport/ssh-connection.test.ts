@@ -13,7 +13,6 @@ import {
   OperationTimeoutError,
   UnreachableError,
   fingerprintSha256,
-  HostPool,
   hashHostName,
   knownHostsName,
   openHost,
@@ -297,15 +296,5 @@ describe("SSH transport against lab hosts", () => {
     expect(s.connection.settings).toMatchObject({ hostname: h.address, port: h.port, user: "root" });
     expect((await s.exec(["hostname"])).stdout.trim()).toBe((await h.exec("hostname")).stdout.trim());
     await s.close();
-  });
-
-  it("HostPool keeps one session per host for the whole run", async () => {
-    const pool = new HostPool(isolated);
-    const [a, b] = await Promise.all([pool.get(labTarget(lab, 0)), pool.get(labTarget(lab, 0))]);
-    expect(a).toBe(b);
-    expect(await pool.get(labTarget(lab, 1))).not.toBe(a);
-    await pool.closeAll();
-    expect(a.connection.isOpen).toBe(false);
-    await expect(a.exec(["true"])).rejects.toBeInstanceOf(UnreachableError);
   });
 });

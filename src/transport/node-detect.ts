@@ -1,8 +1,8 @@
 // Which Node.js runs the agent on a host: postfleet_node, else `node` or
 // `nodejs` on the login user's PATH. The agent needs Node.js ≥ 18.
-import type { HostConnection } from "./connection.js";
+import type { HostConnection } from "./ssh-connection.js";
 import { NodeMissingError } from "./errors.js";
-import { execRemote } from "./process.js";
+import { execRemote } from "./remote-process.js";
 import { shScript } from "./shell.js";
 
 export const MIN_NODE_MAJOR = 18;

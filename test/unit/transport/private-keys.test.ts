@@ -1,14 +1,11 @@
-// Key loading (encrypted keys, passphrase sources, caching), error classes,
-// Node.js version rules and the package manager steps of bootstrap.
+// Key loading (encrypted keys, passphrase sources, caching) and the error classes.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ssh2 from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
-import { installSteps, PACKAGE_MANAGERS } from "../../../src/transport/bootstrap.js";
 import { AuthError, HostKeyError, UnreachableError } from "../../../src/transport/errors.js";
-import { KeyStore } from "../../../src/transport/keys.js";
-import { nodeCandidates, nodeMajor } from "../../../src/transport/node_detect.js";
+import { KeyStore } from "../../../src/transport/private-keys.js";
 
 const dir = mkdtempSync(join(tmpdir(), "postfleet-keys-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,25 +53,5 @@ describe("error classes", () => {
     expect(new AuthError("h", "x").unreachable).toBe(false);
     const hk = new HostKeyError("h", "x", "changed");
     expect([hk.unreachable, hk.code, hk.name, hk.host]).toEqual([false, "host-key", "HostKeyError", "h"]);
-  });
-});
-
-describe("Node.js and bootstrap rules", () => {
-  it("reads major versions", () => {
-    expect(nodeMajor("18.19.0")).toBe(18);
-    expect(nodeMajor("v20.1.0")).toBe(20);
-    expect(nodeMajor("garbage")).toBe(0);
-    expect(nodeCandidates()).toEqual(["node", "nodejs"]);
-    expect(nodeCandidates("/opt/node/bin/node")).toEqual(["/opt/node/bin/node"]);
-  });
-
-  it("has non-interactive install steps for every package manager", () => {
-    for (const pm of PACKAGE_MANAGERS) {
-      const steps = installSteps(pm);
-      expect(steps.length).toBeGreaterThan(0);
-      expect(steps.flat().join(" ")).toMatch(/nodejs/);
-      expect(steps.flat().join(" ")).toMatch(/-y|--no-cache|-n install|noninteractive/);
-    }
-    expect(installSteps("apt-get")[1]).toEqual(["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y", "install", "nodejs"]);
   });
 });

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { ClientChannel } from "ssh2";
-import type { HostConnection } from "./connection.js";
+import type { HostConnection } from "./ssh-connection.js";
 import { BecomeError, OperationTimeoutError, UnreachableError } from "./errors.js";
 import { buildCommand } from "./shell.js";
 

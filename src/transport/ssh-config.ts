@@ -8,7 +8,7 @@ import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import SSHConfig from "ssh-config";
 import { TransportConfigError } from "./errors.js";
-import type { ConnectionTarget, HostKeyChecking } from "./target.js";
+import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
 
 export interface SshConfigOptions {
   /** Files to read, in order; default ~/.ssh/config then /etc/ssh/ssh_config. */

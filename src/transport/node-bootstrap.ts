@@ -1,10 +1,10 @@
 // `postfleet bootstrap`: install Node.js with the host's own package manager
 // (apt-get, dnf, yum, zypper, apk) over the existing connection, as root
 // (through sudo when the login user is not root), and report what was done.
-import type { HostConnection } from "./connection.js";
+import type { HostConnection } from "./ssh-connection.js";
 import { NodeMissingError } from "./errors.js";
-import { findNode, MIN_NODE_MAJOR, nodeMajor, type NodeInfo } from "./node_detect.js";
-import { execRemote, type BecomeOptions } from "./process.js";
+import { findNode, MIN_NODE_MAJOR, nodeMajor, type NodeInfo } from "./node-detect.js";
+import { execRemote, type BecomeOptions } from "./remote-process.js";
 import { shScript } from "./shell.js";
 
 export type PackageManager = "apt-get" | "dnf" | "yum" | "zypper" | "apk";

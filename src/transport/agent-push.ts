@@ -4,9 +4,9 @@
 // name and a rename, and its sha256 is checked on the host after upload.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { HostConnection } from "./connection.js";
+import type { HostConnection } from "./ssh-connection.js";
 import { AgentPushError } from "./errors.js";
-import { execRemote } from "./process.js";
+import { execRemote } from "./remote-process.js";
 import { shScript } from "./shell.js";
 
 export interface AgentBundle {
@@ -29,15 +29,21 @@ export interface EnsureAgentResult {
   replaced: boolean;
 }
 
-// Shared shell functions. $1: sha256 of the bundle, $2: node path (fallback hashing).
-const PRELUDE = `umask 077
-h=$1; node=$2
-c="$HOME/.cache"; d="$c/postfleet"; f="$d/agent-$h.cjs"
-sum() {
+/**
+ * sha256 of file $1 in hex: sha256sum where installed, else Node.js ($node)
+ * itself, which the agent needs anyway. The one copy, for push and for run.
+ */
+const SUM_FUNCTION = `sum() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum < "$1" | cut -d' ' -f1
   else "$node" -e 'const c=require("crypto").createHash("sha256");c.update(require("fs").readFileSync(process.argv[1]));process.stdout.write(c.digest("hex")+"\\n")' "$1"
   fi
-}
+}`;
+
+// Shared start of the push scripts. $1: sha256 of the bundle, $2: node path (fallback hashing).
+const PRELUDE = `umask 077
+h=$1; node=$2
+c="$HOME/.cache"; d="$c/postfleet"; f="$d/agent-$h.cjs"
+${SUM_FUNCTION}
 [ -n "$HOME" ] && [ -d "$HOME" ] || { echo "the login user has no home directory (HOME=$HOME)" >&2; exit 20; }
 [ -d "$c" ] || mkdir -m 700 "$c" || exit 21
 if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo "$d exists and is not a directory" >&2; exit 22; fi
@@ -67,9 +73,17 @@ s=$(sum "$f")
 [ "$s" = "$h" ] || { echo "$f has sha256 $s after the rename, expected $h" >&2; exit 25; }
 echo "$f"`;
 
+export interface EnsureAgentOptions {
+  /** Per remote script; default 2 min. */
+  timeoutMs?: number;
+  /** Upload even when a file with the right hash is in place (after an agent spoke the wrong protocol). */
+  force?: boolean;
+}
+
 /** Make sure the host holds exactly this bundle; returns where it is. */
-export async function ensureAgentFile(conn: HostConnection, bundle: AgentBundle, nodePath: string, timeoutMs = 120_000): Promise<EnsureAgentResult> {
+export async function ensureAgentFile(conn: HostConnection, bundle: AgentBundle, nodePath: string, o: EnsureAgentOptions = {}): Promise<EnsureAgentResult> {
   const host = conn.target.name;
+  const timeoutMs = o.timeoutMs ?? 120_000;
   const args = [bundle.sha256, nodePath];
   const check = await execRemote(conn, shScript(CHECK, args), { timeoutMs });
   if (check.exitCode !== 0) {
@@ -77,7 +91,7 @@ export async function ensureAgentFile(conn: HostConnection, bundle: AgentBundle,
   }
   // The last two lines: anything before them is the login shell's start-up noise.
   const [state = "", remotePath = ""] = check.stdout.trim().split("\n").slice(-2);
-  if (state === "present") return { remotePath, sha256: bundle.sha256, uploaded: false, replaced: false };
+  if (state === "present" && !o.force) return { remotePath, sha256: bundle.sha256, uploaded: false, replaced: false };
 
   const up = await execRemote(conn, shScript(UPLOAD, args), { stdin: bundle.content, timeoutMs });
   if (up.exitCode !== 0) {
@@ -91,8 +105,10 @@ export async function ensureAgentFile(conn: HostConnection, bundle: AgentBundle,
  * it, so a file changed after ensureAgentFile() is never executed.
  */
 export function verifiedAgentArgv(remotePath: string, sha256: string, nodePath: string, agentArgs: readonly string[]): string[] {
-  const script = `f=$1; h=$2; shift 2
-if command -v sha256sum >/dev/null 2>&1; then s=$(sha256sum < "$f" | cut -d' ' -f1); else s=$("$1" -e 'const c=require("crypto").createHash("sha256");c.update(require("fs").readFileSync(process.argv[1]));process.stdout.write(c.digest("hex"))' "$f"); fi
+  // $1 file, $2 hash, $3 node; then "$@" (after shift 2) is node, file, agent arguments.
+  const script = `f=$1; h=$2; node=$3; shift 2
+${SUM_FUNCTION}
+s=$(sum "$f")
 [ "$s" = "$h" ] || { echo "postfleet: $f does not match its sha256 $h (changed on the host?); refusing to run it" >&2; exit 97; }
 exec "$@"`;
   return shScript(script, [remotePath, sha256, nodePath, remotePath, ...agentArgs]);
