@@ -10,9 +10,10 @@ import { labCommand } from "./commands/lab.js";
 import { pingCommand } from "./commands/ping.js";
 import { postmultiCommand } from "./commands/postmulti.js";
 import { reportCommand } from "./commands/report.js";
+import { runCommand } from "./commands/run.js";
 import { normalizeArgv } from "./options.js";
 
-const commands = [postmultiCommand, pingCommand, reportCommand, bootstrapCommand, inventoryCommand, labCommand];
+const commands = [postmultiCommand, runCommand, pingCommand, reportCommand, bootstrapCommand, inventoryCommand, labCommand];
 const words = commands.map((c) => String(c.command).split(" ")[0]!);
 const argv = normalizeArgv(hideBin(process.argv), words, ["postmulti"]);
 

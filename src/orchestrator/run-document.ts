@@ -20,6 +20,8 @@ export interface ResultRow {
   group?: string;
   configDirectory?: string;
   enabled?: boolean;
+  /** Playbooks: the step this row belongs to. */
+  step?: string;
 }
 
 export interface HostOutcome {

@@ -21,18 +21,32 @@ export async function serviceInstances(
   action: "start" | "stop" | "reload",
   instances: readonly InstanceFacts[],
   healthyTimeoutMs: number,
+  gate: HealthCheck[] = GATE_CHECKS,
+  /** A restart's start phase brings back what it stopped even when interrupted. */
+  finishEvenIfInterrupted = false,
 ): Promise<{ results: InstanceStepResult[]; failed: boolean }> {
   const results: InstanceStepResult[] = [];
   for (const inst of instances) {
     if (ctx.hardStop.aborted) break;
-    const r = await serviceOne(ctx, action, inst, healthyTimeoutMs);
+    const why = finishEvenIfInterrupted ? undefined : ctx.interrupted();
+    if (why) {
+      results.push({ instance: inst.name, status: "skipped", action: `not ${DONE[action]} (${why})`, durationMs: 0 });
+      continue;
+    }
+    const r = await serviceOne(ctx, action, inst, healthyTimeoutMs, gate);
     results.push(r);
     if (r.status === "failed") return { results, failed: true };
   }
   return { results, failed: false };
 }
 
-async function serviceOne(ctx: StepContext, action: "start" | "stop" | "reload", inst: InstanceFacts, healthyTimeoutMs: number): Promise<InstanceStepResult> {
+async function serviceOne(
+  ctx: StepContext,
+  action: "start" | "stop" | "reload",
+  inst: InstanceFacts,
+  healthyTimeoutMs: number,
+  gate: HealthCheck[],
+): Promise<InstanceStepResult> {
   ctx.doing(`${action} ${inst.name}`);
   const started = performance.now();
   const r: ServiceResponse = await ctx.session.request(
@@ -63,7 +77,7 @@ async function serviceOne(ctx: StepContext, action: "start" | "stop" | "reload",
   if (shouldServe) {
     ctx.doing(`health gate of ${inst.name}`);
     const h = await ctx.session.request(
-      { op: "health", instance: instanceArg(inst), checks: GATE_CHECKS, timeoutMs: healthyTimeoutMs, intervalMs: 500 },
+      { op: "health", instance: instanceArg(inst), checks: gate, timeoutMs: healthyTimeoutMs, intervalMs: 500 },
       { signal: ctx.hardStop, timeoutMs: healthyTimeoutMs + ctx.opTimeoutMs },
     );
     res.health = h.checks;
@@ -87,7 +101,10 @@ export async function serviceStep(ctx: StepContext, action: ServiceAction, selec
   // restart: only what was running (or is enabled) comes back; a failed stop leaves the rest untouched.
   const stop = await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs);
   if (stop.failed) return stop.results;
-  const start = await serviceInstances(ctx, "start", forward, healthyTimeoutMs);
+  // Bring back what this step stopped, even after a first Ctrl-C; the rest is left as it was.
+  const stopped = new Set(stop.results.filter((r) => r.status === "changed").map((r) => r.instance));
+  const again = forward.filter((i) => stopped.has(i.name) || !ctx.interrupted());
+  const start = await serviceInstances(ctx, "start", again, healthyTimeoutMs, GATE_CHECKS, true);
   return mergeRestart(stop.results, start.results);
 }
 
@@ -114,6 +131,7 @@ function mergeRestart(stops: InstanceStepResult[], starts: InstanceStepResult[])
     });
   }
   // Stopped but never started again (the start loop stopped at a failure): say so.
-  for (const sp of byName.values()) out.push({ ...sp, action: `${sp.action}; not started again (an earlier start failed)` });
+  for (const sp of byName.values())
+    out.push(sp.status === "changed" ? { ...sp, status: "failed", action: `${sp.action}, not started again`, error: "stopped, and not started again because an earlier start failed" } : sp);
   return out;
 }

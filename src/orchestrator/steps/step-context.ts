@@ -13,6 +13,8 @@ export interface StepContext {
   opTimeoutMs: number;
   /** Aborted by a second Ctrl-C: cancel what runs. */
   hardStop: AbortSignal;
+  /** A reason to start no further instance operation (first Ctrl-C), or undefined. */
+  interrupted(): string | undefined;
   /** The host's facts, cached until invalidateFacts(). */
   facts(): Promise<FactsResponse>;
   invalidateFacts(): void;

@@ -1,0 +1,95 @@
+// `postfleet run PLAYBOOK.yml`: plays of steps over hosts in rolling batches,
+// health-gated, with one failure budget per play. The whole file is checked
+// (structure, patterns, variables per host) before anything connects.
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Argv, CommandModule } from "yargs";
+import { execPlaybook } from "../../orchestrator/playbook-plan.js";
+import { runPlaybook } from "../../orchestrator/playbook-run.js";
+import { exitCodeOf } from "../../orchestrator/run-document.js";
+import { loadPlaybook, parseExtraVars, renderListHosts } from "../../playbook/index.js";
+import { attachPlaybookOutput, renderPlaybookRecap } from "../../report/playbook-human.js";
+import { attachProgress } from "../../report/progress.js";
+import { makeRun, openInventory, UsageError, type HostArgs } from "../context.js";
+import { HOST_OPTIONS } from "../options.js";
+
+interface RunArgs extends HostArgs {
+  playbook: string;
+  "extra-vars"?: string[];
+  check: boolean;
+  diff: boolean;
+  "retry-file"?: string;
+  retry: boolean;
+}
+
+/** Ask on the terminal and wait for Enter (pause steps with a prompt). */
+function terminalPrompt(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    rl.question(`${text} [press Enter to go on] `, () => {
+      rl.close();
+      resolve();
+    });
+  });
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: "run <playbook>",
+  describe: "Run a playbook: steps on each host's instances, in rolling batches, health-gated, with a failure budget",
+  builder: (y: Argv) =>
+    y
+      .options(HOST_OPTIONS)
+      .positional("playbook", { type: "string", describe: "The playbook file (YAML)" })
+      .option("extra-vars", { alias: "e", type: "string", array: true, describe: "Variables KEY=VALUE, @FILE (YAML/JSON) or a JSON object; highest precedence" })
+      .option("check", { alias: "C", type: "boolean", default: false, describe: "Change nothing: print the batch plan and what each step would change" })
+      .option("diff", { alias: "D", type: "boolean", default: false, describe: "Print each main.cf/master.cf change, per instance, before and after" })
+      .option("retry-file", { type: "string", describe: "Write the hosts that failed, were unreachable or never attempted to FILE (for -l @FILE)" })
+      .option("retry", { type: "boolean", default: false, describe: "Same, to PLAYBOOK.retry beside the playbook" })
+      .example("$0 -i inv.yml run playbooks/rolling-restart.yml -l mta", "restart every enabled instance, in batches")
+      .example("$0 -i inv.yml run playbooks/create-instances.yml --check --diff", "what would change, nothing changed") as unknown as Argv<RunArgs>,
+  handler: async (argv) => {
+    const loaded = await openInventory(argv);
+    const extraVars = parseExtraVars(argv["extra-vars"] ?? []);
+    const interactive = !!process.stdin.isTTY && !!process.stderr.isTTY;
+    // Every problem of the file, at FILE:LINE:COLUMN, before any host is touched.
+    const playbook = await loadPlaybook(argv.playbook, {
+      inventory: loaded.inventory,
+      ...(argv.limit ? { limit: argv.limit } : {}),
+      extraVars,
+      interactive,
+    });
+    for (const w of playbook.warnings) loaded.warn(w);
+    if (argv["list-hosts"]) {
+      process.stdout.write(renderListHosts(playbook));
+      return;
+    }
+    const hosts = [...new Set(playbook.plays.flatMap((p) => p.batches.flat()))];
+    if (hosts.length === 0) throw new UsageError(`no hosts matched any play${argv.limit ? ` within the limit '${argv.limit}'` : ""}`);
+    const ctx = await makeRun(argv, loaded, hosts);
+    const human = { color: ctx.color, diff: argv.diff, check: argv.check, verbose: (argv.verbose ?? 0) > 0 };
+    if (!ctx.json && argv.check) process.stdout.write(`${renderListHosts(playbook)}\n`);
+    const detachProgress = attachProgress(ctx.run.events, hosts.length, !ctx.json && !!process.stderr.isTTY);
+    const detachOutput = ctx.json ? () => undefined : attachPlaybookOutput(ctx.run.events, human, (s) => process.stdout.write(s));
+    let doc;
+    try {
+      doc = await runPlaybook(ctx.run, execPlaybook(playbook), { check: argv.check, prompt: terminalPrompt });
+    } finally {
+      detachOutput();
+      detachProgress();
+    }
+    if (ctx.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    else process.stdout.write(renderPlaybookRecap(doc, human));
+
+    const retryFile = argv["retry-file"] ?? (argv.retry ? argv.playbook.replace(/\.ya?ml$/i, "") + ".retry" : undefined);
+    if (retryFile) {
+      if (doc.retryHosts.length) {
+        writeFileSync(retryFile, doc.retryHosts.map((h) => `${h}\n`).join(""));
+        process.stderr.write(`postfleet: ${doc.retryHosts.length} host(s) to retry written to ${retryFile} (use -l @${retryFile})\n`);
+      } else if (existsSync(retryFile)) {
+        rmSync(retryFile);
+        process.stderr.write(`postfleet: nothing to retry; removed ${retryFile}\n`);
+      }
+    }
+    process.exitCode = exitCodeOf(doc);
+  },
+};

@@ -1,0 +1,206 @@
+// A playbook run: plays one after the other; each play's hosts in batches,
+// lockstep (no host of batch k+1 starts before every host of batch k has
+// finished), at most `forks` hosts at a time within a batch; one session and
+// one agent per host for the whole run.
+//
+// The failure budget (`maxFail`) counts failed and unreachable hosts across
+// all batches of the play and is spent when the count REACHES it: then no new
+// batch starts, hosts of the batch not yet started are skipped, and hosts in
+// flight finish their current step and stop. `maxFailPerBatch` (Ansible's
+// max_fail_percentage) stops the play after a batch whose failures EXCEED it.
+// A first Ctrl-C works the same way with the reason "interrupted".
+import type { HostResult } from "./operations.js";
+import { hostStatusOf, type BatchResult, type PlayHostOutcome, type PlayResult, type PlaybookDocument, type StepResult } from "./steps/results.js";
+import type { ExecStep } from "./steps/model.js";
+import { runHostSteps } from "./steps/host-steps.js";
+import { loadFacts, type StepContext } from "./steps/step-context.js";
+import { ABORTED_BEFORE_START, type FleetRun } from "./run.js";
+import { summarize, type HostOutcome, type HostStatus, type ResultRow } from "./run-document.js";
+
+export interface ExecPlay {
+  name: string;
+  pattern: string;
+  /** The play's hosts in run order. */
+  hosts: string[];
+  /** `hosts` cut into batches. */
+  batches: string[][];
+  /** Failed + unreachable hosts that stop the play when reached. */
+  maxFail?: number;
+  /** Per batch (same index as `batches`): the play stops after a batch whose failures exceed it. */
+  maxFailPerBatch?: number[];
+  pauseBetweenBatchesMs: number;
+  /** The play's steps for one host (templates rendered for it). */
+  stepsFor(host: string): ExecStep[];
+}
+
+export interface ExecPlaybook {
+  file: string;
+  plays: ExecPlay[];
+}
+
+export interface PlaybookRunOptions {
+  check: boolean;
+  /** Show a prompt and wait for Enter (pause steps); absent: pause prompts are refused at validation. */
+  prompt?(text: string): Promise<void>;
+}
+
+export const BUDGET_SPENT = "failure budget spent";
+export const INTERRUPTED = "interrupted";
+
+export async function runPlaybook(run: FleetRun, pb: ExecPlaybook, o: PlaybookRunOptions): Promise<PlaybookDocument> {
+  const label = `run ${pb.file}${o.check ? " --check" : ""}`;
+  const allHosts = [...new Set(pb.plays.flatMap((p) => p.hosts))];
+  run.events.emit({ type: "run-started", command: label, hosts: allHosts });
+  const plays: PlayResult[] = [];
+  try {
+    for (const [pi, play] of pb.plays.entries()) plays.push(await runPlay(run, play, pi, o));
+  } finally {
+    await run.close();
+  }
+  const hosts = overallHosts(allHosts, plays);
+  const doc: PlaybookDocument = {
+    command: label,
+    summary: summarize(hosts),
+    aborted: run.stopped,
+    hosts,
+    playbook: pb.file,
+    check: o.check,
+    plays,
+    retryHosts: retryHosts(plays),
+  };
+  run.events.emit({ type: "run-finished", document: doc });
+  return doc;
+}
+
+async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRunOptions): Promise<PlayResult> {
+  run.events.emit({ type: "play-started", play: pi, name: play.name, hosts: play.hosts, batches: play.batches.length });
+  const result: PlayResult = { name: play.name, pattern: play.pattern, hosts: play.hosts, batches: [], failures: 0, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) };
+  const budgetSpent = () => play.maxFail !== undefined && result.failures >= play.maxFail;
+  const stopReason = (): string | undefined => (run.stopped ? INTERRUPTED : budgetSpent() ? `${BUDGET_SPENT} (${result.failures} of ${play.maxFail} failed)` : result.stopped);
+  const prompts = new Map<string, Promise<void>>();
+
+  for (const [bi, batch] of play.batches.entries()) {
+    const started = performance.now();
+    const before = stopReason();
+    if (before) {
+      // Never attempted: every host of this and later batches.
+      result.batches.push({ batch: bi, hosts: batch.map((h) => skippedHost(h, before === INTERRUPTED ? ABORTED_BEFORE_START : before)), durationMs: 0 });
+      continue;
+    }
+    if (bi > 0 && play.pauseBetweenBatchesMs > 0) await pause(play.pauseBetweenBatchesMs, run);
+    run.events.emit({ type: "batch-started", play: pi, batch: bi, hosts: batch });
+    const outcomes = (await run.runHosts(
+      batch,
+      async ({ host, session, hardStop, opTimeoutMs }): Promise<HostResult> => {
+        let facts: ReturnType<typeof loadFacts> | undefined;
+        const ctx: StepContext = {
+          host,
+          session,
+          check: o.check,
+          opTimeoutMs,
+          hardStop,
+          interrupted: () => (run.stopped ? INTERRUPTED : undefined),
+          facts: () => (facts ??= loadFacts(session)),
+          invalidateFacts: () => {
+            facts = undefined;
+          },
+          doing: (what) => run.doing(host, what),
+          prompt: (text) => {
+            // One prompt per step and batch, whichever host reaches it first.
+            const key = `${bi}:${text}`;
+            let p = prompts.get(key);
+            if (!p) prompts.set(key, (p = o.prompt ? o.prompt(text) : Promise.resolve()));
+            return p;
+          },
+        };
+        const steps = play.stepsFor(host);
+        const r = await runHostSteps(ctx, steps, {
+          stopReason,
+          onStepStarted: (s) => run.events.emit({ type: "step-started", host, step: s.index, name: s.name }),
+          onStepFinished: (s) => run.events.emit({ type: "step-finished", host, step: s.index, name: s.name, status: s.status, ...(s.error ? { detail: s.error } : {}) }),
+        });
+        const status = hostStatusOf(r.steps);
+        const failedStep = r.steps.find((s) => s.status === "failed");
+        return {
+          status,
+          ...(failedStep ? { error: `step ${failedStep.index + 1} (${failedStep.name}): ${failedStep.error ?? "failed"}` } : {}),
+          ...(r.incomplete ? { message: `stopped before its last step: ${r.incomplete}` } : {}),
+          results: resultRows(r.steps),
+          steps: r.steps,
+          ...(r.incomplete ? { incomplete: r.incomplete } : {}),
+        } as HostResult;
+      },
+      { skipReason: () => stopReason() },
+    )) as PlayHostOutcome[];
+    for (const h of outcomes) h.steps ??= [];
+    const failures = outcomes.filter((h) => h.status === "failed" || h.status === "unreachable").length;
+    result.failures += failures;
+    const batchResult: BatchResult = { batch: bi, hosts: outcomes, durationMs: Math.round(performance.now() - started) };
+    result.batches.push(batchResult);
+    run.events.emit({ type: "batch-finished", play: pi, batch: bi, outcomes });
+    const perBatch = play.maxFailPerBatch?.[bi];
+    if (perBatch !== undefined && failures > perBatch && !result.stopped) {
+      result.stopped = `${failures} of ${batch.length} hosts failed in batch ${bi + 1}, more than max_fail_per_batch allows (${perBatch})`;
+    }
+  }
+  if (!result.stopped && budgetSpent() && result.batches.some((b) => b.hosts.some((h) => h.status === "skipped" || h.incomplete))) {
+    result.stopped = `${BUDGET_SPENT}: ${result.failures} host${result.failures === 1 ? "" : "s"} failed or unreachable, budget ${play.maxFail}`;
+  }
+  if (!result.stopped && run.stopped) result.stopped = INTERRUPTED;
+  run.events.emit({ type: "play-finished", play: pi, name: play.name, ...(result.stopped ? { stopped: result.stopped } : {}) });
+  return result;
+}
+
+function skippedHost(host: string, why: string): PlayHostOutcome {
+  return { host, status: "skipped", error: why, results: [], durationMs: 0, steps: [] };
+}
+
+function pause(ms: number, run: FleetRun): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    run.settings.stop?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
+/** The flat per-instance rows of `results` (the shape every command's --json has). */
+function resultRows(steps: readonly StepResult[]): ResultRow[] {
+  return steps.flatMap((s) =>
+    s.instances.map((i) => ({
+      instance: i.instance,
+      command: (i.commands ?? []).join("; "),
+      exitCode: i.status === "failed" ? 1 : 0,
+      stdout: i.stdout ?? "",
+      stderr: i.stderr ?? "",
+      durationMs: i.durationMs,
+      changed: i.status === "changed",
+      ...(i.status === "skipped" ? { skipped: i.action } : {}),
+      step: s.name,
+    })),
+  );
+}
+
+const RANK: Record<HostStatus, number> = { ok: 0, changed: 1, skipped: 2, unreachable: 3, failed: 4 };
+
+/** Each host's overall status over the plays: the worst of them. */
+function overallHosts(hosts: readonly string[], plays: readonly PlayResult[]): HostOutcome[] {
+  return hosts.map((host) => {
+    const mine = plays.flatMap((p) => p.batches.flatMap((b) => b.hosts.filter((h) => h.host === host)));
+    const worst = mine.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
+    return {
+      host,
+      status: worst.status,
+      ...(worst.error ? { error: worst.error } : {}),
+      ...(mine.some((m) => m.incomplete) ? { message: mine.find((m) => m.incomplete)!.message } : {}),
+      results: mine.flatMap((m) => m.results),
+      durationMs: mine.reduce((n, m) => n + m.durationMs, 0),
+    };
+  });
+}
+
+/** Failed, unreachable, incomplete and never attempted hosts, in run order: for --limit @FILE. */
+export function retryHosts(plays: readonly PlayResult[]): string[] {
+  const out = new Set<string>();
+  for (const p of plays)
+    for (const b of p.batches) for (const h of b.hosts) if (h.status === "failed" || h.status === "unreachable" || h.status === "skipped" || h.incomplete) out.add(h.host);
+  return [...out];
+}

@@ -1,0 +1,149 @@
+// One host's part of a play: its steps in order, each on the instances it
+// selects, then the `then:` reloads/restarts of the instances whose settings
+// changed (once, ordered and gated, after the last step). The first failed
+// step ends the host's work: later steps are reported skipped, so the report
+// says exactly how far each host got.
+import type { InstanceFacts } from "../../protocol/index.js";
+import { convergeInstances } from "./converge.js";
+import { drainStep } from "./drain.js";
+import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep } from "./model.js";
+import { stepStatusOf, type InstanceStepResult, type StepResult } from "./results.js";
+import { serviceStep } from "./service.js";
+import { settingsStep } from "./settings.js";
+import { selectInstances, StepError, type StepContext } from "./step-context.js";
+import { postmultiStep, runStep } from "./commands.js";
+import { waitStep } from "./wait.js";
+
+export interface HostStepsOptions {
+  /** Checked between steps: a reason stops this host's remaining steps (budget spent, interrupted). */
+  stopReason(): string | undefined;
+  onStepStarted?(step: ExecStep): void;
+  onStepFinished?(result: StepResult): void;
+}
+
+export interface HostStepsResult {
+  steps: StepResult[];
+  /** Set when the host stopped before its last step for a reason other than its own failure. */
+  incomplete?: string;
+}
+
+export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[], o: HostStepsOptions): Promise<HostStepsResult> {
+  const results: StepResult[] = [];
+  const pending = { reload: new Set<string>(), restart: new Set<string>() };
+  let failedAt: StepResult | undefined;
+  let incomplete: string | undefined;
+  for (const step of steps) {
+    const stop = failedAt ? undefined : o.stopReason();
+    if (failedAt || stop) {
+      if (stop && !incomplete) incomplete = stop;
+      results.push(skippedStep(step, failedAt ? `an earlier step failed (${failedAt.name})` : stop!));
+      continue;
+    }
+    if (!step.enabled) {
+      results.push(skippedStep(step, "`when` is false on this host"));
+      continue;
+    }
+    o.onStepStarted?.(step);
+    const r = await runStep1(ctx, step);
+    if (step.then && r.status === "changed") {
+      for (const i of r.instances) if (i.status === "changed" && i.changes?.length) pending[step.then].add(i.instance);
+    }
+    results.push(r);
+    o.onStepFinished?.(r);
+    if (r.status === "failed") failedAt = r;
+  }
+  // Handlers: restart wins over reload for the same instance; nothing when the host failed or was stopped.
+  if (!failedAt && !incomplete && (pending.reload.size || pending.restart.size)) {
+    for (const action of ["restart", "reload"] as const) {
+      const names = [...pending[action]].filter((n) => action === "restart" || !pending.restart.has(n));
+      if (!names.length) continue;
+      const step: ExecStep = {
+        index: steps.length + (action === "restart" ? 0 : 1),
+        name: `then: ${action} ${names.join(", ")}`,
+        selector: { kind: "names", names },
+        enabled: true,
+        action: { type: action, healthyTimeoutMs: DEFAULT_HEALTHY_TIMEOUT_MS },
+      };
+      o.onStepStarted?.(step);
+      const r = { ...(await runStep1(ctx, step)), type: "then" as const };
+      results.push(r);
+      o.onStepFinished?.(r);
+      if (r.status === "failed") break;
+    }
+  }
+  return { steps: results, ...(incomplete ? { incomplete } : {}) };
+}
+
+function skippedStep(step: ExecStep, why: string): StepResult {
+  return { index: step.index, name: step.name, type: step.action.type, status: "skipped", skipped: why, instances: [], durationMs: 0 };
+}
+
+async function runStep1(ctx: StepContext, step: ExecStep): Promise<StepResult> {
+  const started = performance.now();
+  const base = { index: step.index, name: step.name, type: step.action.type };
+  try {
+    const instances = await execute(ctx, step);
+    const status = stepStatusOf(instances);
+    const failed = instances.find((i) => i.status === "failed");
+    return {
+      ...base,
+      status,
+      ...(failed ? { error: `${failed.instance}: ${failed.error ?? failed.action}` } : {}),
+      instances,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } catch (err) {
+    // A step that cannot even start (no such instance, agent refused) fails the host; transport errors go up.
+    if (!(err instanceof StepError) && !isAgentRefusal(err)) throw err;
+    return { ...base, status: "failed", error: (err as Error).message, instances: [], durationMs: Math.round(performance.now() - started) };
+  }
+}
+
+function isAgentRefusal(err: unknown): boolean {
+  return err instanceof Error && err.name === "AgentRequestError";
+}
+
+async function selected(ctx: StepContext, step: ExecStep): Promise<InstanceFacts[]> {
+  const facts = await ctx.facts();
+  return selectInstances(facts.instances, step.selector, ctx.host);
+}
+
+async function execute(ctx: StepContext, step: ExecStep): Promise<InstanceStepResult[]> {
+  const a = step.action;
+  switch (a.type) {
+    case "instances":
+      return (await convergeInstances(ctx, a.desired)).results;
+    case "postconf":
+      return settingsStep(ctx, await selected(ctx, step), a.settings);
+    case "start":
+    case "stop":
+    case "restart":
+    case "reload":
+      return serviceStep(ctx, a.type, await selected(ctx, step), a.healthyTimeoutMs);
+    case "wait":
+      return waitStep(ctx, await selected(ctx, step), a.checks, a.timeoutMs, a.intervalMs);
+    case "drain":
+      return drainStep(ctx, await selected(ctx, step), a.timeoutMs, true);
+    case "undrain":
+      return drainStep(ctx, await selected(ctx, step), 60_000, false);
+    case "postmulti": {
+      const r = await postmultiStep(ctx, a.args);
+      return r.results;
+    }
+    case "run":
+      return runStep(ctx, await selected(ctx, step), a.argv, a.shell);
+    case "pause":
+      if (a.prompt !== undefined) await ctx.prompt(a.prompt);
+      else if (!ctx.check) await sleep(a.ms, ctx.hardStop);
+      return [];
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+}
+
+

@@ -1,0 +1,34 @@
+// postconf steps: main.cf and master.cf settings for the selected instances,
+// applied by the agent only where they differ (with --check: what would
+// change), with every parameter's before and after.
+import type { ConfigSpec, InstanceFacts } from "../../protocol/index.js";
+import type { InstanceStepResult } from "./results.js";
+import { instanceArg, type StepContext } from "./step-context.js";
+
+export async function applySettings(ctx: StepContext, inst: InstanceFacts, settings: ConfigSpec): Promise<InstanceStepResult> {
+  ctx.doing(`settings of ${inst.name}`);
+  const started = performance.now();
+  const r = await ctx.session.request({ op: "config", instance: instanceArg(inst), set: settings, dryRun: ctx.check }, { signal: ctx.hardStop });
+  const res: InstanceStepResult = { instance: inst.name, status: "ok", action: "unchanged", durationMs: 0, changes: r.changes };
+  if (r.error) {
+    res.status = "failed";
+    res.action = "settings not applied";
+    res.error = r.error.message;
+  } else if (r.changes.length > 0) {
+    res.status = "changed";
+    res.action = `${ctx.check ? "would change" : "changed"} ${r.changes.length} setting${r.changes.length === 1 ? "" : "s"}`;
+  }
+  res.durationMs = Math.round(performance.now() - started);
+  return res;
+}
+
+/** The postconf step: stops at the first instance that fails. */
+export async function settingsStep(ctx: StepContext, selected: readonly InstanceFacts[], settings: ConfigSpec): Promise<InstanceStepResult[]> {
+  const out: InstanceStepResult[] = [];
+  for (const inst of selected) {
+    const r = await applySettings(ctx, inst, settings);
+    out.push(r);
+    if (r.status === "failed") break;
+  }
+  return out;
+}
