@@ -21,6 +21,7 @@ export { VaultedString, UnsafeText, encryptVault, decryptVault } from "./vault.j
 export { resolveConnectionTarget, type ConnectionOverrides, type ResolvedVar, type VarReader } from "./connection-settings.js";
 export { inventorySources, SYSTEM_INVENTORY } from "./sources.js";
 export { pythonJson } from "./output.js";
+export { render, hasTemplate, TemplateError, type TemplateScope } from "./template.js";
 
 export interface LoadOptions {
   sources: string[];

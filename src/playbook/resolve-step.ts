@@ -1,0 +1,164 @@
+// A step, rendered for one host and checked by its schema, turned into the
+// plain data the executor runs: selectors, settings as strings, durations in
+// milliseconds, health checks in the agent's terms.
+
+import type { z } from "zod";
+import type { HealthCheck } from "../protocol/index.js";
+import { parseDuration } from "./duration.js";
+import { toBool, TemplateError } from "./host-templates.js";
+import type { STEP_SCHEMAS, StepType } from "./schema.js";
+import type { ConfigSettings, DesiredInstance, InstanceSelector, Step } from "./types.js";
+import type { Path } from "./yaml-source.js";
+
+/** A value that rendered to something the step cannot use, at `path` (relative to the step). */
+export class StepValueError extends Error {
+  constructor(
+    readonly path: Path,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const DEFAULTS = {
+  healthyTimeoutMs: 30_000,
+  waitTimeoutMs: 60_000,
+  waitIntervalMs: 1_000,
+  drainTimeoutMs: 300_000,
+} as const;
+
+type Parsed<T extends StepType> = z.output<(typeof STEP_SCHEMAS)[T]>;
+/** What every step type gets from the loader; the rest comes from here. */
+type StepHead = { index: number; name: string; location: Step["location"]; when?: Step["when"] };
+
+/** main.cf and master.cf values as postconf takes them: numbers as written, booleans as yes/no. */
+export function paramText(v: string | number | boolean): string {
+  return typeof v === "boolean" ? (v ? "yes" : "no") : String(v);
+}
+
+function ms(v: unknown, path: Path, fallback: number): number {
+  if (v === undefined || v === null) return fallback;
+  const d = parseDuration(v);
+  if (d === undefined) throw new StepValueError(path, `'${String(v)}' is not a duration (a number of seconds, or "30s", "2m", "1h30m", "500ms")`);
+  return d;
+}
+
+function bool(v: unknown, path: Path): boolean {
+  try {
+    return toBool(v);
+  } catch (e) {
+    if (e instanceof TemplateError) throw new StepValueError(path, `${String(path[path.length - 1])} ${e.message}`);
+    throw e;
+  }
+}
+
+function selector(v: Parsed<"start">["instances"]): InstanceSelector {
+  if (v === undefined || v === "all") return { kind: "all" };
+  if (v === "enabled") return { kind: "enabled" };
+  if (Array.isArray(v)) return { kind: "names", names: [...v] };
+  return { kind: "group", group: v.group };
+}
+
+type RawSettings = NonNullable<Parsed<"postconf">["postconf"]>;
+
+function settings(s: RawSettings): ConfigSettings {
+  const main: Record<string, string> = {};
+  for (const [k, v] of Object.entries(s.main_cf ?? {})) main[k] = paramText(v);
+  const master: ConfigSettings["master"] = {};
+  for (const [entry, fields] of Object.entries(s.master_cf ?? {})) {
+    if (fields === null) master[entry] = null;
+    else master[entry] = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v === null ? null : paramText(v)]));
+  }
+  return { main, mainAbsent: [...(s.main_cf_absent ?? [])], master };
+}
+
+function desired(d: Parsed<"instances">["instances"][number]): DesiredInstance {
+  const out: DesiredInstance = { name: d.name, state: d.state ?? "enabled", config: settings(d) };
+  if (d.group !== undefined) out.group = d.group;
+  return out;
+}
+
+function waitChecks(w: Parsed<"wait">["wait"]): HealthCheck[] {
+  const checks: HealthCheck[] = [];
+  if (w.master !== undefined && bool(w.master, ["wait", "master"])) checks.push({ kind: "master" });
+  if (w.smtp === true) checks.push({ kind: "smtp" });
+  else if (w.smtp) {
+    const c: HealthCheck = { kind: "smtp" };
+    if (w.smtp.address !== undefined) c.address = w.smtp.address;
+    if (w.smtp.port !== undefined) {
+      if (typeof w.smtp.port !== "number" || w.smtp.port > 65535) throw new StepValueError(["wait", "smtp", "port"], `port must be a TCP port number, not '${String(w.smtp.port)}'`);
+      c.port = w.smtp.port;
+    }
+    checks.push(c);
+  }
+  if (w.queue) {
+    if (typeof w.queue.max !== "number") throw new StepValueError(["wait", "queue", "max"], `max must be a whole number, not '${String(w.queue.max)}'`);
+    checks.push({ kind: "queue", max: w.queue.max });
+  }
+  if (w.command) checks.push({ kind: "command", argv: [...w.command] });
+  if (!checks.length) throw new StepValueError(["wait"], "wait needs at least one check: master, smtp, queue or command");
+  return checks;
+}
+
+/** The typed step for one host from its rendered, schema-checked value. */
+export function resolveStep(type: StepType, parsed: Parsed<StepType>, head: StepHead): Step {
+  switch (type) {
+    case "instances": {
+      const p = parsed as Parsed<"instances">;
+      const s: Step = { ...head, type, instances: p.instances.map(desired) };
+      if (p.then) s.then = p.then;
+      return s;
+    }
+    case "postconf": {
+      const p = parsed as Parsed<"postconf">;
+      const config = settings(p.postconf);
+      if (!Object.keys(config.main).length && !config.mainAbsent.length && !Object.keys(config.master).length) {
+        throw new StepValueError(["postconf"], "postconf needs at least one of main_cf, main_cf_absent, master_cf");
+      }
+      const s: Step = { ...head, type, select: selector(p.instances), config };
+      if (p.then) s.then = p.then;
+      return s;
+    }
+    case "start":
+    case "stop":
+    case "restart":
+    case "reload": {
+      const p = parsed as Parsed<"start"> & Record<string, unknown>;
+      const gate = p[type] as { healthy_timeout?: unknown } | null;
+      return { ...head, type, select: selector(p.instances), healthyTimeoutMs: ms(gate?.healthy_timeout, [type, "healthy_timeout"], DEFAULTS.healthyTimeoutMs) };
+    }
+    case "wait": {
+      const p = parsed as Parsed<"wait">;
+      return {
+        ...head,
+        type,
+        select: selector(p.instances),
+        checks: waitChecks(p.wait),
+        timeoutMs: ms(p.wait.timeout, ["wait", "timeout"], DEFAULTS.waitTimeoutMs),
+        intervalMs: ms(p.wait.interval, ["wait", "interval"], DEFAULTS.waitIntervalMs),
+      };
+    }
+    case "drain": {
+      const p = parsed as Parsed<"drain">;
+      return { ...head, type, select: selector(p.instances), timeoutMs: ms(p.drain?.timeout, ["drain", "timeout"], DEFAULTS.drainTimeoutMs) };
+    }
+    case "undrain":
+      return { ...head, type, select: selector((parsed as Parsed<"undrain">).instances) };
+    case "postmulti":
+      return { ...head, type, args: [...(parsed as Parsed<"postmulti">).postmulti] };
+    case "run": {
+      const p = parsed as Parsed<"run">;
+      if (Array.isArray(p.run)) return { ...head, type, select: selector(p.instances), argv: [...p.run], shell: false };
+      const shell = p.run.shell === undefined ? false : bool(p.run.shell, ["run", "shell"]);
+      const argv = p.run.argv;
+      if (shell && Array.isArray(argv)) throw new StepValueError(["run", "argv"], 'with shell: true, argv is one command line (a string), e.g. argv: "postqueue -p | tail -1"');
+      if (!shell && !Array.isArray(argv)) throw new StepValueError(["run", "argv"], "argv is a list of arguments (no shell); to run a command line through /bin/sh, add shell: true");
+      return { ...head, type, select: selector(p.instances), argv: Array.isArray(argv) ? [...argv] : [argv], shell };
+    }
+    case "pause": {
+      const p = parsed as Parsed<"pause">;
+      if (p.pause !== null && typeof p.pause === "object") return { ...head, type, prompt: p.pause.prompt };
+      return { ...head, type, durationMs: ms(p.pause, ["pause"], 0) };
+    }
+  }
+}

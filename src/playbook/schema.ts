@@ -1,0 +1,288 @@
+// The playbook format, defined once: the loader validates with these schemas,
+// the TypeScript types of the raw document come from them, and
+// playbooks/schema.json (editors' completion and validation) is generated
+// from them (scripts/playbook-schema.ts). Every field carries its
+// documentation in `.describe()`.
+//
+// Values are as written in the file: `{{ variable }}` templates are allowed
+// in every string, and where a number or a boolean is expected a template
+// (rendered per host later) is accepted too.
+
+import { z } from "zod";
+
+/** A string holding at least one `{{ ... }}` template. */
+export const TEMPLATE_RE = /\{\{[\s\S]*\}\}/;
+const template = z.string().regex(TEMPLATE_RE).describe("A {{ variable }} template, rendered per host.");
+
+/** "30s", "2m", "1h30m", "500ms" (units h, m, s, ms in that order), or a template. */
+export const DURATION_RE = /^\s*(?:(\d+)h)?\s*(?:(\d+)m(?!s))?\s*(?:(\d+(?:\.\d+)?)s)?\s*(?:(\d+)ms)?\s*$/;
+
+const digitsToNumber = (v: unknown): unknown => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v);
+
+function count(description: string, min = 1) {
+  return z.preprocess(digitsToNumber, z.union([z.int().min(min), template])).describe(description);
+}
+
+const PERCENT_RE = /^\s*(\d{1,3})\s*%\s*$/;
+const percent = z
+  .string()
+  .regex(PERCENT_RE, { error: 'a percentage is written "N%" with N a whole number from 0 to 100', abort: true })
+  .refine((s) => Number(PERCENT_RE.exec(s)?.[1]) <= 100, { error: "a percentage is at most 100%" });
+
+function countOrPercent(description: string) {
+  return z.preprocess(digitsToNumber, z.union([z.int().min(1), percent], { error: `expected a count (a whole number, at least 1) or a percentage such as "10%"` })).describe(description);
+}
+
+export function duration(description: string) {
+  return z
+    .union(
+      [
+        z.number().nonnegative(),
+        z.string().refine((s) => TEMPLATE_RE.test(s) || (DURATION_RE.test(s) && /\d/.test(s)), { error: 'a duration is a number of seconds or a string such as "30s", "2m", "1h30m" or "500ms"' }),
+      ],
+      { error: 'expected a duration: a number of seconds or a string such as "30s", "2m", "1h30m" or "500ms"' },
+    )
+    .describe(description);
+}
+
+// A string is read as a boolean after rendering (yes/no, true/false, on/off, 1/0).
+const boolOrTemplate = (description: string) => z.union([z.boolean(), z.string()], { error: "expected true or false" }).describe(description);
+
+const argv = (description: string) => z.array(z.string({ error: "every argument is a string (quote numbers)" })).min(1, { error: "needs at least one argument" }).describe(description);
+
+// ------------------------------------------------------------------ settings
+
+const paramValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: "a parameter value is a string, a number or a boolean (true/false are written yes/no)" })
+  .describe('The value as in "postconf -e name=value" (an empty string sets it empty; true/false are written yes/no).');
+
+const mainCf = z
+  .record(z.string().regex(/^[A-Za-z0-9_.\-{}$]+$/, { error: "not a main.cf parameter name" }), paramValue)
+  .describe("main.cf parameters: name → value. Applied with postconf -e only where the instance's value differs.");
+
+const mainCfAbsent = z
+  .array(z.string())
+  .describe("main.cf parameters to remove (postconf -X) where they are set, so that they take their default value again.");
+
+export const MASTER_ENTRY_RE = /^[^/\s]+\/(?:inet|unix|unix-dgram|fifo|pass)$/;
+const masterEntry = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()], { error: "a master.cf field or -o parameter is a string, a number, a boolean, or null to remove the -o parameter" }))
+  .describe(
+    "Fields of the entry (service, type, private, unprivileged, chroot, wakeup, process_limit, command: set with postconf -F) and -o parameters (any other name: set with postconf -P, null removes it). A missing entry is created (postconf -M) and needs `command`.",
+  );
+const masterCf = z
+  .record(
+    z.string().regex(MASTER_ENTRY_RE, { error: 'a master.cf entry is named "service/type", e.g. "smtp/inet" or "127.0.0.1:10026/inet"' }),
+    z.union([masterEntry, z.null()]),
+  )
+  .describe('master.cf entries: "service/type" → fields and -o parameters. null removes the whole entry (postconf -MX).');
+
+const settingsShape = {
+  main_cf: mainCf.optional(),
+  main_cf_absent: mainCfAbsent.optional(),
+  master_cf: masterCf.optional(),
+};
+
+// ------------------------------------------------------------------ steps
+
+export const INSTANCE_STATES = ["enabled", "disabled", "absent"] as const;
+
+export const DesiredInstanceSchema = z
+  .strictObject({
+    name: z.string().describe('Instance name (multi_instance_name): "postfix-" followed by a name; "-" is the primary instance.'),
+    group: z.string().optional().describe("Instance group (multi_instance_group), e.g. mta. Assigned with postmulti -e assign when it differs."),
+    state: z
+      .enum(INSTANCE_STATES)
+      .optional()
+      .describe(
+        "enabled (default): created if missing and enabled; disabled: created if missing, disabled (stopped first); absent: stopped, disabled and destroyed (postmulti refuses when its queue still holds mail).",
+      ),
+    ...settingsShape,
+  })
+  .describe("One desired instance. New instances are created in the order of the list (their order in multi_instance_directories: start order).");
+
+export const SelectorSchema = z
+  .union(
+    [
+      z.enum(["all", "enabled"]),
+      z.array(z.string()).min(1),
+      z.strictObject({ group: z.string().describe("multi_instance_group of the instances to select.") }),
+    ],
+    { error: 'an instance selector is "all", "enabled", a list of instance names ("-" is the primary), or {group: NAME}' },
+  )
+  .describe('Which instances of each host the step acts on: "all" (default), "enabled", a list of instance names ("-" is the primary) or {group: NAME}.');
+
+const stepCommon = {
+  name: z.string().optional().describe("What the step does, shown in the output."),
+  when: z
+    .union([z.string(), z.boolean()])
+    .optional()
+    .describe(
+      'Run the step on a host only when this is true: a boolean, a variable name ("drain", "not drain", "drain | bool"), or a {{ template }} rendering to true/false/yes/no/on/off/1/0. Evaluated per host.',
+    ),
+};
+
+const thenField = z
+  .enum(["reload", "restart"])
+  .optional()
+  .describe("After this host's last step, reload or restart (ordered and health-gated) the instances this step changed, once.");
+
+const selector = { instances: SelectorSchema.optional() };
+
+const healthGate = z
+  .union([z.null(), z.strictObject({ healthy_timeout: duration("How long each instance may take to become healthy (master running, SMTP banner on its inet listeners). Default 30s.").optional() })], {
+    error: "expected nothing (null) or {healthy_timeout: DURATION}",
+  })
+  .describe("null, or {healthy_timeout: DURATION}.");
+
+export const STEP_TYPES = ["instances", "postconf", "start", "stop", "restart", "reload", "wait", "drain", "undrain", "postmulti", "run", "pause"] as const;
+export type StepType = (typeof STEP_TYPES)[number];
+
+export const STEP_SCHEMAS = {
+  instances: z
+    .strictObject({
+      ...stepCommon,
+      instances: z
+        .array(DesiredInstanceSchema)
+        .min(1)
+        .describe("The instances each host must have, declaratively: missing ones are created (after postmulti -e init if needed), settings applied where they differ, then enabled, disabled or destroyed."),
+      then: thenField,
+    })
+    .describe("Converge each host's instances to this list."),
+  postconf: z
+    .strictObject({
+      ...stepCommon,
+      ...selector,
+      postconf: z
+        .strictObject(settingsShape)
+        .describe("main.cf and master.cf settings for the selected instances, applied only where they differ."),
+      then: thenField,
+    })
+    .describe("Apply main.cf/master.cf settings to the selected instances."),
+  start: z.strictObject({ ...stepCommon, ...selector, start: healthGate.describe("Start the selected enabled instances in multi_instance_directories order, each health-gated before the next.") }),
+  stop: z.strictObject({ ...stepCommon, ...selector, stop: healthGate.describe("Stop the selected instances in reverse multi_instance_directories order.") }),
+  restart: z.strictObject({ ...stepCommon, ...selector, restart: healthGate.describe("Stop the selected instances (reverse order), then start them (postmulti order), each start health-gated.") }),
+  reload: z.strictObject({ ...stepCommon, ...selector, reload: healthGate.describe("Reload the selected running instances, in postmulti order, each health-gated.") }),
+  wait: z.strictObject({
+    ...stepCommon,
+    ...selector,
+    wait: z
+      .strictObject({
+        master: boolOrTemplate("The instance's master process is running.").optional(),
+        smtp: z
+          .union([
+            z.literal(true),
+            z.strictObject({
+              address: z.string().optional().describe("Address to connect to (default: the instance's inet_interfaces; wildcards are probed on loopback)."),
+              port: count("TCP port (default: each inet smtpd listener of the instance's master.cf, else 25).").optional(),
+            }),
+          ])
+          .optional()
+          .describe("An SMTP server answers with a 220 banner: true (the instance's own listeners) or {address, port}."),
+        queue: z
+          .strictObject({ max: count("Largest acceptable active + incoming + deferred count.", 0) })
+          .optional()
+          .describe("The instance's queue (active + incoming + deferred) holds at most `max` messages."),
+        command: argv("A command run in the instance's context (as postmulti -x) that must exit 0; an argument vector, no shell.").optional(),
+        timeout: duration("Give up after this long (default 60s).").optional(),
+        interval: duration("Pause between attempts (default 1s).").optional(),
+      })
+      .describe("Wait until every given check passes on every selected instance, or fail the host after `timeout`."),
+  }),
+  drain: z.strictObject({
+    ...stepCommon,
+    ...selector,
+    drain: z
+      .union([z.null(), z.strictObject({ timeout: duration("How long to wait for the SMTP sessions to end (default 5m); the step fails after it.").optional() })], { error: "expected nothing (null) or {timeout: DURATION}" })
+      .describe("Stop accepting SMTP connections (master_service_disable = inet, reload) without killing sessions, then wait until they are gone."),
+  }),
+  undrain: z.strictObject({
+    ...stepCommon,
+    ...selector,
+    undrain: z.null({ error: "undrain takes no value (write `undrain:` alone)" }).describe("Undo drain: restore master_service_disable and reload."),
+  }),
+  postmulti: z
+    .strictObject({
+      ...stepCommon,
+      postmulti: argv('postmulti(1) arguments, verbatim: ["-g", "mta", "-p", "flush"]. They select the instances themselves (-i, -g, -a).'),
+    })
+    .describe("Any postmulti command."),
+  run: z.strictObject({
+    ...stepCommon,
+    ...selector,
+    run: z
+      .union(
+        [
+          argv("Command and arguments, run without a shell."),
+          z.strictObject({
+            argv: z.union([z.array(z.string()).min(1), z.string()]).describe("Command and arguments (a list); with shell: true, one command line (a string)."),
+            shell: boolOrTemplate("Run the command line through /bin/sh -c (default false).").optional(),
+          }),
+        ],
+        { error: "run takes an argument list, or {argv: LIST} / {argv: \"command line\", shell: true}" },
+      )
+      .describe("A command in each selected instance's context (as postmulti -x: MAIL_CONFIG set), never through a shell unless shell: true."),
+  }),
+  pause: z.strictObject({
+    ...stepCommon,
+    pause: z
+      .union([duration("How long to wait."), z.strictObject({ prompt: z.string().describe("Text shown at the terminal; the run goes on after Enter. A run without a terminal rejects the playbook.") })], {
+        error: 'pause takes a duration ("30s", 10) or {prompt: TEXT}',
+      })
+      .describe("Wait a duration, or until the operator presses Enter at a prompt."),
+  }),
+} as const satisfies Record<StepType, z.ZodType>;
+
+export const StepSchema = z
+  .union(STEP_TYPES.map((t) => STEP_SCHEMAS[t]) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]])
+  .describe("One step: optional name, when and instances (selector), and exactly one step type key.");
+
+// ------------------------------------------------------------------ plays
+
+export const HOST_ORDERS = ["inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle"] as const;
+
+export const PlaySchema = z
+  .strictObject({
+    name: z.string().optional().describe("The play's name, shown in the output (default: its hosts pattern)."),
+    hosts: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: "hosts is a host pattern (as -l takes it), e.g. \"mta:!canary\", or a list of patterns" })
+      .describe('Host pattern, as -l/--limit and Ansible take it: all, groups, hosts, globs, ~regex, a:b, a:&b, a:!b, g[0], g[1:3]. May use play vars and -e variables.'),
+    serial: z
+      .union([countOrPercent("Hosts per batch."), z.array(countOrPercent("Hosts in this batch.")).min(1)], { error: 'serial is a count, a percentage ("25%") or a list of them ([1, 5, "20%"])' })
+      .optional()
+      .describe(
+        'Batch size: a count, a percentage of the play\'s hosts (rounded down, at least 1), or a list such as [1, "10%", "25%"] whose last entry repeats. Batches run one after the other; no host of a batch starts before the previous batch has finished. Default: all hosts in one batch.',
+      ),
+    order: z
+      .union([z.enum(HOST_ORDERS), z.strictObject({ shuffle: z.strictObject({ seed: z.int().describe("Seed of the shuffle: the same seed gives the same order.") }) })], {
+        error: "order is inventory, reverse_inventory, sorted, reverse_sorted, shuffle, or {shuffle: {seed: N}}",
+      })
+      .optional()
+      .describe("Order of the hosts before they are cut into batches: inventory (default), reverse_inventory, sorted, reverse_sorted (by name), shuffle, or {shuffle: {seed: N}} for a repeatable shuffle."),
+    max_fail: countOrPercent(
+      'Failure budget for the whole play: a count, or a percentage of the play\'s hosts (rounded down, at least 1). Failed and unreachable hosts count across all batches; when their number REACHES the budget no new batch starts (with max_fail: 1 the first failure stops the play). Unlike Ansible\'s max_fail_percentage, which must be exceeded, per batch.',
+    ).optional(),
+    max_fail_per_batch: countOrPercent(
+      "Ansible's max_fail_percentage semantics, for those who want them: a count or a percentage of each batch; the play stops after a batch whose failed and unreachable hosts EXCEED it.",
+    ).optional(),
+    pause_between_batches: duration('Wait this long between two batches (e.g. "30s", "2m", or a number of seconds).').optional(),
+    vars: z.record(z.string(), z.unknown()).optional().describe("Variables of this play, for {{ templates }}: above inventory variables, below -e/--extra-vars."),
+    steps: z.array(StepSchema).min(1, { error: "a play needs at least one step" }).describe("What to do on each host, in order."),
+  })
+  .describe("A play: a set of hosts, in batches, and the steps to run on each.");
+
+export const PlaybookSchema = z
+  .array(PlaySchema)
+  .min(1, { error: "a playbook is a list of plays, and this one is empty" })
+  .describe("A postfleet playbook (`postfleet run PLAYBOOK.yml`): a YAML list of plays.");
+
+export type RawPlaybook = z.input<typeof PlaybookSchema>;
+export type RawPlay = z.input<typeof PlaySchema>;
+export type RawStep = z.input<(typeof STEP_SCHEMAS)[StepType]>;
+export type RawDesiredInstance = z.input<typeof DesiredInstanceSchema>;
+
+/** The JSON Schema shipped as playbooks/schema.json. */
+export function playbookJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(PlaybookSchema, { io: "input", target: "draft-2020-12" }) as Record<string, unknown>;
+  return { ...schema, $id: "https://postfleet.dev/playbook.schema.json", title: "postfleet playbook" };
+}

@@ -1,0 +1,105 @@
+// A loaded playbook as the run engine uses it: plain data (JSON-safe), every
+// template rendered for its host, every duration in milliseconds, every step
+// with the place it was written.
+
+import type { HealthCheck } from "../protocol/index.js";
+import type { SourceLocation } from "./yaml-source.js";
+
+export type { SourceLocation } from "./yaml-source.js";
+
+export type HostOrder = "inventory" | "reverse_inventory" | "sorted" | "reverse_sorted" | "shuffle";
+
+/** Which instances of a host a step acts on. Names may include "-" (the primary). */
+export type InstanceSelector = { kind: "all" } | { kind: "enabled" } | { kind: "names"; names: string[] } | { kind: "group"; group: string };
+
+/** main.cf / master.cf settings (the agent's ConfigSpec, plus whole master.cf entries to remove). */
+export interface ConfigSettings {
+  /** main.cf name → value (postconf -e where different). */
+  main: Record<string, string>;
+  /** main.cf parameters to remove (postconf -X where set). */
+  mainAbsent: string[];
+  /** "service/type" → field or -o parameter → value (null: remove the -o parameter); null entry: remove the entry (postconf -MX). */
+  master: Record<string, Record<string, string | null> | null>;
+}
+
+export interface DesiredInstance {
+  /** multi_instance_name, or "-" for the primary. */
+  name: string;
+  /** multi_instance_group; undefined: left as it is (new instances get none). */
+  group?: string;
+  state: "enabled" | "disabled" | "absent";
+  config: ConfigSettings;
+}
+
+/** The `when` of a step, evaluated for one host. */
+export interface WhenResult {
+  /** As written. */
+  expression: string;
+  /** Rendered text before the boolean reading. */
+  rendered: string;
+  /** False: the step is skipped on this host. */
+  result: boolean;
+}
+
+interface StepBase {
+  /** Position in the play's steps (0-based); the same step has the same index on every host. */
+  index: number;
+  /** The step's name, or a default such as "restart". */
+  name: string;
+  location: SourceLocation;
+  when?: WhenResult;
+}
+
+export type ThenAction = "reload" | "restart";
+
+export type InstancesStep = StepBase & { type: "instances"; instances: DesiredInstance[]; then?: ThenAction };
+export type PostconfStep = StepBase & { type: "postconf"; select: InstanceSelector; config: ConfigSettings; then?: ThenAction };
+export type ServiceStep = StepBase & { type: "start" | "stop" | "restart" | "reload"; select: InstanceSelector; healthyTimeoutMs: number };
+export type WaitStep = StepBase & { type: "wait"; select: InstanceSelector; checks: HealthCheck[]; timeoutMs: number; intervalMs: number };
+export type DrainStep = StepBase & { type: "drain"; select: InstanceSelector; timeoutMs: number };
+export type UndrainStep = StepBase & { type: "undrain"; select: InstanceSelector };
+export type PostmultiStep = StepBase & { type: "postmulti"; args: string[] };
+/** With `shell`, argv is one command line for /bin/sh -c. */
+export type RunStep = StepBase & { type: "run"; select: InstanceSelector; argv: string[]; shell: boolean };
+export type PauseStep = StepBase & ({ type: "pause"; durationMs: number; prompt?: undefined } | { type: "pause"; prompt: string; durationMs?: undefined });
+
+export type Step = InstancesStep | PostconfStep | ServiceStep | WaitStep | DrainStep | UndrainStep | PostmultiStep | RunStep | PauseStep;
+
+export interface Play {
+  /** Position in the playbook (0-based). */
+  index: number;
+  name: string;
+  location: SourceLocation;
+  /** The hosts pattern, rendered. */
+  pattern: string;
+  /** Selected hosts (pattern ∩ --limit), inventory order. */
+  hosts: string[];
+  order: HostOrder;
+  /** The seed of a shuffle (chosen at random when the playbook gives none), so a run can be repeated. */
+  orderSeed?: number;
+  /** Hosts in run order, cut into batches. */
+  batches: string[][];
+  /**
+   * Failure budget of the play: no new batch starts once this many hosts
+   * (failed or unreachable, across all batches) have failed. null: no budget.
+   */
+  maxFail: number | null;
+  /**
+   * Ansible's max_fail_percentage, per batch (aligned with `batches`): the
+   * play stops after batch i when its failed hosts EXCEED maxFailPerBatch[i].
+   */
+  maxFailPerBatch?: number[];
+  pauseBetweenBatchesMs: number;
+  /** The play's vars, as written (templates unrendered). */
+  vars: Record<string, unknown>;
+  /** Each host's steps, in order, rendered for that host. */
+  steps: Record<string, Step[]>;
+}
+
+export interface Playbook {
+  /** The playbook file, as given. */
+  file: string;
+  plays: Play[];
+  /** Things worth saying that do not stop the run (a play matching no host...). */
+  warnings: string[];
+}
