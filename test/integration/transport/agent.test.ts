@@ -170,6 +170,26 @@ describe("agent push and agent client", () => {
     }
   });
 
+  it("hashes with Node.js where sha256sum is missing, when pushing and before running", async () => {
+    const host = lab.hosts[1]!;
+    const hidden = await host.exec("mv /usr/bin/sha256sum /usr/bin/sha256sum.hidden && ! command -v sha256sum");
+    expect(hidden.exitCode).toBe(0);
+    try {
+      const bundle = writeFakeAgent("no-sha256sum");
+      const s = await open(1);
+      const pushed = await s.ensureAgent(bundle);
+      expect(pushed).toMatchObject({ uploaded: true, sha256: sha256(bundle) });
+      expect((await s.ensureAgent(bundle)).uploaded).toBe(false); // the check matched its hash too
+      const agent = await s.startAgent();
+      expect(agent.hello.protocol).toBe(PROTOCOL_VERSION);
+      await agent.close();
+      await host.exec(["sh", "-c", 'echo "// evil" >> "$1"', "sh", pushed.remotePath]);
+      expect((await rejection(s.startAgent())).message).toMatch(/does not match its sha256/);
+    } finally {
+      await host.exec("mv /usr/bin/sha256sum.hidden /usr/bin/sha256sum");
+    }
+  });
+
   it("reports a missing Node.js with a pointer to bootstrap, and bootstrap installs it with apt-get", async () => {
     const host = lab.hosts[1]!;
     const removed = await host.exec("dpkg -r --force-depends nodejs && ! command -v node");
