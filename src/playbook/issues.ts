@@ -119,7 +119,17 @@ export function unknownKeyMessage(key: string, where: string, allowed: readonly 
  */
 export function reportZodIssues(
   error: z.ZodError,
-  o: { schema: z.ZodType; value: unknown; base: Path; source: YamlSource; diag: Diagnostics; where: (path: Path) => string; suffix?: string },
+  o: {
+    schema: z.ZodType;
+    value: unknown;
+    base: Path;
+    source: YamlSource;
+    diag: Diagnostics;
+    where: (path: Path) => string;
+    suffix?: string;
+    /** Text before each message (not for unknown keys), given the issue's path and value. */
+    prefix?: (path: Path, actual: unknown) => string;
+  },
 ): void {
   const suffix = o.suffix ?? "";
   for (const issue of error.issues) {
@@ -133,7 +143,7 @@ export function reportZodIssues(
       continue;
     }
     let msg: string;
-    if (issue.code === "invalid_type" && actual === undefined) msg = `missing required key '${field}' in ${o.where(rel.slice(0, -1))}`;
+    if ((issue.code === "invalid_type" || issue.code === "invalid_union") && actual === undefined && rel.length) msg = `missing required key '${field}' in ${o.where(rel.slice(0, -1))}`;
     else if (issue.code === "invalid_type") msg = `${field} must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${kindOf(actual)}`;
     else if (issue.code === "invalid_value") msg = `${field} must be ${issue.values.length === 1 ? String(issue.values[0]) : `one of: ${issue.values.map(String).join(", ")}`}, not ${kindOf(actual)}`;
     else if (issue.code === "too_small" && issue.origin === "array") msg = `${field} needs at least ${String(issue.minimum)} ${issue.minimum === 1 ? "entry" : "entries"}`;
@@ -141,7 +151,7 @@ export function reportZodIssues(
     else if (issue.code === "too_small") msg = `${field} must be at least ${String(issue.minimum)}, not ${kindOf(actual).replace(/^the number /, "")}`;
     else if (issue.code === "too_big") msg = `${field} must be at most ${String(issue.maximum)}`;
     else if (issue.code === "invalid_union" && /^Invalid input/.test(issue.message)) msg = `${field} has the wrong shape (${kindOf(actual)})`;
-    else msg = `${field}: ${issue.message}`;
-    o.diag.add(o.source.at(abs), msg + suffix);
+    else msg = issue.message.startsWith(`${field} `) ? issue.message : `${field}: ${issue.message}`;
+    o.diag.add(o.source.at(abs), (o.prefix?.(rel, actual) ?? "") + msg + suffix);
   }
 }

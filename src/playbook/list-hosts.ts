@@ -8,10 +8,10 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
 
 function playSummary(play: Play): string {
   const parts = [`order ${play.order}${play.orderSeed !== undefined ? ` (seed ${play.orderSeed})` : ""}`];
-  parts.push(play.maxFail === null ? "no failure budget" : `stops when ${plural(play.maxFail, "host")} failed`);
+  parts.push(play.maxFail === null ? "no failure budget" : `failure budget ${plural(play.maxFail, "host")} (the play stops when it is reached)`);
   if (play.maxFailPerBatch) {
     const t = [...new Set(play.maxFailPerBatch)];
-    parts.push(`or when a batch has more than ${t.length === 1 ? plural(t[0]!, "failure") : `${play.maxFailPerBatch.join("/")} failures`}`);
+    parts.push(`a batch with more than ${t.length === 1 ? plural(t[0]!, "failure") : `${play.maxFailPerBatch.join("/")} failures`} stops it`);
   }
   if (play.pauseBetweenBatchesMs) parts.push(`${formatDuration(play.pauseBetweenBatchesMs)} between batches`);
   return parts.join(", ");

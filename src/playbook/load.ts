@@ -9,12 +9,12 @@ import type { Inventory } from "../inventory/index.js";
 import { failureBudget, makeBatches, orderHosts, perBatchTolerance, randomSeed } from "./batches.js";
 import { parseDuration } from "./duration.js";
 import { evaluateWhen, explainTemplateError, hostScope, renderValue, TemplateError, type RenderProblem } from "./host-templates.js";
-import { reportZodIssues } from "./issues.js";
+import { kindOf, reportZodIssues } from "./issues.js";
 import { resolveStep, StepValueError } from "./resolve-step.js";
 import { STEP_SCHEMAS } from "./schema.js";
 import type { HostOrder, Play, Playbook, Step } from "./types.js";
 import { checkDeclaredInstances, checkPlaybook, type CheckedPlay, type CheckedStep } from "./validate.js";
-import { Diagnostics, PlaybookError, YamlSource, type Path, type SourceLocation } from "./yaml-source.js";
+import { Diagnostics, formatIssue, PlaybookError, YamlSource, type Path, type SourceLocation } from "./yaml-source.js";
 
 /** What the loader needs of an inventory (src/inventory's AnsibleInventory has it). */
 export type PlaybookInventory = Pick<Inventory, "selectHosts" | "hostVars" | "groupNames">;
@@ -86,31 +86,38 @@ function stepsForHost(host: string, play: CheckedPlay, ctx: PlayContext): Step[]
     const at = (rel: Path) => source.at([...checked.path, ...rel]);
     const { when: whenRaw, ...rest } = checked.raw;
     let when: Step["when"];
+    let bad = false;
     if (whenRaw !== undefined) {
       try {
         when = evaluateWhen(whenRaw as string | boolean, scope);
       } catch (e) {
         if (!(e instanceof TemplateError)) throw e;
         problems.add(at(["when"]), `when: ${explainTemplateError(e)}`, host);
-        return;
+        bad = true;
       }
     }
     const rendered: RenderProblem[] = [];
     const value = renderValue(rest, scope, rendered) as Record<string, unknown>;
     for (const p of rendered) problems.add(at(p.path), p.message, host);
-    if (rendered.length) return;
+    if (bad || rendered.length) return;
     const schema = STEP_SCHEMAS[checked.type];
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
       const local = new Diagnostics();
-      reportZodIssues(parsed.error, { schema, value, base: checked.path, source, diag: local, where: () => `a '${checked.type}' step` });
-      for (const i of local.issues) problems.add(i, `after rendering, ${i.message}`, host);
+      const prefix = (_rel: Path, actual: unknown) => `rendered as ${kindOf(actual)}: `;
+      reportZodIssues(parsed.error, { schema, value, base: checked.path, source, diag: local, where: () => `a '${checked.type}' step`, prefix });
+      for (const i of local.issues) problems.add(i, i.message, host);
       return;
     }
     if (checked.type === "instances") {
+      // Only what templates changed: the values as written were checked once already.
+      const asWritten = new Diagnostics();
+      checkDeclaredInstances(checked.raw["instances"], [...checked.path, "instances"], source, asWritten);
+      const known = new Set(asWritten.issues.map(formatIssue));
       const local = new Diagnostics();
       checkDeclaredInstances(value["instances"], [...checked.path, "instances"], source, local);
-      for (const i of local.issues) problems.add(i, i.message, host);
+      const fresh = local.issues.filter((i) => !known.has(formatIssue(i)));
+      for (const i of fresh) problems.add(i, i.message, host);
       if (!local.empty) return;
     }
     const name = typeof value["name"] === "string" ? value["name"] : checked.type;

@@ -20,7 +20,8 @@ export const DURATION_RE = /^\s*(?:(\d+)h)?\s*(?:(\d+)m(?!s))?\s*(?:(\d+(?:\.\d+
 const digitsToNumber = (v: unknown): unknown => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v);
 
 function count(description: string, min = 1) {
-  return z.preprocess(digitsToNumber, z.union([z.int().min(min), template])).describe(description);
+  const templ = z.string().regex(TEMPLATE_RE, { error: `expected a whole number (at least ${min}), or a {{ template }} that renders to one` });
+  return z.preprocess(digitsToNumber, z.union([z.int().min(min), templ.describe(template.description ?? "")])).describe(description);
 }
 
 const PERCENT_RE = /^\s*(\d{1,3})\s*%\s*$/;
