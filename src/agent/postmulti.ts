@@ -24,6 +24,7 @@ import { printable } from "./bytes.js";
 import { PostmultiFatal, strerror } from "./messages.js";
 import { parsePostmultiArgs, type PostmultiOptions } from "./options.js";
 import { findPostconf, postconf } from "./postconf.js";
+import { parsePostconfEdit, postconfEditEffects } from "./postconf-edit.js";
 import { emptyResult, listJsonLine, listLine } from "./results.js";
 import { configSnapshot, isRunning } from "./state.js";
 import { runCommand } from "./run-command.js";
@@ -161,6 +162,13 @@ async function runForInstance(s: Invocation, mode: "postfix" | "generic", flags:
     result.changed = !(mode === "postfix" && READ_ONLY_POSTFIX_COMMANDS.has(word));
     if (startLike && isRunning(ip.queueDir)) result.changed = false;
     if (stopLike && !isRunning(ip.queueDir)) result.changed = false;
+    const edit = mode === "generic" ? parsePostconfEdit(argv) : null;
+    if (edit) {
+      const dir = edit.configDir ?? ip.configDir;
+      const fx = await postconfEditEffects(`${primary.commandDir}/postconf`, dir, edit, env, ctx.signal);
+      result.effects.push(...fx);
+      result.changed = fx.some((e) => e.kind === "set-parameter" && e.from !== e.to);
+    }
     return result;
   }
 

@@ -93,7 +93,7 @@ describe("agent lock, serve mode, facts and wrapper API", () => {
       [5, "facts"],
       [6, "shutdown"],
     ]);
-    expect(replies[0]).toMatchObject({ protocol: 1, uid: 0, nodeVersion: expect.stringMatching(/^18\./) });
+    expect(replies[0]).toMatchObject({ protocol: 2, uid: 0, nodeVersion: expect.stringMatching(/^18\./) });
     expect((replies[1] as PostmultiResponse).stdout).toBe("postfix-b       -               y         /etc/postfix-b\n");
     expect((replies[2] as PostmultiResponse).effects).toContainEqual(
       expect.objectContaining({ kind: "set-parameter", name: "multi_instance_enable", from: "yes", to: "no" }),

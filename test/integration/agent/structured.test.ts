@@ -138,6 +138,37 @@ describe("agent structured mode (--json, --dry-run)", () => {
     expect(r.results[0]).toMatchObject({ name: "postfix-in", exitCode: 0, changed: true, command: ["postconf", "-e", "smtpd_banner=in"] });
     const same = await agentJson(host, ["-g", "mta", "-x", "postconf", "-e", "smtpd_banner=in"]);
     expect(same.results[0]!.changed).toBe(false);
+    // Dry run of postconf -e/-X: each parameter's current and new value, per instance, nothing written.
+    const tree = await snapshotTree(host);
+    const dry = await agentJson(host, ["-x", "postconf", "-e", "smtpd_banner=in", "relayhost = [smtp.example]:587"], ["--dry-run"]);
+    // "from" is what main.cf sets now (Debian's main.cf sets smtpd_banner and an empty relayhost), null when unset.
+    const explicit = async (dir: string, name: string) => {
+      const line = (await mustSh(host, `postconf -c ${dir} -n`)).split("\n").find((l) => l.startsWith(`${name} =`));
+      return line === undefined ? null : line.slice(name.length + 2).trim();
+    };
+    expect(await explicit("/etc/postfix", "smtpd_banner")).toMatch(/ESMTP/);
+    expect(await explicit("/etc/postfix-in", "smtpd_banner")).toBe("in");
+    const expected = [];
+    for (const dir of ["/etc/postfix", "/etc/postfix-in"])
+      expected.push([
+        dir,
+        true,
+        [
+          { kind: "set-parameter", file: `${dir}/main.cf`, name: "smtpd_banner", from: await explicit(dir, "smtpd_banner"), to: "in" },
+          { kind: "set-parameter", file: `${dir}/main.cf`, name: "relayhost", from: await explicit(dir, "relayhost"), to: "[smtp.example]:587" },
+        ],
+      ]);
+    expect(dry.results.map((x) => [x.configDirectory, x.changed, x.effects?.slice(1)])).toEqual(expected);
+    expect(dry.results[0]!.effects?.[0]).toMatchObject({ kind: "run", argv: ["postconf", "-e", "smtpd_banner=in", "relayhost = [smtp.example]:587"] });
+    const removal = await agentJson(host, ["-i", "postfix-in", "-x", "postconf", "-X", "smtpd_banner"], ["--dry-run"]);
+    expect(removal.results[0]).toMatchObject({ changed: true });
+    expect(removal.results[0]!.effects?.[1]).toEqual({ kind: "set-parameter", file: "/etc/postfix-in/main.cf", name: "smtpd_banner", from: "in", to: null });
+    const unchanged = await agentJson(host, ["-i", "postfix-in", "-x", "postconf", "-c", "/etc/postfix-in", "-e", "smtpd_banner=in"], ["--dry-run"]);
+    expect(unchanged.results[0]).toMatchObject({ changed: false });
+    const other = await agentJson(host, ["-i", "postfix-in", "-x", "postconf", "-n"], ["--dry-run"]);
+    expect(other.results[0]!.effects?.map((e) => e.kind)).toEqual(["run"]);
+    expect(await snapshotTree(host)).toBe(tree);
+
     const show = await agentJson(host, ["-x", "sh", "-c", "echo $MAIL_CONFIG; echo oops >&2; exit 3"]);
     expect(show.exitCode).toBe(1);
     expect(show.results.map((x) => [x.stdout, x.stderr, x.exitCode])).toEqual([

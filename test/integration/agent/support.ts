@@ -2,8 +2,9 @@
 // host, run it there, and snapshot the Postfix file tree.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import type { PostmultiResponse } from "../../../src/protocol/index.js";
-import type { TestLabHost } from "../../support/lab.js";
+import { Client, type ClientChannel } from "ssh2";
+import type { AgentResponse, PostmultiResponse } from "../../../src/protocol/index.js";
+import type { Lab, TestLabHost } from "../../support/lab.js";
 
 export const AGENT = "/opt/postfleet/agent.cjs";
 
@@ -47,4 +48,58 @@ export async function snapshotTree(host: TestLabHost): Promise<string> {
     `find /etc/postfix* /var/spool/postfix* /var/lib/postfix* -xdev \\( -type s -o -type p -o -name '*.pid' -o -name '*.lock' -o -name 'master.lock' \\) -prune -o -printf '%p %y %u:%g %m\\n' 2>/dev/null | sort;
      find /etc/postfix* -type f -exec sha256sum {} + 2>/dev/null | sort`,
   );
+}
+
+/** `node agent.cjs --serve` on a lab host over a real SSH channel (ssh2), NDJSON both ways. */
+export interface ServeChannel {
+  send(req: object): void;
+  /** The answer with this id (and op, when given); waits up to `ms`. */
+  answer<T extends AgentResponse>(id: number, op?: string, ms?: number): Promise<T>;
+  /** Every answer so far, in arrival order. */
+  lines: AgentResponse[];
+  /** Close the SSH connection (the agent's stdin ends). */
+  close(): void;
+}
+
+export async function openServeChannel(lab: Lab, host: TestLabHost): Promise<ServeChannel> {
+  const client = new Client();
+  await new Promise<void>((resolve, reject) => {
+    client.on("ready", () => resolve()).on("error", reject);
+    client.connect({ host: host.address, port: host.port, username: lab.user, privateKey: readFileSync(lab.privateKeyPath), readyTimeout: 20_000 });
+  });
+  const stream = await new Promise<ClientChannel>((resolve, reject) =>
+    client.exec(`node ${AGENT} --serve`, (err, s) => (err ? reject(err) : resolve(s))),
+  );
+  const lines: AgentResponse[] = [];
+  let buf = "";
+  stream.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      lines.push(JSON.parse(buf.slice(0, nl)) as AgentResponse);
+      buf = buf.slice(nl + 1);
+    }
+  });
+  stream.stderr.on("data", () => undefined);
+  client.on("error", () => undefined);
+  const answer = async <T extends AgentResponse>(id: number, op?: string, ms = 60_000): Promise<T> => {
+    const find = () => lines.find((l) => l.id === id && (op === undefined || l.op === op));
+    const end = Date.now() + ms;
+    while (!find() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    const found = find();
+    if (!found) throw new Error(`no answer ${id} within ${ms} ms; got ${JSON.stringify(lines)}`);
+    return found as T;
+  };
+  await answer(0, "hello", 20_000);
+  return { send: (req) => stream.write(JSON.stringify(req) + "\n"), answer, lines, close: () => client.end() };
+}
+
+/** Live (non-zombie) processes named `comm` on the host. */
+export async function liveProcesses(host: TestLabHost, comm: string): Promise<string[]> {
+  const out = await mustSh(host, "ps -eo pid=,stat=,comm=");
+  return out
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[2] === comm && !f[1]!.startsWith("Z"))
+    .map((f) => f[0]!);
 }
