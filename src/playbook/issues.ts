@@ -142,6 +142,11 @@ export function reportZodIssues(
       for (const k of issue.keys) o.diag.add(o.source.at([...abs, k], { key: true }), unknownKeyMessage(k, o.where(rel), allowed) + suffix);
       continue;
     }
+    if (issue.code === "invalid_key") {
+      const key = String(rel[rel.length - 1]);
+      o.diag.add(o.source.at(abs, { key: true }), `'${key}': ${issue.issues[0]?.message ?? "not a valid name here"}` + suffix);
+      continue;
+    }
     let msg: string;
     if ((issue.code === "invalid_type" || issue.code === "invalid_union") && actual === undefined && rel.length) msg = `missing required key '${field}' in ${o.where(rel.slice(0, -1))}`;
     else if (issue.code === "invalid_type") msg = `${field} must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${kindOf(actual)}`;

@@ -156,6 +156,7 @@ export const STEP_SCHEMAS = {
       ...selector,
       postconf: z
         .strictObject(settingsShape)
+        .refine((o) => o.main_cf !== undefined || o.main_cf_absent !== undefined || o.master_cf !== undefined, { error: "postconf needs at least one of main_cf, main_cf_absent, master_cf" })
         .describe("main.cf and master.cf settings for the selected instances, applied only where they differ."),
       then: thenField,
     })
@@ -188,6 +189,7 @@ export const STEP_SCHEMAS = {
         timeout: duration("Give up after this long (default 60s).").optional(),
         interval: duration("Pause between attempts (default 1s).").optional(),
       })
+      .refine((w) => w.master !== undefined || w.smtp !== undefined || w.queue !== undefined || w.command !== undefined, { error: "wait needs at least one check: master, smtp, queue or command" })
       .describe("Wait until every given check passes on every selected instance, or fail the host after `timeout`."),
   }),
   drain: z.strictObject({
@@ -218,7 +220,9 @@ export const STEP_SCHEMAS = {
           z.strictObject({
             argv: z.union([z.array(z.string()).min(1), z.string()]).describe("Command and arguments (a list); with shell: true, one command line (a string)."),
             shell: boolOrTemplate("Run the command line through /bin/sh -c (default false).").optional(),
-          }),
+          })
+            .refine((r) => r.shell !== true || typeof r.argv === "string", { error: 'with shell: true, argv is one command line (a string), e.g. argv: "postqueue -p | tail -1"', path: ["argv"] })
+            .refine((r) => (r.shell !== false && r.shell !== undefined) || Array.isArray(r.argv), { error: "argv is a list of arguments (no shell); to run a command line through /bin/sh, add shell: true", path: ["argv"] }),
         ],
         { error: "run takes an argument list, or {argv: LIST} / {argv: \"command line\", shell: true}" },
       )

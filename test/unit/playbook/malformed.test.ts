@@ -93,6 +93,33 @@ describe("malformed playbooks are rejected at file:line:column", () => {
     ]);
   });
 
+  it("shapes beyond types: parameter and entry names, empty settings and checks, run's argv and shell", async () => {
+    const text = [
+      "- hosts: all",
+      "  steps:",
+      "    - postconf:",
+      "        main_cf: {'bad name': 1}",
+      "        master_cf: {smtp: {command: smtpd}}",
+      "    - postconf: {}",
+      "    - wait: {timeout: 10s}",
+      "    - run: {argv: [a, b], shell: true}",
+      "    - run: {argv: 'a | b'}",
+      "- 3",
+      "- hosts: all",
+      "  steps: [restart]",
+    ].join("\n");
+    expect(await problems(text)).toEqual([
+      "pb.yml:4:19: 'bad name': not a main.cf parameter name",
+      'pb.yml:5:21: \'smtp\': a master.cf entry is named "service/type", e.g. "smtp/inet" or "127.0.0.1:10026/inet"',
+      "pb.yml:6:17: postconf needs at least one of main_cf, main_cf_absent, master_cf",
+      "pb.yml:7:13: wait needs at least one check: master, smtp, queue or command",
+      'pb.yml:8:19: argv: with shell: true, argv is one command line (a string), e.g. argv: "postqueue -p | tail -1"',
+      "pb.yml:9:19: argv is a list of arguments (no shell); to run a command line through /bin/sh, add shell: true",
+      "pb.yml:10:3: a play is a mapping (hosts:, steps:, ...), not '3'",
+      "pb.yml:12:11: a step is a mapping with one step type key (instances, postconf, start, stop, restart, reload, wait, drain, undrain, postmulti, run, pause), not 'restart'",
+    ]);
+  });
+
   it("two step types in one step", async () => {
     expect(await problems("- hosts: all\n  steps:\n    - stop:\n      start:\n")).toEqual(["pb.yml:4:7: a step has exactly one type, and this one has 'stop' and 'start': split it into 2 steps"]);
   });
