@@ -9,6 +9,7 @@ import { runPostmulti } from "./postmulti.js";
 import { instanceInfo } from "./results.js";
 import { isRunning, queueCounts } from "./state.js";
 import type { Env } from "./system.js";
+import { usesSystemd } from "./systemd.js";
 import { AGENT_VERSION } from "./version.js";
 import { printable } from "./bytes.js";
 
@@ -60,6 +61,7 @@ export async function factsResponse(id: number, env: Env, queues: boolean): Prom
       instances,
       multiInstanceWrapper: primary.wrapper,
       multiInstanceEnable: primary.enable,
+      systemd: await usesSystemd(env),
     };
   } catch (e) {
     return { ...base, postfixVersion: "", instances: [], error: agentError(e) };

@@ -61,6 +61,8 @@ export interface ServeLoop {
   done: Promise<ServeEnd>;
   /** Abort every request, answer nothing more, release the lock (fatal signal). */
   stop(reason: string): void;
+  /** Resolves when no request is running (after stop(): once the aborted one has killed its command). */
+  idle(): Promise<void>;
   /** The lock a `lock` request holds now. */
   heldLock(): (HeldLock & { holder: string }) | null;
 }
@@ -98,6 +100,7 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
   const lockPerRequest = o.lockPerRequest ?? (process.geteuid?.() ?? 0) === 0;
   const queue: Entry[] = [];
   let running: Entry | null = null;
+  let idleWaiters: Array<() => void> = [];
   let hostLock: (HeldLock & { holder: string }) | null = null;
   let inputEnded = false;
   let ended = false;
@@ -199,6 +202,8 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
       }
       if (signal.aborted) res = withDefaultError(res, cancelledError(signal));
       running = null;
+      for (const w of idleWaiters) w();
+      idleWaiters = [];
       send(res);
       if (next.req.op === "shutdown") finish("shutdown");
     }
@@ -244,7 +249,12 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
 
   send({ id: 0, op: "hello", protocol: PROTOCOL_VERSION, agentVersion: AGENT_VERSION, nodeVersion: process.versions.node, uid: o.uid ?? process.geteuid?.() ?? -1 });
 
-  return { done, stop: (reason) => stop(reason), heldLock: () => hostLock };
+  return {
+    done,
+    stop: (reason) => stop(reason),
+    idle: () => (running ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
+    heldLock: () => hostLock,
+  };
 }
 
 function cancelledError(signal: AbortSignal): AgentError {

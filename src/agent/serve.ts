@@ -3,6 +3,7 @@
 // closed stdout) or on SIGTERM/SIGHUP/SIGINT, releasing the host lock.
 import { constants } from "node:os";
 import { Writable } from "node:stream";
+import { KILL_GRACE_MS } from "../protocol/index.js";
 import { handleConfig } from "./config-request.js";
 import { handleHealth } from "./health-request.js";
 import type { InvocationContext } from "./invocation-context.js";
@@ -57,6 +58,10 @@ export async function serve(lockTimeoutMs: number): Promise<number> {
       exitCode = 128 + constants.signals[sig];
       loop.stop(`the agent got ${sig}`);
     });
-  await loop.done;
+  if ((await loop.done) === "stopped") {
+    // Give the aborted request's command time to die (SIGKILL follows SIGTERM after KILL_GRACE_MS).
+    const grace = new Promise<void>((r) => setTimeout(r, KILL_GRACE_MS + 500).unref());
+    await Promise.race([loop.idle(), grace]);
+  }
   return exitCode;
 }

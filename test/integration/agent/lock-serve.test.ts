@@ -108,7 +108,7 @@ describe("agent lock, serve mode, facts and wrapper API", () => {
   it("reports facts: instances, running state from the master pid, queue counts", async () => {
     const before = await facts(host);
     expect(before.postfixVersion).toMatch(/^3\.7\./);
-    expect(before).toMatchObject({ multiInstanceWrapper: "/usr/sbin/postmulti -p --", multiInstanceEnable: true });
+    expect(before).toMatchObject({ multiInstanceWrapper: "/usr/sbin/postmulti -p --", multiInstanceEnable: true, systemd: false });
     // The concurrent creates above ran in any order: the primary, postfix-b, then c1..c4 in some order.
     expect(before.instances.slice(0, 2).map((i) => i.name)).toEqual(["-", "postfix-b"]);
     expect(before.instances.map((i) => i.name).sort()).toEqual(["-", "postfix-b", "postfix-c1", "postfix-c2", "postfix-c3", "postfix-c4"]);

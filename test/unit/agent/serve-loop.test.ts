@@ -291,6 +291,8 @@ describe("serve loop", () => {
     h.loop.stop("the agent got SIGHUP");
     expect(await h.loop.done).toBe("stopped");
     expect(reason).toBe("the agent got SIGHUP");
+    await h.loop.idle(); // the aborted handler has returned
+    expect(h.lines.some((l) => l.id === 1)).toBe(false); // nothing is answered after stop
   });
 
   it("answers bad lines, unknown ops and bad fields with usage errors and goes on", async () => {
