@@ -34,7 +34,7 @@ export type ConvergeOp =
   /** Refuse to go on when the instance's queues hold mail (postmulti(1): "its queue must not contain any messages"). */
   | { kind: "queue-check" }
   /** Stop a running instance: through `service` (systemd-aware); a disabled one through `postmulti -x postfix stop`, since postmulti's -p skips disabled instances. */
-  | { kind: "stop"; via: "service" | "postmulti"; args?: string[] };
+  | { kind: "stop"; via: "service" | "postmulti"; args?: string[]; predicted?: boolean };
 
 export interface InstancePlan {
   desired: DesiredInstance;
@@ -72,16 +72,38 @@ function hasSettings(s: ConfigSpec): boolean {
   return Object.keys(s.main ?? {}).length + (s.mainAbsent ?? []).length + Object.keys(s.master ?? {}).length > 0;
 }
 
+export interface PlanOptions {
+  /** --check: plan a dry run. */
+  check: boolean;
+  /** --check: instances that only an earlier step's prediction holds (the agent knows nothing of them). */
+  predicted?: (name: string) => boolean;
+}
+
 /**
  * The operations that converge `facts` to `desired`. `check`: the plan a dry
  * run follows (what cannot be asked of the agent is predicted; refusals
  * caused by earlier simulated operations are tolerated).
  */
-export function planConverge(facts: Pick<FactsResponse, "instances" | "multiInstanceWrapper" | "multiInstanceEnable">, desired: readonly DesiredInstance[], o: { check: boolean }): ConvergePlan {
+export function planConverge(
+  facts: Pick<FactsResponse, "instances" | "multiInstanceWrapper" | "multiInstanceEnable">,
+  desired: readonly DesiredInstance[],
+  o: PlanOptions,
+): ConvergePlan {
+  const isPredicted = (i: InstanceFacts) => o.check && !i.primary && (o.predicted?.(i.name) ?? false);
   const seen = new Map<InstanceFacts | string, string>();
-  const needsInit = !multiInstanceReady(facts);
+  // An instance an earlier step would create implies that step's init.
+  const needsInit = !multiInstanceReady(facts) && !facts.instances.some(isPredicted);
   let init: ConvergePlan["init"] = null;
   const instances = desired.map((d, index): InstancePlan => {
+    const plan = planOne(d, index);
+    const found = facts.instances.find((i) => matchesName(i, d.name));
+    if (!found || !isPredicted(found) || plan.refused) return plan;
+    // Only predicted: nothing to ask, everything reported from the plan.
+    return { ...plan, ops: plan.ops.filter((op) => op.kind !== "queue-check").map(predict) };
+  });
+  return { init, instances };
+
+  function planOne(d: DesiredInstance, index: number): InstancePlan {
     const found = facts.instances.find((i) => matchesName(i, d.name));
     const name = d.name === "-" ? "-" : (found?.name ?? d.name);
     const plan: InstancePlan = { desired: d, name, arg: found ? instanceArg(found) : d.name, exists: !!found, ops: [] };
@@ -143,8 +165,13 @@ export function planConverge(facts: Pick<FactsResponse, "instances" | "multiInst
       if (found.enabled) plan.ops.push(pm("disable", ["-i", arg, "-e", "disable"]));
     }
     return plan;
-  });
-  return { init, instances };
+  }
+}
+
+function predict(op: ConvergeOp): ConvergeOp {
+  if (op.kind === "queue-check") return op;
+  if (op.kind === "settings" || op.kind === "stop") return { ...op, predicted: true };
+  return { kind: op.kind, args: op.args, predicted: true };
 }
 
 /** The plan as command-like lines, in execution order (for tests and --check listings). */
@@ -169,7 +196,7 @@ export function describeOp(p: Pick<InstancePlan, "arg">, op: ConvergeOp): string
     case "queue-check":
       return `queue-check ${p.arg}`;
     case "stop":
-      return op.via === "service" ? `service stop ${p.arg}` : `postmulti ${op.args!.join(" ")}`;
+      return (op.via === "service" ? `service stop ${p.arg}` : `postmulti ${op.args!.join(" ")}`) + mark;
     default:
       return `postmulti ${op.args.join(" ")}${mark}`;
   }

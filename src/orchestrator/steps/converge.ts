@@ -53,13 +53,16 @@ const PAST: Record<PostmultiOp["kind"], [done: string, would: string]> = {
   destroy: ["destroyed", "destroy"],
 };
 
-const settingsWord = (n: number) => `${n} setting${n === 1 ? "" : "s"}`;
+const settingsWord = (n: number, check: boolean) => `${check ? "change " : ""}${n} setting${n === 1 ? "" : "s"}`;
 
 export async function convergeInstances(ctx: StepContext, desired: DesiredInstance[]): Promise<ConvergeResult> {
-  const plan = planConverge(await ctx.facts(), desired, { check: ctx.check });
+  const plan = planConverge(await ctx.facts(), desired, { check: ctx.check, predicted: (name) => ctx.predicted(name) });
   const results: InstanceStepResult[] = [];
   const changed: string[] = [];
   let stopReason: string | undefined;
+
+  const before = stopped(ctx);
+  if (before !== undefined) return { results: plan.instances.map((p) => skipped(p, before)), changed };
 
   let initOutcome: OpOutcome | undefined;
   if (plan.init) {
@@ -87,7 +90,7 @@ export async function convergeInstances(ctx: StepContext, desired: DesiredInstan
   }
 
   for (const [i, p] of plan.instances.entries()) {
-    if (stopReason === undefined && ctx.hardStop.aborted) stopReason = "the run was stopped";
+    if (stopReason === undefined) stopReason = stopped(ctx);
     if (stopReason !== undefined) {
       results.push(skipped(p, stopReason));
       continue;
@@ -99,6 +102,11 @@ export async function convergeInstances(ctx: StepContext, desired: DesiredInstan
     if (r.result.status === "failed") stopReason = EARLIER_FAILED;
   }
   return { results, changed };
+}
+
+/** Why no further instance operation may start (first or second Ctrl-C), if so. */
+function stopped(ctx: StepContext): string | undefined {
+  return ctx.hardStop.aborted ? "the run was stopped" : ctx.interrupted();
 }
 
 function skipped(p: InstancePlan, why: string): InstanceStepResult {
@@ -135,10 +143,12 @@ async function convergeOne(ctx: StepContext, p: InstancePlan, init: OpOutcome | 
   };
   if (init) record({ ...init, word: ctx.check ? "initialise multi-instance support" : "multi-instance support initialised" });
 
-  for (const op of p.ops) {
-    if (ctx.hardStop.aborted) {
-      result.error = "the run was stopped before this instance was converged";
-      result.status = "failed";
+  let unfinished: string | undefined;
+  for (const [k, op] of p.ops.entries()) {
+    const why = stopped(ctx);
+    if (why !== undefined) {
+      // Interrupted between two operations: not a failure; say what was left undone.
+      unfinished = `not finished (${why}): ${p.ops.slice(k).map((x) => describeOp(p, x)).join(", ")} not done`;
       break;
     }
     ctx.doing(`${describeOp(p, op)} (instances step)`);
@@ -161,6 +171,7 @@ async function convergeOne(ctx: StepContext, p: InstancePlan, init: OpOutcome | 
   } else if (p.desired.state === "absent" && !p.exists) {
     result.action = "unchanged (absent)";
   }
+  if (unfinished) result.action = words.length ? `${result.action}; ${unfinished}` : unfinished;
   if (commands.length) result.commands = commands;
   if (changes.length) result.changes = changes;
   if (out.length) result.stdout = out.join("");
@@ -175,22 +186,19 @@ async function runOp(ctx: StepContext, p: InstancePlan, op: ConvergeOp): Promise
     case "queue-check":
       return queueCheck(ctx, p);
     case "stop":
+      if (op.predicted) return { changed: true, word: "stop" };
       if (op.via === "postmulti") {
         const o = await postmulti(ctx, { args: op.args! });
         return { ...o, word: o.changed ? (ctx.check ? "stop" : "stopped") : undefined };
       }
       return serviceStop(ctx, p);
     default: {
-      if (op.predicted) {
-        const [, would] = PAST[op.kind];
-        return { changed: true, word: would, command: buildCommand(["postmulti", ...op.args]) };
-      }
-      const o = await postmulti(ctx, op);
-      if (!o.changed) return o;
       const [past, would] = PAST[op.kind];
       let word = ctx.check ? would : past;
       if (op.kind === "assign") word += ` to group ${op.args[op.args.indexOf("-G") + 1]}`;
-      return { ...o, word };
+      if (op.predicted) return { changed: true, word, command: buildCommand(["postmulti", ...op.args]) };
+      const o = await postmulti(ctx, op);
+      return o.changed ? { ...o, word } : o;
     }
   }
 }
@@ -218,7 +226,7 @@ async function postmulti(ctx: StepContext, op: Pick<PostmultiOp, "args" | "toler
 async function settings(ctx: StepContext, p: InstancePlan, spec: DesiredInstance["settings"], predicted: boolean): Promise<OpOutcome> {
   if (predicted) {
     const changes = predictedChanges(spec);
-    return { changed: changes.length > 0, changes, word: settingsWord(changes.length) };
+    return { changed: changes.length > 0, changes, word: settingsWord(changes.length, true) };
   }
   let r;
   try {
@@ -229,7 +237,7 @@ async function settings(ctx: StepContext, p: InstancePlan, spec: DesiredInstance
   }
   if (r.error) return { changed: false, changes: r.changes, error: `settings of ${p.name}: ${r.error.message}` };
   const n = r.changes.length;
-  return { changed: n > 0, changes: r.changes, ...(n ? { word: settingsWord(n) } : {}) };
+  return { changed: n > 0, changes: r.changes, ...(n ? { word: settingsWord(n, ctx.check) } : {}) };
 }
 
 /** postmulti(1): an instance to destroy must have empty queues; destroy itself only warns and leaves the mail behind. */

@@ -185,6 +185,19 @@ describe("planConverge", () => {
     expect(describePlan(existing)).toEqual(["config postfix-out", "postmulti -i postfix-out -e enable"]);
   });
 
+  it("check mode after an earlier step's prediction: predicted instances need no init and every operation on them is predicted", () => {
+    const facts: Facts = { instances: [primary(), secondary("postfix-out", { enabled: true, running: false })], multiInstanceWrapper: "", multiInstanceEnable: false };
+    const plan = planConverge(facts, [{ name: "postfix-out", state: "absent", settings: {} }], { check: true, predicted: (n) => n === "postfix-out" });
+    expect(plan.init).toBeNull();
+    expect(describePlan(plan)).toEqual(["postmulti -i postfix-out -e disable (predicted)", "postmulti -i postfix-out -e destroy (predicted)"]);
+    // Outside --check there are no predictions.
+    expect(describePlan(planConverge(facts, [{ name: "postfix-out", state: "absent", settings: {} }], { check: false, predicted: () => true }))).toEqual([
+      "queue-check postfix-out",
+      "postmulti -i postfix-out -e disable",
+      "postmulti -i postfix-out -e destroy",
+    ]);
+  });
+
   it("predictedChanges: the spec as changes from nothing", () => {
     expect(
       predictedChanges({
