@@ -43,8 +43,14 @@ export function errorResponseFor(req: AgentRequest, error: AgentError): AgentRes
   }
 }
 
-/** Set `error` on an answer that has such a field and none yet (a handler that ignored its cancel). */
-export function withDefaultError(res: AgentResponse, error: AgentError): AgentResponse {
-  if (WITH_ERROR_FIELD.has(res.op) && !(res as { error?: AgentError }).error) return { ...res, error } as AgentResponse;
-  return res;
+/**
+ * A cancelled request's answer says so: error code "cancelled" (an error the
+ * cancel caused, e.g. a killed postconf's "cannot parse", is kept in the message).
+ */
+export function asCancelled(res: AgentResponse, cancelled: AgentError): AgentResponse {
+  if (!WITH_ERROR_FIELD.has(res.op)) return res;
+  const current = (res as { error?: AgentError }).error;
+  if (current?.code === "cancelled") return res;
+  const error = current ? { code: cancelled.code, message: `${cancelled.message} (${current.message})` } : cancelled;
+  return { ...res, error } as AgentResponse;
 }

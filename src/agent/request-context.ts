@@ -8,7 +8,7 @@ export interface RequestContext {
    * Aborted when the request is cancelled (reason: a string saying so): kill
    * running commands (runCommand's `signal`), start no new ones, and answer
    * with what was done and error code "cancelled". The serve loop sets that
-   * code itself on an answer that lacks an error.
+   * code itself on the answer of a cancelled request.
    */
   signal: AbortSignal;
   /** The request's timeoutMs: per command for postmulti and service (runCommand's `timeoutMs`); 0/undefined: none. */

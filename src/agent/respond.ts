@@ -32,7 +32,8 @@ export async function postmultiResponse(id: number, args: string[], ctx: Invocat
   } catch (e) {
     const error = agentError(e);
     error.message = printable(error.message);
-    if (!ctx.dryRun && error.code !== "internal" && error.code !== "cancelled") await logToMailLog(ctx.env, "fatal", error.message);
+    // As postmulti, a fatal error goes to the mail log too; one caused by a cancel is not postmulti's.
+    if (!ctx.dryRun && error.code !== "internal" && !ctx.signal?.aborted) await logToMailLog(ctx.env, "fatal", error.message);
     return {
       id,
       op: "postmulti",

@@ -26,7 +26,7 @@ export interface CommandOptions {
   stderrThrough?: boolean;
   /** Aborting kills the command (cancel). */
   signal?: AbortSignal;
-  /** Own process group, killed as a whole on timeout or abort. Default: equal to `capture`. */
+  /** Own process group, killed as a whole on timeout or abort. Default: `capture` without `stderrThrough`. */
   processGroup?: boolean;
   /** Between SIGTERM and SIGKILL (default KILL_GRACE_MS). */
   killGraceMs?: number;
@@ -60,7 +60,8 @@ export function runCommand(argv: string[], o: CommandOptions): Promise<CommandRe
     if (!whichBytes(argv[0], o.env.PATH)) return Promise.resolve(failed(enoent(), started));
     argv = trampoline(argv, o.env.PWD !== undefined);
   }
-  const group = o.processGroup ?? o.capture;
+  // stderrThrough is plain mode sharing the terminal: stay in the caller's group, as a forked child would.
+  const group = o.processGroup ?? (o.capture && !o.stderrThrough);
   const stdio: Array<"pipe" | "inherit" | "ignore"> = o.stderrThrough
     ? ["inherit", "pipe", "inherit"]
     : o.capture

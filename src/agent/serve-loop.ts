@@ -23,7 +23,7 @@ import {
   type ServiceRequest,
   type ServiceResponse,
 } from "../protocol/index.js";
-import { errorResponseFor, withDefaultError } from "./error-responses.js";
+import { asCancelled, errorResponseFor } from "./error-responses.js";
 import { acquireLock, withLock, type HeldLock } from "./lock.js";
 import { agentError } from "./messages.js";
 import type { RequestContext } from "./request-context.js";
@@ -200,7 +200,7 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
       } catch (err) {
         res = errorResponseFor(next.req, signal.aborted ? cancelledError(signal) : agentError(err));
       }
-      if (signal.aborted) res = withDefaultError(res, cancelledError(signal));
+      if (signal.aborted) res = asCancelled(res, cancelledError(signal));
       running = null;
       for (const w of idleWaiters) w();
       idleWaiters = [];

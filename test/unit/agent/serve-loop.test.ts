@@ -186,6 +186,24 @@ describe("serve loop", () => {
     await h.loop.done;
   });
 
+  it("a cancelled request answers code cancelled even when its handler reports another error", async () => {
+    const h = harness(
+      {
+        postmulti: (req, ctx) =>
+          new Promise((resolve) =>
+            ctx.signal.addEventListener("abort", () => resolve(postmultiAnswer(req, { exitCode: 1, error: { message: "Cannot parse /etc/postfix-a/main.cf file", code: "failed" } }))),
+          ),
+      },
+      lockDir,
+    );
+    h.send({ id: 1, op: "postmulti", args: ["-l"] });
+    h.send({ id: 2, op: "cancel", target: 1 });
+    const one = await h.answer<PostmultiResponse>(1);
+    expect(one.error).toEqual({ code: "cancelled", message: "cancelled by request 2 (Cannot parse /etc/postfix-a/main.cf file)" });
+    h.end();
+    await h.loop.done;
+  });
+
   it("gives handlers the request's timeoutMs; a timed-out command's group dies", async () => {
     const pidFile = join(root, "pgid");
     const h = harness(
