@@ -81,6 +81,12 @@ describe("variables of a step, per host: inventory < play vars < extra vars", ()
     expect((await load(t, { ini, limit: "mta02:mta03" })).plays[0]!.hosts).toEqual(["mta02", "mta03"]);
   });
 
+  it("a play whose pattern and limit leave no host: a warning, no batches", async () => {
+    const pb = await load("- name: canaries\n  hosts: mta\n  steps: [{restart: }]\n", { ini, limit: "nosuch*" });
+    expect(pb.plays[0]).toMatchObject({ hosts: [], batches: [], steps: {} });
+    expect(pb.warnings).toEqual(["pb.yml:1:3: play 'canaries': no hosts matched 'mta' with --limit 'nosuch*', skipping it"]);
+  });
+
   it("filters are not evaluated: an error at the template", async () => {
     await expect(load(text, { ini })).rejects.toThrow(
       [
