@@ -14,8 +14,11 @@ import { z } from "zod";
 export const TEMPLATE_RE = /\{\{[\s\S]*\}\}/;
 const template = z.string().regex(TEMPLATE_RE).describe("A {{ variable }} template, rendered per host.");
 
-/** "30s", "2m", "1h30m", "500ms" (units h, m, s, ms in that order), or a template. */
+/** "30s", "2m", "1h30m", "500ms" (units h, m, s, ms in that order). */
 export const DURATION_RE = /^\s*(?:(\d+)h)?\s*(?:(\d+)m(?!s))?\s*(?:(\d+(?:\.\d+)?)s)?\s*(?:(\d+)ms)?\s*$/;
+/** What a duration string may be: seconds ("30", as -e gives numbers), units, or a template. */
+const DURATION_OR_TEMPLATE_RE = new RegExp(`^\\s*\\d+(?:\\.\\d+)?\\s*$|${DURATION_RE.source}|${TEMPLATE_RE.source}`);
+const DURATION_ERROR = 'a duration is a number of seconds or a string such as "30s", "2m", "1h30m" or "500ms"';
 
 const digitsToNumber = (v: unknown): unknown => (typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v);
 
@@ -39,7 +42,10 @@ export function duration(description: string) {
     .union(
       [
         z.number().nonnegative(),
-        z.string().refine((s) => TEMPLATE_RE.test(s) || (DURATION_RE.test(s) && /\d/.test(s)), { error: 'a duration is a number of seconds or a string such as "30s", "2m", "1h30m" or "500ms"' }),
+        z
+          .string()
+          .regex(DURATION_OR_TEMPLATE_RE, { error: DURATION_ERROR })
+          .refine((s) => TEMPLATE_RE.test(s) || /\d/.test(s), { error: DURATION_ERROR }),
       ],
       { error: 'expected a duration: a number of seconds or a string such as "30s", "2m", "1h30m" or "500ms"' },
     )

@@ -54,6 +54,9 @@ describe("shipped playbooks validate against a small inventory", () => {
     expect(d.batches.map((b) => b.length)).toEqual([1, 10, 25, 25, 25, 14]);
     expect(d.steps["mta01"]!.map((s) => s.when?.result ?? true)).toEqual([true, true, true, true]);
     expect(d.steps["mta01"]![0]).toMatchObject({ type: "drain", timeoutMs: 90_000 });
+    // -e gives strings: a number of seconds is still a duration.
+    const slow = await loadShipped("rolling-restart.yml", { hosts: 2, extraVars: { healthy_timeout: "45" } });
+    expect(slow.plays[0]!.steps["mta02"]![3]).toMatchObject({ type: "restart", healthyTimeoutMs: 45_000 });
   });
 
   it("create-instances.yml: the MULTI_INSTANCE_README border MTA", async () => {
