@@ -125,6 +125,8 @@ export function planConfig(spec: ConfigSpec, cur: CurrentConfig): ConfigPlan {
       const slash = key.lastIndexOf("/");
       if ((fields.service !== undefined && fields.service !== key.slice(0, slash)) || (fields.type !== undefined && fields.type !== key.slice(slash + 1)))
         throw new ConfigSpecError(`master.cf entry ${key}: service and type of a new entry come from its key`);
+      // master(8) refuses a private inet service, and "-" means private: an inet entry is public unless said otherwise.
+      if (key.endsWith("/inet") && fields.private === undefined) fields.private = "n";
       const line = newEntryLine(key, fields, commandWords(command).join(" "));
       changes.push({ file: "master.cf", name: key, before: null, after: line, kind: "entry" });
       newEntries.push(`${key}=${line}`);

@@ -5,9 +5,10 @@ import type { HealthCheck, HealthCheckResult } from "../protocol/index.js";
 import { genericCommandEnv } from "./environment.js";
 import { commandName, parseMasterFields } from "./master-cf.js";
 import type { RequestContext } from "./request-context.js";
+import { splitList } from "./postconf.js";
 import { postconfRun, type RequestInstance } from "./request-instance.js";
 import { runCommand } from "./run-command.js";
-import { probeSmtp, readServices, resolveService, targetText, type ProbeTarget } from "./smtp-probe.js";
+import { listenEndpoints, probeSmtp, readServices, resolveService, targetText, type ListenEndpoint, type ProbeTarget } from "./smtp-probe.js";
 import { masterPid, queueCounts } from "./state.js";
 
 /** Programs that greet SMTP clients on an inet listener. */
@@ -43,17 +44,89 @@ export function childrenNamed(parent: number, comm: string, proc = "/proc"): num
   return out;
 }
 
-/** The addresses of the instance's inet smtpd/postscreen listeners. */
-export async function smtpListeners(ctx: RequestContext, ri: RequestInstance): Promise<{ targets: ProbeTarget[]; problems: string[] }> {
+export interface TcpConnection {
+  /** Dotted IPv4, or IPv6 as 8 groups of 4 hex digits (IPv4-mapped ones as IPv4). */
+  host: string;
+  port: number;
+  /** /proc/net/tcp state: "01" established, "08" close-wait, "0A" listen, ... */
+  state: string;
+}
+
+function hexIPv4(h: string): string {
+  return [6, 4, 2, 0].map((i) => parseInt(h.slice(i, i + 2), 16)).join(".");
+}
+
+function hexIPv6(h: string): string {
+  // Four 32-bit words, each in host (little-endian) byte order.
+  const bytes: string[] = [];
+  for (let w = 0; w < 4; w++) for (const i of [6, 4, 2, 0]) bytes.push(h.slice(w * 8 + i, w * 8 + i + 2));
+  const groups = [0, 2, 4, 6, 8, 10, 12, 14].map((i) => (bytes[i]! + bytes[i + 1]!).toLowerCase());
+  if (groups.slice(0, 5).every((g) => g === "0000") && groups[5] === "ffff") return hexIPv4(bytes.slice(12, 16).reverse().join(""));
+  return groups.join(":");
+}
+
+/** An address as TcpConnection.host spells it ("::1" → "0000:...:0001"); names stay as they are. */
+export function canonicalHost(host: string): string {
+  if (!host.includes(":")) return host;
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+  if (v4) return v4[1]!;
+  const [head = "", tail] = host.split("::");
+  const a = head ? head.split(":") : [];
+  const b = tail !== undefined && tail !== "" ? tail.split(":") : [];
+  const fill = tail !== undefined ? Array(8 - a.length - b.length).fill("0") : [];
+  return [...a, ...fill, ...b].map((g) => g.toLowerCase().padStart(4, "0")).join(":");
+}
+
+/** Local ends of the TCP sockets in /proc/net/tcp and tcp6. */
+export function tcpConnections(proc = "/proc"): TcpConnection[] {
+  const out: TcpConnection[] = [];
+  for (const f of ["tcp", "tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(`${proc}/net/${f}`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4})$/.exec(cols[1] ?? "");
+      if (!m || !cols[3]) continue;
+      out.push({ host: m[1]!.length === 8 ? hexIPv4(m[1]!) : hexIPv6(m[1]!), port: parseInt(m[2]!, 16), state: cols[3] });
+    }
+  }
+  return out;
+}
+
+/** Client connections (established or closing) accepted on one of `endpoints`. */
+export function sessionsOn(endpoints: ListenEndpoint[], connections: TcpConnection[]): number {
+  const want = endpoints.map((e) => ({ host: e.host === null ? null : canonicalHost(e.host), port: e.port }));
+  return connections.filter((c) => (c.state === "01" || c.state === "08") && want.some((e) => e.port === c.port && (e.host === null || e.host === c.host))).length;
+}
+
+/** master_service_disable: "inet" or "smtp/inet" turns a listener off (postmulti -e create sets "inet"). */
+export function serviceDisabled(masterServiceDisable: string, service: string, type: string): boolean {
+  return splitList(masterServiceDisable).some((item) => item === type || item === `${service}/${type}`);
+}
+
+/** The instance's inet smtpd/postscreen services (master.cf names) that master_service_disable leaves on. */
+export async function smtpServices(ctx: RequestContext, ri: RequestInstance): Promise<{ names: string[]; inetInterfaces: string }> {
   const fields = parseMasterFields((await postconfRun(ctx, ri, ["-F"])).stdout);
-  const inetInterfaces = (await postconfRun(ctx, ri, ["-xh", "inet_interfaces"])).stdout.trim();
+  const [inetInterfaces = "", disabled = ""] = (await postconfRun(ctx, ri, ["-xh", "inet_interfaces", "master_service_disable"])).stdout.split("\n");
+  const names: string[] = [];
+  for (const f of fields.values())
+    if (f.type === "inet" && SMTP_SERVERS.has(commandName(f.command)) && !serviceDisabled(disabled, f.service, f.type)) names.push(f.service);
+  return { names, inetInterfaces };
+}
+
+/** The addresses to probe for the instance's SMTP listeners. */
+export async function smtpListeners(ctx: RequestContext, ri: RequestInstance): Promise<{ targets: ProbeTarget[]; problems: string[] }> {
+  const { names, inetInterfaces } = await smtpServices(ctx, ri);
   const services = readServices();
   const targets: ProbeTarget[] = [];
   const problems: string[] = [];
-  for (const f of fields.values()) {
-    if (f.type !== "inet" || !SMTP_SERVERS.has(commandName(f.command))) continue;
+  for (const name of names) {
     try {
-      for (const t of resolveService(f.service, inetInterfaces, services))
+      for (const t of resolveService(name, inetInterfaces, services))
         if (!targets.some((o) => o.host === t.host && o.port === t.port)) targets.push(t);
     } catch (e) {
       problems.push((e as Error).message);
@@ -95,12 +168,30 @@ async function checkQueue(ri: RequestInstance, max: number): Promise<HealthCheck
   return { kind: "queue", ok, detail: `queue ${n} ${ok ? "≤" : ">"} ${max} (active ${q.active}, incoming ${q.incoming}, deferred ${q.deferred})` };
 }
 
-async function checkSessions(ri: RequestInstance, max: number): Promise<HealthCheckResult> {
+async function checkSessions(ctx: RequestContext, ri: RequestInstance, max: number): Promise<HealthCheckResult> {
   const pid = await masterPid(ri.instance.queueDir);
-  if (pid === null) return { kind: "sessions", ok: 0 <= max, detail: "0 smtpd processes (master not running)" };
-  const n = childrenNamed(pid, "smtpd").length;
+  if (pid === null) return { kind: "sessions", ok: 0 <= max, detail: "0 SMTP sessions (master not running)" };
+  // A session is a client connection on one of the instance's SMTP listeners: smtpd processes
+  // linger idle (max_idle) after their client left, and their descriptors are not readable
+  // without CAP_SYS_PTRACE, so the socket table says it.
+  const { names, inetInterfaces } = await smtpServices(ctx, ri);
+  const services = readServices();
+  const endpoints = names.flatMap((n) => {
+    try {
+      return listenEndpoints(n, inetInterfaces, services);
+    } catch {
+      return [];
+    }
+  });
+  const n = sessionsOn(endpoints, tcpConnections());
+  const procs = childrenNamed(pid, "smtpd").length;
   const ok = n <= max;
-  return { kind: "sessions", ok, detail: `${n} smtpd process${n === 1 ? "" : "es"} of master pid ${pid} ${ok ? "≤" : ">"} ${max}` };
+  const where = endpoints.map((e) => (e.host === null ? `*:${e.port}` : e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`)).join(", ") || "no inet listener";
+  return {
+    kind: "sessions",
+    ok,
+    detail: `${n} SMTP session${n === 1 ? "" : "s"} ${ok ? "≤" : ">"} ${max} (on ${where}; master pid ${pid} has ${procs} smtpd process${procs === 1 ? "" : "es"})`,
+  };
 }
 
 const lastLine = (s: string) => s.trim().split("\n").pop()?.trim() ?? "";
@@ -128,7 +219,7 @@ export async function runCheck(ctx: RequestContext, ri: RequestInstance, c: Heal
       case "queue":
         return await checkQueue(ri, c.max);
       case "sessions":
-        return await checkSessions(ri, c.max);
+        return await checkSessions(ctx, ri, c.max);
       case "command":
         return await checkCommand(ctx, ri, c, budget);
     }

@@ -52,12 +52,33 @@ export function interfaceHosts(inetInterfaces: string): string[] {
   return hosts.length ? hosts : [WILDCARD_PROBE_HOST];
 }
 
-/**
- * A master.cf inet service name ("smtp", "2525", "127.0.0.1:10025",
- * "[::1]:25", "*:smtp") as the addresses to probe. Throws for a port name
- * /etc/services does not know.
- */
-export function resolveService(service: string, inetInterfaces: string, services: Map<string, number>): ProbeTarget[] {
+/** Where a listener accepts connections: host null means any local address. */
+export interface ListenEndpoint {
+  host: string | null;
+  port: number;
+}
+
+/** The local addresses a listener binds, from its service name and inet_interfaces (null: any address). */
+export function listenEndpoints(service: string, inetInterfaces: string, services: Map<string, number>): ListenEndpoint[] {
+  const { host, port } = splitService(service, services);
+  if (host !== null) return [{ host: WILDCARDS.has(host) ? null : unbracket(host), port }];
+  const out: ListenEndpoint[] = [];
+  const add = (h: string | null) => {
+    if (!out.some((e) => e.host === h)) out.push({ host: h, port });
+  };
+  for (const item of splitList(inetInterfaces)) {
+    const v = item.toLowerCase();
+    if (WILDCARDS.has(v)) add(null);
+    else if (v === "loopback-only") {
+      add("127.0.0.1");
+      add("::1");
+    } else add(unbracket(item));
+  }
+  if (out.length === 0) add(null);
+  return out.some((e) => e.host === null) ? [{ host: null, port }] : out;
+}
+
+function splitService(service: string, services: Map<string, number>): { host: string | null; port: number } {
   let host: string | null = null;
   let portText = service;
   const bracket = /^\[([^\]]*)\]:(.+)$/.exec(service);
@@ -73,6 +94,16 @@ export function resolveService(service: string, inetInterfaces: string, services
   }
   const port = /^\d+$/.test(portText) ? Number(portText) : services.get(portText);
   if (port === undefined || port <= 0 || port > 65535) throw new Error(`unknown port '${portText}' in service ${service}`);
+  return { host, port };
+}
+
+/**
+ * A master.cf inet service name ("smtp", "2525", "127.0.0.1:10025",
+ * "[::1]:25", "*:smtp") as the addresses to probe. Throws for a port name
+ * /etc/services does not know.
+ */
+export function resolveService(service: string, inetInterfaces: string, services: Map<string, number>): ProbeTarget[] {
+  const { host, port } = splitService(service, services);
   const hosts = host === null ? interfaceHosts(inetInterfaces) : WILDCARDS.has(host) ? [WILDCARD_PROBE_HOST] : [unbracket(host)];
   return hosts.map((h) => ({ host: h, port }));
 }

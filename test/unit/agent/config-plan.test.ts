@@ -96,6 +96,11 @@ describe("config plan: master.cf", () => {
     ]);
     expect(plan.commands).toEqual([["-M", "127.0.0.1:10025/inet=127.0.0.1:10025 inet n - - - - smtpd"], ["-P", "127.0.0.1:10025/inet/smtpd_authorized_xforward_hosts=127.0.0.0/8"]]);
     expect(() => planConfig({ master: { "new/unix": { private: "n" } } }, current({}))).toThrow(/command is required/);
+    // An inet service cannot be private (master(8) refuses to start): "n" unless given.
+    expect(planConfig({ master: { "2525/inet": { command: "smtpd" }, "x/unix": { command: "smtp" } } }, current({})).changes.map((c) => c.after)).toEqual([
+      "2525 inet n - - - - smtpd",
+      "x unix - - - - - smtp",
+    ]);
   });
 
   it("removes an entry given as null with -MX where it exists", () => {

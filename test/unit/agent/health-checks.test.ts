@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { childrenNamed, invalidCheck } from "../../../src/agent/health-checks.js";
+import { canonicalHost, childrenNamed, invalidCheck, serviceDisabled, sessionsOn, tcpConnections } from "../../../src/agent/health-checks.js";
+import { listenEndpoints, parseServices } from "../../../src/agent/smtp-probe.js";
 
 describe("smtpd children from /proc", () => {
   const proc = mkdtempSync(join(tmpdir(), "h2-proc-"));
@@ -25,6 +26,48 @@ describe("smtpd children from /proc", () => {
     expect(childrenNamed(200, "smtpd", proc)).toEqual([201]);
     expect(childrenNamed(100, "qmgr", proc)).toEqual([104]);
   });
+
+  it("reads the socket table (IPv4 and IPv6, mapped addresses as IPv4)", () => {
+    mkdirSync(join(proc, "net"));
+    // Real lines: a listener on 127.0.0.1:2525, a session on it (01), its client end, a TIME_WAIT (06).
+    writeFileSync(
+      join(proc, "net", "tcp"),
+      "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+        "   1: 0100007F:09DD 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 326773 1 000000006b7061ee 100 0 0 10 0\n" +
+        "   2: 0100007F:09DD 0100007F:D554 01 00000000:00000000 02:000AFC6E 00000000   100        0 330552 3 00000000ab5af33d 20 0 0 11 -1\n" +
+        "   4: 0100007F:09DD 0100007F:D97A 06 00000000:00000000 03:000014F8 00000000     0        0 0 3 000000002cb3b0b3\n" +
+        "   6: 0100007F:D554 0100007F:09DD 01 00000000:00000000 00:00000000 00000000     0        0 330551 2 00000000d80aaeb5 20 4 30 10 -1\n" +
+        "   7: 0201A8C0:0019 0A01A8C0:D554 01 00000000:00000000 00:00000000 00000000   100        0 330553 2 00000000d80aaeb5 20 4 30 10 -1\n",
+    );
+    writeFileSync(
+      join(proc, "net", "tcp6"),
+      "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n" +
+        "   0: 00000000000000000000000001000000:0019 00000000000000000000000001000000:D000 01 00000000:00000000 00:00000000 00000000   100        0 1 1 0 20 4 30 10 -1\n" +
+        "   1: 0000000000000000FFFF00000100007F:09DD 0000000000000000FFFF00000100007F:D001 08 00000000:00000000 00:00000000 00000000   100        0 2 1 0 20 4 30 10 -1\n",
+    );
+    const conns = tcpConnections(proc);
+    expect(conns.slice(0, 2)).toEqual([
+      { host: "127.0.0.1", port: 2525, state: "0A" },
+      { host: "127.0.0.1", port: 2525, state: "01" },
+    ]);
+    expect(conns.find((c) => c.state === "01" && c.port === 25 && c.host.includes(":"))!.host).toBe(canonicalHost("::1"));
+    expect(conns.at(-1)).toEqual({ host: "127.0.0.1", port: 2525, state: "08" });
+    const services = parseServices("smtp 25/tcp mail\n");
+    // 127.0.0.1:2525: the established session and the IPv4-mapped closing one; not the listener, the client end or TIME_WAIT.
+    expect(sessionsOn(listenEndpoints("2525", "127.0.0.1", services), conns)).toBe(2);
+    // smtp on every interface: 192.168.1.2:25 and [::1]:25.
+    expect(sessionsOn(listenEndpoints("smtp", "all", services), conns)).toBe(2);
+    // smtp on 192.168.1.2 only.
+    expect(sessionsOn(listenEndpoints("smtp", "192.168.1.2", services), conns)).toBe(1);
+    expect(sessionsOn(listenEndpoints("[::1]:smtp", "all", services), conns)).toBe(1);
+  });
+
+  it("spells IPv6 addresses one way", () => {
+    expect(canonicalHost("::1")).toBe("0000:0000:0000:0000:0000:0000:0000:0001");
+    expect(canonicalHost("2001:DB8::1:0")).toBe("2001:0db8:0000:0000:0000:0000:0001:0000");
+    expect(canonicalHost("::ffff:10.0.0.1")).toBe("10.0.0.1");
+    expect(canonicalHost("192.0.2.1")).toBe("192.0.2.1");
+  });
 });
 
 describe("check validation", () => {
@@ -37,5 +80,14 @@ describe("check validation", () => {
     expect(invalidCheck({ kind: "sessions" })).toMatch(/max/);
     expect(invalidCheck({ kind: "command", argv: [] })).toMatch(/argv/);
     expect(invalidCheck({ kind: "disk" })).toBe('unknown health check kind: "disk"');
+  });
+});
+
+describe("master_service_disable", () => {
+  it("turns listeners off by type or by service/type", () => {
+    expect(serviceDisabled("inet", "smtp", "inet")).toBe(true);
+    expect(serviceDisabled("", "smtp", "inet")).toBe(false);
+    expect(serviceDisabled("2525/inet, unix", "2525", "inet")).toBe(true);
+    expect(serviceDisabled("2525/inet", "smtp", "inet")).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { interfaceHosts, parseGreeting, parseServices, probeSmtp, resolveService } from "../../../src/agent/smtp-probe.js";
+import { interfaceHosts, listenEndpoints, parseGreeting, parseServices, probeSmtp, resolveService } from "../../../src/agent/smtp-probe.js";
 import { closedPort } from "../../support/net.js";
 
 const SERVICES = parseServices(`# /etc/services
@@ -29,6 +29,17 @@ describe("service names to addresses", () => {
     expect(resolveService("0.0.0.0:submission", "192.0.2.1", SERVICES)).toEqual([{ host: "127.0.0.1", port: 587 }]);
     expect(resolveService("[::]:2525", "all", SERVICES)).toEqual([{ host: "127.0.0.1", port: 2525 }]);
     expect(() => resolveService("nosuch", "all", SERVICES)).toThrow(/unknown port 'nosuch'/);
+  });
+
+  it("says which local addresses a listener binds (null: any)", () => {
+    expect(listenEndpoints("smtp", "all", SERVICES)).toEqual([{ host: null, port: 25 }]);
+    expect(listenEndpoints("2525", "192.0.2.1 [2001:db8::1]", SERVICES)).toEqual([
+      { host: "192.0.2.1", port: 2525 },
+      { host: "2001:db8::1", port: 2525 },
+    ]);
+    expect(listenEndpoints("127.0.0.1:10025", "all", SERVICES)).toEqual([{ host: "127.0.0.1", port: 10025 }]);
+    expect(listenEndpoints("0.0.0.0:smtp", "192.0.2.1", SERVICES)).toEqual([{ host: null, port: 25 }]);
+    expect(listenEndpoints("smtp", "loopback-only", SERVICES)).toEqual([{ host: "127.0.0.1", port: 25 }, { host: "::1", port: 25 }]);
   });
 
   it("takes loopback-only and all as loopback", () => {
