@@ -188,8 +188,9 @@ async function runOp(ctx: StepContext, p: InstancePlan, op: ConvergeOp): Promise
     case "stop":
       if (op.predicted) return { changed: true, word: "stop" };
       if (op.via === "postmulti") {
+        // -x reports changes to files only: a stop that ran without error stopped the (running) instance.
         const o = await postmulti(ctx, { args: op.args! });
-        return { ...o, word: o.changed ? (ctx.check ? "stop" : "stopped") : undefined };
+        return o.error ? o : { ...o, changed: true, word: ctx.check ? "stop" : "stopped" };
       }
       return serviceStop(ctx, p);
     default: {

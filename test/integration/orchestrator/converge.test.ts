@@ -188,6 +188,29 @@ describe("instances step (convergeInstances) on lab hosts", () => {
     expect(await snapshot(h)).toEqual(before);
   });
 
+  it("disabled: a running instance is stopped then disabled; one disabled by hand but still running is stopped too", async () => {
+    const h = lab.hosts[0]!;
+    const running = async (dir: string) => (await h.exec(`postfix -c ${dir} status`)).exitCode === 0;
+    expect((await h.exec("postmulti -i postfix-out -p start")).exitCode).toBe(0);
+    const disabled: DesiredInstance[] = [{ name: "postfix-out", group: "mta", state: "disabled", settings: {} }];
+    const first = await convergeInstances(stepContext(session(0), false), disabled);
+    expect(first.results[0]).toMatchObject({ status: "changed", action: "stopped, disabled" });
+    expect(await running("/etc/postfix-out")).toBe(false);
+    expect(await sh(h, "postmulti -l")).toMatch(/^postfix-out\s+mta\s+n\s+\/etc\/postfix-out$/m);
+
+    // Started outside postmulti's rules (postfix -c ignores multi_instance_enable), then converged again.
+    expect((await h.exec("postfix -c /etc/postfix-out start")).exitCode).toBe(0);
+    const second = await convergeInstances(stepContext(session(0), false), disabled);
+    expect(second.results[0]).toMatchObject({ status: "changed", action: "stopped", commands: ["postmulti -i postfix-out -x postfix stop"] });
+    expect(await running("/etc/postfix-out")).toBe(false);
+    const third = await convergeInstances(stepContext(session(0), false), disabled);
+    expect(third.results[0]).toMatchObject({ status: "ok", action: "unchanged" });
+
+    // Back to enabled for what follows (not started).
+    const back = await convergeInstances(stepContext(session(0), false), [BORDER[1]!]);
+    expect(back.results[0]).toMatchObject({ status: "changed", action: "enabled" });
+  });
+
   it("absent refuses an instance whose queue holds mail, touching nothing, and reports why", async () => {
     const h = lab.hosts[0]!;
     const q = await h.exec("printf 'Subject: held\\n\\nqueued\\n' | postmulti -i postfix-out -x sendmail -f root root@example.com");

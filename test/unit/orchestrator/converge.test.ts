@@ -298,6 +298,14 @@ describe("convergeInstances", () => {
     expect(results[0]).toMatchObject({ status: "changed", action: "assigned to group mta, stopped, disabled" });
   });
 
+  it("a disabled instance that still runs is stopped through postmulti -x (which reports no file change) and counts as changed", async () => {
+    const s = scripted(facts([primary, secondary("postfix-out", { enabled: false, running: true })], true), [() => pm({ changed: false })]);
+    const { results } = await convergeInstances(s.ctx, [{ name: "postfix-out", state: "disabled", settings: {} }]);
+    expect(lines(s.requests)).toEqual(["postmulti -i postfix-out -x postfix stop"]);
+    expect(results[0]).toMatchObject({ status: "changed", action: "stopped", commands: ["postmulti -i postfix-out -x postfix stop"] });
+    expect(s.invalidated()).toBe(1);
+  });
+
   it("an agent's refusal of a request fails that instance; other errors propagate to the engine", async () => {
     const refusal = new AgentRequestError("mta01", { code: "usage", message: "unknown op: config" });
     const s = scripted(facts([primary], true), [() => refusal]);
