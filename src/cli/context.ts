@@ -13,7 +13,7 @@ import { renderHost, renderRecap } from "../report/human.js";
 import { attachProgress } from "../report/progress.js";
 import { KeyStore } from "../transport/index.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
-import { promptHidden } from "./prompt.js";
+import { promptHidden } from "../shared/prompt.js";
 
 export interface HostArgs {
   inventory?: string[];
@@ -74,16 +74,9 @@ export async function openInventory(args: HostArgs): Promise<LoadedInventory> {
     if ((args.verbose ?? 0) >= level) process.stderr.write(`${msg}\n`);
   };
   const cfg = loadAnsibleConfig(process.cwd());
-  // Like Ansible: -i, else ansible.cfg's inventory, else /etc/ansible/hosts.
-  let sources = args.inventory ?? [];
-  if (!sources.length && !cfg?.inventory?.length) {
-    if (!existsSync("/etc/ansible/hosts")) {
-      throw new UsageError("no inventory: give one with -i FILE (or set [defaults] inventory in ansible.cfg)");
-    }
-    sources = ["/etc/ansible/hosts"];
-  }
+  // -i, else ansible.cfg's inventory, else /etc/ansible/hosts: loadInventory applies the rule.
   const inventory = await loadInventory({
-    sources,
+    sources: args.inventory ?? [],
     vaultPasswordFiles: args["vault-password-file"] ?? [],
     vaultIds: args["vault-id"] ?? [],
     askVaultPass: args["ask-vault-pass"],
@@ -114,21 +107,16 @@ export async function prepareRun(args: HostArgs): Promise<CliRun | null> {
 export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: string[]): Promise<CliRun> {
   const { inventory, warn, verbose } = loaded;
   const becomePassword = args["ask-become-pass"] ? await promptHidden("BECOME password: ") : undefined;
-  const targets = new Map<string, ConnectionTarget>();
-  for (const h of hosts) {
-    // -u/--private-key/-T sit between inventory variables and ansible.cfg, as in Ansible.
-    const timeoutS = args.timeout;
-    const t = inventory.toConnectionTarget(h, {
-      ...(args.user ? { user: args.user } : {}),
-      ...(args["private-key"] ? { privateKeyFiles: [args["private-key"]] } : {}),
-      ...(timeoutS ? { connectTimeoutMs: timeoutS * 1000 } : {}),
-    }); // throws InventoryError naming file/host/variable
-    if (args.become) t.become = true;
-    if (args["become-user"]) t.becomeUser = args["become-user"];
-    if (becomePassword !== undefined) t.becomePassword = becomePassword;
-    if (args["host-key-checking"] && !t.hostKeyChecking) t.hostKeyChecking = args["host-key-checking"] as HostKeyChecking;
-    targets.set(h, t);
-  }
+  // One precedence for every connection setting: src/inventory/connection-settings.ts.
+  const targets = inventory.connectionTargets(hosts, {
+    ...(args.user ? { user: args.user } : {}),
+    ...(args["private-key"] ? { privateKeyFiles: [args["private-key"]] } : {}),
+    ...(args.timeout ? { connectTimeoutMs: args.timeout * 1000 } : {}),
+    ...(args.become ? { become: true } : {}),
+    ...(args["become-user"] ? { becomeUser: args["become-user"] } : {}),
+    ...(becomePassword !== undefined ? { becomePassword } : {}),
+    ...(args["host-key-checking"] ? { hostKeyChecking: args["host-key-checking"] as HostKeyChecking } : {}),
+  }); // throws InventoryError naming file/host/variable
 
   const stop = new AbortController();
   const hardStop = new AbortController();

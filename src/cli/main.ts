@@ -20,6 +20,8 @@ const argv = normalizeArgv(hideBin(process.argv), words, ["postmulti"]);
 try {
   await yargs(argv)
     .scriptName("postfleet")
+    // `-i a.yml -i b.yml` as Ansible takes it; a greedy array would swallow `run`'s playbook argument.
+    .parserConfiguration({ "greedy-arrays": false })
     .usage("$0 [options] <command>\n\nFleet orchestrator for Postfix multi-instance mail servers.")
     .command(commands as CommandModule[])
     .strictCommands()

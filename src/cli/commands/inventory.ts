@@ -1,7 +1,6 @@
 // `postfleet inventory`: the inventory as Ansible sees it, modelled on
 // ansible-inventory (--list, --host, --graph) plus --list-hosts PATTERN.
 import type { Argv, CommandModule } from "yargs";
-import { existsSync } from "node:fs";
 import { InventoryError, loadAnsibleConfig, loadInventory, pythonJson } from "../../inventory/index.js";
 
 interface InventoryArgs {
@@ -41,12 +40,10 @@ export const inventoryCommand: CommandModule<object, InventoryArgs> = {
     try {
       const modes = [argv.list, argv.host !== undefined, argv.graph !== undefined, argv["list-hosts"] !== undefined].filter(Boolean).length;
       if (modes !== 1) throw new InventoryError("give exactly one of --list, --host NAME, --graph [GROUP], --list-hosts PATTERN");
-      // Like Ansible (and the other commands): -i, else ansible.cfg's inventory, else /etc/ansible/hosts.
-      let sources = (argv.inventory ?? []).map(String);
+      // -i, else ansible.cfg's inventory, else /etc/ansible/hosts: loadInventory applies the rule.
       const cfg = loadAnsibleConfig(process.cwd());
-      if (!sources.length && !cfg?.inventory?.length && existsSync("/etc/ansible/hosts")) sources = ["/etc/ansible/hosts"];
       const inv = await loadInventory({
-        sources,
+        sources: (argv.inventory ?? []).map(String),
         ansibleConfig: cfg ?? null,
         vaultPasswordFiles: argv["vault-password-file"] ?? [],
         vaultIds: argv["vault-id"] ?? [],

@@ -1,1 +1,0 @@
-export { promptHidden } from "../shared/prompt.js";

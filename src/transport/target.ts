@@ -1,1 +1,0 @@
-export type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
