@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { z } from "zod";
 import { schemaText, SCHEMA_FILE } from "../../../scripts/playbook-schema.js";
 import { loadPlaybook, PlaybookError, renderListHosts, type InstancesStep, type Playbook } from "../../../src/playbook/index.js";
 import { fleetIni, inventoryOf } from "./helpers.js";
@@ -24,6 +26,19 @@ describe("playbooks/schema.json", () => {
     expect(Object.keys(play).sort()).toEqual(["hosts", "max_fail", "max_fail_per_batch", "name", "order", "pause_between_batches", "serial", "steps", "vars"]);
     for (const [k, v] of Object.entries(play)) expect(v.description, k).toMatch(/\w/);
     expect(play["max_fail"]!.description).toMatch(/REACHES/);
+  });
+
+  it("read as plain JSON Schema (what editors see), it accepts the shipped playbooks and rejects typical mistakes", () => {
+    const editor = z.fromJSONSchema(JSON.parse(readFileSync(SCHEMA_FILE, "utf8")) as Parameters<typeof z.fromJSONSchema>[0]);
+    for (const f of SHIPPED) expect(editor.safeParse(parse(readFileSync(join(DIR, f), "utf8"))).success, f).toBe(true);
+    const bad = (play: Record<string, unknown>) => editor.safeParse([{ hosts: "all", steps: [{ restart: null }], ...play }]).success;
+    expect(bad({})).toBe(true);
+    expect(bad({ serial: "lots" })).toBe(false);
+    expect(bad({ tasks: [] })).toBe(false);
+    expect(bad({ pause_between_batches: "soon" })).toBe(false);
+    expect(bad({ steps: [{ restart: null, bogus: 1 }] })).toBe(false);
+    expect(bad({ steps: [{ restart: { healthy_timeout: "1m30s" }, instances: { group: "mta" } }] })).toBe(true);
+    expect(bad({ steps: [{ postconf: { master_cf: { smtp: { command: "smtpd" } } } }] })).toBe(false);
   });
 
   it("every shipped playbook points editors at it on line 1", () => {
