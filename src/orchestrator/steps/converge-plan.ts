@@ -44,9 +44,17 @@ export interface InstancePlan {
   arg: string;
   /** The instance exists on the host now. */
   exists: boolean;
+  /** It is the primary instance. */
+  primary: boolean;
   ops: ConvergeOp[];
   /** Nothing to do for this spec and why it cannot be converged (reported failed, nothing run). */
   refused?: string;
+  /**
+   * The instance will start after instances listed later: postmulti appends
+   * new instances to multi_instance_directories and this step does not
+   * reorder existing ones (that would need them stopped, deported, imported).
+   */
+  orderNote?: string;
 }
 
 export interface ConvergePlan {
@@ -101,17 +109,18 @@ export function planConverge(
     // Only predicted: nothing to ask, everything reported from the plan.
     return { ...plan, ops: plan.ops.filter((op) => op.kind !== "queue-check").map(predict) };
   });
+  noteOrder(facts.instances, instances);
   return { init, instances };
 
   function planOne(d: DesiredInstance, index: number): InstancePlan {
     const found = facts.instances.find((i) => matchesName(i, d.name));
     const name = d.name === "-" ? "-" : (found?.name ?? d.name);
-    const plan: InstancePlan = { desired: d, name, arg: found ? instanceArg(found) : d.name, exists: !!found, ops: [] };
+    const primary = d.name === "-" || !!found?.primary;
+    const plan: InstancePlan = { desired: d, name, arg: found ? instanceArg(found) : d.name, exists: !!found, primary, ops: [] };
     const key = found ?? d.name;
     const twice = seen.get(key);
     if (twice !== undefined) return { ...plan, refused: `listed twice (also as ${JSON.stringify(twice)})` };
     seen.set(key, d.name);
-    const primary = d.name === "-" || !!found?.primary;
     if (primary) {
       // The primary's multi_instance_enable is multi-instance support itself
       // (postmulti -e init sets it): disabling it would turn every instance off.
@@ -166,6 +175,19 @@ export function planConverge(
     }
     return plan;
   }
+}
+
+/** multi_instance_directories after the plan (existing order, new ones appended): flag instances that start after later-listed ones. */
+function noteOrder(current: readonly InstanceFacts[], plans: InstancePlan[]): void {
+  const keep = plans.filter((p) => !p.refused && !p.primary && p.desired.state !== "absent");
+  const absent = new Set(plans.filter((p) => p.desired.state === "absent").map((p) => p.name));
+  const order = current.filter((i) => !i.primary && !absent.has(i.name)).map((i) => i.name);
+  for (const p of keep) if (!order.includes(p.name)) order.push(p.name);
+  keep.forEach((p, k) => {
+    const later = keep.slice(k + 1).filter((q) => order.indexOf(q.name) < order.indexOf(p.name));
+    if (later.length)
+      p.orderNote = `starts after ${later.map((q) => q.name).join(", ")}, listed later (postmulti appends new instances to multi_instance_directories; this step does not reorder them)`;
+  });
 }
 
 function predict(op: ConvergeOp): ConvergeOp {

@@ -172,6 +172,7 @@ async function convergeOne(ctx: StepContext, p: InstancePlan, init: OpOutcome | 
     result.action = "unchanged (absent)";
   }
   if (unfinished) result.action = words.length ? `${result.action}; ${unfinished}` : unfinished;
+  if (p.orderNote && result.status !== "failed") result.action += `; note: ${p.orderNote}`;
   if (commands.length) result.commands = commands;
   if (changes.length) result.changes = changes;
   if (out.length) result.stdout = out.join("");

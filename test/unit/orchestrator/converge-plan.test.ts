@@ -198,6 +198,19 @@ describe("planConverge", () => {
     ]);
   });
 
+  it("notes an instance that will start after one listed later (new instances are appended; nothing is reordered)", () => {
+    const plan = planConverge(multi(secondary("postfix-in")), border, { check: false });
+    expect(plan.instances.map((p) => p.orderNote)).toEqual([
+      undefined,
+      "starts after postfix-in, listed later (postmulti appends new instances to multi_instance_directories; this step does not reorder them)",
+      undefined,
+    ]);
+    expect(planConverge(fresh, border, { check: false }).instances.every((p) => p.orderNote === undefined)).toBe(true);
+    // An instance to be destroyed does not count.
+    const gone = planConverge(multi(secondary("postfix-in")), [border[1]!, { name: "postfix-in", state: "absent", settings: {} }], { check: false });
+    expect(gone.instances[0]!.orderNote).toBeUndefined();
+  });
+
   it("predictedChanges: the spec as changes from nothing", () => {
     expect(
       predictedChanges({

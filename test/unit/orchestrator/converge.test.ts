@@ -306,6 +306,18 @@ describe("convergeInstances", () => {
     expect(s.invalidated()).toBe(1);
   });
 
+  it("says so when a new instance will start after an existing one listed later", async () => {
+    const s = scripted(facts([primary, secondary("postfix-in")], true), [() => pm(), () => pm()]);
+    const { results } = await convergeInstances(s.ctx, [
+      { name: "postfix-out", group: "mta", state: "enabled", settings: {} },
+      { name: "postfix-in", group: "mta", state: "enabled", settings: {} },
+    ]);
+    expect(results[0]!.action).toBe(
+      "created, enabled; note: starts after postfix-in, listed later (postmulti appends new instances to multi_instance_directories; this step does not reorder them)",
+    );
+    expect(results[1]!.action).toBe("unchanged");
+  });
+
   it("an agent's refusal of a request fails that instance; other errors propagate to the engine", async () => {
     const refusal = new AgentRequestError("mta01", { code: "usage", message: "unknown op: config" });
     const s = scripted(facts([primary], true), [() => refusal]);
