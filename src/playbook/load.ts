@@ -82,7 +82,8 @@ function stepsForHost(host: string, play: CheckedPlay, ctx: PlayContext): Step[]
   const vars = { ...opts.inventory.hostVars(host), ...(play.play.vars ?? {}), ...(opts.extraVars ?? {}), ...magicVars(host, opts.inventory, ctx.playbookDir) };
   const scope = hostScope(vars);
   const steps: Step[] = [];
-  play.steps.forEach((checked: CheckedStep, index) => {
+  play.steps.forEach((checked: CheckedStep) => {
+    const index = Number(checked.path[checked.path.length - 1]);
     const at = (rel: Path) => source.at([...checked.path, ...rel]);
     const { when: whenRaw, ...rest } = checked.raw;
     let when: Step["when"];
