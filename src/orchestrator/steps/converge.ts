@@ -136,10 +136,9 @@ async function convergeOne(ctx: StepContext, p: InstancePlan, init: OpOutcome | 
     if (o.changes) changes.push(...o.changes);
     if (o.stdout) out.push(o.stdout);
     if (o.stderr) err.push(o.stderr);
-    if (o.changed) {
-      anyChange = true;
-      if (o.word) words.push(o.word);
-    }
+    if (o.changed) anyChange = true;
+    // A failed command may still have touched files (changed), but it did not do its job.
+    if (o.changed && o.word && !o.error) words.push(o.word);
   };
   if (init) record({ ...init, word: ctx.check ? "initialise multi-instance support" : "multi-instance support initialised" });
 
@@ -164,10 +163,11 @@ async function convergeOne(ctx: StepContext, p: InstancePlan, init: OpOutcome | 
     }
   }
   if (result.status !== "failed" && anyChange) result.status = "changed";
+  const did = words.length ? (ctx.check ? `would ${words.join(", ")}` : words.join(", ")) : "";
   if (result.status === "failed") {
-    result.action = words.length ? `${words.join(", ")}; then failed` : "failed";
-  } else if (words.length) {
-    result.action = ctx.check ? `would ${words.join(", ")}` : words.join(", ");
+    result.action = did ? `${did}; then failed` : "failed";
+  } else if (did) {
+    result.action = did;
   } else if (p.desired.state === "absent" && !p.exists) {
     result.action = "unchanged (absent)";
   }
@@ -253,7 +253,7 @@ async function queueCheck(ctx: StepContext, p: InstancePlan): Promise<OpOutcome>
   const total = held.reduce((s, [, n]) => s + n, 0);
   return {
     changed: false,
-    error: `${p.name} is not destroyed: its queue still holds ${total} message${total === 1 ? "" : "s"} (${held.map(([q, n]) => `${q} ${n}`).join(", ")}); deliver or move the mail first (postmulti -i ${p.arg} -p flush, postsuper)`,
+    error: `${p.name} is not destroyed: its queue still holds ${total} message${total === 1 ? "" : "s"} (${held.map(([q, n]) => `${q} ${n}`).join(", ")}); nothing was touched: deliver or move the mail first`,
   };
 }
 

@@ -228,6 +228,13 @@ describe("instances step (convergeInstances) on lab hosts", () => {
     expect((await h.exec("postmulti -i postfix-in -p start")).exitCode).toBe(0);
     expect((await h.exec("postfix -c /etc/postfix-in status")).exitCode).toBe(0);
     const desired: DesiredInstance[] = [{ name: "postfix-in", state: "absent", settings: {} }];
+    // --check first: postmulti's refusal to destroy a (still) enabled instance is expected there, and nothing changes.
+    const listed = await sh(h, "postmulti -l");
+    const dry = await convergeInstances(stepContext(session(0), true), desired);
+    expect(dry.results[0]).toMatchObject({ instance: "postfix-in", status: "changed", action: "would stop, disable, destroy" });
+    expect(await sh(h, "postmulti -l")).toBe(listed);
+    expect((await h.exec("postfix -c /etc/postfix-in status")).exitCode).toBe(0);
+
     const first = await convergeInstances(stepContext(session(0), false), desired);
     expect(first.results[0]).toMatchObject({ instance: "postfix-in", status: "changed", action: "stopped, disabled, destroyed" });
     expect(first.results[0]!.commands?.slice(1)).toEqual(["postmulti -i postfix-in -e disable", "postmulti -i postfix-in -e destroy"]);

@@ -211,6 +211,18 @@ describe("convergeInstances", () => {
     expect(changed).toEqual([]);
   });
 
+  it("a command that failed after touching files: facts dropped, not reported as done, earlier work kept in the action", async () => {
+    const s = scripted(facts([primary], true), [() => pm(), () => twoChanges(), () => ({ ...fatal("postconf: fatal: open /etc/postfix-out/main.cf: Permission denied"), changed: true })]);
+    const { results, changed } = await convergeInstances(s.ctx, [border[1]!]);
+    expect(results[0]).toMatchObject({
+      status: "failed",
+      action: "created, 2 settings; then failed",
+      error: "postmulti -i postfix-out -e enable: postconf: fatal: open /etc/postfix-out/main.cf: Permission denied",
+    });
+    expect(changed).toEqual(["postfix-out"]);
+    expect(s.invalidated()).toBe(2);
+  });
+
   it("a failed init fails the instance that needed it and leaves every instance untouched", async () => {
     const s = scripted(facts([primary], false), [() => fatal("cannot update main.cf")]);
     const { results } = await convergeInstances(s.ctx, border);
