@@ -198,7 +198,9 @@ describe("config, health and service requests (no systemd)", () => {
     });
 
     it("counts an open SMTP session against the sessions limit", async () => {
-      await mustSh(host, `(node -e "const s=require('net').connect(2525,'127.0.0.1');s.on('data',()=>{});setTimeout(()=>s.end('QUIT\\r\\n'),6000)" >/dev/null 2>&1 &)`);
+      // A client that holds a session on 2525 for 6 s; the check starts once it has the banner.
+      await mustSh(host, `rm -f /tmp/client.log; (node -e "const s=require('net').connect(2525,'127.0.0.1');s.on('data',(d)=>process.stdout.write(d));setTimeout(()=>s.end('QUIT\\r\\n'),6000)" >/tmp/client.log 2>&1 &)`);
+      await mustSh(host, "for i in $(seq 1 50); do grep -q '^220 ' /tmp/client.log && exit 0; sleep 0.1; done; exit 1");
       const r = await health(host, { op: "health", instance: "postfix-out", timeoutMs: 4000, intervalMs: 200, checks: [{ kind: "sessions", max: 1 }, { kind: "sessions", max: 0 }] });
       expect(r.checks[0]!.ok).toBe(true);
       expect(r.checks[1]).toMatchObject({ ok: false });
