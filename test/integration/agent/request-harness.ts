@@ -1,51 +1,31 @@
-// Drive the config, health and service handlers on a lab host before the
-// serve loop dispatches them: request-harness-entry.ts bundled with esbuild
-// (as scripts/bundle.mjs bundles the agent), copied to the host, fed one
-// JSON request per run.
-import { build } from "esbuild";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { ConfigRequest, ConfigResponse, HealthRequest, HealthResponse, ServiceRequest, ServiceResponse } from "../../../src/protocol/index.js";
+// Drive the agent's config, health and service requests on a lab host
+// through the real serve path: `node agent.cjs --serve`, one request per
+// run (plus a `cancel` after cancelAfterMs when asked), its answer parsed.
+import type { AgentRequest, ConfigRequest, ConfigResponse, FactsResponse, HealthRequest, HealthResponse, ServiceRequest, ServiceResponse } from "../../../src/protocol/index.js";
 import type { TestLabHost } from "../../support/lab.js";
-import { sh, shq } from "./support.js";
+import { AGENT, installAgent, sh, shq } from "./support.js";
 
-export const HARNESS = "/opt/postfleet/request-harness.cjs";
-
-let bundled: Promise<string> | undefined;
-
-function bundle(): Promise<string> {
-  bundled ??= (async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "postfleet-harness-")), "request-harness.cjs");
-    await build({
-      entryPoints: ["test/integration/agent/request-harness-entry.ts"],
-      outfile: out,
-      bundle: true,
-      platform: "node",
-      format: "cjs",
-      target: "node18",
-      logLevel: "warning",
-    });
-    return readFileSync(out, "utf8");
-  })();
-  return bundled;
-}
-
-export async function installHarness(host: TestLabHost): Promise<void> {
-  await host.exec("mkdir -p /opt/postfleet");
-  await host.container.copyContentToContainer([{ content: await bundle(), target: HARNESS }]);
-}
+export const installHarness = (host: TestLabHost) => installAgent(host);
 
 type Extra = { cancelAfterMs?: number };
 type Req<T> = Omit<T, "id"> & Extra;
 
-async function call<T>(host: TestLabHost, req: object): Promise<T> {
-  const r = await sh(host, `printf '%s' ${shq(JSON.stringify({ id: 1, ...req }))} | node ${HARNESS}`);
-  if (r.exitCode !== 0) throw new Error(`harness exit ${r.exitCode}:\n${r.stdout}${r.stderr}`);
-  return JSON.parse(r.stdout.trim()) as T;
+async function call<T>(host: TestLabHost, req: { op: AgentRequest["op"] } & Extra): Promise<T> {
+  const { cancelAfterMs, ...rest } = req;
+  const line = JSON.stringify({ id: 1, ...rest });
+  const input =
+    cancelAfterMs === undefined
+      ? `printf '%s\\n' ${shq(line)}`
+      : `{ printf '%s\\n' ${shq(line)}; sleep ${cancelAfterMs / 1000}; printf '%s\\n' '{"id":2,"op":"cancel","target":1}'; }`;
+  const r = await sh(host, `${input} | node ${AGENT} --serve`);
+  const answers = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: number; op: string });
+  const answer = answers.find((a) => a.id === 1 && a.op !== "cancel");
+  if (!answer) throw new Error(`no answer to request 1 (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
+  return answer as unknown as T;
 }
 
 export const config = (host: TestLabHost, req: Req<ConfigRequest>) => call<ConfigResponse>(host, req);
 export const health = (host: TestLabHost, req: Req<HealthRequest>) => call<HealthResponse>(host, req);
 export const service = (host: TestLabHost, req: Req<ServiceRequest>) => call<ServiceResponse>(host, req);
-export const systemdDetected = async (host: TestLabHost) => (await call<{ systemd: boolean }>(host, { op: "systemd" })).systemd;
+/** FactsResponse.systemd, as the controller sees it. */
+export const systemdDetected = async (host: TestLabHost) => (await call<FactsResponse>(host, { op: "facts" })).systemd;
