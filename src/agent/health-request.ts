@@ -40,8 +40,9 @@ export async function handleHealth(req: HealthRequest, ctx: RequestContext): Pro
     for (;;) {
       answer.attempts++;
       const left = deadline - Date.now();
-      // Each probe/command gets what is left of the request's time (at least 1 s); checking once: the request's own timeout.
-      const budget = { timeoutMs: timeoutMs > 0 ? Math.max(1000, left) : ctx.timeoutMs };
+      // Each probe/command gets what is left of the request's time (at least 1 s); checking once, probes get 5 s
+      // and commands run until they end or the request is cancelled.
+      const budget = { timeoutMs: timeoutMs > 0 ? Math.max(1000, left) : undefined };
       const results: HealthCheckResult[] = [];
       for (const c of req.checks) results.push(await runCheck(ctx, ri, c, budget));
       if (ctx.signal.aborted) {
