@@ -93,6 +93,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
       batch,
       async ({ host, session, hardStop, opTimeoutMs }): Promise<HostResult> => {
         let facts: ReturnType<typeof loadFacts> | undefined;
+        let created: ReadonlySet<string> = new Set();
         const ctx: StepContext = {
           host,
           session,
@@ -104,6 +105,11 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
           invalidateFacts: () => {
             facts = undefined;
           },
+          predict: (predicted, names) => {
+            facts = Promise.resolve(predicted);
+            created = new Set([...created, ...names]);
+          },
+          predicted: (name) => created.has(name),
           doing: (what) => run.doing(host, what),
           prompt: (text) => {
             // One prompt per step and batch, whichever host reaches it first.

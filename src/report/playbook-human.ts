@@ -16,9 +16,11 @@ export interface PlaybookHumanOptions {
 
 /** One change as operators read it: `~ relayhost: [a] → [b]`, `+ p = v`, `- p (back to default v)`. */
 export function renderChange(c: ParamChange): string {
-  if (c.before === null && c.after !== null) return `+ ${c.name} = ${c.after}`;
-  if (c.after === null) return `- ${c.name}${c.defaultValue !== undefined ? ` (back to default ${c.defaultValue === "" ? '""' : c.defaultValue})` : ""}`;
-  return `~ ${c.name}: ${c.before} → ${c.after}`;
+  // An empty value is a value ("mydestination ="): show it as "".
+  const v = (s: string) => (s === "" ? '""' : s);
+  if (c.before === null && c.after !== null) return `+ ${c.name} = ${v(c.after)}`;
+  if (c.after === null) return `- ${c.name}${c.defaultValue !== undefined ? ` (back to default ${v(c.defaultValue)})` : ""}`;
+  return `~ ${c.name}: ${v(c.before ?? "")} → ${v(c.after)}`;
 }
 
 function painter(color: boolean) {

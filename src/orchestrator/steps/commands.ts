@@ -38,6 +38,10 @@ export async function runStep(ctx: StepContext, selected: readonly InstanceFacts
   const out: InstanceStepResult[] = [];
   for (const inst of selected) {
     ctx.doing(`run ${buildCommand(command)} for ${inst.name}`);
+    if (ctx.check && ctx.predicted(inst.name)) {
+      out.push({ instance: inst.name, status: "changed", action: "would run", commands: [buildCommand(command)], durationMs: 0 });
+      continue;
+    }
     // Select by configuration directory: exact, and works for an unnamed primary.
     const r = await ctx.session.request(
       { op: "postmulti", args: ["-i", inst.configDirectory, "-x", ...command], dryRun: ctx.check, timeoutMs: ctx.opTimeoutMs },

@@ -5,6 +5,7 @@
 // says exactly how far each host got.
 import type { InstanceFacts } from "../../protocol/index.js";
 import { convergeInstances } from "./converge.js";
+import { predictFacts } from "./predicted-facts.js";
 import { drainStep } from "./drain.js";
 import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep } from "./model.js";
 import { stepStatusOf, type InstanceStepResult, type StepResult } from "./results.js";
@@ -47,6 +48,16 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
     const r = await runStep1(ctx, step);
     if (step.then && r.status === "changed") {
       for (const i of r.instances) if (i.status === "changed" && i.changes?.length) pending[step.then].add(i.instance);
+    }
+    // An instance started or restarted after its change already runs the new settings: no handler for it.
+    // (A reload covers a pending reload, not a pending restart.)
+    const a = step.action.type;
+    if (a === "start" || a === "restart" || a === "reload") {
+      for (const i of r.instances) {
+        if (i.status !== "changed") continue;
+        pending.reload.delete(i.instance);
+        if (a !== "reload") pending.restart.delete(i.instance);
+      }
     }
     results.push(r);
     o.onStepFinished?.(r);
@@ -111,8 +122,14 @@ async function selected(ctx: StepContext, step: ExecStep): Promise<InstanceFacts
 async function execute(ctx: StepContext, step: ExecStep): Promise<InstanceStepResult[]> {
   const a = step.action;
   switch (a.type) {
-    case "instances":
-      return (await convergeInstances(ctx, a.desired)).results;
+    case "instances": {
+      const r = await convergeInstances(ctx, a.desired);
+      if (ctx.check) {
+        const p = predictFacts(await ctx.facts(), a.desired);
+        ctx.predict(p.facts, p.predicted);
+      }
+      return r.results;
+    }
     case "postconf":
       return settingsStep(ctx, await selected(ctx, step), a.settings);
     case "start":

@@ -48,6 +48,7 @@ async function serviceOne(
   gate: HealthCheck[],
 ): Promise<InstanceStepResult> {
   ctx.doing(`${action} ${inst.name}`);
+  if (ctx.check && ctx.predicted(inst.name)) return predictedService(action, inst);
   const started = performance.now();
   const r: ServiceResponse = await ctx.session.request(
     { op: "service", instance: instanceArg(inst), action, dryRun: ctx.check, timeoutMs: ctx.opTimeoutMs },
@@ -68,7 +69,9 @@ async function serviceOne(
     res.action = `${action} failed`;
     res.error = r.error?.message ?? `${r.command ? buildCommand(r.command) : action} exited with status ${r.exitCode}`;
   } else if (r.skipped) {
-    res.status = "skipped";
+    // Already in the asked state is success with nothing to do; "disabled" means the step did not apply.
+    res.status = r.skipped === "already running" || r.skipped === "not running" ? "ok" : "skipped";
+    res.action = r.skipped === "already running" ? "already running" : r.skipped === "not running" && action === "stop" ? "already stopped" : res.action;
   } else if (r.changed) {
     res.status = "changed";
   }
@@ -89,6 +92,14 @@ async function serviceOne(
   }
   res.durationMs = Math.round(performance.now() - started);
   return res;
+}
+
+/** --check on an instance an earlier step would create: new, so stopped; enabled ones would start. */
+function predictedService(action: "start" | "stop" | "reload", inst: InstanceFacts): InstanceStepResult {
+  const base = { instance: inst.name, durationMs: 0 };
+  if (action !== "start") return { ...base, status: "skipped", action: `not ${DONE[action]} (not running)` };
+  if (!inst.enabled) return { ...base, status: "skipped", action: "not started (disabled)" };
+  return { ...base, status: "changed", action: "would be started" };
 }
 
 /** A service step: restart = stop every selected instance (reverse order), then start them (order), gated. */

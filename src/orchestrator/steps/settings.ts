@@ -2,11 +2,17 @@
 // applied by the agent only where they differ (with --check: what would
 // change), with every parameter's before and after.
 import type { ConfigSpec, InstanceFacts } from "../../protocol/index.js";
+import { predictedChanges } from "./converge-plan.js";
 import type { InstanceStepResult } from "./results.js";
 import { instanceArg, type StepContext } from "./step-context.js";
 
 export async function applySettings(ctx: StepContext, inst: InstanceFacts, settings: ConfigSpec): Promise<InstanceStepResult> {
   ctx.doing(`settings of ${inst.name}`);
+  if (ctx.check && ctx.predicted(inst.name)) {
+    // Not created yet: every setting of the spec would be new.
+    const changes = predictedChanges(settings);
+    return { instance: inst.name, status: changes.length ? "changed" : "ok", action: changes.length ? `would change ${changes.length} setting${changes.length === 1 ? "" : "s"}` : "unchanged", changes, durationMs: 0 };
+  }
   const started = performance.now();
   const r = await ctx.session.request({ op: "config", instance: instanceArg(inst), set: settings, dryRun: ctx.check }, { signal: ctx.hardStop });
   const res: InstanceStepResult = { instance: inst.name, status: "ok", action: "unchanged", durationMs: 0, changes: r.changes };

@@ -15,9 +15,13 @@ export interface StepContext {
   hardStop: AbortSignal;
   /** A reason to start no further instance operation (first Ctrl-C), or undefined. */
   interrupted(): string | undefined;
-  /** The host's facts, cached until invalidateFacts(). */
+  /** The host's facts, cached until invalidateFacts() (with --check: as predicted after an `instances` step). */
   facts(): Promise<FactsResponse>;
   invalidateFacts(): void;
+  /** --check: from now on, facts() answers these predicted facts; `created` names instances that do not exist yet. */
+  predict(facts: FactsResponse, created: ReadonlySet<string>): void;
+  /** --check: the instance exists only in the prediction (the agent cannot be asked about it). */
+  predicted(name: string): boolean;
   /** Say what the host is doing now (named if the run is stopped hard). */
   doing(what: string): void;
   /** Show a prompt on the terminal and wait for Enter (pause steps). */
