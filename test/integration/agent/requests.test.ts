@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
 import { config, health, installHarness, service, systemdDetected } from "./request-harness.js";
-import { mustSh, sh } from "./support.js";
+import { AGENT, mustSh, sh, shq } from "./support.js";
 
 const OUT = "/etc/postfix-out";
 const running = async (host: TestLabHost, dir: string) => (await sh(host, `postfix -c ${dir} status`)).exitCode === 0;
@@ -115,6 +115,23 @@ describe("config, health and service requests (no systemd)", () => {
       expect(r.master!.find((l) => l.startsWith("2525 "))).toMatch(/^2525\s+inet\s+n\s+-\s+-\s+-\s+30\s+smtpd/);
     });
 
+    it("writes under the host lock: waits for another agent's lock and fails with code lock after lockTimeoutMs; a dry run does not wait", async () => {
+      // Another agent holds the lock for 4 s (detached, so that this exec does not wait for it).
+      const locker = `{ printf '%s\\n' '{"id":1,"op":"lock","holder":"h2 test holder"}'; sleep 4; } | node ${AGENT} --serve >/tmp/locker.out 2>&1`;
+      await mustSh(host, `setsid sh -c ${shq(locker)} >/dev/null 2>&1 </dev/null &`);
+      await mustSh(host, "for i in $(seq 1 100); do [ -e /run/postfleet/agent.lock ] && exit 0; sleep 0.1; done; exit 1");
+      const snap = await mustSh(host, `sha256sum ${OUT}/main.cf`);
+      const r = await config(host, { op: "config", instance: "postfix-out", set: { main: { smtp_helo_name: "locked.example.net" } }, lockTimeoutMs: 300 });
+      expect(r.error?.code).toBe("lock");
+      expect(r.error?.message).toContain("h2 test holder");
+      expect(r.changed).toBe(false);
+      expect(await mustSh(host, `sha256sum ${OUT}/main.cf`)).toBe(snap);
+      const dry = await config(host, { op: "config", instance: "postfix-out", set: { main: { smtp_helo_name: "locked.example.net" } }, dryRun: true, lockTimeoutMs: 300 });
+      expect(dry.error).toBeUndefined();
+      expect(dry.changes).toEqual([{ file: "main.cf", name: "smtp_helo_name", before: "out.example.net", after: "locked.example.net" }]);
+      await mustSh(host, "for i in $(seq 1 100); do [ -e /run/postfleet/agent.lock ] || exit 0; sleep 0.1; done; exit 1");
+    });
+
     it("answers errors in `error`: unknown instance, a value postconf refuses (nothing written), a bad spec", async () => {
       const unknown = await config(host, { op: "config", instance: "postfix-nope", set: { main: { a: "b" } } });
       expect(unknown.error).toEqual({ message: "No instance named postfix-nope", code: "not-found" });
@@ -211,6 +228,21 @@ describe("config, health and service requests (no systemd)", () => {
       expect(drained.ok).toBe(true);
       // The smtpd process lingers idle (max_idle): it is no session.
       expect(drained.checks[0]!.detail).toMatch(/^0 SMTP sessions ≤ 0 \(on .*; master pid \d+ has [1-9]\d* smtpd process/);
+    });
+
+    it("probes a postscreen listener too (its smtpd behind it as a pass service)", async () => {
+      const set = await config(host, {
+        op: "config",
+        instance: "postfix-out",
+        set: { master: { "127.0.0.1:2527/inet": { command: "postscreen", process_limit: "1" }, "smtpd/pass": { command: "smtpd" } } },
+      });
+      expect(set.error).toBeUndefined();
+      expect(await service(host, { op: "service", instance: "postfix-out", action: "reload" })).toMatchObject({ changed: true, exitCode: 0 });
+      // The master opens the new listener once it has re-read master.cf: retried until then.
+      const r = await health(host, { op: "health", instance: "postfix-out", timeoutMs: 10_000, intervalMs: 200, checks: [{ kind: "smtp" }, { kind: "sessions", max: 0 }] });
+      expect(r.ok).toBe(true);
+      expect(r.checks[0]!.detail).toMatch(/^220 .* at 127\.0\.0\.1:25; 220 .* at 127\.0\.0\.1:2525; 220 \S+ ESMTP Postfix \(Debian\/GNU\) at 127\.0\.0\.1:2527$/);
+      expect(r.checks[1]!.detail).toMatch(/^0 SMTP sessions ≤ 0 \(on 127\.0\.0\.1:25, 127\.0\.0\.1:2525, 127\.0\.0\.1:2527; /);
     });
 
     it("fails on a stopped instance with a clear detail, within its timeout, retrying", async () => {
