@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConfigRequest, ConfigResponse, ConfigSpec } from "../protocol/index.js";
 import { ConfigSpecError, defaultsNeeded, mainAfter, planConfig, type ConfigPlan, type CurrentConfig } from "./config-plan.js";
-import { masterEntries, parseMasterLines } from "./master-cf.js";
+import { masterEntries, parseMasterLines, type MasterEntry } from "./master-cf.js";
 import { parsePostconfLines } from "./postconf.js";
 import type { RequestContext } from "./request-context.js";
 import { postconfRun, requestInstance, RequestError, toAgentError, unknownInstance, type RequestInstance } from "./request-instance.js";
@@ -17,7 +17,7 @@ async function readCurrent(ctx: RequestContext, ri: RequestInstance, spec: Confi
   const wantDefaults = defaultsNeeded(spec, main);
   // postconf -d warns about (and omits) parameters it does not know: those have no default.
   const defaults = wantDefaults.length ? parsePostconfLines((await postconfRun(ctx, ri, ["-d", ...wantDefaults])).stdout).values : new Map<string, string>();
-  let master = new Map();
+  let master = new Map<string, MasterEntry>();
   if (spec.master && Object.keys(spec.master).length) {
     const fields = (await postconfRun(ctx, ri, ["-F"])).stdout;
     const params = (await postconfRun(ctx, ri, ["-P"])).stdout;
