@@ -2,10 +2,11 @@
 // `npm run demo`: postfleet end to end on a local lab fleet.
 //  1. `postfleet lab up 4`: four real MTA hosts (sshd + Postfix + Node.js) in Docker.
 //  2. `postfleet ping`.
-//  3. The MULTI_INSTANCE_README border MTA on every host, with postfleet postmulti:
-//     null client on the primary, `-e init`, postfix-out and postfix-in in group
-//     mta configured with `-x postconf -e`, enabled, started (output before input).
-//  4. `postfleet report`; a fleet-wide ordered stop and start; `report` again.
+//  3. The MULTI_INSTANCE_README border MTA on every host with
+//     playbooks/create-instances.yml: first `--check --diff` (the batch plan and
+//     every change, nothing touched), then for real, then again (nothing changes).
+//  4. `postfleet report`; playbooks/rolling-restart.yml (batches of 1, 10%, 25%,
+//     each instance gated on its health, as it happens); `report` again.
 //  5. `postfleet lab down` (also after a failure). `--keep` leaves the lab up.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -34,6 +35,7 @@ function postfleet(args, { capture = false } = {}) {
 }
 
 const fleet = (...args) => postfleet(["-i", inv, ...args]);
+const playbook = (name) => join(root, "playbooks", name);
 const fleetOutput = (...args) => postfleet(["-i", inv, ...args], { capture: true });
 
 let failed = false;
@@ -45,40 +47,20 @@ try {
   step("Reach every host: SSH with strict host keys, Node.js and Postfix versions");
   fleet("ping");
 
-  step("Null client on the primary instance (MULTI_INSTANCE_README)");
-  fleet("postmulti", "-i", "-", "-x", "postconf", "-e",
-    "master_service_disable = inet", "mydestination =", "local_transport = error:5.1.1 Mailbox unavailable",
-    "alias_maps =", "alias_database =", "local_recipient_maps =", "relayhost = [mailhub.example.com]");
+  step("The border MTA of MULTI_INSTANCE_README, declaratively: what would change (nothing is touched)");
+  fleet("run", playbook("create-instances.yml"), "--check", "--diff");
 
-  step("Enable multi-instance support, create postfix-out in group mta");
-  fleet("postmulti", "-e", "init");
-  fleet("postmulti", "-I", "postfix-out", "-G", "mta", "-e", "create");
-  fleet("postmulti", "-i", "postfix-out", "-x", "postconf", "-MX", "smtp/inet");
-  fleet("postmulti", "-i", "postfix-out", "-x", "postconf", "-M", "127.0.0.1:10026/inet=127.0.0.1:10026 inet n - n - - smtpd");
-  fleet("postmulti", "-i", "postfix-out", "-x", "postconf", "-e",
-    "inet_interfaces = loopback-only", "mynetworks_style = host", "smtpd_authorized_xforward_hosts = $mynetworks",
-    "mydestination =", "local_transport = error:5.1.1 Mailbox unavailable", "smtpd_relay_restrictions =",
-    "smtpd_recipient_restrictions = permit_mynetworks, reject", "relay_domains = example.com, .example.com",
-    "master_service_disable =", "authorized_submit_users = root");
-  fleet("postmulti", "-i", "postfix-out", "-e", "enable");
-  fleet("postmulti", "-i", "postfix-out", "-p", "start");
+  step("Now for real: null client on the primary, postfix-out and postfix-in in group mta, started output first, each gated");
+  fleet("run", playbook("create-instances.yml"));
 
-  step("Create, configure, enable and start postfix-in (after postfix-out)");
-  fleet("postmulti", "-I", "postfix-in", "-G", "mta", "-e", "create");
-  fleet("postmulti", "-i", "postfix-in", "-x", "postconf", "-e",
-    "inet_interfaces = 127.0.0.1", "mydestination =", "local_transport = error:5.1.1 Mailbox unavailable",
-    "default_transport = smtp:[127.0.0.1]:10025", "relay_transport = $default_transport",
-    "smtp_send_xforward_command = yes", "master_service_disable =", "authorized_submit_users = root");
-  fleet("postmulti", "-i", "postfix-in", "-e", "enable");
-  fleet("postmulti", "-i", "postfix-in", "-p", "start");
+  step("Again: a converged fleet changes nothing");
+  fleet("run", playbook("create-instances.yml"));
 
   step("The instances, fleet-wide");
-  fleet("postmulti", "-l");
   fleet("report");
 
-  step("Fleet-wide ordered stop (postfix-in, postfix-out, primary) and start (reverse)");
-  fleet("postmulti", "-p", "stop");
-  fleet("postmulti", "-p", "start");
+  step("Rolling restart: batches of 1, 10%, 25%; stop in reverse order, start in order, each start gated on its health");
+  fleet("run", playbook("rolling-restart.yml"));
 
   step("Report again");
   const report = JSON.parse(fleetOutput("report", "--format", "json"));
@@ -94,7 +76,7 @@ try {
   process.stderr.write(`\ndemo: FAILED: ${err.message}\n`);
 } finally {
   if (keep && !failed) {
-    process.stdout.write(`\nThe lab stays up (--keep). Inventory: ${inv}\nNext:\n  node dist/cli.js -i ${inv} postmulti -g mta -p status\n  node dist/cli.js -i ${inv} report --format html -o fleet.html\n  node dist/cli.js lab down --dir ${dir}\n`);
+    process.stdout.write(`\nThe lab stays up (--keep). Inventory: ${inv}\nNext:\n  node dist/cli.js -i ${inv} run playbooks/rolling-restart.yml -e drain=true\n  node dist/cli.js -i ${inv} postmulti -g mta -p status\n  node dist/cli.js -i ${inv} report --format html -o fleet.html\n  node dist/cli.js lab down --dir ${dir}\n`);
   } else {
     step("Remove the lab");
     spawnSync(process.execPath, [cli, "lab", "down", "--dir", dir], { stdio: "inherit" });

@@ -52,6 +52,8 @@ function renderStep(s: StepResult, o: PlaybookHumanOptions): string[] {
     const via = i.via ? c.dim(` via ${i.via}`) : "";
     out.push(`    ${byStatus[i.status](i.instance)} ${i.action}${via}${i.error ? c.red(`: ${i.error}`) : ""}`);
     if (o.verbose) for (const cmd of i.commands ?? []) out.push(c.dim(`      $ ${cmd}`));
+    if (i.health?.length && (o.verbose || i.status === "failed"))
+      out.push(`      gate: ${i.health.map((h) => (h.ok ? c.green(`✓ ${h.kind}: ${h.detail}`) : c.red(`✗ ${h.kind}: ${h.detail}`))).join("  ")}`);
     if (o.diff) for (const ch of i.changes ?? []) out.push(`      ${ch.after === null ? c.red(renderChange(ch)) : ch.before === null ? c.green(renderChange(ch)) : c.yellow(renderChange(ch))}`);
     if (i.stdout && (o.verbose || i.status === "failed")) out.push(indent(i.stdout, "      "));
     if (i.stderr && (o.verbose || i.status === "failed")) out.push(c.red(indent(i.stderr, "      ")));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 describe("the demo", () => {
-  it("builds the border MTA on 4 lab hosts, stops and starts it in order, and removes the lab", () => {
+  it("builds the border MTA on 4 lab hosts with create-instances.yml, restarts it with rolling-restart.yml, and removes the lab", () => {
     const r = spawnSync(process.execPath, [join(import.meta.dirname, "..", "..", "scripts", "demo.mjs")], {
       encoding: "utf8",
       env: { ...process.env, NO_COLOR: "1" },
@@ -17,6 +17,11 @@ describe("the demo", () => {
       }
     }
     expect(r.stdout).toContain("demo: 12 instances on 4 hosts are enabled and running.");
+    // The playbooks ran in batches, the dry run first, and the second run changed nothing.
+    expect(r.stdout).toMatch(/^BATCH 1\/4 \(1 host\): mta01$/m);
+    expect(r.stdout).toMatch(/RECAP run \S+create-instances\.yml --check\n(mta0\d : ok=0 {2}changed=2 .*\n){4}/);
+    expect(r.stdout).toMatch(/RECAP run \S+create-instances\.yml\n(mta0\d : ok=2 {2}changed=0 .*\n){4}/);
+    expect(r.stdout).toMatch(/postfix-in stopped, started via postfix, healthy after/);
     const dir = /^lab directory: (.+)$/m.exec(r.stdout)?.[1];
     expect(dir).toBeTruthy();
     const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=org.postfleet.lab=${dir}`], { encoding: "utf8" });

@@ -88,6 +88,8 @@ async function serviceOne(
       res.status = "failed";
       const bad = h.checks.filter((c) => !c.ok).map((c) => `${c.kind}: ${c.detail}`);
       res.error = `${res.action} but not healthy within ${Math.round(healthyTimeoutMs / 1000)} s: ${h.error?.message ?? bad.join("; ")}`;
+    } else if (res.status === "changed") {
+      res.action += `, healthy after ${(h.durationMs / 1000).toFixed(1)} s`;
     }
   }
   res.durationMs = Math.round(performance.now() - started);
