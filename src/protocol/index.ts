@@ -114,8 +114,9 @@ export interface ConfigSpec {
    * master.cf: "service/type" → { field or -o parameter → value }. A field
    * (MASTER_FIELDS) is set with -F, a parameter with -P; null removes a
    * parameter (-PX). An entry that does not exist is created with -M from its
-   * fields (postconf's defaults for those not given: private y, unprivileged y,
-   * chroot y (Debian n), wakeup never, process_limit -; `command` is required).
+   * fields (for those not given: private n for inet entries (master(8) refuses
+   * a private inet service), else y; unprivileged y; chroot y (Debian n);
+   * wakeup never; process_limit -; `command` is required).
    * An entry given as null is removed as a whole (postconf -MX) where it exists.
    */
   master?: Record<string, Record<string, string | null> | null>;
