@@ -1,0 +1,199 @@
+// The playbook engine with fake hosts (unit: the agent's answers are
+// scripted): lockstep batches, the failure budget across batches (reached),
+// Ansible's per-batch rule (exceeded), steps stopped after a failure, handlers
+// run once, interrupts, and the retry list.
+import { describe, expect, it } from "vitest";
+import type { AgentRequest, InstanceFacts } from "../../../src/protocol/index.js";
+import type { RunHostSession } from "../../../src/orchestrator/host-session.js";
+import { runPlaybook, type ExecPlay } from "../../../src/orchestrator/playbook-run.js";
+import { FleetRun } from "../../../src/orchestrator/run.js";
+import type { ExecStep, StepAction } from "../../../src/orchestrator/steps/model.js";
+
+const inst = (name: string, primary = false): InstanceFacts => ({
+  name,
+  group: primary ? "-" : "mta",
+  enabled: true,
+  primary,
+  configDirectory: primary ? "/etc/postfix" : `/etc/${name}`,
+  queueDirectory: primary ? "/var/spool/postfix" : `/var/spool/${name}`,
+  dataDirectory: primary ? "/var/lib/postfix" : `/var/lib/${name}`,
+  running: true,
+});
+const INSTANCES = [inst("-", true), inst("postfix-out"), inst("postfix-in")];
+const info = (name: string) => {
+  const i = INSTANCES.find((x) => x.name === name || (name === "-" && x.primary))!;
+  return { name: i.name, group: i.group, enabled: i.enabled, configDirectory: i.configDirectory, primary: i.primary };
+};
+
+interface FakeHost {
+  log: string[];
+  /** Fail this service action on this instance. */
+  failService?: string;
+  /** Delay of every service request, ms. */
+  delayMs?: number;
+}
+
+/** A session whose agent answers from a script and records what it was asked, with timestamps. */
+function fakeSession(host: string, h: FakeHost, clock: { t: number[] }): RunHostSession {
+  const request = async (body: Omit<AgentRequest, "id">) => {
+    clock.t.push(Date.now());
+    switch (body.op) {
+      case "facts":
+        return { id: 1, op: "facts", postfixVersion: "3.7.11", nodeVersion: "18", agentVersion: "x", hostname: host, instances: INSTANCES };
+      case "service": {
+        await new Promise((r) => setTimeout(r, h.delayMs ?? 1));
+        const what = `${body.action} ${body.instance}`;
+        h.log.push(what);
+        const fail = h.failService === what;
+        return { id: 1, op: "service", instance: info(body.instance), action: body.action, via: "postfix", command: ["postfix", body.action], exitCode: fail ? 1 : 0, stdout: "", stderr: fail ? "postfix: fatal: boom\n" : "", durationMs: 1, changed: !fail, dryRun: !!body.dryRun };
+      }
+      case "health":
+        h.log.push(`health ${body.instance}`);
+        return { id: 1, op: "health", instance: info(body.instance), ok: true, checks: [{ kind: "master", ok: true, detail: "pid 1" }], attempts: 1, durationMs: 1 };
+      case "config":
+        h.log.push(`config ${body.instance}`);
+        return { id: 1, op: "config", instance: info(body.instance), dryRun: !!body.dryRun, changed: true, changes: [{ file: "main.cf", name: "relayhost", before: null, after: "[hub]" }] };
+      default:
+        throw new Error(`unexpected ${body.op}`);
+    }
+  };
+  return { host, request, agent: async () => ({ hello: { uid: 0 } }), close: async () => undefined } as unknown as RunHostSession;
+}
+
+function fleet(hosts: string[], fakes: Record<string, FakeHost>, clocks: Record<string, { t: number[] }>, forks = 10, stop?: AbortSignal) {
+  const run = new FleetRun({
+    targets: new Map(hosts.map((h) => [h, { name: h, host: h }])),
+    forks,
+    opTimeoutMs: 1000,
+    agentBundle: "/nonexistent",
+    transport: {},
+    ...(stop ? { stop } : {}),
+  });
+  (run.pool as unknown as { get: (h: string) => RunHostSession }).get = (h) => fakeSession(h, fakes[h]!, clocks[h]!);
+  return run;
+}
+
+const step = (index: number, action: StepAction, extra: Partial<ExecStep> = {}): ExecStep => ({
+  index,
+  name: `${action.type} ${index}`,
+  selector: { kind: "all" },
+  enabled: true,
+  action,
+  ...extra,
+});
+
+function play(hosts: string[], batches: string[][], steps: ExecStep[], extra: Partial<ExecPlay> = {}): ExecPlay {
+  return { name: "p", pattern: "all", hosts, batches, pauseBetweenBatchesMs: 0, stepsFor: () => steps, ...extra };
+}
+
+function setup(n: number) {
+  const hosts = Array.from({ length: n }, (_, i) => `h${i + 1}`);
+  const fakes = Object.fromEntries(hosts.map((h) => [h, { log: [] } as FakeHost]));
+  const clocks = Object.fromEntries(hosts.map((h) => [h, { t: [] as number[] }]));
+  return { hosts, fakes, clocks };
+}
+
+describe("runPlaybook", () => {
+  it("runs batches in lockstep and each host's restart in postmulti's order, gated", async () => {
+    const { hosts, fakes, clocks } = setup(5);
+    for (const h of hosts) fakes[h]!.delayMs = h === "h2" ? 30 : 2;
+    const batches = [["h1"], ["h2", "h3"], ["h4", "h5"]];
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, batches, [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: false });
+    expect(doc.summary).toMatchObject({ changed: 5, failed: 0 });
+    expect(fakes.h1!.log).toEqual([
+      "stop postfix-in", "stop postfix-out", "stop -",
+      "start -", "health -", "start postfix-out", "health postfix-out", "start postfix-in", "health postfix-in",
+    ]);
+    const span = (h: string) => [Math.min(...clocks[h]!.t), Math.max(...clocks[h]!.t)];
+    for (let b = 1; b < batches.length; b++) {
+      const lastEnd = Math.max(...batches[b - 1]!.map((h) => span(h)[1]!));
+      for (const h of batches[b]!) expect(span(h)[0], `${h} started before batch ${b} ended`).toBeGreaterThanOrEqual(lastEnd);
+    }
+    expect(doc.plays[0]!.batches.map((b) => b.hosts.map((h) => h.host))).toEqual(batches);
+  });
+
+  it("stops when failures REACH max_fail, across batches: later batches skipped, retry list complete", async () => {
+    const { hosts, fakes, clocks } = setup(6);
+    fakes.h2!.failService = "start postfix-out";
+    fakes.h3!.failService = "stop postfix-in";
+    const batches = [["h1", "h2"], ["h3", "h4"], ["h5", "h6"]];
+    const doc = await runPlaybook(
+      fleet(hosts, fakes, clocks),
+      { file: "p.yml", plays: [play(hosts, batches, [step(0, { type: "restart", healthyTimeoutMs: 1000 })], { maxFail: 2 })] },
+      { check: false },
+    );
+    const status = Object.fromEntries(doc.hosts.map((h) => [h.host, h.status]));
+    expect(status).toEqual({ h1: "changed", h2: "failed", h3: "failed", h4: "changed", h5: "skipped", h6: "skipped" });
+    expect(doc.hosts.find((h) => h.host === "h5")!.error).toMatch(/^failure budget spent/);
+    expect(fakes.h5!.log).toEqual([]);
+    expect(doc.plays[0]!.stopped).toMatch(/failure budget spent: 2 hosts failed or unreachable, budget 2/);
+    expect(doc.retryHosts).toEqual(["h2", "h3", "h5", "h6"]);
+    // h2: postfix-out failed to start after the stops; postfix-in was never started again, and says so.
+    const h2 = doc.plays[0]!.batches[0]!.hosts.find((h) => h.host === "h2")!;
+    expect(fakes.h2!.log).not.toContain("start postfix-in");
+    expect(h2.steps[0]!.instances.find((i) => i.instance === "postfix-in")!.error).toMatch(/not started again/);
+  });
+
+  it("max_fail_per_batch stops only after a batch whose failures EXCEED it", async () => {
+    const { hosts, fakes, clocks } = setup(6);
+    fakes.h1!.failService = "stop -";
+    fakes.h3!.failService = "stop -";
+    fakes.h4!.failService = "stop -";
+    const batches = [["h1", "h2"], ["h3", "h4"], ["h5", "h6"]];
+    const doc = await runPlaybook(
+      fleet(hosts, fakes, clocks),
+      { file: "p.yml", plays: [play(hosts, batches, [step(0, { type: "stop", healthyTimeoutMs: 1000 })], { maxFailPerBatch: [1, 1, 1] })] },
+      { check: false },
+    );
+    // Batch 1: 1 failure, not more than 1: go on. Batch 2: 2 failures > 1: stop.
+    expect(doc.hosts.map((h) => h.status)).toEqual(["failed", "changed", "failed", "failed", "skipped", "skipped"]);
+    expect(doc.plays[0]!.stopped).toMatch(/2 of 2 hosts failed in batch 2/);
+  });
+
+  it("a failed step skips the host's later steps; handlers run once, after the last step, restart winning over reload", async () => {
+    const { hosts, fakes, clocks } = setup(2);
+    fakes.h2!.failService = "stop postfix-in";
+    const steps = [
+      step(0, { type: "postconf", settings: { main: { relayhost: "[hub]" } } }, { then: "reload", selector: { kind: "names", names: ["postfix-out"] } }),
+      step(1, { type: "postconf", settings: { main: { relayhost: "[hub]" } } }, { then: "restart", selector: { kind: "names", names: ["postfix-in"] } }),
+      step(2, { type: "stop", healthyTimeoutMs: 1000 }, { selector: { kind: "names", names: ["postfix-in"] } }),
+      step(3, { type: "start", healthyTimeoutMs: 1000 }, { selector: { kind: "names", names: ["postfix-in"] } }),
+    ];
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], steps)] }, { check: false });
+    // h1: postfix-in was restarted by steps 2–3 after its change, so only postfix-out's reload is left.
+    expect(fakes.h1!.log.slice(-2)).toEqual(["reload postfix-out", "health postfix-out"]);
+    expect(fakes.h1!.log.filter((l) => l.startsWith("reload"))).toHaveLength(1);
+    const h2 = doc.plays[0]!.batches[0]!.hosts.find((h) => h.host === "h2")!;
+    expect(h2.steps.map((s) => s.status)).toEqual(["changed", "changed", "failed", "skipped"]);
+    expect(h2.steps[3]!.skipped).toMatch(/an earlier step failed/);
+    expect(fakes.h2!.log.some((l) => l.startsWith("reload"))).toBe(false);
+  });
+
+  it("an interrupt starts no new host and no new step; the hosts in flight stop after their current step", async () => {
+    const { hosts, fakes, clocks } = setup(4);
+    for (const h of hosts) fakes[h]!.delayMs = 20;
+    const stop = new AbortController();
+    const run = fleet(hosts, fakes, clocks, 2, stop.signal);
+    // Ctrl-C while h1's and h2's first stop is in flight (each takes 20 ms).
+    run.events.on((e) => {
+      if (e.type === "step-started" && e.host === "h1" && e.step === 0) setTimeout(() => stop.abort(), 8);
+    });
+    const steps = [step(0, { type: "stop", healthyTimeoutMs: 1000 }, { selector: { kind: "names", names: ["postfix-in"] } }), step(1, { type: "start", healthyTimeoutMs: 1000 })];
+    const doc = await runPlaybook(run, { file: "p.yml", plays: [play(hosts, [hosts], steps)] }, { check: false });
+    expect(doc.aborted).toBe(true);
+    const byHost = Object.fromEntries(doc.plays[0]!.batches[0]!.hosts.map((h) => [h.host, h]));
+    expect(byHost.h1!.steps.map((s) => s.status)).toEqual(["changed", "skipped"]);
+    expect(byHost.h1!.incomplete).toBe("interrupted");
+    expect(fakes.h1!.log).toEqual(["stop postfix-in"]);
+    expect(byHost.h3!.status).toBe("skipped");
+    expect(fakes.h3!.log).toEqual([]);
+    expect(doc.retryHosts).toEqual(["h1", "h2", "h3", "h4"]);
+  });
+
+  it("--check sends every request as a dry run and runs no health gate", async () => {
+    const { hosts, fakes, clocks } = setup(1);
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: true });
+    expect(doc.check).toBe(true);
+    expect(fakes.h1!.log.some((l) => l.startsWith("health"))).toBe(false);
+  });
+});
