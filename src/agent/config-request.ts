@@ -1,19 +1,28 @@
 // `config` requests (protocol 2): read and set one instance's main.cf and
 // master.cf. The current values come from the host's postconf (-n, -d, -F,
 // -P); only what differs from the spec is written, with postconf itself
-// (-e, -X, -M, -F, -P, -PX), under the host lock.
+// (-e, -X, -M, -F, -P, -PX), under the host lock. With `newInstance` (dry
+// run) an instance that does not exist yet is answered for from the files
+// `postmulti -e create` would give it (new-instance.ts), with the same diff.
 import { mkdtempSync, copyFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConfigRequest, ConfigResponse, ConfigSpec } from "../protocol/index.js";
 import { ConfigSpecError, defaultsNeeded, mainAfter, planConfig, type ConfigPlan, type CurrentConfig } from "./config-plan.js";
 import { masterEntries, parseMasterLines, type MasterEntry } from "./master-cf.js";
+import { asInstanceMain, configTarget, type ConfigTarget } from "./new-instance.js";
 import { parsePostconfLines } from "./postconf.js";
 import type { RequestContext } from "./request-context.js";
-import { postconfRun, requestInstance, RequestError, toAgentError, unknownInstance, type RequestInstance } from "./request-instance.js";
+import { postconfRun, RequestError, toAgentError, unknownInstance, type RequestInstance } from "./request-instance.js";
 
-async function readCurrent(ctx: RequestContext, ri: RequestInstance, spec: ConfigSpec): Promise<CurrentConfig> {
-  const main = parsePostconfLines((await postconfRun(ctx, ri, ["-n"])).stdout).values;
+/** postconf -n of the target (a simulated instance's as it will read in its own directory). */
+async function readMain(ctx: RequestContext, t: ConfigTarget): Promise<Map<string, string>> {
+  return asInstanceMain(t, parsePostconfLines((await postconfRun(ctx, t.ri, ["-n"])).stdout).values);
+}
+
+async function readCurrent(ctx: RequestContext, t: ConfigTarget, spec: ConfigSpec): Promise<CurrentConfig> {
+  const ri = t.ri;
+  const main = await readMain(ctx, t);
   const wantDefaults = defaultsNeeded(spec, main);
   // postconf -d warns about (and omits) parameters it does not know: those have no default.
   const defaults = wantDefaults.length ? parsePostconfLines((await postconfRun(ctx, ri, ["-d", ...wantDefaults])).stdout).values : new Map<string, string>();
@@ -44,13 +53,19 @@ async function masterAfterDryRun(ctx: RequestContext, ri: RequestInstance, plan:
 export async function handleConfig(req: ConfigRequest, ctx: RequestContext): Promise<ConfigResponse> {
   const dryRun = req.dryRun === true;
   const answer: ConfigResponse = { id: req.id, op: "config", instance: unknownInstance(req.instance), dryRun, changed: false, changes: [] };
+  let target: ConfigTarget | undefined;
   try {
     if (typeof req.instance !== "string") throw new RequestError("config request needs an instance name", "usage");
-    const ri = await requestInstance(ctx.env, req.instance);
+    if (req.newInstance !== undefined) {
+      if (typeof req.newInstance !== "object" || req.newInstance === null) throw new RequestError("newInstance must be an object ({ group? })", "usage");
+      if (!dryRun) throw new RequestError("newInstance is for dry runs only: create the instance first (postmulti -e create)", "usage");
+    }
+    const t = (target = await configTarget(ctx, req.instance, req.newInstance));
+    const ri = t.ri;
     answer.instance = ri.info;
     const spec: ConfigSpec = req.set ?? {};
     const apply = async () => {
-      const plan = planConfig(spec, await readCurrent(ctx, ri, spec));
+      const plan = planConfig(spec, await readCurrent(ctx, t, spec));
       answer.changes = plan.changes;
       if (!dryRun) {
         for (const args of plan.commands) {
@@ -64,17 +79,23 @@ export async function handleConfig(req: ConfigRequest, ctx: RequestContext): Pro
     const plan = touchesFiles ? await ctx.withHostLock(`config ${req.instance}`, apply) : await apply();
     if (dryRun) answer.changed = plan.changes.length > 0;
     if (req.read) {
-      if (dryRun) {
-        const main = parsePostconfLines((await postconfRun(ctx, ri, ["-n"])).stdout).values;
-        answer.main = mainAfter(main, plan.changes);
+      if (t.simulated) {
+        // The simulated files are private: apply the plan to them and read them back, as postconf leaves them.
+        for (const args of plan.commands) await postconfRun(ctx, ri, args);
+        answer.main = Object.fromEntries(await readMain(ctx, t));
+        answer.master = parseMasterLines((await postconfRun(ctx, ri, ["-M"])).stdout);
+      } else if (dryRun) {
+        answer.main = mainAfter(await readMain(ctx, t), plan.changes);
         answer.master = await masterAfterDryRun(ctx, ri, plan);
       } else {
-        answer.main = Object.fromEntries(parsePostconfLines((await postconfRun(ctx, ri, ["-n"])).stdout).values);
+        answer.main = Object.fromEntries(await readMain(ctx, t));
         answer.master = parseMasterLines((await postconfRun(ctx, ri, ["-M"])).stdout);
       }
     }
   } catch (e) {
     answer.error = e instanceof ConfigSpecError ? { message: e.message, code: "usage" } : toAgentError(e);
+  } finally {
+    target?.dispose();
   }
   return answer;
 }

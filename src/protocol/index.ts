@@ -99,6 +99,19 @@ export interface ConfigRequest {
   /** Also answer with the whole configuration after the change (postconf -n, -M, -F, -P). */
   read?: boolean;
   lockTimeoutMs?: number;
+  /**
+   * Dry run only (else code "usage"): when no instance has this name yet,
+   * answer for the instance that `postmulti -I <instance> [-G group] -e
+   * create` would make. The agent builds the main.cf and master.cf that
+   * Postfix's postmulti-script would install, in a private temporary
+   * directory, diffs `set` against them as for an existing instance, and
+   * removes the directory: nothing on the host changes. A create that
+   * postmulti would refuse (name, directory in use) is this request's error
+   * with postmulti's text. The answer's `instance` has the new instance's
+   * config directory. Ignored when the instance exists. Older agents answer
+   * "No instance named ..." (code "not-found").
+   */
+  newInstance?: { group?: string };
 }
 
 /** Master fields that `-F` sets; every other key of a master_cf entry is a `-o` parameter (`-P`). */
@@ -191,6 +204,15 @@ export interface ServiceRequest {
   timeoutMs?: number;
 }
 
+/**
+ * Read-only: every instance's configuration in one request (for `postfleet
+ * drift`): main.cf (postconf -n), master.cf (-M, -F, -P), the instance set.
+ */
+export interface DriftFactsRequest {
+  id: number;
+  op: "drift-facts";
+}
+
 export type AgentRequest =
   | PostmultiRequest
   | FactsRequest
@@ -200,7 +222,8 @@ export type AgentRequest =
   | UnlockRequest
   | ConfigRequest
   | HealthRequest
-  | ServiceRequest;
+  | ServiceRequest
+  | DriftFactsRequest;
 
 // ---------------------------------------------------------------- responses
 
@@ -382,6 +405,44 @@ export interface ServiceResponse {
   error?: AgentError;
 }
 
+/** One master.cf service as postconf shows it. */
+export interface MasterService {
+  /** "service/type". */
+  key: string;
+  /** postconf -M's line, words joined by one space. */
+  line: string;
+  /** postconf -F. */
+  fields: Record<MasterField, string>;
+  /** postconf -P: the service's -o parameters. */
+  params: Record<string, string>;
+}
+
+/** One instance's configuration (drift-facts). */
+export interface InstanceConfig extends InstanceInfo {
+  /** Position on the host: 0 the primary, then 1.. in multi_instance_directories order. */
+  order: number;
+  /** postconf -n. */
+  main: Record<string, string>;
+  /** master.cf services in file order. */
+  master: MasterService[];
+  /** sha256 (hex) of the canonical JSON of `main` and `master` as read (before any normalisation). */
+  hash: string;
+  /** Reading this instance failed (the other instances are still there). */
+  error?: string;
+}
+
+export interface DriftFactsResponse {
+  id: number;
+  op: "drift-facts";
+  postfixVersion: string;
+  /** The host's own name (os.hostname()). */
+  hostname: string;
+  /** The host's non-loopback IP addresses. */
+  addresses: string[];
+  instances: InstanceConfig[];
+  error?: AgentError;
+}
+
 export type AgentResponse =
   | HelloResponse
   | PostmultiResponse
@@ -393,4 +454,5 @@ export type AgentResponse =
   | ConfigResponse
   | HealthResponse
   | ServiceResponse
+  | DriftFactsResponse
   | ErrorResponse;
