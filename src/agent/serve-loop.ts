@@ -14,6 +14,8 @@ import {
   type AgentResponse,
   type ConfigRequest,
   type ConfigResponse,
+  type DriftFactsRequest,
+  type DriftFactsResponse,
   type FactsRequest,
   type FactsResponse,
   type HealthRequest,
@@ -37,6 +39,7 @@ export interface RequestHandlers {
   config(req: ConfigRequest, ctx: RequestContext): Promise<ConfigResponse>;
   health(req: HealthRequest, ctx: RequestContext): Promise<HealthResponse>;
   service(req: ServiceRequest, ctx: RequestContext): Promise<ServiceResponse>;
+  "drift-facts"(req: DriftFactsRequest, ctx: RequestContext): Promise<DriftFactsResponse>;
 }
 
 export interface ServeLoopOptions {
@@ -88,6 +91,7 @@ function invalid(req: AgentRequest): string | null {
     case "service":
       return typeof req.instance === "string" ? null : `${req.op} request needs instance: string`;
     case "facts":
+    case "drift-facts":
     case "unlock":
     case "shutdown":
       return null;
@@ -162,6 +166,8 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
         return o.handlers.health(req, ctx);
       case "service":
         return o.handlers.service(req, ctx);
+      case "drift-facts":
+        return o.handlers["drift-facts"](req, ctx);
       case "lock": {
         if (!hostLock) {
           const timeout = typeof req.timeoutMs === "number" ? req.timeoutMs : o.lockTimeoutMs;

@@ -5,6 +5,7 @@ import { constants } from "node:os";
 import { Writable } from "node:stream";
 import { KILL_GRACE_MS } from "../protocol/index.js";
 import { handleConfig } from "./config-request.js";
+import { handleDriftFacts } from "./drift-facts.js";
 import { handleHealth } from "./health-request.js";
 import type { InvocationContext } from "./invocation-context.js";
 import { releaseAllLocks } from "./lock.js";
@@ -37,6 +38,7 @@ export const agentHandlers: RequestHandlers = {
   config: handleConfig,
   health: handleHealth,
   service: handleService,
+  "drift-facts": handleDriftFacts,
 };
 
 /** Stdout as a stream whose writes are complete and synchronous (nothing lost at exit). */
