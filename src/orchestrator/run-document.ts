@@ -3,6 +3,7 @@
 // the engine so that the engine never imports a printer. Field names are part
 // of the CLI's contract; add fields, never rename.
 import type { Effect, InstanceFacts } from "../protocol/index.js";
+import type { DriftData } from "./drift-data.js";
 
 export type HostStatus = "ok" | "changed" | "failed" | "unreachable" | "skipped";
 
@@ -40,7 +41,7 @@ export interface HostOutcome {
 }
 
 /** What each operation adds about a host, beyond its per-instance results. */
-export type HostData = PostmultiData | PingData | FactsData | BootstrapData;
+export type HostData = PostmultiData | PingData | FactsData | BootstrapData | DriftData;
 
 export interface PostmultiData {
   kind: "postmulti";

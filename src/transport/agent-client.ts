@@ -17,6 +17,7 @@ import {
   type AgentResponse,
   type CancelResponse,
   type ConfigResponse,
+  type DriftFactsResponse,
   type FactsResponse,
   type HealthResponse,
   type HelloResponse,
@@ -52,6 +53,7 @@ export interface ResponseByOp {
   config: ConfigResponse;
   health: HealthResponse;
   service: ServiceResponse;
+  "drift-facts": DriftFactsResponse;
 }
 
 export type ResponseFor<R> = R extends { op: infer O } ? (O extends keyof ResponseByOp ? ResponseByOp[O] : AgentResponse) : AgentResponse;
