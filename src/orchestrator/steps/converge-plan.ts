@@ -29,8 +29,15 @@ export interface PostmultiOp {
 
 export type ConvergeOp =
   | PostmultiOp
-  /** `config` with the desired settings; `predicted`: --check on an instance not created yet, reported from the spec, not asked. */
-  | { kind: "settings"; settings: ConfigSpec; predicted?: boolean }
+  /**
+   * `config` with the desired settings. `newInstance`: --check of an instance
+   * this step would create: the agent diffs the settings against the files
+   * `postmulti -e create` would give it (ConfigRequest.newInstance).
+   * `predicted`: --check of an instance only an earlier step's prediction
+   * holds (its settings may already be changed there): reported from the
+   * spec, not asked.
+   */
+  | { kind: "settings"; settings: ConfigSpec; predicted?: boolean; newInstance?: { group?: string } }
   /** Refuse to go on when the instance's queues hold mail (postmulti(1): "its queue must not contain any messages"). */
   | { kind: "queue-check" }
   /** Stop a running instance: through `service` (systemd-aware); a disabled one through `postmulti -x postfix stop`, since postmulti's -p skips disabled instances. */
@@ -157,10 +164,13 @@ export function planConverge(
       ...(predicted ? { predicted } : {}),
     });
     if (!found) {
-      const args = ["-I", d.name, ...(d.group !== undefined && d.group !== "-" ? ["-G", d.group] : []), "-e", "create"];
+      const group = d.group !== undefined && d.group !== "-" ? d.group : undefined;
+      const args = ["-I", d.name, ...(group !== undefined ? ["-G", group] : []), "-e", "create"];
       plan.ops.push(pm("create", args));
+      // --check: the agent answers for the instance as this create would make it.
+      const newInstance = group !== undefined ? { group } : {};
+      if (hasSettings(d.settings)) plan.ops.push({ kind: "settings", settings: d.settings, ...(o.check ? { newInstance } : {}) });
       // A created instance is disabled: only "enabled" needs a step.
-      if (hasSettings(d.settings)) plan.ops.push({ kind: "settings", settings: d.settings, ...(o.check ? { predicted: true } : {}) });
       if (d.state === "enabled") plan.ops.push(pm("enable", ["-i", d.name, "-e", "enable"], o.check));
       return plan;
     }
@@ -214,7 +224,7 @@ export function describeOp(p: Pick<InstancePlan, "arg">, op: ConvergeOp): string
   const mark = "predicted" in op && op.predicted ? " (predicted)" : "";
   switch (op.kind) {
     case "settings":
-      return `config ${p.arg}${mark}`;
+      return `config ${p.arg}${op.newInstance ? " (as created)" : mark}`;
     case "queue-check":
       return `queue-check ${p.arg}`;
     case "stop":
@@ -224,7 +234,11 @@ export function describeOp(p: Pick<InstancePlan, "arg">, op: ConvergeOp): string
   }
 }
 
-/** The settings an instance not created yet would get, from its spec (before: unknown, null). */
+/**
+ * The settings an instance not created yet would get, from its spec alone
+ * (before: unknown, null). Only where the agent cannot be asked: instances an
+ * earlier step's prediction holds, agents without ConfigRequest.newInstance.
+ */
 export function predictedChanges(spec: ConfigSpec): ParamChange[] {
   const out: ParamChange[] = [];
   for (const [name, value] of Object.entries(spec.main ?? {})) out.push({ file: "main.cf", name, before: null, after: value.trim() });

@@ -1,9 +1,10 @@
 // The `instances` step: converge one host's Postfix instances to the desired
 // list (converge-plan.ts decides what to do; this runs it through the host's
 // agent). Idempotent: on a converged host every operation is a no-op and each
-// instance reports "unchanged". With --check every request is a dry run and
-// an instance that does not exist yet is reported from its spec ("would
-// create"), never asked about. The first failed instance stops the step;
+// instance reports "unchanged". With --check every request is a dry run; the
+// settings of an instance that does not exist yet are diffed by the agent
+// against the files its create would give it (so --diff announces exactly
+// what the real run then changes); its enable is reported, not asked. The first failed instance stops the step;
 // later ones are reported skipped. postmulti's own rules (naming, enabled or
 // running instances not destroyed) are never worked around.
 //
@@ -183,7 +184,7 @@ async function convergeOne(ctx: StepContext, p: InstancePlan, init: OpOutcome | 
 async function runOp(ctx: StepContext, p: InstancePlan, op: ConvergeOp): Promise<OpOutcome> {
   switch (op.kind) {
     case "settings":
-      return settings(ctx, p, op.settings, op.predicted === true);
+      return settings(ctx, p, op);
     case "queue-check":
       return queueCheck(ctx, p);
     case "stop":
@@ -225,18 +226,27 @@ async function postmulti(ctx: StepContext, op: Pick<PostmultiOp, "args" | "toler
   return { ...o, error: `${command}: ${message}` };
 }
 
-async function settings(ctx: StepContext, p: InstancePlan, spec: DesiredInstance["settings"], predicted: boolean): Promise<OpOutcome> {
-  if (predicted) {
+/** Said when the agent cannot simulate a new instance (older agents answer "No instance named ..."). */
+export const FROM_SPEC_ONLY = "from the spec alone: this host's agent cannot simulate a new instance, so settings the create already gives are counted too";
+
+async function settings(ctx: StepContext, p: InstancePlan, op: Extract<ConvergeOp, { kind: "settings" }>): Promise<OpOutcome> {
+  const spec = op.settings;
+  const fromSpec = (why?: string): OpOutcome => {
     const changes = predictedChanges(spec);
-    return { changed: changes.length > 0, changes, word: settingsWord(changes.length, true) };
-  }
+    return { changed: changes.length > 0, changes, word: settingsWord(changes.length, true) + (why ? ` (${why})` : "") };
+  };
+  if (op.predicted) return fromSpec();
   let r;
   try {
-    r = await ctx.session.request({ op: "config", instance: p.arg, set: spec, dryRun: ctx.check }, { signal: ctx.hardStop });
+    r = await ctx.session.request(
+      { op: "config", instance: p.arg, set: spec, dryRun: ctx.check, ...(ctx.check && op.newInstance ? { newInstance: op.newInstance } : {}) },
+      { signal: ctx.hardStop },
+    );
   } catch (e) {
     if (e instanceof AgentRequestError) return { changed: false, error: `settings of ${p.name}: ${e.agentError.message}` };
     throw e;
   }
+  if (r.error?.code === "not-found" && op.newInstance && ctx.check) return fromSpec(FROM_SPEC_ONLY);
   if (r.error) return { changed: false, changes: r.changes, error: `settings of ${p.name}: ${r.error.message}` };
   const n = r.changes.length;
   return { changed: n > 0, changes: r.changes, ...(n ? { word: settingsWord(n, ctx.check) } : {}) };

@@ -161,20 +161,32 @@ describe("planConverge", () => {
     expect(describePlan(plan)).toEqual(["postmulti -i postfix-out -e enable"]);
   });
 
-  it("check mode: a new instance's settings and enable are predicted (not asked); refusals caused by simulated steps are tolerated", () => {
+  it("check mode: a new instance's settings are asked as created (newInstance), its enable predicted; refusals caused by simulated steps are tolerated", () => {
     const plan = planConverge(fresh, border, { check: true });
     expect(describePlan(plan)).toEqual([
       "postmulti -e init",
       "config -",
       "postmulti -I postfix-out -G mta -e create",
-      "config postfix-out (predicted)",
+      "config postfix-out (as created)",
       "postmulti -i postfix-out -e enable (predicted)",
       "postmulti -I postfix-in -G mta -e create",
-      "config postfix-in (predicted)",
+      "config postfix-in (as created)",
       "postmulti -i postfix-in -e enable (predicted)",
     ]);
     const create = plan.instances[1]!.ops[0]!;
     expect(create).toMatchObject({ kind: "create", tolerate: ["run 'postmulti -e init' first"] });
+    // The group the create gives it; none without one (and "-" is none, as for create's -G).
+    expect(plan.instances[1]!.ops[1]).toEqual({ kind: "settings", settings: OUT, newInstance: { group: "mta" } });
+    const plain = planConverge(multi(), [
+      { name: "postfix-a", state: "disabled", settings: IN },
+      { name: "postfix-b", group: "-", state: "disabled", settings: IN },
+    ], { check: true });
+    expect(plain.instances.map((p) => p.ops)).toEqual([
+      [{ kind: "create", args: ["-I", "postfix-a", "-e", "create"] }, { kind: "settings", settings: IN, newInstance: {} }],
+      [{ kind: "create", args: ["-I", "postfix-b", "-e", "create"] }, { kind: "settings", settings: IN, newInstance: {} }],
+    ]);
+    // Outside --check the settings are applied to the created instance, no simulation.
+    expect(planConverge(multi(), [{ name: "postfix-a", state: "disabled", settings: IN }], { check: false }).instances[0]!.ops[1]).toEqual({ kind: "settings", settings: IN });
     // The primary's settings are asked about (it exists).
     expect(plan.instances[0]!.ops[0]).toEqual({ kind: "settings", settings: NULL_CLIENT });
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { AgentRequestError } from "../../../src/transport/index.js";
 import type { RunHostSession } from "../../../src/orchestrator/host-session.js";
-import { convergeInstances, EARLIER_FAILED } from "../../../src/orchestrator/steps/converge.js";
+import { convergeInstances, EARLIER_FAILED, FROM_SPEC_ONLY } from "../../../src/orchestrator/steps/converge.js";
 import type { DesiredInstance } from "../../../src/orchestrator/steps/model.js";
 import type { StepContext } from "../../../src/orchestrator/steps/step-context.js";
 import type {
@@ -231,25 +231,74 @@ describe("convergeInstances", () => {
     expect(results[1]!.error).toBe("postmulti -e init failed: postmulti -e init: cannot update main.cf");
   });
 
-  it("check mode on a fresh host: every request a dry run; new instances reported from their spec, never asked about", async () => {
+  it("check mode on a fresh host: every request a dry run; a new instance's settings diffed by the agent as the create would make it", async () => {
     const notInit = () => fatal("multi_instance_wrapper is empty, run 'postmulti -e init' first.");
-    const s = scripted(facts([primary], false), [() => pm({ dryRun: true }), () => ({ ...twoChanges(), dryRun: true, changed: true }), notInit, notInit], true);
+    // As created, postfix-out has master_service_disable = inet: only inet_interfaces and that one differ.
+    const outChanges = [
+      { ...change("inet_interfaces", null, "loopback-only"), defaultValue: "all" },
+      change("master_service_disable", "inet", ""),
+    ];
+    const inChanges = [{ ...change("inet_interfaces", null, "127.0.0.1"), defaultValue: "all" }];
+    const s = scripted(
+      facts([primary], false),
+      [
+        () => pm({ dryRun: true }),
+        () => ({ ...twoChanges(), dryRun: true, changed: true }),
+        notInit,
+        () => ({ ...cfg(outChanges), dryRun: true }),
+        notInit,
+        () => ({ ...cfg(inChanges), dryRun: true }),
+      ],
+      true,
+    );
     const { results, changed } = await convergeInstances(s.ctx, border);
     expect(lines(s.requests)).toEqual([
       "postmulti -e init (dry)",
       "config - (dry)",
       "postmulti -I postfix-out -G mta -e create (dry)",
+      "config postfix-out (dry)",
       "postmulti -I postfix-in -G mta -e create (dry)",
+      "config postfix-in (dry)",
     ]);
+    expect(s.requests[3]).toEqual({ op: "config", instance: "postfix-out", set: OUT, dryRun: true, newInstance: { group: "mta" } });
+    // The primary exists: asked plainly.
+    expect(s.requests[1]).not.toHaveProperty("newInstance");
     expect(results.map((r) => [r.instance, r.status, r.action])).toEqual([
       ["-", "changed", "would change 2 settings"],
       ["postfix-out", "changed", "would initialise multi-instance support, create, change 2 settings, enable"],
       ["postfix-in", "changed", "would create, change 1 setting, enable"],
     ]);
-    expect(results[2]!.changes).toEqual([{ file: "main.cf", name: "inet_interfaces", before: null, after: "127.0.0.1" }]);
+    expect(results[1]!.changes).toEqual(outChanges);
+    expect(results[2]!.changes).toEqual(inChanges);
     expect(results[2]!.commands).toEqual(["postmulti -I postfix-in -G mta -e create", "postmulti -i postfix-in -e enable"]);
     expect(changed).toEqual(["-", "postfix-out", "postfix-in"]);
     expect(s.invalidated()).toBe(0);
+  });
+
+  it("check mode: a new instance whose settings the create already gives is not counted as changed by them", async () => {
+    const s = scripted(facts([primary], true), [() => pm({ dryRun: true }), () => ({ ...cfg([]), dryRun: true })], true);
+    const { results, changed } = await convergeInstances(s.ctx, [{ name: "postfix-x", state: "disabled", settings: { main: { master_service_disable: "inet" } } }]);
+    expect(lines(s.requests)).toEqual(["postmulti -I postfix-x -e create (dry)", "config postfix-x (dry)"]);
+    expect(s.requests[1]).toMatchObject({ newInstance: {} });
+    expect(results[0]).toMatchObject({ status: "changed", action: "would create" });
+    expect(results[0]!.changes).toBeUndefined();
+    expect(changed).toEqual([]);
+  });
+
+  it("check mode with an agent that cannot simulate a new instance: the settings come from the spec alone, and it says so", async () => {
+    const old = (): ConfigResponse => ({ ...cfg([]), dryRun: true, error: { message: "No instance named postfix-in", code: "not-found" } });
+    const s = scripted(facts([primary], true), [() => pm({ dryRun: true }), old], true);
+    const { results, changed } = await convergeInstances(s.ctx, [border[2]!]);
+    expect(results[0]).toMatchObject({ status: "changed", action: `would create, change 1 setting (${FROM_SPEC_ONLY}), enable` });
+    expect(results[0]!.changes).toEqual([{ file: "main.cf", name: "inet_interfaces", before: null, after: "127.0.0.1" }]);
+    expect(changed).toEqual(["postfix-in"]);
+  });
+
+  it("check mode: a create the agent's simulation refuses fails the instance with the agent's reason", async () => {
+    const refused = (): ConfigResponse => ({ ...cfg([]), dryRun: true, error: { message: "Missing main.cf prototype: /etc/postfix/main.cf.proto", code: "failed" } });
+    const s = scripted(facts([primary], true), [() => pm({ dryRun: true }), refused], true);
+    const { results } = await convergeInstances(s.ctx, [border[2]!]);
+    expect(results[0]).toMatchObject({ status: "failed", error: "settings of postfix-in: Missing main.cf prototype: /etc/postfix/main.cf.proto" });
   });
 
   it("check mode still reports postmulti's naming rules (checked before the init one)", async () => {
