@@ -4,6 +4,7 @@
 // of the CLI's contract; add fields, never rename.
 import type { Effect, InstanceFacts } from "../protocol/index.js";
 import type { DriftData } from "./drift-data.js";
+import type { HostTimings } from "../transport/index.js";
 
 export type HostStatus = "ok" | "changed" | "failed" | "unreachable" | "skipped";
 
@@ -36,8 +37,13 @@ export interface HostOutcome {
   stdout?: string;
   results: ResultRow[];
   durationMs: number;
+  /** When work on the host began and ended (ISO 8601, ms; wall clock of the controller). Absent for hosts never attempted. */
+  startedAt?: string;
+  finishedAt?: string;
   /** Command-specific data, one shape per operation (`kind` names it). */
   data?: HostData;
+  /** Where the host's time went: connect, auth, agent check/upload, hello, each request (ms). */
+  timings?: HostTimings;
 }
 
 /** What each operation adds about a host, beyond its per-instance results. */

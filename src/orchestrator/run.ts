@@ -80,6 +80,7 @@ export class FleetRun {
           this.running.set(host, "starting");
           this.events.emit({ type: "host-started", host });
           const started = performance.now();
+          const startedAt = new Date().toISOString();
           let outcome: HostOutcome;
           try {
             const ctx: HostContext = { host, session: this.pool.get(host), hardStop: this.hardStop, opTimeoutMs: this.settings.opTimeoutMs };
@@ -92,6 +93,10 @@ export class FleetRun {
             this.running.delete(host);
           }
           outcome.durationMs = Math.round(performance.now() - started);
+          const timings = await this.pool.timings(host);
+          if (timings) outcome.timings = timings;
+          outcome.startedAt = startedAt;
+          outcome.finishedAt = new Date().toISOString();
           this.events.emit({ type: "host-finished", outcome });
           return outcome;
         }),
