@@ -9,7 +9,7 @@
 // flight finish their current step and stop. `maxFailPerBatch` (Ansible's
 // max_fail_percentage) stops the play after a batch whose failures EXCEED it.
 // A first Ctrl-C works the same way with the reason "interrupted".
-import type { HostResult } from "./operations.js";
+import type { HostContext, HostResult } from "./operations.js";
 import { hostStatusOf, type BatchResult, type PlayHostOutcome, type PlayResult, type PlaybookDocument, type StepResult } from "./steps/results.js";
 import type { ExecStep } from "./steps/model.js";
 import { runHostSteps } from "./steps/host-steps.js";
@@ -78,6 +78,20 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
   const budgetSpent = () => play.maxFail !== undefined && result.failures >= play.maxFail;
   const stopReason = (): string | undefined => (run.stopped ? INTERRUPTED : budgetSpent() ? `${BUDGET_SPENT} (${result.failures} of ${play.maxFail} failed)` : result.stopped);
   const prompts = new Map<string, Promise<void>>();
+  // Count a failed or unreachable host the moment it ends, not when its batch does: the budget is
+  // reached mid-batch, and the hosts still in flight must then stop after their current step.
+  const counted =
+    (work: (c: HostContext) => Promise<HostResult>) =>
+    async (c: HostContext): Promise<HostResult> => {
+      try {
+        const r = await work(c);
+        if (r.status === "failed" || r.status === "unreachable") result.failures++;
+        return r;
+      } catch (err) {
+        result.failures++; // runHosts makes it the host's failed/unreachable outcome
+        throw err;
+      }
+    };
 
   for (const [bi, batch] of play.batches.entries()) {
     const started = performance.now();
@@ -91,7 +105,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
     run.events.emit({ type: "batch-started", play: pi, batch: bi, hosts: batch });
     const outcomes = (await run.runHosts(
       batch,
-      async ({ host, session, hardStop, opTimeoutMs }): Promise<HostResult> => {
+      counted(async ({ host, session, hardStop, opTimeoutMs }): Promise<HostResult> => {
         let facts: ReturnType<typeof loadFacts> | undefined;
         let created: ReadonlySet<string> = new Set();
         const ctx: StepContext = {
@@ -135,12 +149,12 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
           steps: r.steps,
           ...(r.incomplete ? { incomplete: r.incomplete } : {}),
         } as HostResult;
-      },
+      }),
       { skipReason: () => stopReason() },
     )) as PlayHostOutcome[];
     for (const h of outcomes) h.steps ??= [];
+    // result.failures was counted as each host ended (counted); this batch's share, for max_fail_per_batch:
     const failures = outcomes.filter((h) => h.status === "failed" || h.status === "unreachable").length;
-    result.failures += failures;
     const batchResult: BatchResult = { batch: bi, hosts: outcomes, durationMs: Math.round(performance.now() - started) };
     result.batches.push(batchResult);
     run.events.emit({ type: "batch-finished", play: pi, batch: bi, outcomes });
