@@ -3,7 +3,8 @@
 // Ansible's per-batch rule (exceeded), steps stopped after a failure, handlers
 // run once, interrupts, and the retry list.
 import { describe, expect, it } from "vitest";
-import type { AgentRequest, InstanceFacts } from "../../../src/protocol/index.js";
+import type { InstanceFacts } from "../../../src/protocol/index.js";
+import type { AgentRequestBody } from "../../../src/transport/index.js";
 import type { RunHostSession } from "../../../src/orchestrator/host-session.js";
 import { runPlaybook, type ExecPlay } from "../../../src/orchestrator/playbook-run.js";
 import { FleetRun } from "../../../src/orchestrator/run.js";
@@ -35,7 +36,7 @@ interface FakeHost {
 
 /** A session whose agent answers from a script and records what it was asked, with timestamps. */
 function fakeSession(host: string, h: FakeHost, clock: { t: number[] }): RunHostSession {
-  const request = async (body: Omit<AgentRequest, "id">) => {
+  const request = async (body: AgentRequestBody) => {
     clock.t.push(Date.now());
     switch (body.op) {
       case "facts":
