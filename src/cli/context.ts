@@ -126,7 +126,7 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
     forks: args.forks ?? loaded.forksDefault ?? 50,
     opTimeoutMs,
     agentBundle: agentBundlePath(),
-    transport: { opTimeoutMs, keyStore: new KeyStore(), warn },
+    transport: { opTimeoutMs, keyStore: new KeyStore(), warn, ...((args.verbose ?? 0) >= 2 ? { timingsLog: (line: string) => process.stderr.write(`postfleet: timings ${line}\n`) } : {}) },
     stop: stop.signal,
     hardStop: hardStop.signal,
   });

@@ -6,6 +6,7 @@ import {
   type AgentClient,
   type AgentRequestBody,
   type HostSession,
+  type HostTimings,
   type ResponseFor,
   type TransportOptions,
 } from "../transport/index.js";
@@ -49,8 +50,7 @@ export class RunHostSession {
   agent(): Promise<AgentClient> {
     this.starting ??= (async () => {
       const s = await this.connection();
-      await s.ensureAgent(this.o.agentBundle);
-      return s.startAgent();
+      return s.startAgent(this.o.agentBundle);
     })();
     return this.starting;
   }
@@ -58,6 +58,12 @@ export class RunHostSession {
   async request<R extends AgentRequestBody>(body: R, opts: RequestOptions = {}): Promise<ResponseFor<R>> {
     const client = await this.agent();
     return client.request(body, opts);
+  }
+
+  /** Where this host's time went so far (undefined until connected). */
+  async timings(): Promise<HostTimings | undefined> {
+    const s = await this.connecting?.catch(() => undefined);
+    return s?.timings();
   }
 
   /** Stop the agent and close the connection; safe to call twice. */
@@ -74,6 +80,7 @@ export class RunHostSession {
 /** The run's sessions, one per host, created on first use. */
 export class SessionPool {
   private readonly sessions = new Map<string, RunHostSession>();
+  private readonly released = new Map<string, HostTimings>();
 
   constructor(
     private readonly targets: ReadonlyMap<string, ConnectionTarget>,
@@ -96,6 +103,14 @@ export class SessionPool {
     const s = this.sessions.get(host);
     this.sessions.delete(host);
     await s?.close();
+    // Only the figures are kept: a released session's connection objects go.
+    const t = await s?.timings();
+    if (t) this.released.set(host, t);
+  }
+
+  /** A host's timings so far, also after its session was released (for the run document). */
+  async timings(host: string): Promise<HostTimings | undefined> {
+    return (await this.sessions.get(host)?.timings()) ?? this.released.get(host);
   }
 
   async closeAll(): Promise<void> {

@@ -77,7 +77,21 @@ export interface AgentClientOptions {
   cancelAnswerWaitMs?: number;
   /** True once the SSH connection is gone: the agent's end is then reported as UnreachableError. */
   connectionLost?: () => boolean;
+  /**
+   * Sees each non-JSON stdout line before the hello (the loader's status
+   * lines, login banners). An error returned ends the start with it.
+   */
+  preHelloLine?: (line: string) => Error | undefined;
 }
+
+/** How long one request took, from its sending to its answer (or its failure). */
+export interface RequestTiming {
+  op: string;
+  ms: number;
+}
+
+/** At most this many request timings are kept per agent (a long run keeps its first ones). */
+const MAX_TIMINGS = 10_000;
 
 export interface RequestOptions {
   /** This request's timeout (0: none); default the client's requestTimeoutMs. On expiry the request is cancelled on the agent. */
@@ -88,6 +102,8 @@ export interface RequestOptions {
 
 interface Pending {
   op: string;
+  /** performance.now() when sent. */
+  sentAt?: number;
   resolve: (r: AgentResponse) => void;
   reject: (e: Error) => void;
   /** Request timeout, then the wait for the answer after a cancel. */
@@ -106,6 +122,8 @@ export class AgentClient {
   private helloWaiter: Pending | undefined;
   /** Set once the hello line arrived. */
   hello!: HelloResponse;
+  /** Each request's duration, in the order they ended (shutdown and cancel excluded). */
+  readonly timings: RequestTiming[] = [];
 
   private constructor(
     private readonly host: string,
@@ -126,7 +144,9 @@ export class AgentClient {
         }
       }
       const how = s.signal ? `killed by signal ${s.signal}` : s.exitCode === null ? "ended without an exit status" : `exited with code ${s.exitCode}`;
-      this.die(new AgentProcessError(host, `agent on ${host} ${how}${tail ? `; stderr: ${tail.slice(-1500)}` : ""}`));
+      const e = new AgentProcessError(host, `agent on ${host} ${how}${tail ? `; stderr: ${tail.slice(-1500)}` : ""}`);
+      e.exitStatus = s;
+      this.die(e);
     });
   }
 
@@ -190,7 +210,7 @@ export class AgentClient {
     if (signal?.aborted) return Promise.reject(this.abortError(body.op));
     const id = this.nextId++;
     return new Promise<AgentResponse>((resolve, reject) => {
-      const p: Pending = { op: body.op, resolve, reject, timer: undefined };
+      const p: Pending = { op: body.op, sentAt: performance.now(), resolve, reject, timer: undefined };
       const timedOut = () =>
         new OperationTimeoutError(this.host, `agent request ${body.op} on ${this.host} timed out after ${timeoutMs / 1000} s`);
       if (timeoutMs > 0) {
@@ -233,6 +253,9 @@ export class AgentClient {
     this.pending.delete(id);
     clearTimeout(p.timer);
     p.cleanup?.();
+    if (p.sentAt !== undefined && p.op !== "shutdown" && p.op !== "cancel" && this.timings.length < MAX_TIMINGS) {
+      this.timings.push({ op: p.op, ms: Math.round(performance.now() - p.sentAt) });
+    }
     return p;
   }
 
@@ -251,8 +274,19 @@ export class AgentClient {
     try {
       msg = JSON.parse(line) as AgentResponse;
     } catch {
-      // Before the hello, stray lines come from the login shell's start-up files (motd, echo in .bashrc).
-      if (this.helloWaiter) return;
+      // Before the hello, stray lines come from the login shell's start-up files (motd, echo in .bashrc)
+      // or from the loader that verifies and starts the agent.
+      if (this.helloWaiter) {
+        const stop = this.o.preHelloLine?.(line);
+        if (stop) {
+          const w = this.helloWaiter;
+          this.helloWaiter = undefined;
+          clearTimeout(w.timer);
+          this.proc.kill();
+          w.reject(stop);
+        }
+        return;
+      }
       this.fatal(`agent on ${this.host} printed a line that is not JSON: ${line.slice(0, 200)}`);
       return;
     }

@@ -80,6 +80,8 @@ export class AgentPushError extends TransportError {
 /** The running agent died, spoke garbage, or answered with the wrong protocol. */
 export class AgentProcessError extends TransportError {
   readonly code = "agent" as const;
+  /** How the agent's process ended, when that is the error. */
+  exitStatus?: { exitCode: number | null; signal: string | null };
 }
 
 /** Bad transport configuration (ssh_config, ProxyJump syntax, unreadable key file...). */

@@ -13,10 +13,17 @@ export function shellQuote(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * An argv element that the login shell replaces by the login user's $HOME (as
+ * one word, "$HOME"). It holds a NUL, so no real argument can be mistaken for it.
+ * Under become this is how the root side learns the login user's home.
+ */
+export const LOGIN_HOME = "\0postfleet:login-home\0";
+
 /** A remote command line that runs `argv[0]` with exactly `argv[1..]` as its arguments. */
 export function buildCommand(argv: readonly string[]): string {
   if (argv.length === 0) throw new Error("empty command");
-  return argv.map(shellQuote).join(" ");
+  return argv.map((a) => (a === LOGIN_HOME ? '"$HOME"' : shellQuote(a))).join(" ");
 }
 
 /** `sh -c SCRIPT sh ARGS...`: a fixed script (ours) with untrusted values only as positional parameters. */

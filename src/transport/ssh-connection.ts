@@ -120,8 +120,20 @@ function describeEndpoint(h: HopSettings): string {
   return `${h.user}@${h.hostname}:${h.port}`;
 }
 
+/** Where a connection's set-up time went, in ms (the target's own hop; jump hosts not included). */
+export interface ConnectTimings {
+  /** TCP connect, SSH version exchange, key exchange and host key check. */
+  connectMs: number;
+  /** Loading keys and the authentication exchange, up to a usable connection. */
+  authMs: number;
+}
+
+const connectTimings = new WeakMap<Client, ConnectTimings>();
+
 export class HostConnection {
   private closed = false;
+  /** Set by openConnection(). */
+  timings: ConnectTimings = { connectMs: 0, authMs: 0 };
   private closeReason: string | undefined;
 
   constructor(
@@ -211,7 +223,9 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
     const via = leases[leases.length - 1];
     const sock = via ? await forward(via.client, hops[hops.length - 2]!, last, target.name, timeoutOf(last, o)) : undefined;
     const client = await connectHop(last, target, o, keyStore, sock, false);
-    return new HostConnection(target, settings, client, leases);
+    const conn = new HostConnection(target, settings, client, leases);
+    conn.timings = connectTimings.get(client) ?? conn.timings;
+    return conn;
   } catch (e) {
     for (const l of leases.reverse()) l.release();
     throw e;
@@ -301,9 +315,13 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
   const checking = target.hostKeyChecking ?? o.hostKeyChecking ?? s.hostKeyChecking ?? "strict";
   const timeoutMs = s.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000;
 
+  const keysStart = performance.now();
   return authMethods(hop, target, o, keys).then(
     ({ methods, tried }) =>
       new Promise<Client>((resolve, reject) => {
+        const keysMs = performance.now() - keysStart;
+        const connectStart = performance.now();
+        let authStart: number | undefined;
         if (methods.length === 0) {
           reject(
             new AuthError(
@@ -324,7 +342,12 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
             reject(err);
           } else resolve(client);
         };
-        client.once("ready", () => finish());
+        client.once("ready", () => {
+          const now = performance.now();
+          const at = authStart ?? now;
+          connectTimings.set(client, { connectMs: Math.round(at - connectStart), authMs: Math.round(keysMs + now - at) });
+          finish();
+        });
         client.on("error", (err: Error & { level?: string; code?: string }) => {
           if (settled) return;
           const where = `${hop.label} (${describeEndpoint(s)})`;
@@ -351,6 +374,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
           keepaliveCountMax: o.keepaliveCountMax ?? 3,
           algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(s.hostname, s.port, lookupFiles)) as never },
           authHandler: (_left: AuthenticationType[], _partial: boolean, next) => {
+            authStart ??= performance.now();
             next((queue.shift() ?? false) as never);
           },
           hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {

@@ -59,11 +59,12 @@ describe("become (sudo) as a non-root login user", () => {
 
   it("runs the agent through sudo: pushed to the login user's cache, running as root, password not in any argv", async () => {
     const s = await open(withPassword, { becomePassword: PASSWORD });
-    const pushed = await s.ensureAgent(writeFakeAgent("become"));
+    const agent = await s.startAgent(writeFakeAgent("become"));
+    const pushed = s.agentOnHost!;
+    expect(pushed.uploaded).toBe(true);
     expect(pushed.remotePath).toMatch(/^\/home\/ops\/\.cache\/postfleet\/agent-[0-9a-f]{64}\.cjs$/);
     const host = withPassword.hosts[0]!;
     expect((await host.exec(["stat", "-c", "%a %U", "/home/ops/.cache/postfleet"])).stdout.trim()).toBe("700 ops");
-    const agent = await s.startAgent();
     try {
       expect(agent.hello.uid).toBe(0);
       const ps = await host.exec("ps -eo args 2>/dev/null || cat /proc/[0-9]*/cmdline | tr '\\0' ' '");
@@ -75,11 +76,28 @@ describe("become (sudo) as a non-root login user", () => {
     }
   });
 
+  it("under become root verifies the login user's cache itself: parents not the login user's are refused; a non-root become user is told clearly", async () => {
+    const host = withPassword.hosts[0]!;
+    const bundle = writeFakeAgent("become-parents");
+    const s = await open(withPassword, { becomePassword: PASSWORD });
+    await (await s.startAgent(bundle)).close();
+    await host.exec("chown postfix /home/ops/.cache");
+    try {
+      const e = await rejection(s.startAgent(bundle));
+      expect(e.message).toMatch(/refusing the agent cache on mta01: \/home\/ops\/\.cache is owned by uid \d+, not by the login user \(uid 1000\)/);
+    } finally {
+      await host.exec("chown ops /home/ops/.cache");
+    }
+    const asPostfix = await open(withPassword, { becomePassword: PASSWORD, becomeUser: "postfix" });
+    const e = await rejection(asPostfix.startAgent(bundle));
+    expect(e.message).toMatch(/the become user \(uid \d+\) on mta01 cannot read the login user's private agent cache/);
+    expect(e.message).not.toMatch(/sha256|tamper/);
+  });
+
   it("uses sudo -n with NOPASSWD sudo", async () => {
     const s = await open(noPassword);
     expect((await s.exec(["id", "-u"], { become: true })).stdout).toBe("0\n");
-    await s.ensureAgent(writeFakeAgent("nopw"));
-    const agent = await s.startAgent();
+    const agent = await s.startAgent(writeFakeAgent("nopw"));
     expect(agent.hello.uid).toBe(0);
     await agent.close();
   });

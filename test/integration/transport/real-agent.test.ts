@@ -28,9 +28,11 @@ describe("transport with the real agent", () => {
       lab.hosts.map(async (h, i) => {
         const s = await openHost(labTarget(lab, i, { become: true }), isolated);
         sessions.push(s);
-        expect((await s.ensureAgent(BUNDLE)).uploaded).toBe(true);
-        expect((await s.ensureAgent(BUNDLE)).uploaded).toBe(false);
-        const agent = await s.startAgent();
+        const first = await s.startAgent(BUNDLE);
+        expect(s.agentOnHost!.uploaded).toBe(true);
+        await first.close();
+        const agent = await s.startAgent(BUNDLE);
+        expect(s.agentOnHost!.uploaded).toBe(false);
         try {
           expect(agent.hello).toMatchObject({ op: "hello", protocol: PROTOCOL_VERSION, uid: 0 });
           const init = await agent.request({ op: "postmulti", args: ["-e", "init"] });
@@ -60,6 +62,7 @@ describe("transport with the real agent", () => {
     // A fresh session (a new run) finds the agent in place.
     const again = await openHost(labTarget(lab, 0, { become: true }), isolated);
     sessions.push(again);
-    expect((await again.ensureAgent(BUNDLE)).uploaded).toBe(false);
+    await (await again.startAgent(BUNDLE)).close();
+    expect(again.agentOnHost!.uploaded).toBe(false);
   });
 });
