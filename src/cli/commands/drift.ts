@@ -80,7 +80,7 @@ export const driftCommand: CommandModule<object, DriftArgs> = {
     if (argv.save) {
       const majority = compareFleet({ outcomes: doc.hosts, ignore });
       writeFileSync(argv.save, `${JSON.stringify(makeSnapshot(majority.hosts, majority.reference, ignore, new Date()), null, 2)}\n`);
-      process.stderr.write(`postfleet: saved the configuration of ${majority.hosts.length} hosts to ${argv.save}\n`);
+      process.stderr.write(`postfleet: saved the configuration of ${majority.hosts.length} host(s) to ${argv.save}\n`);
     }
 
     let text: string | undefined;
@@ -90,7 +90,7 @@ export const driftCommand: CommandModule<object, DriftArgs> = {
     if (text !== undefined) {
       if (argv.output) {
         writeFileSync(argv.output, text);
-        process.stderr.write(`postfleet: wrote the drift report of ${r.hosts.length} hosts to ${argv.output}${r.drift ? " (drift found)" : ""}\n`);
+        process.stderr.write(`postfleet: wrote the drift report of ${r.hosts.length} host(s) to ${argv.output}${r.drift ? " (drift found)" : ""}\n`);
       } else process.stdout.write(text);
     }
     process.exitCode = exitCode === EXIT.ok && argv["exit-code"] && r.drift ? EXIT_DRIFT : exitCode;
