@@ -1,13 +1,13 @@
 // Helpers for the playbook integration tests: run `postfleet run` against a
 // lab, write throw-away playbooks, walk the --json document, and watch each
 // host's Postfix masters come and go (the watcher runs in the container).
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { PlayHostOutcome, PlaybookDocument, StepResult } from "../../src/orchestrator/steps/results.js";
-import { postfleet, type CliResult } from "./cli.js";
+import { CLI, postfleet, type CliResult } from "./cli.js";
 import type { Lab, TestLabHost } from "./lab.js";
 
 export type { PlaybookDocument, PlayHostOutcome, StepResult };
@@ -172,4 +172,69 @@ export function explain(r: CliResult): string {
     hosts = r.stdout.slice(-4000);
   }
   return `exit ${r.exitCode}\nstderr: ${r.stderr}\n${hosts}`;
+}
+
+/** A `postfleet run` in progress: its output so far, a way to wait for a line, to signal it, and its end. */
+export interface RunningPlaybook {
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stdout (or stderr) matches; rejects after timeoutMs or if the run ends first. */
+  waitFor(re: RegExp, o?: { stream?: "stdout" | "stderr"; timeoutMs?: number }): Promise<RegExpMatchArray>;
+  signal(sig: NodeJS.Signals): void;
+  done: Promise<CliResult>;
+}
+
+export function startPlaybook(lab: Lab, playbook: string, args: string[] = []): RunningPlaybook {
+  const child = spawn(process.execPath, [CLI, "-i", lab.inventoryPath, "run", playbook, ...args], {
+    env: { ...process.env, NO_COLOR: "1", HOME: join(lab.dir, "home") },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const out = { stdout: "", stderr: "" };
+  const waiters = new Set<() => void>();
+  const poke = () => [...waiters].forEach((w) => w());
+  child.stdout.on("data", (d: Buffer) => ((out.stdout += d.toString()), poke()));
+  child.stderr.on("data", (d: Buffer) => ((out.stderr += d.toString()), poke()));
+  let ended = false;
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (exitCode) => {
+      ended = true;
+      poke();
+      resolve({ exitCode, stdout: out.stdout, stderr: out.stderr });
+    });
+  });
+  return {
+    stdout: () => out.stdout,
+    stderr: () => out.stderr,
+    signal: (sig) => child.kill(sig),
+    done,
+    waitFor(re, o = {}) {
+      const stream = o.stream ?? "stdout";
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`timed out waiting for ${re} on ${stream}:\n${out.stdout}\n${out.stderr}`)), o.timeoutMs ?? 90_000);
+        const check = () => {
+          const m = out[stream].match(re);
+          if (m) finish(undefined, m);
+          else if (ended) finish(new Error(`the run ended before ${re} appeared on ${stream}:\n${out.stdout}\n${out.stderr}`));
+        };
+        function finish(err?: Error, m?: RegExpMatchArray) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (err) reject(err);
+          else resolve(m!);
+        }
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Wait until `cond` holds (polled), or fail with `what`. */
+export async function until(cond: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
