@@ -24,9 +24,9 @@ export async function serviceInstances(
   gate: HealthCheck[] = GATE_CHECKS,
   /** A restart's start phase brings back what it stopped even when interrupted. */
   finishEvenIfInterrupted = false,
-): Promise<{ results: InstanceStepResult[]; failed: boolean }> {
+): Promise<{ results: InstanceStepResult[]; failed: boolean; untouched: InstanceStepResult[] }> {
   const results: InstanceStepResult[] = [];
-  for (const inst of instances) {
+  for (const [n, inst] of instances.entries()) {
     if (ctx.hardStop.aborted) break;
     const why = finishEvenIfInterrupted ? undefined : ctx.interrupted();
     if (why) {
@@ -35,9 +35,14 @@ export async function serviceInstances(
     }
     const r = await serviceOne(ctx, action, inst, healthyTimeoutMs, gate);
     results.push(r);
-    if (r.status === "failed") return { results, failed: true };
+    if (r.status === "failed") return { results, failed: true, untouched: untouched(action, instances.slice(n + 1), inst.name) };
   }
-  return { results, failed: false };
+  return { results, failed: false, untouched: [] };
+}
+
+/** The instances after a failed one: left as they were, and the report says so. */
+function untouched(action: "start" | "stop" | "reload" | "restart", rest: readonly InstanceFacts[], failed: string): InstanceStepResult[] {
+  return rest.map((i) => ({ instance: i.name, status: "skipped", action: `not ${DONE[action]} (${failed} failed first; left as it was)`, durationMs: 0 }));
 }
 
 async function serviceOne(
@@ -108,12 +113,13 @@ function predictedService(action: "start" | "stop" | "reload", inst: InstanceFac
 export async function serviceStep(ctx: StepContext, action: ServiceAction, selected: readonly InstanceFacts[], healthyTimeoutMs: number): Promise<InstanceStepResult[]> {
   const forward = [...selected];
   const reverse = [...selected].reverse();
-  if (action === "stop") return (await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs)).results;
-  if (action === "start") return (await serviceInstances(ctx, "start", forward, healthyTimeoutMs)).results;
-  if (action === "reload") return (await serviceInstances(ctx, "reload", forward, healthyTimeoutMs)).results;
+  const all = (r: { results: InstanceStepResult[]; untouched: InstanceStepResult[] }) => [...r.results, ...r.untouched];
+  if (action === "stop") return all(await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs));
+  if (action === "start") return all(await serviceInstances(ctx, "start", forward, healthyTimeoutMs));
+  if (action === "reload") return all(await serviceInstances(ctx, "reload", forward, healthyTimeoutMs));
   // restart: only what was running (or is enabled) comes back; a failed stop leaves the rest untouched.
   const stop = await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs);
-  if (stop.failed) return stop.results;
+  if (stop.failed) return [...stop.results, ...stop.untouched.map((u) => ({ ...u, action: u.action.replace(/^not stopped/, "not restarted") }))];
   // Bring back what this step stopped, even after a first Ctrl-C; the rest is left as it was.
   const stopped = new Set(stop.results.filter((r) => r.status === "changed").map((r) => r.instance));
   const again = forward.filter((i) => stopped.has(i.name) || !ctx.interrupted());
