@@ -37,6 +37,12 @@ export async function runStep(ctx: StepContext, selected: readonly InstanceFacts
   const command = shell ? ["/bin/sh", "-c", argv.join(" ")] : argv;
   const out: InstanceStepResult[] = [];
   for (const inst of selected) {
+    // A first Ctrl-C: the command runs on no further instance (the one running finishes).
+    const why = ctx.interrupted();
+    if (why) {
+      out.push({ instance: inst.name, status: "skipped", action: `not run (${why})`, durationMs: 0 });
+      continue;
+    }
     ctx.doing(`run ${buildCommand(command)} for ${inst.name}`);
     if (ctx.check && ctx.predicted(inst.name)) {
       out.push({ instance: inst.name, status: "changed", action: "would run", commands: [buildCommand(command)], durationMs: 0 });

@@ -32,6 +32,12 @@ export async function applySettings(ctx: StepContext, inst: InstanceFacts, setti
 export async function settingsStep(ctx: StepContext, selected: readonly InstanceFacts[], settings: ConfigSpec): Promise<InstanceStepResult[]> {
   const out: InstanceStepResult[] = [];
   for (const inst of selected) {
+    // A first Ctrl-C: no further instance is changed (the one being changed finishes).
+    const why = ctx.interrupted();
+    if (why) {
+      out.push({ instance: inst.name, status: "skipped", action: `settings not applied (${why})`, durationMs: 0 });
+      continue;
+    }
     const r = await applySettings(ctx, inst, settings);
     out.push(r);
     if (r.status === "failed") break;
