@@ -122,18 +122,18 @@ describe("shipped playbooks validate against a small inventory", () => {
     ]);
   });
 
-  it("destroy-instance.yml: stop, then absent; the instance must be named", async () => {
+  it("destroy-instance.yml: absent (which stops after the queue check); the instance must be named", async () => {
     const pb = await loadShipped("destroy-instance.yml", { extraVars: { instance: "postfix-in" }, hosts: 3 });
     const play = pb.plays[0]!;
     expect(play.batches).toEqual([["mta01"], ["mta02"], ["mta03"]]);
-    expect(play.steps["mta02"]!.map((s) => s.type)).toEqual(["stop", "instances"]);
-    expect(play.steps["mta02"]![0]).toMatchObject({ name: "Stop postfix-in", select: { kind: "names", names: ["postfix-in"] } });
-    expect((play.steps["mta02"]![1] as InstancesStep).instances).toEqual([{ name: "postfix-in", state: "absent", config: { main: {}, mainAbsent: [], master: {} } }]);
+    expect(play.steps["mta02"]!.map((s) => s.type)).toEqual(["instances"]);
+    expect(play.steps["mta02"]![0]).toMatchObject({ name: "Stop, disable and destroy postfix-in" });
+    expect((play.steps["mta02"]![0] as InstancesStep).instances).toEqual([{ name: "postfix-in", state: "absent", config: { main: {}, mainAbsent: [], master: {} } }]);
     const file = join(DIR, "destroy-instance.yml");
     const e = await loadShipped("destroy-instance.yml", { hosts: 3 }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(PlaybookError);
     const lines = (e as PlaybookError).message.split("\n");
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(new RegExp(`^${file.replace(/[.]/g, "\\.")}:\\d+:\\d+: hosts mta01, mta02, mta03: 'instance' is undefined`));
     const bad = await loadShipped("destroy-instance.yml", { extraVars: { instance: "in" }, hosts: 1 }).catch((x: unknown) => x);
     expect((bad as Error).message).toMatch(/destroy-instance\.yml:\d+:\d+: host mta01: instance name 'in' must start with "postfix-"/);
