@@ -4,7 +4,7 @@
 // differences against it. Pure logic: the renderers print the result.
 import type { HostOutcome } from "../orchestrator/run-document.js";
 import type { ComparableHost, ComparableInstance, ComparableService, NormalisedSetting } from "./drift-normalise.js";
-import { assignOrder, globMatcher, makeReplacer, NormalisationLog, normaliseHost } from "./drift-normalise.js";
+import { assignOrder, globMatcher, makeReplacer, NormalisationLog, normaliseHost, normaliseServiceKey } from "./drift-normalise.js";
 
 /** One way an instance differs from the reference. */
 export interface Difference {
@@ -45,6 +45,8 @@ export interface DriftReport {
   hosts: string[];
   /** Hosts that could not be read (failed, unreachable, skipped). */
   missingHosts: Array<{ host: string; status: string; error?: string }>;
+  /** Instances the agent could not read on a host (left out of the comparison of that instance name). */
+  unreadable: Array<{ host: string; instance: string; error: string }>;
   versions: VersionGroup[];
   /** Versions differ from the reference (snapshot: its version; else the most common one). */
   versionDrift: boolean;
@@ -154,7 +156,8 @@ function groupBy<T>(items: readonly T[], key: (t: T) => string): T[][] {
 }
 
 /** Each host's differences against its expected configuration, hosts with equal differences together. */
-function outliersOf(hosts: readonly ComparableHost[], name: string, expectedFor: (h: ComparableHost) => Expected, order: boolean): HostGroup[] {
+function outliersOf(all: readonly ComparableHost[], name: string, expectedFor: (h: ComparableHost) => Expected, order: boolean): HostGroup[] {
+  const hosts = all.filter((h) => !h.unreadable.has(name));
   const diffs = hosts.map((h) => ({ host: h.host, differences: diffInstance(expectedFor(h), h.instances.get(name) ?? null, { order }) }));
   return groupBy(
     diffs.filter((d) => d.differences.length > 0),
@@ -176,7 +179,7 @@ export function compareMajority(hosts: readonly ComparableHost[]): { instances: 
   const instances: InstanceDrift[] = [];
   const reference = new Map<string, ComparableInstance | null>();
   for (const name of instanceNames(hosts)) {
-    const groups = groupBy(hosts, (h) => canonical(h.instances.get(name) ?? null));
+    const groups = groupBy(hosts.filter((h) => !h.unreadable.has(name)), (h) => canonical(h.instances.get(name) ?? null));
     const largest = groups.reduce((best, g) => (g.length > best.length ? g : best));
     const config = largest[0]!.instances.get(name) ?? null;
     reference.set(name, config);
@@ -246,7 +249,7 @@ export function compareSnapshot(hosts: readonly ComparableHost[], snap: DriftSna
 /** What a playbook declares for one host: instance name → expectation. */
 export type DeclaredState = Map<string, Expected>;
 
-const NO_TOKENS: ComparableHost = { host: "", postfixVersion: "", instances: new Map(), names: [], tokens: [] };
+const NO_TOKENS: ComparableHost = { host: "", postfixVersion: "", instances: new Map(), names: [], tokens: [], unreadable: new Map() };
 
 /** A declaration seen as the host's configuration is: its own names replaced, ignored settings dropped. */
 export function normaliseExpected(e: Expected, host: ComparableHost, ignore: (name: string) => boolean): Expected {
@@ -257,9 +260,9 @@ export function normaliseExpected(e: Expected, host: ComparableHost, ignore: (na
   const master: Record<string, ComparableService> = {};
   for (const [key, svc] of Object.entries(e.config.master)) {
     if (ignore(key)) continue;
-    master[r(key)] = {
-      line: r(svc.line),
-      fields: Object.fromEntries(Object.entries(svc.fields).map(([f, v]) => [f, r(v)])),
+    master[normaliseServiceKey(key, replace).value] = {
+      line: svc.line,
+      fields: { ...svc.fields },
       params: Object.fromEntries(Object.entries(svc.params).filter(([p]) => !ignore(p) && !ignore(`${key}/${p}`)).map(([p, v]) => [p, r(v)])),
     };
   }
@@ -267,7 +270,7 @@ export function normaliseExpected(e: Expected, host: ComparableHost, ignore: (na
     ...e,
     config: { ...e.config, main, master },
     mainAbsent: e.mainAbsent?.filter((p) => !ignore(p)),
-    masterAbsent: e.masterAbsent?.filter((k) => !ignore(k)).map(r),
+    masterAbsent: e.masterAbsent?.filter((k) => !ignore(k)).map((k) => normaliseServiceKey(k, replace).value),
   };
 }
 
@@ -325,6 +328,7 @@ export function compareFleet(input: DriftInput): { report: DriftReport; hosts: C
     against,
     hosts: hosts.map((h) => h.host),
     missingHosts,
+    unreadable: hosts.flatMap((h) => [...h.unreadable].map(([instance, error]) => ({ host: h.host, instance, error }))),
     versions,
     versionDrift,
     normalised: log.list(),

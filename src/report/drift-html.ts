@@ -54,7 +54,10 @@ export function renderDriftHtml(r: DriftReport, generatedAt: Date): string {
         .map((n) => `<li>${h(n.instance)} ${h(n.setting)}: ${h(n.placeholders.join(", "))} on ${n.hosts.length} host(s)</li>`)
         .join("")}</ul></details>`
     : "";
-  const missing = r.missingHosts.map((m) => `<li><b>${h(m.host)}</b>: ${h(m.status)}${m.error ? `: ${h(m.error)}` : ""}</li>`).join("");
+  const missing = [
+    ...r.missingHosts.map((m) => `<li><b>${h(m.host)}</b>: ${h(m.status)}${m.error ? `: ${h(m.error)}` : ""}</li>`),
+    ...r.unreadable.map((u) => `<li><b>${h(u.host)}</b> instance ${h(u.instance)}: ${h(u.error)}</li>`),
+  ].join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>postfleet drift</title>
 <style>

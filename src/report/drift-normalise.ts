@@ -33,6 +33,8 @@ export interface ComparableHost {
   names: string[];
   /** The host's own names and addresses with their placeholders (longest first). */
   tokens: Array<{ token: string; placeholder: string }>;
+  /** Instances the agent could not read (not compared): name → why. */
+  unreadable: Map<string, string>;
 }
 
 /** A setting whose value was rewritten before comparing. */
@@ -181,16 +183,29 @@ export interface NormaliseOptions {
   log: NormalisationLog;
 }
 
+/** "10.0.0.5:smtp/inet" → "{address}:smtp/inet": only a service's address part may name the host. */
+export function normaliseServiceKey(key: string, replace: ReturnType<typeof makeReplacer>): { value: string; used: string[] } {
+  const slash = key.lastIndexOf("/");
+  const service = slash > 0 ? key.slice(0, slash) : key;
+  const colon = service.lastIndexOf(":");
+  if (colon <= 0) return { value: key, used: [] };
+  const r = replace(service.slice(0, colon));
+  return { value: `${r.value}${key.slice(colon)}`, used: r.used };
+}
+
+/**
+ * A service's own address ("10.0.0.5:smtp/inet") and its -o values may name
+ * the host; its other fields are compared as they are (a host called "smtp"
+ * must not turn every smtp service into a placeholder).
+ */
 function comparableService(s: MasterService, instance: string, host: string, replace: ReturnType<typeof makeReplacer>, o: NormaliseOptions): [string, ComparableService] | null {
-  const key = replace(s.key);
-  if (o.ignore(s.key) || o.ignore(key.value)) return null;
-  const used = new Set(key.used);
+  if (o.ignore(s.key)) return null;
+  const k = normaliseServiceKey(s.key, replace);
+  const key = k.value;
+  const service = key.slice(0, key.lastIndexOf("/"));
+  const used = new Set(k.used);
   const fields: Record<string, string> = {};
-  for (const [f, v] of Object.entries(s.fields)) {
-    const r = replace(f === "command" ? commandWithoutOptions(v) : v);
-    r.used.forEach((p) => used.add(p));
-    if (f !== "service" && f !== "type") fields[f] = r.value;
-  }
+  for (const [f, v] of Object.entries(s.fields)) if (f !== "service" && f !== "type") fields[f] = f === "command" ? commandWithoutOptions(v) : v;
   const params: Record<string, string> = {};
   for (const [p, v] of Object.entries(s.params)) {
     if (o.ignore(p) || o.ignore(`${s.key}/${p}`)) continue;
@@ -198,9 +213,10 @@ function comparableService(s: MasterService, instance: string, host: string, rep
     r.used.forEach((x) => used.add(x));
     params[p] = r.value;
   }
-  const line = replace(s.line).value;
-  if (used.size) o.log.add(instance, `master.cf ${s.key}`, used, host);
-  return [key.value, { line, fields, params }];
+  const words = s.line.split(" ");
+  const line = k.used.length && words[0] === s.fields.service ? [service, ...words.slice(1)].join(" ") : s.line;
+  if (used.size) o.log.add(instance, `master.cf ${key}`, used, host);
+  return [key, { line, fields, params }];
 }
 
 /** One host's instances, normalised; instances that could not be read are left out. */
@@ -208,6 +224,7 @@ export function normaliseHost(host: string, data: DriftData, o: NormaliseOptions
   const tokens = hostTokens(data.names);
   const replace = makeReplacer(tokens);
   const instances = new Map<string, ComparableInstance>();
+  const unreadable = new Map(data.instances.filter((i) => i.error).map((i) => [instanceKey(i), i.error!]));
   const sorted = [...data.instances].filter((i) => !i.error).sort((a, b) => a.order - b.order);
   for (const i of sorted) {
     const name = instanceKey(i);
@@ -225,7 +242,7 @@ export function normaliseHost(host: string, data: DriftData, o: NormaliseOptions
     }
     instances.set(name, { name, group: i.group, enabled: i.enabled, order: "", main, master });
   }
-  return { host, postfixVersion: data.postfixVersion, instances, names: [...instances.keys()], tokens };
+  return { host, postfixVersion: data.postfixVersion, instances, names: [...instances.keys()], tokens, unreadable };
 }
 
 /**
@@ -234,7 +251,7 @@ export function normaliseHost(host: string, data: DriftData, o: NormaliseOptions
  */
 export function assignOrder(hosts: readonly ComparableHost[], alsoCommon?: readonly string[]): void {
   let common: Set<string> | null = alsoCommon ? new Set(alsoCommon) : null;
-  for (const h of hosts) common = new Set([...(common ?? h.names)].filter((n) => h.instances.has(n)));
+  for (const h of hosts) common = new Set([...(common ?? h.names)].filter((n) => h.instances.has(n) || h.unreadable.has(n)));
   for (const h of hosts) {
     let last = "first";
     for (const n of h.names) {

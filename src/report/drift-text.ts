@@ -43,6 +43,7 @@ export function renderDriftText(r: DriftReport): string {
   }
   if (r.ignored.length) out.push(`ignored: ${r.ignored.join(", ")}`);
   for (const m of r.missingHosts) out.push(`not compared: ${m.host} (${m.status}${m.error ? `: ${m.error}` : ""})`);
+  for (const u of r.unreadable) out.push(`not compared: ${u.host} instance ${u.instance} (${u.error})`);
   out.push("");
   for (const i of r.instances) {
     const title = instanceTitle(i);

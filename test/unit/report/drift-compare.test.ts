@@ -190,6 +190,30 @@ describe("majority comparison", () => {
   });
 });
 
+describe("what normalisation leaves alone, and instances that could not be read", () => {
+  it("a host named like a service does not rewrite its services; a service's own address is normalised", () => {
+    const bound = (n: number): MasterService => ({ ...SMTP, key: `172.17.0.${n}:smtp/inet`, line: `172.17.0.${n}:smtp inet n - y - - smtpd`, fields: { ...SMTP.fields, service: `172.17.0.${n}:smtp` } });
+    const h = (name: string, n: number) =>
+      host(name, [{ ...inst("-", 0), master: [SMTP, bound(n)] }], { names: { inventory: name, hostname: `c${n}`, addresses: [`172.17.0.${n}`] } });
+    const { report } = compareFleet({ outcomes: [h("smtp", 1), h("mta2", 2), h("mta3", 3)], ignore: [] });
+    expect(report.drift).toBe(false);
+    expect(report.instances[0]!.reference.config!.master).toHaveProperty(["smtp/inet"]);
+    expect(report.instances[0]!.reference.config!.master["{address}:smtp/inet"]!.line).toBe("{address}:smtp inet n - y - - smtpd");
+    expect(report.normalised).toEqual([{ instance: "-", setting: "master.cf {address}:smtp/inet", placeholders: ["{address}"], hosts: ["smtp", "mta2", "mta3"] }]);
+  });
+
+  it("an instance the agent could not read is left out of that instance's comparison, not reported missing", () => {
+    const broken = fleetHost("mta3", {}, []);
+    (broken.data as DriftData).instances[1] = { ...inst("postfix-out", 1), main: {}, master: [], error: "postconf: bad field count" };
+    const { report } = compareFleet({ outcomes: [fleetHost("mta1"), fleetHost("mta2", { smtpd_timeout: "1s" }), broken], ignore: [] });
+    const out = drift(report, "postfix-out");
+    expect(out.reference.hosts).toEqual(["mta1"]);
+    expect(out.outliers.map((g) => g.hosts)).toEqual([["mta2"]]);
+    expect(report.unreadable).toEqual([{ host: "mta3", instance: "postfix-out", error: "postconf: bad field count" }]);
+    expect(renderDriftText(report)).toContain("not compared: mta3 instance postfix-out (postconf: bad field count)\n");
+  });
+});
+
 describe("snapshots", () => {
   it("saves the majority's reference with placeholders; compares every host with it, not with the majority", () => {
     const saved = compareFleet({ outcomes: [fleetHost("mta1"), fleetHost("mta2"), fleetHost("mta3", { smtpd_timeout: "5s" })], ignore: [] });
