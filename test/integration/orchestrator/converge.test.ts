@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunHostSession } from "../../../src/orchestrator/host-session.js";
 import { convergeInstances } from "../../../src/orchestrator/steps/converge.js";
 import type { DesiredInstance } from "../../../src/orchestrator/steps/model.js";
+import type { InstanceStepResult } from "../../../src/orchestrator/steps/results.js";
 import { loadFacts, type StepContext } from "../../../src/orchestrator/steps/step-context.js";
 import type { FactsResponse } from "../../../src/protocol/index.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
@@ -100,6 +101,7 @@ async function snapshot(h: TestLabHost): Promise<Record<string, string>> {
 
 describe("instances step (convergeInstances) on lab hosts", () => {
   let lab: Lab;
+  let checkResults: InstanceStepResult[] = [];
   const sessions: RunHostSession[] = [];
   const session = (i: number) => {
     const s = new RunHostSession(labTarget(lab, i), { agentBundle: BUNDLE, transport: isolated });
@@ -128,13 +130,17 @@ describe("instances step (convergeInstances) on lab hosts", () => {
     ]);
     expect(results[0]!.action).toMatch(/^would change \d+ settings$/);
     expect(results[0]!.changes?.find((c) => c.name === "relayhost")).toMatchObject({ file: "main.cf", after: "[mailhub.example.com]" });
-    expect(results[1]!.action).toBe("would initialise multi-instance support, create, change 17 settings, enable");
+    // Diffed against the instance as its create would make it (master_service_disable = inet, authorized_submit_users =, smtp/inet…).
+    expect(results[1]!.action).toBe("would initialise multi-instance support, create, change 15 settings, enable");
+    expect(results[1]!.changes?.find((c) => c.name === "master_service_disable")).toEqual({ file: "main.cf", name: "master_service_disable", before: "inet", after: "" });
+    expect(results[1]!.changes?.find((c) => c.name === "smtp/inet")).toMatchObject({ before: "smtp inet n - y - - smtpd", after: null, kind: "entry" });
     expect(results[1]!.commands).toEqual(["postmulti -e init", "postmulti -I postfix-out -G mta -e create", "postmulti -i postfix-out -e enable"]);
     expect(results[2]!.action).toBe("would create, change 11 settings, enable");
     expect(changed).toEqual(["-", "postfix-out", "postfix-in"]);
     expect(ctx.invalidations()).toBe(0);
     expect(await snapshot(h)).toEqual(before);
     expect(before.list).not.toMatch(/postfix-out/);
+    checkResults = results;
   });
 
   it("builds the border MTA: init, instances created in order, settings applied, enabled but not started", async () => {
@@ -146,8 +152,10 @@ describe("instances step (convergeInstances) on lab hosts", () => {
       ["postfix-out", "changed", undefined],
       ["postfix-in", "changed", undefined],
     ]);
-    expect(results[1]!.action).toMatch(/^multi-instance support initialised, created, \d+ settings, enabled$/);
-    expect(results[2]!.action).toMatch(/^created, \d+ settings, enabled$/);
+    expect(results[1]!.action).toBe("multi-instance support initialised, created, 15 settings, enabled");
+    expect(results[2]!.action).toBe("created, 11 settings, enabled");
+    // --check on the other (identical, fresh) host announced exactly these changes to the new instances.
+    for (const i of [1, 2]) expect(checkResults[i]!.changes, results[i]!.instance).toEqual(results[i]!.changes);
     expect(changed).toEqual(["-", "postfix-out", "postfix-in"]);
     expect(ctx.invalidations()).toBeGreaterThanOrEqual(5);
 
