@@ -5,6 +5,7 @@
 // diff with what a real `config` on the created instance reports. Nothing on
 // the host changes while simulating.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SHARED_PARAMETERS } from "../../../src/agent/new-instance.js";
 import type { ConfigResponse, ConfigSpec } from "../../../src/protocol/index.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
 import { postfixState } from "../../support/postfix-state.js";
@@ -133,6 +134,12 @@ describe("config newInstance: the instance postmulti -e create would make", () =
     const real = await config(host, { op: "config", instance: "postfix-left", read: true, set: { main: { myhostname: "left.example.net", master_service_disable: "inet" } } });
     expect(real.changes).toEqual(sim.changes);
     expect(asPostconfN(sim.main!)).toBe(await mustSh(host, "postconf -c /etc/postfix-left -n"));
+  });
+
+  it("clones the shared parameters the host's postmulti-script lists, in its order", async () => {
+    const script = await mustSh(host, "cat $(postconf -h daemon_directory)/postmulti-script");
+    const listed = /^\s*SHARED_PARAMETERS="([^"]*)"/m.exec(script)![1]!;
+    expect(listed.trim().split(/\s+/)).toEqual([...SHARED_PARAMETERS]);
   });
 
   it("an instance that exists is answered as without newInstance", async () => {
