@@ -213,8 +213,10 @@ function comparableService(s: MasterService, instance: string, host: string, rep
     r.used.forEach((x) => used.add(x));
     params[p] = r.value;
   }
-  const words = s.line.split(" ");
-  const line = k.used.length && words[0] === s.fields.service ? [service, ...words.slice(1)].join(" ") : s.line;
+  // The -M line is compared too: its address and its -o values as above.
+  const words = s.line.split(" ").map((w, i, all) => (i > 0 && all[i - 1] === "-o" ? replace(w).value : w));
+  if (k.used.length && words[0] === s.fields.service) words[0] = service;
+  const line = words.join(" ");
   if (used.size) o.log.add(instance, `master.cf ${key}`, used, host);
   return [key, { line, fields, params }];
 }

@@ -192,14 +192,20 @@ describe("majority comparison", () => {
 
 describe("what normalisation leaves alone, and instances that could not be read", () => {
   it("a host named like a service does not rewrite its services; a service's own address is normalised", () => {
-    const bound = (n: number): MasterService => ({ ...SMTP, key: `172.17.0.${n}:smtp/inet`, line: `172.17.0.${n}:smtp inet n - y - - smtpd`, fields: { ...SMTP.fields, service: `172.17.0.${n}:smtp` } });
+    const bound = (n: number): MasterService => ({
+      ...SMTP,
+      key: `172.17.0.${n}:smtp/inet`,
+      line: `172.17.0.${n}:smtp inet n - y - - smtpd -o smtp_helo_name=c${n}`,
+      fields: { ...SMTP.fields, service: `172.17.0.${n}:smtp`, command: `smtpd -o smtp_helo_name=c${n}` },
+      params: { smtp_helo_name: `c${n}` },
+    });
     const h = (name: string, n: number) =>
       host(name, [{ ...inst("-", 0), master: [SMTP, bound(n)] }], { names: { inventory: name, hostname: `c${n}`, addresses: [`172.17.0.${n}`] } });
     const { report } = compareFleet({ outcomes: [h("smtp", 1), h("mta2", 2), h("mta3", 3)], ignore: [] });
     expect(report.drift).toBe(false);
     expect(report.instances[0]!.reference.config!.master).toHaveProperty(["smtp/inet"]);
-    expect(report.instances[0]!.reference.config!.master["{address}:smtp/inet"]!.line).toBe("{address}:smtp inet n - y - - smtpd");
-    expect(report.normalised).toEqual([{ instance: "-", setting: "master.cf {address}:smtp/inet", placeholders: ["{address}"], hosts: ["smtp", "mta2", "mta3"] }]);
+    expect(report.instances[0]!.reference.config!.master["{address}:smtp/inet"]!.line).toBe("{address}:smtp inet n - y - - smtpd -o smtp_helo_name={hostname}");
+    expect(report.normalised).toEqual([{ instance: "-", setting: "master.cf {address}:smtp/inet", placeholders: ["{address}", "{hostname}"], hosts: ["smtp", "mta2", "mta3"] }]);
   });
 
   it("an instance the agent could not read is left out of that instance's comparison, not reported missing", () => {
