@@ -94,6 +94,8 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
     };
 
   for (const [bi, batch] of play.batches.entries()) {
+    // The pause first: a Ctrl-C (or anything else that stops the play) during it means this batch never starts.
+    if (bi > 0 && play.pauseBetweenBatchesMs > 0 && !stopReason()) await pause(play.pauseBetweenBatchesMs, run);
     const started = performance.now();
     const before = stopReason();
     if (before) {
@@ -101,7 +103,6 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
       result.batches.push({ batch: bi, hosts: batch.map((h) => skippedHost(h, before === INTERRUPTED ? ABORTED_BEFORE_START : before)), durationMs: 0 });
       continue;
     }
-    if (bi > 0 && play.pauseBetweenBatchesMs > 0) await pause(play.pauseBetweenBatchesMs, run);
     run.events.emit({ type: "batch-started", play: pi, batch: bi, hosts: batch });
     const outcomes = (await run.runHosts(
       batch,
