@@ -1,0 +1,316 @@
+// postfleet side by side with Ansible and parallel-ssh on the same lab fleet,
+// in the same run (issue 14). Run: npm run bench -- [options]
+//   --hosts N       fleet size for cases a-c (default 50)
+//   --scale LIST    fleet sizes for case d (default 50,200)
+//   --cases LIST    any of a,b,c,d,floors (default a,b,c,d,floors)
+//   --runs N        runs of each command, tools alternating (default 3; case d: --scale-runs, default 1)
+//   --out DIR       where results go (default bench/results)
+// Every command runs under /usr/bin/time: wall time, CPU seconds of the
+// controller's process tree (the tool and its ssh children; the hosts are
+// containers, not children) and the largest resident set among them.
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { startFleet, type BenchFleet } from "./fleet.js";
+
+const { values: opt } = parseArgs({
+  options: {
+    hosts: { type: "string", default: "50" },
+    scale: { type: "string", default: "50,200" },
+    cases: { type: "string", default: "a,b,c,d,floors" },
+    runs: { type: "string", default: "3" },
+    "scale-runs": { type: "string", default: "1" },
+    out: { type: "string", default: "bench/results" },
+  },
+});
+const ROOT = resolve(import.meta.dirname, "..");
+// A private copy of the build: others rebuilding dist/ during a bench must not change what is measured.
+const PRIVATE = join(ROOT, "node_modules", ".cache", "postfleet-bench");
+const CLI = join(PRIVATE, "cli.js");
+const cases = new Set(opt.cases!.split(","));
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** ansible, parallel-ssh (pssh) and hyperfine from Debian's packages, when missing. */
+function ensureTools(): void {
+  const missing = [
+    ["ansible", "ansible"],
+    ["parallel-ssh", "pssh"],
+    ["hyperfine", "hyperfine"],
+  ].filter(([cmd]) => !has(cmd!));
+  if (!missing.length) return;
+  const pkgs = missing.map(([, p]) => p!);
+  log(`installing ${pkgs.join(", ")} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
+  execFileSync("apt-get", ["install", "-y", "-qq", ...pkgs], { stdio: ["ignore", "ignore", "inherit"], env });
+}
+
+interface Command {
+  /** Row label, e.g. "ansible raw (cold)". */
+  label: string;
+  tool: "postfleet" | "ansible" | "parallel-ssh" | "floor" | "postfix";
+  argv: string[];
+  env?: Record<string, string>;
+  /** Before each run (not timed): e.g. remove Ansible's ControlPersist sockets. */
+  prepare?: () => void;
+}
+
+interface Sample {
+  wallS: number;
+  cpuS: number;
+  maxRssMB: number;
+  exitCode: number;
+}
+
+function timed(c: Command): Promise<Sample> {
+  const out = join(PRIVATE, "time.out");
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn("/usr/bin/time", ["-f", "%e %U %S %M", "-o", out, ...c.argv], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...c.env },
+    });
+    let err = "";
+    p.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    p.on("error", reject);
+    p.on("close", (code) => {
+      const [e, u, s, m] = readFileSync(out, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
+      if (code !== 0) log(`${c.label} exited ${code}: ${err.trim().split("\n").slice(-3).join(" | ")}`);
+      resolvePromise({ wallS: e!, cpuS: +(u! + s!).toFixed(2), maxRssMB: +(m! / 1024).toFixed(1), exitCode: code ?? -1 });
+    });
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : +((s[m - 1]! + s[m]!) / 2).toFixed(3);
+};
+
+interface Row {
+  case: string;
+  hosts: number;
+  label: string;
+  tool: string;
+  runs: Sample[];
+  wallS: number;
+  cpuS: number;
+  maxRssMB: number;
+  failedRuns: number;
+}
+
+/** Each command `runs` times, the commands alternating (a, b, c, a, b, c, …). */
+async function measure(caseName: string, hosts: number, commands: Command[], runs: number): Promise<Row[]> {
+  const samples = new Map<string, Sample[]>(commands.map((c) => [c.label, []]));
+  for (let r = 0; r < runs; r++) {
+    for (const c of commands) {
+      c.prepare?.();
+      const s = await timed(c);
+      samples.get(c.label)!.push(s);
+      log(`${caseName} N=${hosts} run ${r + 1}/${runs} ${c.label}: ${s.wallS} s wall, ${s.cpuS} s CPU, ${s.maxRssMB} MB${s.exitCode ? ` (exit ${s.exitCode})` : ""}`);
+    }
+  }
+  return commands.map((c) => {
+    const xs = samples.get(c.label)!;
+    return {
+      case: caseName,
+      hosts,
+      label: c.label,
+      tool: c.tool,
+      runs: xs,
+      wallS: median(xs.map((x) => x.wallS)),
+      cpuS: median(xs.map((x) => x.cpuS)),
+      maxRssMB: median(xs.map((x) => x.maxRssMB)),
+      failedRuns: xs.filter((x) => x.exitCode !== 0).length,
+    };
+  });
+}
+
+function tools(f: BenchFleet) {
+  const ansibleEnv = { ANSIBLE_CONFIG: f.ansibleConfig, ANSIBLE_HOST_KEY_CHECKING: "True" };
+  const cold = () => {
+    for (const x of readdirSync(f.controlPath)) rmSync(join(f.controlPath, x), { force: true });
+  };
+  const postfleet = (label: string, ...args: string[]): Command => ({ label, tool: "postfleet", argv: ["node", CLI, "-i", f.inventory, "-f", "50", ...args] });
+  const ansible = (label: string, module: "raw" | "command", cmd: string, isCold: boolean): Command => ({
+    label,
+    tool: "ansible",
+    argv: ["ansible", "all", "-m", module, "-a", cmd],
+    env: ansibleEnv,
+    ...(isCold ? { prepare: cold } : {}),
+  });
+  const playbook = (label: string, file: string, isCold: boolean): Command => ({
+    label,
+    tool: "ansible",
+    argv: ["ansible-playbook", join(ROOT, "bench", "playbooks", file)],
+    env: ansibleEnv,
+    ...(isCold ? { prepare: cold } : {}),
+  });
+  const pssh = (cmd: string): Command => ({
+    label: "parallel-ssh -p 50",
+    tool: "parallel-ssh",
+    argv: ["parallel-ssh", "-p", "50", "-t", "0", "-h", f.psshHosts, "-x", f.psshSshArgs.join(" "), cmd],
+  });
+  const floor = (label: string, cmd: string): Command => ({ label, tool: "floor", argv: ["node", join(ROOT, "bench", "floor.mjs"), f.floorHosts, cmd] });
+  return { postfleet, ansible, playbook, pssh, floor };
+}
+
+/** Postfix's own time for case (c): stop then start, run directly on each 10-host batch at once (bare ssh2, lockstep batches). */
+function postfixFloor(f: BenchFleet): Command {
+  return {
+    label: "Postfix itself: stop+start per 10-host batch (bare ssh2)",
+    tool: "postfix",
+    argv: ["node", join(ROOT, "bench", "floor.mjs"), f.floorHosts, "postmulti -p stop && postmulti -p start", "50", "10"],
+  };
+}
+
+function machine() {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "",
+    memoryGB: +(totalmem() / 2 ** 30).toFixed(1),
+    kernel: execFileSync("uname", ["-r"], { encoding: "utf8" }).trim(),
+    node: process.version,
+    ansible: execFileSync("ansible", ["--version"], { encoding: "utf8" }).split("\n")[0],
+    otherContainers: () => Number(execFileSync("sh", ["-c", "docker ps -q | wc -l"], { encoding: "utf8" }).trim()),
+  };
+}
+
+async function main(): Promise<void> {
+  ensureTools();
+  execFileSync("node", [join(ROOT, "scripts", "bundle.mjs")], { stdio: "inherit", cwd: ROOT });
+  mkdirSync(PRIVATE, { recursive: true });
+  for (const f of ["cli.js", "agent.cjs"]) copyFileSync(join(ROOT, "dist", f), join(PRIVATE, f));
+  const runs = Number(opt.runs);
+  const n = Number(opt.hosts);
+  const started = new Date().toISOString();
+  const m = machine();
+  const load: Array<{ at: string; loadavg: number[]; containers: number }> = [];
+  const noteLoad = (at: string) => load.push({ at, loadavg: loadavg().map((x) => +x.toFixed(2)), containers: m.otherContainers() });
+  noteLoad("start");
+  const rows: Row[] = [];
+  const workDir = join(tmpdir(), "postfleet-bench-fleet");
+
+  const withFleet = async (size: number, body: (f: BenchFleet) => Promise<void>) => {
+    rmSync(workDir, { recursive: true, force: true });
+    const f = await startFleet(size, workDir, log);
+    try {
+      // Unmeasured warm-up: the agent bundle pushed to every host, Ansible's first contact.
+      const t = tools(f);
+      await timed(t.postfleet("warm-up", "postmulti", "-l"));
+      await timed(t.ansible("warm-up", "raw", "true", false));
+      noteLoad(`fleet of ${size} up`);
+      await body(f);
+    } finally {
+      await f.stop();
+    }
+  };
+
+  const scale = cases.has("d") ? opt.scale!.split(",").map(Number) : [];
+  const caseD = async (f: BenchFleet) => {
+    const t = tools(f);
+    const size = f.hosts.length;
+    rows.push(
+      ...(await measure("d", size, [
+        t.postfleet("postfleet report", "report"),
+        t.postfleet("postfleet postmulti -l", "postmulti", "-l"),
+        t.ansible("ansible -m raw (cold), forks 50", "raw", "postmulti -l", true),
+        t.pssh("postmulti -l"),
+        t.floor("bare ssh2: postmulti -l", "postmulti -l"),
+        t.floor("bare ssh2: node -e 0", "node -e 0"),
+      ], Number(opt["scale-runs"]))),
+    );
+  };
+  if (["a", "b", "c", "floors"].some((c) => cases.has(c))) {
+    await withFleet(n, async (f) => {
+      const t = tools(f);
+      if (cases.has("a")) {
+        rows.push(
+          ...(await measure("a", n, [
+            t.postfleet("postfleet postmulti -l", "postmulti", "-l"),
+            t.ansible("ansible -m raw (cold)", "raw", "postmulti -l", true),
+            t.ansible("ansible -m raw (warm)", "raw", "postmulti -l", false),
+            t.ansible("ansible -m command (warm)", "command", "postmulti -l", false),
+            t.pssh("postmulti -l"),
+          ], runs)),
+        );
+      }
+      if (cases.has("floors")) {
+        rows.push(
+          ...(await measure("floors", n, [
+            t.floor("bare ssh2: postmulti -l", "postmulti -l"),
+            t.floor("bare ssh2: node -e 0", "node -e 0"),
+            t.floor("bare ssh2: true", "true"),
+          ], runs)),
+        );
+      }
+      if (cases.has("b")) {
+        rows.push(
+          ...(await measure("b", n, [
+            t.postfleet("postfleet run five-steps.yml", "run", join(ROOT, "bench", "playbooks", "five-steps.yml")),
+            t.playbook("ansible-playbook raw (cold)", "ansible-five-steps-raw.yml", true),
+            t.playbook("ansible-playbook raw (warm)", "ansible-five-steps-raw.yml", false),
+            t.playbook("ansible-playbook command (warm)", "ansible-five-steps-command.yml", false),
+          ], runs)),
+        );
+      }
+      if (cases.has("c")) {
+        rows.push(
+          ...(await measure("c", n, [
+            t.postfleet("postfleet run rolling-restart.yml", "run", join(ROOT, "bench", "playbooks", "rolling-restart.yml")),
+            t.playbook("ansible-playbook raw (cold)", "ansible-rolling-restart-raw.yml", true),
+            t.playbook("ansible-playbook command (warm)", "ansible-rolling-restart-command.yml", false),
+            postfixFloor(f),
+          ], runs)),
+        );
+      }
+      if (scale.includes(n)) await caseD(f);
+    });
+  }
+  if (cases.has("d")) {
+    for (const size of scale.filter((x) => x !== n || !["a", "b", "c", "floors"].some((c) => cases.has(c)))) {
+      await withFleet(size, caseD);
+    }
+  }
+  noteLoad("end");
+
+  const { otherContainers: _, ...machineInfo } = m;
+  const doc = { date: started, machine: machineInfo, load, options: opt, rows };
+  const outDir = resolve(ROOT, opt.out!);
+  mkdirSync(outDir, { recursive: true });
+  const stem = join(outDir, `bench-${started.slice(0, 16).replace(/[:T]/g, "-")}`);
+  writeFileSync(`${stem}.json`, `${JSON.stringify(doc, null, 2)}\n`);
+  writeFileSync(`${stem}.md`, markdown(doc));
+  process.stdout.write(markdown(doc));
+  log(`results: ${stem}.json, ${stem}.md`);
+}
+
+/** The table: per case and N, each command's medians and postfleet's ratio to it. */
+function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[] }): string {
+  const lines = [`Date: ${doc.date}; machine: ${JSON.stringify(doc.machine)}`, `Load: ${JSON.stringify(doc.load)}`, ""];
+  lines.push("| case | N | command | median wall s | postfleet/this | CPU s | CPU ms/host | max RSS MB | runs (failed) |", "|---|---|---|---|---|---|---|---|---|");
+  const groups = new Map<string, Row[]>();
+  for (const r of doc.rows) groups.set(`${r.case}/${r.hosts}`, [...(groups.get(`${r.case}/${r.hosts}`) ?? []), r]);
+  for (const rs of groups.values()) {
+    const pf = rs.find((r) => r.tool === "postfleet" && !/report/.test(r.label)) ?? rs.find((r) => r.tool === "postfleet");
+    for (const r of rs) {
+      const ratio = pf && r !== pf && r.wallS > 0 ? (pf.wallS / r.wallS).toFixed(2) : "";
+      lines.push(
+        `| ${r.case} | ${r.hosts} | ${r.label} | ${r.wallS} | ${ratio} | ${r.cpuS || ""} | ${r.cpuS ? Math.round((r.cpuS * 1000) / r.hosts) : ""} | ${r.maxRssMB || ""} | ${r.runs.length} (${r.failedRuns}) |`,
+      );
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+await main();
