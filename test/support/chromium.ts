@@ -83,14 +83,21 @@ export async function launchChromium(): Promise<Browser> {
 
   return {
     async open(file) {
-      const { targetId } = await send("Target.createTarget", { url: pathToFileURL(file).href });
+      const url = pathToFileURL(file).href;
+      const { targetId } = await send("Target.createTarget", { url });
       const { sessionId } = await send("Target.attachToTarget", { targetId, flatten: true });
       const evaluate = async <T>(expression: string): Promise<T> => {
         const r = await send("Runtime.evaluate", { expression, returnByValue: true, awaitPromise: true }, sessionId);
         if (r.exceptionDetails) throw new Error(`page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
         return r.result.value as T;
       };
-      for (let i = 0; i < 100 && (await evaluate<string>("document.readyState")) !== "complete"; i++) await new Promise((r) => setTimeout(r, 100));
+      // The new tab starts on about:blank (already "complete"): wait for the page itself.
+      const loaded = `location.href === ${JSON.stringify(url)} && document.readyState === "complete"`;
+      // (An evaluation that meets the navigation fails: try again.)
+      for (let i = 0; !(await evaluate<boolean>(loaded).catch(() => false)); i++) {
+        if (i >= 300) throw new Error(`chromium did not load ${url} within 30 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       return { evaluate, insertText: async (text) => void (await send("Input.insertText", { text }, sessionId)) };
     },
     async close() {
