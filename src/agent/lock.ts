@@ -1,19 +1,32 @@
 // An exclusive per-host lock around configuration edits. postmulti itself
 // has none ("XXX: No multi.cf lock file, so this is not race-free").
 //
-// Design: a lock file created with O_CREAT|O_EXCL in a root-only directory
-// (/run/postfleet, mode 0700, owned by root; refused if anyone else could
-// write it). The file holds the holder's pid, its start time from
-// /proc/PID/stat (so a recycled pid is not mistaken for the holder) and a
-// random token. A waiter that finds the holder dead removes the stale file
-// and retries. A nested agent (a `postmulti -x` command that runs the agent
-// again, e.g. `postfix reload` through multi_instance_wrapper) finds the
-// holder among its own ancestors and does not wait for its own parent; no
-// environment variable is added, so -x commands see postmulti's environment.
-// Waiting is asynchronous: a serve-mode agent keeps reading requests (cancel)
-// while it waits. Every lock this process holds is released when it exits.
+// Design: an flock(2) lock on /run/postfleet/agent.lock (a root-only
+// directory, mode 0700, owned by root; refused if anyone else could write
+// it). The kernel releases it when the holder's last descriptor closes, i.e.
+// at the latest when the holder dies, however it dies: there is no stale
+// lock to detect or remove, so there cannot be two holders. Node has no
+// flock(), so the agent opens the file itself and hands that descriptor to
+// util-linux's flock(1) as its fd 3: flock(1) locks the shared open file
+// description and exits, and the lock then belongs to the agent's own
+// descriptor (opened close-on-exec: the commands the agent runs never
+// inherit it). Waiting is flock(1) blocking in the kernel; a timeout or a
+// cancel kills it, and the agent's event loop keeps running meanwhile.
+//
+// The holder unlinks the file before it closes it, and a taker checks that
+// the file it locked is still the one at the path (else it locks again), so
+// the file exists while the lock is held (or after a holder died: the next
+// taker uses it as is). Its content is only information for waiters and
+// nested agents: the holder's pid, its start time from /proc/PID/stat (a
+// recycled pid is not mistaken for the holder), a random token, since when
+// and what for, written once the lock is held. A nested agent (a
+// `postmulti -x` command that runs the agent again, e.g. `postfix reload`
+// through multi_instance_wrapper) finds the holder among its own ancestors
+// and does not wait for its own parent; no environment variable is added,
+// so -x commands see postmulti's environment.
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync, constants } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { PostmultiFatal } from "./messages.js";
 
 export interface LockInfo {
@@ -36,6 +49,9 @@ export interface HeldLock {
 export function lockDirectory(): string {
   return process.env.POSTFLEET_LOCK_DIR ?? "/run/postfleet";
 }
+
+/** flock(1) is looked up here only: never on a caller's PATH (the agent runs as root). */
+const FLOCK_PATH = "/usr/bin:/bin:/usr/sbin:/sbin";
 
 function processStart(pid: number): string | null {
   try {
@@ -74,25 +90,18 @@ function ancestors(): number[] {
   return out;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const t = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** Locks this process holds, released on exit (see releaseAllLocks). */
+/** Locks this process holds, and flock(1) children still waiting for one. */
 const held = new Set<HeldLock>();
+const waiting = new Set<ChildProcess>();
 
-/** Release every lock this process took (exit, fatal signal). Synchronous, for process.on("exit"). */
+/**
+ * Release every lock this process took and stop every wait (exit, fatal
+ * signal). Synchronous, for process.on("exit"); the kernel would release the
+ * locks anyway when the process ends.
+ */
 export function releaseAllLocks(): void {
   for (const l of [...held]) l.release();
+  for (const c of [...waiting]) c.kill("SIGKILL");
 }
 
 function ensureDirectory(dir: string): void {
@@ -112,10 +121,87 @@ function ensureDirectory(dir: string): void {
 
 function readInfo(path: string): LockInfo | null {
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as LockInfo;
+    const info = JSON.parse(readFileSync(path, "utf8")) as LockInfo;
+    return typeof info?.pid === "number" ? info : null;
   } catch {
-    return null;
+    return null; // empty (free, or a holder that died), or being written
   }
+}
+
+/** Open (creating) the lock file: a regular file owned by us, never through a symlink. */
+function openLockFile(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  } catch (e) {
+    throw new PostmultiFatal(`cannot open lock file ${path}: ${(e as Error).message}`, "lock");
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile() || st.uid !== (process.geteuid?.() ?? 0)) {
+    closeSync(fd);
+    throw new PostmultiFatal(`unsafe lock file ${path}: must be a regular file owned by uid ${process.geteuid?.() ?? 0}`, "lock");
+  }
+  return fd;
+}
+
+/** The descriptor is still the file at `path` (not one unlinked by a releasing holder). */
+function isCurrentFile(fd: number, path: string): boolean {
+  try {
+    const a = fstatSync(fd);
+    const b = lstatSync(path);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
+  }
+}
+
+type FlockEnd = { kind: "locked" } | { kind: "timeout" } | { kind: "cancelled" } | { kind: "failed"; why: string };
+
+/**
+ * flock(1) on our descriptor (its fd 3): resolves when the open file
+ * description is locked, or when the wait ends otherwise (the child is
+ * killed, and the description is then closed by the caller).
+ */
+function flockDescriptor(fd: number, timeoutMs: number, signal?: AbortSignal): Promise<FlockEnd> {
+  if (signal?.aborted) return Promise.resolve({ kind: "cancelled" });
+  return new Promise((resolve) => {
+    // flock(1) times the wait itself (-w, fractional seconds), from when it
+    // runs: a slow start is not counted, and it gives up even should this
+    // agent die while it waits. No wait at all: -n.
+    const finite = Number.isFinite(timeoutMs);
+    const wait = timeoutMs <= 0 ? ["-n"] : finite ? ["-w", (timeoutMs / 1000).toFixed(3)] : [];
+    let child: ChildProcess;
+    try {
+      child = spawn("flock", ["-x", ...wait, "3"], { stdio: ["ignore", "ignore", "ignore", fd], env: { PATH: FLOCK_PATH } });
+    } catch (e) {
+      resolve({ kind: "failed", why: (e as Error).message });
+      return;
+    }
+    waiting.add(child);
+    let ended: FlockEnd | null = null;
+    const stop = (why: FlockEnd) => {
+      ended ??= why;
+      child.kill("SIGKILL");
+    };
+    // A backstop only: flock(1) that never returns is a failure too.
+    const timer = timeoutMs > 0 && finite ? setTimeout(() => stop({ kind: "timeout" }), timeoutMs + 30_000) : undefined;
+    const onAbort = () => stop({ kind: "cancelled" });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    let spawnError: Error | null = null;
+    child.on("error", (e) => (spawnError = e));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      waiting.delete(child);
+      // A lock won just as the wait was given up is dropped with the descriptor.
+      if (ended) resolve(ended);
+      else if (spawnError) resolve({ kind: "failed", why: `flock(1) (util-linux) could not run: ${(spawnError as Error).message}` });
+      else if (code === 0) resolve({ kind: "locked" });
+      // 1: -w or -n gave up (its errors have sysexits codes, 64 and up).
+      else if (code === 1) resolve({ kind: "timeout" });
+      else resolve({ kind: "failed", why: `flock(1) failed (exit ${code})` });
+    });
+  });
 }
 
 export interface LockOptions {
@@ -127,7 +213,8 @@ export interface LockOptions {
 
 /**
  * Take the host lock, waiting at most `timeoutMs`. Throws PostmultiFatal with
- * code "lock" on timeout, naming the holder.
+ * code "lock" on timeout, naming the holder, and "cancelled" when `signal`
+ * aborts the wait.
  */
 export async function acquireLock(what: string, timeoutMs: number, o: LockOptions = {}): Promise<HeldLock> {
   const dir = o.dir ?? lockDirectory();
@@ -136,51 +223,44 @@ export async function acquireLock(what: string, timeoutMs: number, o: LockOption
   const current = readInfo(path);
   if (current && alive(current) && ancestors().includes(current.pid))
     return { token: current.token, path, inherited: true, release: () => {} };
-  const token = randomBytes(12).toString("hex");
-  const info: LockInfo = {
-    pid: process.pid,
-    start: processStart(process.pid) ?? "",
-    token,
-    since: new Date().toISOString(),
-    what,
-  };
   const deadline = Date.now() + timeoutMs;
-  let delay = 20;
+  let fd: number;
   for (;;) {
-    try {
-      const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      writeSync(fd, JSON.stringify(info) + "\n");
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST")
-        throw new PostmultiFatal(`cannot create lock file ${path}: ${(e as Error).message}`, "lock");
-    }
+    fd = openLockFile(path);
+    const end = await flockDescriptor(fd, Math.max(0, deadline - Date.now()), o.signal);
+    if (end.kind === "locked" && isCurrentFile(fd, path)) break;
+    closeSync(fd);
+    // Locked a file its holder had already unlinked on release: lock the current one.
+    if (end.kind === "locked") continue;
+    if (end.kind === "cancelled") throw new PostmultiFatal(`cancelled while waiting for the host lock ${path}`, "cancelled");
+    if (end.kind === "failed") throw new PostmultiFatal(`cannot lock ${path}: ${end.why}`, "lock");
     const holder = readInfo(path);
-    if (holder === null) {
-      // Being written right now, or garbage left by a crash between open and write.
-      const age = safeAge(path);
-      if (age !== null && age > 5000) removeIfSame(path, null);
-    } else if (!alive(holder)) {
-      removeIfSame(path, holder.token);
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      const who = holder ? `pid ${holder.pid} (${holder.what}, since ${holder.since})` : "another agent";
-      throw new PostmultiFatal(`timed out after ${timeoutMs} ms waiting for the host lock ${path} held by ${who}`, "lock");
-    }
-    if (o.signal?.aborted) throw new PostmultiFatal(`cancelled while waiting for the host lock ${path}`, "cancelled");
-    await sleep(Math.min(delay, Math.max(1, deadline - Date.now())), o.signal);
-    if (o.signal?.aborted) throw new PostmultiFatal(`cancelled while waiting for the host lock ${path}`, "cancelled");
-    delay = Math.min(delay * 2, 250);
+    const who = holder && alive(holder) ? `pid ${holder.pid} (${holder.what}, since ${holder.since})` : "another agent";
+    throw new PostmultiFatal(`timed out after ${timeoutMs} ms waiting for the host lock ${path} held by ${who}`, "lock");
   }
+  const token = randomBytes(12).toString("hex");
+  const info: LockInfo = { pid: process.pid, start: processStart(process.pid) ?? "", token, since: new Date().toISOString(), what };
+  ftruncateSync(fd, 0);
+  writeSync(fd, JSON.stringify(info) + "\n", 0);
+  let open = true;
   const lock: HeldLock = {
     token,
     path,
     inherited: false,
     release() {
-      if (!held.delete(lock)) return;
-      removeIfSame(path, token);
+      if (!open) return;
+      open = false;
+      held.delete(lock);
+      // Unlinked while still locked (a waiter on this file then sees it is
+      // gone and retries), so the file exists only while someone holds the
+      // lock, or after a holder died (the next one simply takes it over).
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone: nothing to name */
+      } finally {
+        closeSync(fd); // the kernel drops the lock with the last descriptor
+      }
     },
   };
   held.add(lock);
@@ -194,25 +274,5 @@ export async function withLock<T>(what: string, timeoutMs: number, body: () => P
     return await body();
   } finally {
     lock.release();
-  }
-}
-
-function safeAge(path: string): number | null {
-  try {
-    return Date.now() - lstatSync(path).mtimeMs;
-  } catch {
-    return null;
-  }
-}
-
-/** Remove the lock file only if it still carries `token` (null: unreadable). */
-function removeIfSame(path: string, token: string | null): void {
-  const now = readInfo(path);
-  if ((now === null && token === null) || (now !== null && now.token === token)) {
-    try {
-      unlinkSync(path);
-    } catch {
-      /* someone else removed it first */
-    }
   }
 }
