@@ -60,7 +60,7 @@ export interface MasterEvent {
   initial?: boolean;
 }
 
-// Polls every 5 ms: each instance's master.pid and /proc. A zombie counts as
+// Polls every 15 ms (consecutive stops or starts of one host are 100s of ms apart): each instance's master.pid and /proc. A zombie counts as
 // gone (PID 1 of a lab container may not reap). One JSON line per event.
 const WATCHER = String.raw`
 const fs = require("fs");
@@ -94,7 +94,7 @@ function tick(initial) {
 }
 tick(true);
 fs.writeFileSync(process.argv[2] + ".ready", "");
-setInterval(() => tick(false), 5);
+setInterval(() => tick(false), 15);
 `;
 
 const execFileP = promisify(execFile);
@@ -143,11 +143,22 @@ export async function clearPostfixLog(host: TestLabHost): Promise<void> {
   await host.exec("truncate -s 0 /var/log/postfix.log 2>/dev/null || true");
 }
 
-/** The host's instances as postmulti -l prints them: name → running (from postfix status). */
+// A master runs when its pid file names a live (not zombie) process: not `postfix status`, which on a
+// multi-instance primary speaks for every instance (postfix-wrapper).
+const MASTER_RUNS = `r() { p=$(tr -d ' ' < "$1/pid/master.pid" 2>/dev/null); [ -n "$p" ] && [ -r /proc/$p/stat ] && ! awk '{exit $3=="Z"?0:1}' /proc/$p/stat; }`;
+
+/** Is the master of the instance whose queue directory is `queueDir` running? */
+export async function masterRunning(host: TestLabHost, queueDir = "/var/spool/postfix"): Promise<boolean> {
+  return (await host.exec(["sh", "-c", `${MASTER_RUNS}; r ${queueDir}`])).exitCode === 0;
+}
+
+/** The host's instances (postmulti -l order): name ("-" for the primary) → its master runs. */
 export async function runningInstances(host: TestLabHost): Promise<Record<string, boolean>> {
-  const r = await host.exec(
-    `for d in $(postmulti -l | awk '{print $4}'); do n=$(postconf -c $d -h multi_instance_name); [ -n "$n" ] || n=-; if postfix -c $d status >/dev/null 2>&1; then echo "$n y"; else echo "$n n"; fi; done`,
-  );
+  const r = await host.exec([
+    "sh",
+    "-c",
+    `${MASTER_RUNS}; for d in $(postmulti -l | awk '{print $4}'); do n=$(postconf -c $d -h multi_instance_name); [ -n "$n" ] || n=-; if r "$(postconf -c $d -h queue_directory)"; then echo "$n y"; else echo "$n n"; fi; done`,
+  ]);
   return Object.fromEntries(
     r.stdout
       .split("\n")
