@@ -27,6 +27,7 @@ function changes(doc: Doc): string[] {
   return out.sort();
 }
 
+// Each run is 4 sequential batches of real Postfix work; on a loaded 2-core machine that can take minutes.
 describe("run playbooks/create-instances.yml on 4 hosts", () => {
   let lab: Lab;
   let checkDoc: Doc;
@@ -54,7 +55,7 @@ describe("run playbooks/create-instances.yml on 4 hosts", () => {
     expect(text.stdout).toMatch(/~ relayhost: "" → \[mailhub\.example\.com\]/);
     expect(text.stdout).toMatch(/postfix-out would .*create/);
     expect(text.stdout).toMatch(/postfix-in would be started/);
-  });
+  }, 360_000);
 
   it("builds the border MTA: instances in order, settings applied, output started before input, each gated", async () => {
     const r = await run(["--json"]);
@@ -72,7 +73,7 @@ describe("run playbooks/create-instances.yml on 4 hosts", () => {
       // Postfix's own log: the primary's start comes first (the secondaries log nowhere yet).
       expect((await mailLog(h)).filter((l) => l.includes("starting the Postfix mail system"))[0]).toMatch(/^postfix\/postfix-script: /);
     }
-  });
+  }, 360_000);
 
   it("--diff of the dry run announced exactly the changes the real run made", () => {
     expect(changes(checkDoc).length).toBeGreaterThan(100);
@@ -87,5 +88,5 @@ describe("run playbooks/create-instances.yml on 4 hosts", () => {
     expect(changes(doc)).toEqual([]);
     const text = await run([]);
     expect(text.stdout).toMatch(/mta01 : ok=2 {2}changed=0 {2}failed=0/);
-  });
+  }, 360_000);
 });
