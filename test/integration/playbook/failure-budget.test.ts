@@ -12,10 +12,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { jsonOf } from "../../support/cli.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { explain, hostOutcomes, outcomeOf, runPlaybook, startPlaybook, until, writePlaybook, type PlaybookDocument } from "../../support/playbook.js";
+import { explain, masterRunning, hostOutcomes, outcomeOf, runPlaybook, startPlaybook, until, writePlaybook, type PlaybookDocument, type RunningPlaybook } from "../../support/playbook.js";
 
 const execFileP = promisify(execFile);
 
@@ -43,20 +43,28 @@ const PER_BATCH = writePlaybook("per-batch.yml", `- name: budget per batch\n  ho
 
 const BUDGET = /failure budget spent/;
 
-describe("failure budget on 6 hosts", () => {
+describe("failure budget on 6 hosts", { timeout: 480_000 }, () => {
   let lab: Lab;
   const host = (name: string): TestLabHost => lab.hosts.find((h) => h.name === name)!;
   const exists = async (h: string, path: string) => (await host(h).exec(["test", "-e", path])).exitCode === 0;
-  const running = async (h: string) => (await host(h).exec("postfix status")).exitCode === 0;
+  const running = (h: string) => masterRunning(host(h));
   async function breakPrimary(...names: string[]) {
     for (const n of names) await host(n).exec("postconf -e default_process_limit=broken");
   }
 
   beforeAll(async () => {
     lab = await startLab(6);
-  });
+  }, 600_000);
   afterAll(async () => {
     await lab?.stop();
+  });
+  // A run a failed test left behind must not touch the hosts of the next test.
+  let current: RunningPlaybook | undefined;
+  const start = (...a: Parameters<typeof startPlaybook>) => (current = startPlaybook(...a));
+  afterEach(async () => {
+    current?.signal("SIGKILL");
+    await current?.done;
+    current = undefined;
   });
   beforeEach(async () => {
     // Every scenario starts from stopped primaries with a good main.cf and no marks.
@@ -69,7 +77,7 @@ describe("failure budget on 6 hosts", () => {
     await breakPrimary("mta01", "mta04");
     const retry = join(tmpdir(), `pf-retry-${process.pid}-a`);
     // mta03 holds in step 1 until mta04 (same batch) has failed: it is in flight when the budget is reached.
-    const run = startPlaybook(lab, ACROSS, ["-e", "hold=mta03", "--retry-file", retry]);
+    const run = start(lab, ACROSS, ["-e", "hold=mta03", "--retry-file", retry]);
     await run.waitFor(/^mta04 \| FAILED/m);
     await host("mta03").exec(["touch", "/tmp/go"]);
     const r = await run.done;
@@ -139,9 +147,9 @@ describe("failure budget on 6 hosts", () => {
     await breakPrimary("mta02");
     const dir = join(tmpdir(), `pf-retry-${process.pid}-c`);
     const retry = `${dir}.retry`;
-    const run = startPlaybook(lab, ACROSS, ["--json", "-e", "hold=mta04", "--retry-file", retry]);
+    const run = start(lab, ACROSS, ["--json", "-e", "hold=mta04", "--retry-file", retry]);
     // mta04 is holding in step 1 and mta03 has done all its steps: kill mta04's container.
-    await until(async () => (await exists("mta04", "/tmp/holding")) && (await exists("mta03", "/tmp/marker")), "mta04 holding, mta03 done", 90_000);
+    await until(async () => (await exists("mta04", "/tmp/holding")) && (await exists("mta03", "/tmp/marker")), "mta04 holding, mta03 done", 300_000);
     await execFileP("docker", ["kill", host("mta04").containerId]);
     const r = await run.done;
     const doc: PlaybookDocument = jsonOf(r);

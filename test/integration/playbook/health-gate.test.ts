@@ -30,7 +30,7 @@ const playbook = (action: "restart" | "start") =>
 `,
   );
 
-describe("a health gate that never passes", () => {
+describe("a health gate that never passes", { timeout: 480_000 }, () => {
   let lab: Lab;
   let mta01: TestLabHost;
 
@@ -42,7 +42,7 @@ describe("a health gate that never passes", () => {
     // postfix-out's listener now waits for a PROXY header: no banner for a plain client.
     const p = await mta01.exec(["postconf", "-c", "/etc/postfix-out", "-P", "127.0.0.1:10026/inet/smtpd_upstream_proxy_protocol=haproxy"]);
     expect(p.exitCode, p.stderr).toBe(0);
-  });
+  }, 600_000);
   afterAll(async () => {
     await lab?.stop();
   });
