@@ -10,7 +10,7 @@ import { masterEntries } from "./master-cf.js";
 import { parsePostconfLines } from "./postconf.js";
 import type { RequestContext } from "./request-context.js";
 import { postconfRun, RequestError, throwIfAborted, toAgentError, type RequestInstance } from "./request-instance.js";
-import { instanceInfo } from "./results.js";
+import { instanceInfo } from "./instance-format.js";
 
 /** The host's addresses other than loopback and IPv6 link-local ones. */
 export function hostAddresses(): string[] {

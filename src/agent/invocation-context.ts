@@ -1,5 +1,9 @@
-// What one postmulti invocation runs with, and what it produces.
+// What one postmulti invocation runs with, and what it produces: shared by
+// the start-up and iterator code (postmulti.ts) and the life-cycle code
+// (lifecycle.ts), which postmulti.ts dispatches to.
 import type { AgentError, Effect, InstanceResult } from "../protocol/index.js";
+import type { ClaimTable, InstanceReader, PrimaryConfig } from "./instances.js";
+import type { PostmultiOptions } from "./options.js";
 import type { Env } from "./system.js";
 
 export interface InvocationContext {
@@ -32,4 +36,22 @@ export interface Outcome {
   effects?: Effect[];
   /** What postmulti itself printed on stdout (the -l listing). */
   stdout: string;
+}
+
+/** One postmulti invocation: everything the iterator and life-cycle code share. */
+export interface Invocation {
+  ctx: InvocationContext;
+  opts: PostmultiOptions;
+  primary: PrimaryConfig;
+  claims: ClaimTable;
+  /** postmulti's process environment (caller's + logging + MAIL_VERBOSE). */
+  base: Env;
+  warnings: string[];
+  readInstance: InstanceReader;
+}
+
+/** The error text of a cancelled invocation: the serve loop's reason and how far it got. */
+export function cancelledMessage(signal: AbortSignal, done: number, total: number): string {
+  const why = typeof signal.reason === "string" ? signal.reason : "cancelled";
+  return `${why}: ${done} of ${total} instance(s) reached`;
 }

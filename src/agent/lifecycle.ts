@@ -5,14 +5,13 @@
 // the script would only report through the mail log.
 import { existsSync } from "node:fs";
 import type { Effect, InstanceResult } from "../protocol/index.js";
-import type { Outcome } from "./invocation-context.js";
+import { cancelledMessage, type Invocation, type Outcome } from "./invocation-context.js";
 import { helperEnv, type ExportFlags } from "./environment.js";
 import { dash, loadAllInstances, matchesSelection, NAME_PREFIX, parseInstance, type Instance } from "./instances.js";
 import { PostmultiFatal, strerror } from "./messages.js";
 import type { EditAction } from "./options.js";
 import { parsePostconfLines } from "./postconf.js";
-import { cancelledMessage, type Invocation } from "./postmulti.js";
-import { emptyResult } from "./results.js";
+import { emptyResult } from "./instance-format.js";
 import { isRunning } from "./state.js";
 import { runCommand } from "./run-command.js";
 

@@ -18,7 +18,7 @@ import { PostmultiFatal } from "./messages.js";
 import { findPostconf, parsePostconfLines } from "./postconf.js";
 import type { RequestContext } from "./request-context.js";
 import { postconfRun, RequestError, requestInstance, throwIfAborted, type RequestInstance } from "./request-instance.js";
-import { instanceInfo } from "./results.js";
+import { instanceInfo } from "./instance-format.js";
 
 /** postmulti-script's SHARED_PARAMETERS, in its order. */
 export const SHARED_PARAMETERS = [

@@ -3,7 +3,7 @@
 // structured Outcome; plain postmulti output is printed from it (-l) or as
 // it happens (commands' own output, fatal errors of children).
 import type { InstanceResult } from "../protocol/index.js";
-import type { InvocationContext, Outcome } from "./invocation-context.js";
+import { cancelledMessage, type Invocation, type InvocationContext, type Outcome } from "./invocation-context.js";
 import { baseEnv, genericCommandEnv, postfixCommandEnv } from "./environment.js";
 import {
   ClaimTable,
@@ -14,33 +14,18 @@ import {
   readPrimary,
   INSTANCE_PARAMS,
   type Instance,
-  type InstanceReader,
   type IterFlags,
-  type PrimaryConfig,
 } from "./instances.js";
 import { manage } from "./lifecycle.js";
 import { logToMailLog } from "./maillog.js";
 import { printable } from "./bytes.js";
 import { PostmultiFatal, strerror } from "./messages.js";
-import { parsePostmultiArgs, type PostmultiOptions } from "./options.js";
+import { parsePostmultiArgs } from "./options.js";
 import { findPostconf, postconf } from "./postconf.js";
 import { parsePostconfEdit, postconfEditEffects } from "./postconf-edit.js";
-import { emptyResult, listJsonLine, listLine } from "./results.js";
+import { emptyResult, listJsonLine, listLine } from "./instance-format.js";
 import { configSnapshot, isRunning } from "./state.js";
 import { runCommand } from "./run-command.js";
-import type { Env } from "./system.js";
-
-/** One postmulti invocation: everything the iterator and life-cycle code share. */
-export interface Invocation {
-  ctx: InvocationContext;
-  opts: PostmultiOptions;
-  primary: PrimaryConfig;
-  claims: ClaimTable;
-  /** postmulti's process environment (caller's + logging + MAIL_VERBOSE). */
-  base: Env;
-  warnings: string[];
-  readInstance: InstanceReader;
-}
 
 /** Start-up and dispatch. Throws PostmultiFatal for postmulti's fatal errors. */
 export async function runPostmulti(argv: string[], ctx: InvocationContext): Promise<Outcome> {
@@ -220,10 +205,4 @@ async function childFatal(s: Invocation, raw: string, asWarning = true): Promise
     if (asWarning) s.warnings.push(message);
   } else s.ctx.stderr(`postmulti: fatal: ${message}`);
   if (!s.ctx.dryRun) await logToMailLog(s.ctx.env, "fatal", message);
-}
-
-/** The error text of a cancelled invocation: the serve loop's reason and how far it got. */
-export function cancelledMessage(signal: AbortSignal, done: number, total: number): string {
-  const why = typeof signal.reason === "string" ? signal.reason : "cancelled";
-  return `${why}: ${done} of ${total} instance(s) reached`;
 }

@@ -8,7 +8,7 @@ import { findInstance } from "./load-instances.js";
 import { PostmultiFatal } from "./messages.js";
 import { postconfFatalText } from "./postconf.js";
 import type { RequestContext } from "./request-context.js";
-import { instanceInfo } from "./results.js";
+import { instanceInfo } from "./instance-format.js";
 import { runCommand, type CommandResult } from "./run-command.js";
 import type { Env } from "./system.js";
 

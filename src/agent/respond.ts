@@ -6,7 +6,7 @@ import { loadInstanceTable } from "./load-instances.js";
 import { logToMailLog } from "./maillog.js";
 import { agentError, PostmultiFatal } from "./messages.js";
 import { runPostmulti } from "./postmulti.js";
-import { instanceInfo } from "./results.js";
+import { instanceInfo } from "./instance-format.js";
 import { isRunning, queueCounts } from "./state.js";
 import type { Env } from "./system.js";
 import { usesSystemd } from "./systemd.js";

@@ -15,7 +15,7 @@ import {
 import { assignNewParameter, checkNameAssignments, isSafeName, makePrivatePath } from "../../../src/agent/lifecycle.js";
 import { PostmultiFatal } from "../../../src/agent/messages.js";
 import { splitList } from "../../../src/agent/postconf.js";
-import { listJsonLine, listLine } from "../../../src/agent/results.js";
+import { listJsonLine, listLine } from "../../../src/agent/instance-format.js";
 
 const primary: PrimaryConfig = primaryFromValues(
   new Map([

@@ -1,4 +1,4 @@
-// Conversions between the in-core instance and the protocol's shapes.
+// How an instance is shown: the protocol's InstanceInfo/InstanceResult shapes and postmulti's -l lines.
 import type { InstanceInfo, InstanceResult } from "../protocol/index.js";
 import { dash, type Instance } from "./instances.js";
 
