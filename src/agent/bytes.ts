@@ -75,8 +75,11 @@ export function encodeEscaped(s: string): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Postfix prints a byte it cannot show as '?'. */
-export const printable = (s: string) => s.replace(/[\uDC80-\uDCFF]/g, "?");
+/**
+ * Postfix's printable(), applied to every message it prints or logs: an
+ * ASCII control character, or a byte that is not UTF-8, shows as '?'.
+ */
+export const printable = (s: string) => s.replace(/[\uDC80-\uDCFF\x00-\x1f\x7f]/g, "?");
 
 /**
  * A /bin/sh script that rebuilds argv from octal escapes (ASCII only) and

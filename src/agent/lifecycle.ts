@@ -63,12 +63,37 @@ interface NewParams {
   dataDir: string | null;
 }
 
+/** Postfix's ISSPACE(): ASCII white space only (a non-ASCII blank is part of a name). */
+const BLANKS = " \t\n\v\f\r";
+const isBlank = (c: string | undefined) => c !== undefined && c !== "" && BLANKS.includes(c);
+
+/**
+ * split_nameval(): "name = value", blanks around both trimmed; null when the
+ * name is empty or not followed by '=' (Postfix's "missing attribute name",
+ * "missing '=' after attribute name").
+ */
+export function splitNameval(arg: string): { name: string; value: string } | null {
+  let i = 0;
+  while (isBlank(arg[i])) i++;
+  const start = i;
+  while (i < arg.length && !isBlank(arg[i]) && arg[i] !== "=") i++;
+  if (i === start) return null;
+  const name = arg.slice(start, i);
+  while (isBlank(arg[i])) i++;
+  if (arg[i] !== "=") return null;
+  i++;
+  while (isBlank(arg[i])) i++;
+  let end = arg.length;
+  while (end > i && isBlank(arg[end - 1])) end--;
+  return { name, value: arg.slice(i, end) };
+}
+
 /** assign_new_parameter(): one name=value argument of create/import. */
 export function assignNewParameter(p: NewParams, action: EditAction, arg: string): void {
-  const m = /^\s*([^=\s]*)\s*=\s*(.*?)\s*$/s.exec(arg);
-  if (!m || arg.trim() === "") throw new PostmultiFatal(`Malformed parameter setting '${arg}'`, "usage");
-  const name = m[1]!;
-  let value = m[2]!;
+  const nv = splitNameval(arg);
+  if (!nv) throw new PostmultiFatal(`Malformed parameter setting '${arg}'`, "usage");
+  const { name } = nv;
+  let { value } = nv;
   let key: keyof NewParams | null = null;
   if (name === "config_directory") key = "configDir";
   else if (action !== "import" && name === "queue_directory") key = "queueDir";
@@ -307,9 +332,9 @@ function scriptPrecheck(s: Invocation, plan: Plan): string | null {
 
 const QUEUE_SUBDIRS = ["active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "maildrop", "pid", "private", "public", "saved", "trace"];
 
-/** What destroy tries to remove, in its order; it warns about each one left. */
-function destroyCandidates(t: Instance): { path: string; existed: boolean }[] {
-  return [...QUEUE_SUBDIRS.map((q) => `${t.queueDir}/${q}`), t.dataDir, t.queueDir, t.configDir].map((path) => ({ path, existed: existsSync(path) }));
+/** What destroy tries to remove, in its order. */
+function destroyCandidates(t: Instance): string[] {
+  return [...QUEUE_SUBDIRS.map((q) => `${t.queueDir}/${q}`), t.dataDir, t.queueDir, t.configDir];
 }
 
 /** Raw (unexpanded) values from a main.cf, for the "from" side of effects. */
@@ -411,14 +436,17 @@ export async function manage(s: Invocation): Promise<Outcome> {
     return outcome;
   }
   const env = helperEnv(s.base, primary, plan.target, plan.flags, plan.secondaries);
-  // postmulti-script reports through postlog(1), which prints on stderr only
-  // when that is a terminal. Plain mode without one: tell it on stderr too.
-  const tag = `${s.base.MAIL_LOGTAG ?? "postfix"}/postmulti-script`;
-  const echoScript = !ctx.structured && !process.stderr.isTTY;
-  const refused = ctx.structured || echoScript ? scriptPrecheck(s, plan) : null;
-  if (refused && ctx.structured) throw new PostmultiFatal(refused, "failed");
-  if (refused) ctx.stderr(`${tag}: fatal: ${refused}`);
-  const leftovers = action === "destroy" && !refused ? destroyCandidates(plan.target) : [];
+  // Plain mode runs the script as postmulti's execl() does (same standard
+  // streams, working directory and process group; helperEnv's environment)
+  // and adds nothing to what it and its children print: postlog(1) and
+  // postfix(1) write to stderr only when it is a terminal, for the agent as
+  // for postmulti. Structured mode checks beforehand what the script would
+  // refuse (it only logs why) and reports what destroy leaves behind.
+  if (ctx.structured) {
+    const refused = scriptPrecheck(s, plan);
+    if (refused) throw new PostmultiFatal(refused, "failed");
+  }
+  const leftovers = action === "destroy" && ctx.structured ? destroyCandidates(plan.target) : [];
   const shownEnv: Record<string, string> = {};
   for (const k of ["MAIL_CONFIG", "config_directory", "queue_directory", "data_directory", "multi_instance_directories", "multi_instance_name", "multi_instance_group"])
     if (env[k] !== undefined) shownEnv[k] = env[k]!;
@@ -434,12 +462,8 @@ export async function manage(s: Invocation): Promise<Outcome> {
   if (r.timedOut) result.timedOut = true;
   outcome.exitCode = r.exitCode;
   result.changed = true; // the script ran; even a failing one may have changed files
-  for (const c of leftovers) {
-    if (c.existed && !existsSync(c.path)) continue;
-    const text = `${c.path}: please verify contents and remove by hand`;
-    if (ctx.structured) s.warnings.push(text);
-    else if (echoScript) ctx.stderr(`${tag}: warning: ${text}`);
-  }
+  // What is still there after destroy (the script warned about each one it could not remove).
+  for (const path of leftovers) if (existsSync(path)) s.warnings.push(`${path}: please verify contents and remove by hand`);
   if (r.cancelled) {
     outcome.exitCode = 1;
     outcome.error = { message: cancelledMessage(ctx.signal!, 1, 1), code: "cancelled" };

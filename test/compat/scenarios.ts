@@ -12,6 +12,30 @@ const pmEnv = (env: Record<string, string>, ...args: string[]): Step => ({ pm: a
 const pmFail = (...args: string[]): Step => ({ pm: args, noTty: true });
 const sh = (cmd: string): Step => ({ sh: cmd });
 
+/** A step compared on both sides without a terminal (what children print then). */
+const pmPlain = (...args: string[]): Step => ({ pm: args, plain: true });
+
+/**
+ * Two scenarios from one: the steps under a terminal (where postlog(1) and
+ * postfix(1) print on stderr too), and the same steps without one (where they
+ * only log), each compared with the real postmulti run the same way.
+ */
+function bothTerminalModes(s: Omit<Scenario, "steps"> & { steps: (step: (...args: string[]) => Step) => Step[] }): Scenario[] {
+  return [
+    { ...s, name: `${s.name} (terminal)`, steps: s.steps(pm) },
+    { ...s, name: `${s.name} (no terminal)`, steps: s.steps(pmPlain) },
+  ];
+}
+
+/**
+ * A config directory made by hand from the unmodified prototypes, with only
+ * its queue and data directories set: the prototype's empty settings
+ * (setgid_group = ...) make `postfix set-permissions` fail.
+ */
+const protoDir = (name: string) =>
+  `mkdir -p /etc/${name} && cp /etc/postfix/main.cf.proto /etc/${name}/main.cf && cp /etc/postfix/master.cf.proto /etc/${name}/master.cf` +
+  ` && postconf -c /etc/${name} -e queue_directory=/var/spool/${name} data_directory=/var/lib/${name}`;
+
 const INIT = "postmulti -e init";
 const OUT = "postmulti -I postfix-out -G mta -e create";
 const IN = "postmulti -I postfix-in -G mta -e create";
@@ -604,6 +628,79 @@ export const scenarios: Scenario[] = [
     steps: [pm("-I", "postfix-pre", "-G", "old", "-e", "create"), pm("-I", "postfix-half", "-e", "create"), pm("-l")],
   },
 
+  // ---------------------------------------------------------------- issue 16: malformed name=value, prototypes, leftovers
+  {
+    name: "create/import: every shape of malformed name=value (empty name, no '=', only '=', blanks, non-ASCII blank)",
+    setup: [INIT],
+    paths: ["/srv"],
+    steps: [
+      pmFail("-I", "postfix-x", "-e", "create", "=/bar"),
+      pmFail("-I", "postfix-x", "-e", "create", "="),
+      pmFail("-I", "postfix-x", "-e", "create", "=="),
+      pmFail("-I", "postfix-x", "-e", "create", " = /srv/x"),
+      pmFail("-I", "postfix-x", "-e", "create", "\t=/srv/x"),
+      pmFail("-I", "postfix-x", "-e", "create", ""),
+      pmFail("-I", "postfix-x", "-e", "create", "  "),
+      pmFail("-I", "postfix-x", "-e", "create", "config_directory"),
+      pmFail("-I", "postfix-x", "-e", "create", "config directory=/srv/x"),
+      pmFail("-I", "postfix-x", "-e", "create", "config_directory =  "),
+      pmFail("-I", "postfix-x", "-e", "create", "\u00a0config_directory=/srv/x"),
+      pmFail("-I", "postfix-x", "-e", "create", "config_directory\u00a0=/srv/x"),
+      pmFail("-I", "postfix-x", "-e", "create", "\vqueue_directory\f=\rrelative"),
+      pmFail("-I", "postfix-x", "-e", "create", "config_directory=/srv/x", "=/srv/y"),
+      pmFail("-I", "postfix-x", "-G", "g", "-e", "create", "=/srv/y", "myhostname=x"),
+      pmFail("-I", "postfix-bad name", "-e", "create", "=/srv/y"),
+      pmFail("-I", "postfix-x", "-e", "import", "=/etc/postfix-x"),
+      pmFail("-I", "postfix-x", "-e", "import", "="),
+      pmFail("-I", "postfix-x", "-e", "import", ""),
+      pmFail("-I", "postfix-x", "-e", "import", "config_directory"),
+      pmFail("-I", "postfix-x", "-e", "import", "config_directory="),
+      pmFail("-I", "postfix-x", "-e", "import", "\u00a0=/srv/x"),
+      pmFail("-e", "import", " =/srv/x"),
+      pm("-I", "postfix-ok", "-e", "create", " \tconfig_directory \t= \t/srv/ok// \t", "\vqueue_directory=/srv/ok-q\n"),
+      pm("-l"),
+    ],
+  },
+  ...bothTerminalModes({
+    name: "create/import onto unmodified prototype files: set-permissions fails, instance half-created and listed; then assign, deport, destroy it",
+    setup: [INIT, protoDir("postfix-pre"), protoDir("postfix-imp")],
+    steps: (step) => [
+      step("-I", "postfix-pre", "-G", "g1", "-e", "create"),
+      step("-l"),
+      step("-I", "postfix-imp", "-e", "import"),
+      step("-l"),
+      step("-i", "pre", "-e", "assign", "-G", "g2"),
+      step("-i", "imp", "-e", "deport"),
+      step("-i", "pre", "-e", "destroy"),
+      step("-l"),
+    ],
+  }),
+  ...bothTerminalModes({
+    name: "destroy with leftovers: lookup table, held message, data file; pid/public/private after a start and stop; a missing queue directory",
+    setup: [
+      ...THREE,
+      "postmulti -I postfix-gone -e create && rm -rf /var/spool/postfix-gone",
+      "printf 'a b\\n' > /etc/postfix-out/access && postmap /etc/postfix-out/access",
+      "printf 'x' > /var/spool/postfix-out/hold/ABCDEF0123 && chown postfix /var/spool/postfix-out/hold/ABCDEF0123 && echo d > /var/lib/postfix-out/f",
+      "postfix -c /etc/postfix-in start && postfix -c /etc/postfix-in stop",
+    ],
+    steps: (step) => [step("-i", "out", "-e", "destroy"), step("-i", "in", "-e", "destroy"), step("-i", "gone", "-e", "destroy"), step("-l")],
+  }),
+  ...bothTerminalModes({
+    name: "postmulti-script refusals: import lacking master.cf, destroy of a running instance, deport of a running one, before init",
+    setup: [...THREE, "mkdir -p /etc/postfix-lack && printf 'queue_directory = /var/spool/postfix-lack\\n' > /etc/postfix-lack/main.cf"],
+    steps: (step) => [
+      step("-I", "postfix-lack", "-e", "import"),
+      { sh: "postfix -c /etc/postfix-in start" },
+      step("-i", "in", "-e", "destroy"),
+      step("-i", "in", "-e", "deport"),
+      { sh: "postfix -c /etc/postfix-in stop && postconf -e multi_instance_enable=no" },
+      step("-i", "out", "-e", "enable"),
+      step("-I", "postfix-new", "-e", "create"),
+      step("-l"),
+    ],
+  }),
+
   // ---------------------------------------------------------------- life cycle: import / deport
   {
     name: "deport then import back (by name, renamed, by config_directory=)",
@@ -623,7 +720,7 @@ export const scenarios: Scenario[] = [
     setup: [...THREE, "mkdir -p /etc/postfix-lack && printf 'queue_directory = /var/spool/postfix-lack\\n' > /etc/postfix-lack/main.cf"],
     steps: [
       pmFail("-I", "postfix-nosuch", "-e", "import"),
-      pmFail("-I", "postfix-lack", "-e", "import"),
+      pm("-I", "postfix-lack", "-e", "import"),
       pmFail("-I", "postfix-x", "-e", "import", "queue_directory=/var/spool/x"),
       pmFail("-I", "postfix-out", "-e", "import"),
       pmFail("-e", "import"),

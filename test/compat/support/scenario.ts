@@ -33,6 +33,15 @@ export interface ToolStep {
    * terminal (the agent prints it always; the real one only on a tty).
    */
   noTty?: boolean;
+  /**
+   * Run on BOTH sides without a terminal (stdout and stderr to files), and
+   * compare those: what postmulti-script, postlog(1) and postfix(1) print
+   * then (they write to stderr only when it is a terminal) must be the same.
+   * The agent's own `postmulti: …` lines, which it prints without a terminal
+   * too (the intended difference), are left out on its side: their text is
+   * compared by the same step under a terminal, and in the mail log.
+   */
+  plain?: boolean;
 }
 
 /** The same shell command on both sides, under a terminal; compared like a tool step. */
@@ -126,7 +135,8 @@ export function mailLogLines(log: string): string[] {
 }
 
 function stepLabel(step: Step): string {
-  return "pm" in step ? `${envPrefix(step.env)}postmulti ${shJoin(step.pm)}` : step.sh;
+  if (!("pm" in step)) return step.sh;
+  return `${envPrefix(step.env)}postmulti ${shJoin(step.pm)}${step.plain ? "  (no terminal)" : ""}`;
 }
 
 async function runToolStep(t: Twin, step: ToolStep): Promise<CommandResult> {
@@ -142,7 +152,7 @@ async function runToolStep(t: Twin, step: ToolStep): Promise<CommandResult> {
     const r = await runUnderTty(t, `${tool} ${shJoin(step.reference.pm)}`, step.env);
     return step.reference.map({ ...r, tty: normalizeText(r.tty) });
   }
-  if (t.side === "subject" && step.noTty && !selfCheck()) {
+  if (step.plain || (t.side === "subject" && step.noTty && !selfCheck())) {
     // stdout and stderr to files, no terminal anywhere.
     const r = await t.sh(
       `cd / && ${envPrefix(step.env)}${tool} ${shJoin(step.pm)} >/run/compat/out 2>/run/compat/err </dev/null; echo "$?"; ` +
@@ -158,12 +168,17 @@ async function runToolStep(t: Twin, step: ToolStep): Promise<CommandResult> {
   return runUnderTty(t, `${tool} ${shJoin(step.pm)}`, step.env);
 }
 
+/** The agent's own messages (always on stderr, unlike postmulti's: the intended difference). */
+const OWN_MESSAGE = /^postmulti: [^\n]*\n/gm;
+
 async function runStep(t: Twin, step: Step): Promise<StepOutcome> {
   const r =
     "pm" in step
       ? await runToolStep(t, step)
       : await runUnderTty(t, `( ${step.sh.split(TOOL_PLACEHOLDER).join(toolCommand(t.side))} )`);
-  return { step: stepLabel(step), exitCode: r.exitCode, stdout: normalizeText(r.stdout), stderr: normalizeText(r.tty) };
+  let stderr = normalizeText(r.tty);
+  if ("pm" in step && step.plain && t.side === "subject" && !selfCheck()) stderr = stderr.replace(OWN_MESSAGE, "");
+  return { step: stepLabel(step), exitCode: r.exitCode, stdout: normalizeText(r.stdout), stderr };
 }
 
 export async function runSide(side: Side, s: Scenario): Promise<SideOutcome> {
