@@ -45,7 +45,7 @@ const CASES: Array<{ what: string; file: string; errors: RegExp[] }> = [
   },
 ];
 
-describe("malformed playbooks are rejected at FILE:LINE:COLUMN and nothing runs", () => {
+describe("malformed playbooks are rejected at FILE:LINE:COLUMN and nothing runs", { timeout: 480_000 }, () => {
   let lab: Lab;
   let before: string;
 
