@@ -29,7 +29,7 @@ const steps = `  steps:
         argv: >-
           touch /tmp/step1;
           case {{ inventory_hostname }} in {{ hold }}) touch /tmp/holding;
-          i=0; while [ ! -e /tmp/go ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done;; esac
+          i=0; while [ ! -e /tmp/go ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done;; esac
     - name: start the primary
       instances: ["-"]
       start:

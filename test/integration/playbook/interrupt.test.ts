@@ -20,7 +20,7 @@ const steps = `  steps:
         argv: >-
           touch /tmp/ran-$(basename $MAIL_CONFIG);
           case {{ inventory_hostname }}-$(basename $MAIL_CONFIG) in {{ hold }}-postfix) touch /tmp/holding;
-          i=0; while [ ! -e /tmp/go ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done;; esac
+          i=0; while [ ! -e /tmp/go ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done;; esac
     - name: start the primary
       instances: ["-"]
       start:
