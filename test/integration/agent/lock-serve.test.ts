@@ -65,10 +65,34 @@ describe("agent lock, serve mode, facts and wrapper API", () => {
     expect(dirs.sort()).toEqual(["/etc/postfix-b", ...names.map((n) => `/etc/${n}`)].sort());
   });
 
-  it("removes a stale lock left by a dead agent", async () => {
+  it("is not held up by the lock information a dead agent left", async () => {
     await mustSh(host, `echo '{"pid":999999,"start":"1","token":"x","since":"then","what":"crashed"}' > ${LOCK}`);
     const r = await agentJson(host, ["-e", "enable", "-i", "postfix-b"], ["--lock-timeout=5"]);
     expect(r).toMatchObject({ exitCode: 0, changed: true });
+    expect((await sh(host, `test -e ${LOCK}`)).exitCode).not.toBe(0);
+  });
+
+  it("is free again at once when its holder is killed by SIGKILL (a kernel lock: nothing stale to remove)", async () => {
+    // The holder's -x command outlives it (its own process group) and must not keep the lock.
+    await mustSh(host, `(node ${AGENT} --json -i - -x sh -c 'echo $$ > /tmp/k-pid; exec sleep 300' > /dev/null 2>&1 &)`);
+    await mustSh(host, "for i in $(seq 1 300); do [ -s /tmp/k-pid ] && exit 0; sleep 0.1; done; exit 1");
+    const held = JSON.parse(await mustSh(host, `cat ${LOCK}`)) as { pid: number };
+    const busy = await agentJson(host, ["-e", "enable", "-i", "postfix-b"], ["--lock-timeout=0.3"]);
+    expect(busy.error?.code).toBe("lock");
+    await mustSh(host, `kill -KILL ${held.pid}`);
+    const r = await agentJson(host, ["-e", "enable", "-i", "postfix-b"], ["--lock-timeout=3"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.error).toBeUndefined();
+    expect((await sh(host, `test -e ${LOCK}`)).exitCode).not.toBe(0);
+    await mustSh(host, "kill $(cat /tmp/k-pid)");
+  });
+
+  it("lets an agent run by the holder's own -x command edit without waiting for its parent", async () => {
+    // The outer agent holds the lock while its -x command (another agent, as a wrapper would run it) edits.
+    const r = await sh(host, `node ${AGENT} --lock-timeout=5 -i - -x node ${AGENT} --json --lock-timeout=5 -e enable -i postfix-b`);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ exitCode: 0 });
+    expect(r.stdout).not.toContain('"code":"lock"');
     expect((await sh(host, `test -e ${LOCK}`)).exitCode).not.toBe(0);
   });
 
