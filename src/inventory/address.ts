@@ -52,15 +52,8 @@ export function parseAddress(address: string): { host: string; port?: number } |
 
 const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-/** Expand every [begin:end(:step)] range in a host name; throws Error with the reason. */
-export function expandHostnameRange(line: string): string[] {
-  const open = line.indexOf("[");
-  const close = line.indexOf("]");
-  if (open < 0) return [line];
-  if (close < 0 || close < open) throw new Error(`host range in '${line}' is not closed: write name[begin:end] or name[begin:end:step]`);
-  const head = line.slice(0, open);
-  const nrange = line.slice(open + 1, close);
-  const tail = line.slice(close + 1);
+/** The values of one `[begin:end(:step)]` range, or an Error with the reason. */
+function rangeValues(nrange: string, max: number, line: string): string[] {
   const bounds = nrange.split(":");
   if (bounds.length !== 2 && bounds.length !== 3) throw new Error(`host range [${nrange}] must be begin:end or begin:end:step`);
   let beg = bounds[0]!;
@@ -76,31 +69,71 @@ export function expandHostnameRange(line: string): string[] {
   }
   if (!/^[0-9]+$/.test(stepText) || parseInt(stepText, 10) === 0) throw new Error(`host range [${nrange}] has an invalid step '${stepText}'`);
   const step = parseInt(stepText, 10);
-  let seq: (string | number)[];
   const ib = beg.length === 1 ? LETTERS.indexOf(beg) : -1;
   const ie = end.length === 1 ? LETTERS.indexOf(end) : -1;
+  const out: string[] = [];
   if (ib >= 0 && ie >= 0) {
     if (ib > ie) throw new Error(`host range [${nrange}] must have begin <= end`);
-    seq = [];
-    for (let k = ib; k <= ie; k += step) seq.push(LETTERS[k]!);
-  } else {
-    if (!/^[0-9]+$/.test(beg) || !/^[0-9]+$/.test(end)) throw new Error(`host range [${nrange}] must be numeric (01:20) or single letters (a:f)`);
-    seq = [];
-    for (let k = parseInt(beg, 10); k <= parseInt(end, 10); k += step) seq.push(k);
+    for (let k = ib; k <= ie; k += step) out.push(LETTERS[k]!);
+    return out;
   }
-  const out: string[] = [];
-  for (const r of seq) {
-    const name = head + fill(r) + tail;
-    if (name.includes("[")) out.push(...expandHostnameRange(name));
-    else out.push(name);
-  }
+  if (!/^[0-9]+$/.test(beg) || !/^[0-9]+$/.test(end)) throw new Error(`host range [${nrange}] must be numeric (01:20) or single letters (a:f)`);
+  const b = parseInt(beg, 10);
+  const e = parseInt(end, 10);
+  const size = e < b ? 0 : Math.floor((e - b) / step) + 1;
+  if (size > max) throw new RangeTooLarge(line, size, max);
+  for (let k = b; k <= e; k += step) out.push(fill(k));
   return out;
 }
 
-/** A host key from an inventory: names (ranges expanded) and an optional port. */
-export function expandHostPattern(hostpattern: string): { names: string[]; port?: number } {
+/** A host pattern whose ranges make more names than allowed (checked before any is made). */
+export class RangeTooLarge extends Error {
+  constructor(line: string, size: number, max: number) {
+    const n = (x: number): string => (Number.isSafeInteger(x) ? x.toLocaleString("en-US") : "more than 2^53");
+    super(`host range in '${line}' makes ${n(size)} host names; postfleet allows ${n(max)} per line (a typo in the range?): split a real fleet over several lines`);
+  }
+}
+
+/**
+ * Expand every [begin:end(:step)] range in a host name; throws Error with the
+ * reason. More than `max` names is an error raised before any name is made.
+ */
+export function expandHostnameRange(line: string, max = Number.POSITIVE_INFINITY): string[] {
+  // The name as literal text and ranges, left to right (as Ansible's recursion on the first range sees it).
+  const parts: (string | string[])[] = [];
+  let rest = line;
+  let total = 1;
+  for (;;) {
+    const open = rest.indexOf("[");
+    const close = rest.indexOf("]");
+    if (open < 0) {
+      parts.push(rest);
+      break;
+    }
+    if (close < 0 || close < open) throw new Error(`host range in '${line}' is not closed: write name[begin:end] or name[begin:end:step]`);
+    parts.push(rest.slice(0, open));
+    const values = rangeValues(rest.slice(open + 1, close), max, line);
+    total *= values.length;
+    if (total > max) throw new RangeTooLarge(line, total, max);
+    parts.push(values);
+    rest = rest.slice(close + 1);
+  }
+  let names = [""];
+  for (const p of parts) {
+    if (typeof p === "string") names = names.map((n) => n + p);
+    else {
+      const next: string[] = [];
+      for (const n of names) for (const v of p) next.push(n + v);
+      names = next;
+    }
+  }
+  return names;
+}
+
+/** A host key from an inventory: names (ranges expanded, at most `max`) and an optional port. */
+export function expandHostPattern(hostpattern: string, max = Number.POSITIVE_INFINITY): { names: string[]; port?: number } {
   const parsed = parseAddress(hostpattern);
   const pattern = parsed ? parsed.host : hostpattern;
-  const names = pattern.includes("[") ? expandHostnameRange(pattern) : [pattern];
+  const names = pattern.includes("[") ? expandHostnameRange(pattern, max) : [pattern];
   return parsed?.port !== undefined ? { names, port: parsed.port } : { names };
 }

@@ -6,16 +6,19 @@ import type { ConnectionTarget } from "../shared/connection-target.js";
 import { loadAnsibleConfig, type AnsibleConfig } from "./ansible-config.js";
 import { resolveConnectionTarget, type ConnectionOverrides, type ResolvedVar } from "./connection-settings.js";
 import { InventoryError } from "./errors.js";
+import { DEFAULT_LIMITS, type InventoryLimits } from "./limits.js";
 import { InventoryData, type Host } from "./model.js";
 import { graph, listGroups } from "./output.js";
 import { PatternMatcher } from "./patterns.js";
 import { collectVaultSecrets, promptOnTty, type PasswordPrompt } from "./vault-passwords.js";
 import { inventorySources, parseSource } from "./sources.js";
 import { render, TemplateError, type TemplateScope } from "./template.js";
+import { decodeUtf8 } from "./text.js";
 import { decryptVault, VaultedString, VaultError, type VaultSecret } from "./vault.js";
 import { varsBaseDirs, VarsResolver, type MergedVars } from "./vars.js";
 
 export { InventoryError } from "./errors.js";
+export { DEFAULT_LIMITS, type InventoryLimits } from "./limits.js";
 export { loadAnsibleConfig, type AnsibleConfig } from "./ansible-config.js";
 export { VaultedString, UnsafeText, encryptVault, decryptVault } from "./vault.js";
 export { resolveConnectionTarget, type ConnectionOverrides, type ResolvedVar, type VarReader } from "./connection-settings.js";
@@ -38,6 +41,10 @@ export interface LoadOptions {
   verbose?: (msg: string) => void;
   /** Time limit for each run of an inventory script (default 30 s). */
   scriptTimeoutMs?: number;
+  /** Time limit for a vault password script (default 60 s). */
+  vaultScriptTimeoutMs?: number;
+  /** Size limits against inventory bombs (default DEFAULT_LIMITS; lower them in tests). */
+  limits?: Partial<InventoryLimits>;
   /** How to ask for a vault password (default: the terminal, without echo). */
   prompt?: PasswordPrompt;
 }
@@ -66,7 +73,7 @@ export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
   if (!o.sources.length) o.verbose?.(config?.inventory?.length ? `inventory from ${config.path}: ${sources.join(", ")}` : `inventory from ${sources.join(", ")}`);
   const abs = sources.map((s) => (s.includes(",") && !s.includes("/") ? s : resolve(cwd, s)));
   const secrets = await collectVaultSecrets(o, cwd, o.prompt ?? promptOnTty);
-  const inv = new InventoryData();
+  const inv = new InventoryData({ ...DEFAULT_LIMITS, ...o.limits });
   for (const s of abs) {
     o.verbose?.(`reading inventory source ${s}`);
     await parseSource(s, { inv, secrets, ...(o.scriptTimeoutMs ? { scriptTimeoutMs: o.scriptTimeoutMs } : {}), ...(o.verbose ? { verbose: o.verbose } : {}) });
@@ -161,9 +168,10 @@ export class AnsibleInventory implements Inventory {
 
   private reveal(v: VaultedString): string {
     try {
-      return decryptVault(v.ciphertext, this.secrets).toString("utf8");
+      return decodeUtf8(decryptVault(v.ciphertext, this.secrets), "<vault value>", "the decrypted vault value");
     } catch (e) {
       if (e instanceof VaultError) throw new TemplateError(e.message);
+      if (e instanceof InventoryError) throw new TemplateError("is a vault value whose text is not valid UTF-8");
       throw e;
     }
   }
@@ -181,10 +189,11 @@ export class AnsibleInventory implements Inventory {
   hostVars(name: string): Record<string, unknown> {
     const m = this.mergedVars(name);
     const scope = this.scope(name);
+    const memo = new Map<object, unknown>();
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(m.vars)) {
       try {
-        let x = render(v, scope, false, [k]);
+        let x = render(v, scope, false, [k], memo);
         if (x instanceof VaultedString && this.secrets.length) x = this.reveal(x);
         out[k] = x;
       } catch {

@@ -6,6 +6,7 @@ import { expandHostPattern } from "./address.js";
 import { InventoryError } from "./errors.js";
 import type { InventoryData } from "./model.js";
 import { iniValue } from "./python-literal.js";
+import { mentionsSecret } from "./secrets.js";
 import { shlexSplit } from "./shlex.js";
 
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
@@ -31,6 +32,8 @@ export function parseIni(text: string, file: string, inv: InventoryData): void {
     };
     const line = raw.trim();
     if (!line || line[0] === "#" || line[0] === ";") return;
+    // Text quoted in a message, unless the line sets a password (its value must not be echoed).
+    const quote = (text: string): string => (mentionsSecret(line) ? "(not shown: the line sets a password)" : `'${text}'`);
     const m = SECTION.exec(line);
     if (m) {
       groupname = m[1]!;
@@ -57,13 +60,13 @@ export function parseIni(text: string, file: string, inv: InventoryData): void {
       try {
         tokens = shlexSplit(line);
       } catch (e) {
-        return fail(`cannot split host line '${line}': ${(e as Error).message} (check the quotes)`);
+        return fail(`cannot split host line ${quote(line)}: ${(e as Error).message} (check the quotes)`);
       }
       const pattern = tokens[0];
       if (pattern === undefined) return fail(`empty host definition '${line}'`);
       let expanded: { names: string[]; port?: number };
       try {
-        expanded = expandHostPattern(pattern);
+        expanded = expandHostPattern(pattern, inv.limits.maxRangeHosts);
       } catch (e) {
         return fail((e as Error).message);
       }
@@ -74,7 +77,7 @@ export function parseIni(text: string, file: string, inv: InventoryData): void {
       const vars: [string, unknown][] = [];
       for (const t of tokens.slice(1)) {
         const eq = t.indexOf("=");
-        if (eq < 0) fail(`expected key=value host variable assignment, got '${t}'`);
+        if (eq < 0) fail(`expected key=value host variable assignment, got ${quote(t)}`);
         vars.push([t.slice(0, eq), iniValue(t.slice(eq + 1))]);
       }
       for (const name of expanded.names) {
@@ -83,7 +86,7 @@ export function parseIni(text: string, file: string, inv: InventoryData): void {
       }
     } else if (state === "vars") {
       const eq = line.indexOf("=");
-      if (eq < 0) fail(`expected key=value in [${groupname}:vars], got '${line}'`);
+      if (eq < 0) fail(`expected key=value in [${groupname}:vars], got ${quote(line)}`);
       const k = line.slice(0, eq).trim();
       const v = line.slice(eq + 1).trim();
       inv.setGroupVar(inv.groups.get(groupname)!, k, iniValue(v), at);
@@ -112,12 +115,24 @@ export function parseIni(text: string, file: string, inv: InventoryData): void {
   }
 }
 
+/** Attach a group declared earlier as a child, and in turn its pending parents (the same order as a recursion, without one: chains may be long). */
 function addPendingChildren(group: string, pending: Map<string, Pending>, inv: InventoryData, at: { file: string; line: number }): void {
-  const p = pending.get(group)!;
-  for (const parent of p.parents) {
-    inv.addChild(parent, group, at);
+  const stack = [{ g: group, parents: pending.get(group)!.parents, i: 0 }];
+  const onStack = new Set([group]);
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.i >= top.parents.length) {
+      pending.delete(top.g);
+      onStack.delete(top.g);
+      stack.pop();
+      continue;
+    }
+    const parent = top.parents[top.i++]!;
+    inv.addChild(parent, top.g, at);
     const pp = pending.get(parent);
-    if (pp && pp.state === "children") addPendingChildren(parent, pending, inv, at);
+    if (pp && pp.state === "children" && !onStack.has(parent)) {
+      onStack.add(parent);
+      stack.push({ g: parent, parents: pp.parents, i: 0 });
+    }
   }
-  pending.delete(group);
 }

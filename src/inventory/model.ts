@@ -3,6 +3,7 @@
 // priority, and reconciliation after all sources are read.
 
 import { InventoryError } from "./errors.js";
+import { count, DEFAULT_LIMITS, type InventoryLimits } from "./limits.js";
 
 /** Where a value or a declaration came from (for error messages). */
 export interface Origin {
@@ -17,6 +18,9 @@ export class Group {
   readonly varOrigins = new Map<string, Origin>();
   readonly childGroups: Group[] = [];
   readonly parentGroups: Group[] = [];
+  /** Membership indexes of childGroups and parentGroups (groups with many children). */
+  readonly childSet = new Set<Group>();
+  readonly parentSet = new Set<Group>();
   readonly hosts: Host[] = [];
   /** Membership index of `hosts` (large groups). */
   readonly hostSet = new Set<Host>();
@@ -29,7 +33,7 @@ export class Group {
       const g = todo.pop()!;
       if (seen.has(g)) continue;
       seen.add(g);
-      todo.push(...g.parentGroups);
+      for (const p of g.parentGroups) if (!seen.has(p)) todo.push(p);
     }
     return seen;
   }
@@ -46,10 +50,12 @@ export class Group {
     while (level.length) {
       for (const g of level) seen.add(g);
       const next: Group[] = [];
+      const inNext = new Set<Group>();
       for (const g of level) {
         for (const c of g.childGroups) {
-          if (!seen.has(c) && !next.includes(c)) {
+          if (!seen.has(c) && !inNext.has(c)) {
             next.push(c);
+            inNext.add(c);
             ordered.push(c);
           }
         }
@@ -100,7 +106,7 @@ export class InventoryData {
   readonly groups = new Map<string, Group>();
   readonly hosts = new Map<string, Host>();
 
-  constructor() {
+  constructor(readonly limits: InventoryLimits = DEFAULT_LIMITS) {
     this.addGroup("all");
     this.addGroup("ungrouped");
     this.addChild("all", "ungrouped");
@@ -118,6 +124,9 @@ export class InventoryData {
   addHost(name: string, origin: Origin, group?: string, port?: number): Host {
     let h = this.hosts.get(name);
     if (!h) {
+      if (this.hosts.size >= this.limits.maxHosts) {
+        throw new InventoryError(`more than ${count(this.limits.maxHosts)} hosts in the inventory: postfleet stops here (a host range or a script gone wrong?)`, origin);
+      }
       h = new Host(name, origin);
       this.hosts.set(name, h);
       if (port !== undefined) this.setHostVar(h, "ansible_port", port, origin);
@@ -170,25 +179,42 @@ export class InventoryData {
 
   private addChildGroup(p: Group, c: Group, origin?: Origin): void {
     if (p === c) throw new InventoryError(`group ${p.name} cannot be a child of itself`, origin ?? {});
-    if (p.childGroups.includes(c)) return;
+    if (p.childSet.has(c)) return;
     if (p.ancestors().has(c)) {
       throw new InventoryError(`adding group ${c.name} as child to ${p.name} creates a recursive dependency loop; remove one of the two edges`, origin ?? {});
     }
+    // Before reconcile a group's depth may still grow by one (when it goes under `all`): keep room for it.
+    this.raiseDepth(c, p.depth + 1, p === this.groups.get("all") ? this.limits.maxGroupDepth : this.limits.maxGroupDepth - 1, `${c.name} as a child of ${p.name}`, origin);
     p.childGroups.push(c);
-    if (!c.parentGroups.some((g) => g.name === p.name)) c.parentGroups.push(p);
-    this.raiseDepth(c, p.depth + 1);
+    p.childSet.add(c);
+    if (!c.parentSet.has(p)) {
+      c.parentGroups.push(p);
+      c.parentSet.add(p);
+    }
   }
 
-  private raiseDepth(g: Group, depth: number): void {
-    if (g.depth >= depth) return;
-    g.depth = depth;
-    for (const c of g.childGroups) this.raiseDepth(c, depth + 1);
+  /** Ansible's depth (longest path from the top), walked without recursion; too deep is an error at `origin`. */
+  private raiseDepth(top: Group, depth: number, max: number, what: string, origin?: Origin): void {
+    const todo: [Group, number][] = [[top, depth]];
+    while (todo.length) {
+      const [g, d] = todo.pop()!;
+      if (g.depth >= d) continue;
+      if (d > max) {
+        throw new InventoryError(
+          `group ${what} nests groups more than ${count(this.limits.maxGroupDepth)} levels deep: postfleet stops here (Ansible itself fails at about 950); is a children section wrong?`,
+          origin ?? {},
+        );
+      }
+      g.depth = d;
+      for (const c of g.childGroups) todo.push([c, d + 1]);
+    }
   }
 
   /** Ansible's reconcile_inventory: roots under `all`, lone hosts in `ungrouped`. */
   reconcile(): void {
     const all = this.groups.get("all")!;
     const ungrouped = this.groups.get("ungrouped")!;
+    let dropFromUngrouped = false;
     for (const g of this.groups.values()) {
       if (g !== all && g.ancestors().size === 0) this.addChildGroup(all, g);
     }
@@ -196,13 +222,19 @@ export class InventoryData {
       const mine = h.groups();
       if (mine.includes(ungrouped)) {
         if (mine.some((g) => g !== all && g !== ungrouped)) {
-          ungrouped.hosts.splice(ungrouped.hosts.indexOf(h), 1);
           ungrouped.hostSet.delete(h);
           h.directGroups.delete(ungrouped);
+          dropFromUngrouped = true;
         }
       } else if (mine.length === 0 || (mine.length === 1 && mine[0] === all)) {
         this.putHostInGroup(h, ungrouped);
       }
+    }
+    // One pass instead of a splice per host (quadratic with many ungrouped hosts).
+    if (dropFromUngrouped) {
+      const keep = ungrouped.hosts.filter((h) => ungrouped.hostSet.has(h));
+      ungrouped.hosts.length = 0;
+      for (const h of keep) ungrouped.hosts.push(h);
     }
   }
 }

@@ -94,7 +94,7 @@ function parseFile(path: string, ctx: SourceContext): void {
   }
   let yamlError: unknown;
   try {
-    const data = loadYaml(text, path);
+    const data = loadYaml(text, path, ctx.inv.limits);
     const v = data.value;
     if (v !== null && v !== undefined && !(typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0)) {
       if (typeof v === "object" && !Array.isArray(v)) {

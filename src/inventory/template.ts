@@ -5,9 +5,19 @@
 // Filters, tests, operators and {% %} blocks are not evaluated: in strict
 // mode they are an error, otherwise the text is left as it is.
 
+import { isSecretVar } from "./secrets.js";
 import { UnsafeText, VaultedString } from "./vault.js";
 
 export class TemplateError extends Error {}
+
+/**
+ * The error for a problem found while rendering a value: when a secret
+ * variable (a password) is being rendered, `redacted` (which quotes nothing
+ * from the value) replaces the detailed message.
+ */
+function templateError(stack: readonly string[], message: string, redacted: string): TemplateError {
+  return new TemplateError(stack.some(isSecretVar) ? `${redacted} (details not shown: the value is a secret)` : message);
+}
 
 const REF = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\s*(?:'[^']*'|"[^"]*"|-?\d+)\s*\])*$/;
 
@@ -68,17 +78,25 @@ function access(base: unknown, path: string, full: string): unknown {
  * referenced value itself; references inside longer strings are printed as
  * Python would. Lists and mappings are rendered item by item.
  */
-export function render(value: unknown, scope: TemplateScope, strict: boolean, stack: string[] = []): unknown {
+export function render(value: unknown, scope: TemplateScope, strict: boolean, stack: string[] = [], memo: Map<object, unknown> = new Map()): unknown {
   if (value instanceof UnsafeText) return value.text; // !unsafe: never templated
-  if (Array.isArray(value)) return value.map((v) => render(v, scope, strict, stack));
+  // A list or mapping shared through YAML aliases is rendered once per scope (an alias bomb stays cheap).
+  if (Array.isArray(value)) {
+    if (memo.has(value)) return memo.get(value);
+    const out = value.map((v) => render(v, scope, strict, stack, memo));
+    memo.set(value, out);
+    return out;
+  }
   if (value && typeof value === "object" && !(value instanceof VaultedString) && !(value instanceof UnsafeText)) {
+    if (memo.has(value)) return memo.get(value);
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = render(v, scope, strict, stack);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = render(v, scope, strict, stack, memo);
+    memo.set(value, out);
     return out;
   }
   if (typeof value !== "string" || !hasTemplate(value)) return value;
   if (value.includes("{%") || value.includes("{#")) {
-    if (strict) throw new TemplateError("uses a Jinja2 statement or comment ({% %} / {# #}), which postfleet does not evaluate: use a plain value or a simple {{ variable }}");
+    if (strict) throw templateError(stack, "uses a Jinja2 statement or comment ({% %} / {# #}), which postfleet does not evaluate: use a plain value or a simple {{ variable }}", "uses a Jinja2 statement or comment, which postfleet does not evaluate");
     return value;
   }
   const parts: (string | { ref: string })[] = [];
@@ -91,14 +109,20 @@ export function render(value: unknown, scope: TemplateScope, strict: boolean, st
     }
     const close = value.indexOf("}}", open + 2);
     if (close < 0) {
-      if (strict) throw new TemplateError("has '{{' without a closing '}}'");
+      if (strict) throw templateError(stack, "has '{{' without a closing '}}'", "has '{{' without a closing '}}'");
       return value;
     }
     if (open > i) parts.push(value.slice(i, open));
     let expr = value.slice(open + 2, close);
     expr = expr.replace(/^-/, "").replace(/-$/, "").trim();
     if (!REF.test(expr)) {
-      if (strict) throw new TemplateError(`uses '{{ ${expr} }}', which is not a simple variable reference (filters, tests, operators and lookups are not evaluated by postfleet): use a plain value or {{ variable }}`);
+      if (strict) {
+        throw templateError(
+          stack,
+          `uses '{{ ${expr} }}', which is not a simple variable reference (filters, tests, operators and lookups are not evaluated by postfleet): use a plain value or {{ variable }}`,
+          "uses a '{{ }}' expression that is not a simple variable reference (postfleet does not evaluate filters, tests, operators or lookups)",
+        );
+      }
       return value;
     }
     parts.push({ ref: expr });
@@ -106,13 +130,18 @@ export function render(value: unknown, scope: TemplateScope, strict: boolean, st
   }
   const resolve = (ref: string): unknown => {
     const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(ref)![0];
-    if (stack.includes(name)) throw new TemplateError(`recursive loop detected: ${[...stack, name].join(" -> ")}`);
+    if (stack.includes(name)) throw templateError(stack, `recursive loop detected: ${[...stack, name].join(" -> ")}`, "refers to itself through other variables");
     const found = scope.lookup(name);
-    if (!found) throw new TemplateError(`'${name}' is undefined: define it for the host or a group it belongs to`);
+    if (!found) throw templateError(stack, `'${name}' is undefined: define it for the host or a group it belongs to`, "refers to a variable that is not defined for the host");
     let v = found.value;
     if (v instanceof VaultedString) v = scope.reveal(v);
-    v = render(v, scope, strict, [...stack, name]);
-    return access(v, ref.slice(name.length), ref);
+    v = render(v, scope, strict, [...stack, name], memo);
+    try {
+      return access(v, ref.slice(name.length), ref);
+    } catch (e) {
+      if (e instanceof TemplateError) throw templateError(stack, e.message, "refers to an attribute or item that is not defined");
+      throw e;
+    }
   };
   if (parts.length === 1 && typeof parts[0] !== "string") {
     const v = resolve(parts[0]!.ref);

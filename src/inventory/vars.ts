@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import type { Group, Host, InventoryData, Origin } from "./model.js";
 import { sortGroups } from "./model.js";
 import type { VaultSecret } from "./vault.js";
-import { findVarsFiles, loadVarsLayer, type VarsLayer } from "./vars-files.js";
+import { findVarsFiles, loadVarsLayer, type VarsDirCache, type VarsLayer } from "./vars-files.js";
 import type { LoadedData } from "./yaml-loader.js";
 
 /** Variables ansible-inventory leaves out of --list/--host (its INTERNAL_VARS). */
@@ -58,6 +58,7 @@ export function varsBaseDirs(sources: string[]): string[] {
 export class VarsResolver {
   private readonly memo = new Map<string, LoadedData>();
   private readonly layers = new Map<string, VarsLayer>();
+  private readonly dirs: VarsDirCache = new Map();
 
   constructor(
     private readonly inv: InventoryData,
@@ -70,7 +71,7 @@ export class VarsResolver {
     const key = `${kind}\0${dir}\0${name}`;
     let l = this.layers.get(key);
     if (!l) {
-      l = loadVarsLayer(findVarsFiles(dir, kind, name), this.secrets, this.memo);
+      l = loadVarsLayer(findVarsFiles(dir, kind, name, this.dirs), this.secrets, this.memo, this.inv.limits);
       this.layers.set(key, l);
     }
     return l;

@@ -68,7 +68,7 @@ function parseGroup(data: LoadedData, file: string, inv: InventoryData, parent: 
         if (!isMapping(hv)) throw new InventoryError(`variables of host '${pattern}' must be a mapping, not ${typeName(hv)}`, hat);
         let expanded: { names: string[]; port?: number };
         try {
-          expanded = expandHostPattern(pattern);
+          expanded = expandHostPattern(pattern, inv.limits.maxRangeHosts);
         } catch (e) {
           throw new InventoryError((e as Error).message, hat);
         }

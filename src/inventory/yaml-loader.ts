@@ -6,6 +6,8 @@
 
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, type Document, type ScalarTag, type Tags } from "yaml";
 import { InventoryError } from "./errors.js";
+import { count as fmt, DEFAULT_LIMITS, type InventoryLimits } from "./limits.js";
+import { mentionsSecret } from "./secrets.js";
 import { UnsafeText, VaultedString } from "./vault.js";
 
 export interface KeyInfo {
@@ -58,16 +60,49 @@ function pythonTags(tags: Tags): Tags {
   return [...bool, float, decimal, ...keep, vaultTag, vaultTagOld, unsafeTag];
 }
 
-/** Parse YAML (or JSON) text the way Ansible's loader does. */
-export function loadYaml(text: string, file: string): LoadedData {
+/** Nesting depth of a JSON value, walked without recursion; stops counting past `max`. */
+export function jsonDepthOver(value: unknown, max: number): boolean {
+  const todo: [unknown, number][] = [[value, 1]];
+  while (todo.length) {
+    const [v, d] = todo.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (d > max) return true;
+    for (const x of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) if (x !== null && typeof x === "object") todo.push([x, d + 1]);
+  }
+  return false;
+}
+
+interface Converted {
+  value: unknown;
+  /** Values in it once every alias is expanded (what a walk over it visits). */
+  size: number;
+  /** Levels of lists/mappings in it. */
+  height: number;
+}
+
+/**
+ * Parse YAML (or JSON) text the way Ansible's loader does. An alias is the
+ * anchored value itself, converted once and shared (as PyYAML does), so
+ * memory stays the size of the text; the expanded size (what a walk or
+ * `--list` visits) is counted and capped by limits.maxYamlValues, the
+ * nesting by limits.maxValueDepth.
+ */
+export function loadYaml(text: string, file: string, limits: InventoryLimits = DEFAULT_LIMITS): LoadedData {
   const keys = new WeakMap<object, Map<string, KeyInfo>>();
   const lines = new WeakMap<object, number>();
   const t = text.trimStart();
   if (t.startsWith("{") || t.startsWith("[")) {
+    let value: unknown;
+    let parsed = false;
     try {
-      return { value: JSON.parse(text) as unknown, keys, lines };
+      value = JSON.parse(text) as unknown;
+      parsed = true;
     } catch {
       // not JSON: read it as YAML below
+    }
+    if (parsed) {
+      if (jsonDepthOver(value, limits.maxValueDepth)) throw new InventoryError(`JSON values nested more than ${limits.maxValueDepth} levels deep: postfleet stops here (flatten the data)`, { file, line: 1 });
+      return { value, keys, lines };
     }
   }
   const lc = new LineCounter();
@@ -82,43 +117,101 @@ export function loadYaml(text: string, file: string): LoadedData {
   const err = doc.errors[0];
   if (err) {
     const pos = lc.linePos(err.pos[0]);
-    throw new InventoryError(`YAML syntax error: ${err.message.split("\n")[0]}`, { file, line: pos.line, column: pos.col });
+    // The parser itself recurses: a document nested thousands of levels deep overflows its stack.
+    const what = /call stack/i.test(err.message)
+      ? `YAML nested too deeply to read (postfleet reads up to ${limits.maxValueDepth} levels): flatten the data`
+      : mentionsSecret(text.split(/\r?\n/)[pos.line - 1] ?? "")
+        ? "YAML syntax error (details not shown: the line sets a password)"
+        : `YAML syntax error: ${err.message.split("\n")[0]}`;
+    throw new InventoryError(what, { file, line: pos.line, column: pos.col });
   }
   const lineOf = (n: Node | null | undefined): number | undefined => (n?.range ? lc.linePos(n.range[0]).line : undefined);
+  const at = (n: unknown): { file: string; line?: number } => {
+    const l = lineOf(n as Node);
+    return l === undefined ? { file } : { file, line: l };
+  };
 
-  const conv = (node: unknown, depth: number): unknown => {
-    if (depth > 200) throw new InventoryError("YAML nesting too deep (recursive alias?)", { file });
-    if (node === null || node === undefined) return null;
-    if (isAlias(node)) return conv(node.resolve(doc), depth + 1);
+  const anchored = new Map<Node, Converted>();
+  const inProgress = new Set<Node>();
+  let total = 0;
+  const count = (n: number, node: unknown): void => {
+    total += n;
+    if (total > limits.maxYamlValues) {
+      throw new InventoryError(`YAML aliases expand this document to more than ${fmt(limits.maxYamlValues)} values (an alias bomb?): postfleet stops here; use fewer nested aliases`, at(node));
+    }
+  };
+  const tooDeep = (node: unknown): InventoryError => new InventoryError(`YAML values nested more than ${limits.maxValueDepth} levels deep (through aliases too): flatten the data`, at(node));
+
+  const conv = (node: unknown, depth: number): Converted => {
+    if (depth > limits.maxValueDepth) throw tooDeep(node);
+    if (node === null || node === undefined) return { value: null, size: 1, height: 0 };
+    if (isAlias(node)) {
+      const target = node.resolve(doc) as Node | undefined;
+      if (!target) throw new InventoryError(`YAML alias *${node.source} has no anchor before it`, at(node));
+      if (inProgress.has(target)) throw new InventoryError(`YAML alias *${node.source} is inside the value it refers to (a recursive alias)`, at(node));
+      const c = anchored.get(target) ?? conv(target, depth);
+      if (depth + c.height > limits.maxValueDepth) throw tooDeep(node);
+      count(c.size, node);
+      return c;
+    }
+    const n = node as Node;
+    const anchor = (n as { anchor?: string }).anchor;
+    if (anchor) inProgress.add(n);
+    const c = convNode(n, depth);
+    if (anchor) {
+      inProgress.delete(n);
+      anchored.set(n, c);
+    }
+    return c;
+  };
+
+  const convNode = (node: Node, depth: number): Converted => {
+    count(1, node);
     if (isScalar(node)) {
       const v = node.value;
-      if (v instanceof Date) return typeof node.source === "string" ? node.source : v.toISOString();
-      if (typeof v === "symbol") return "<<";
-      return v;
+      if (v instanceof Date) return { value: typeof node.source === "string" ? node.source : v.toISOString(), size: 1, height: 0 };
+      if (typeof v === "symbol") return { value: "<<", size: 1, height: 0 };
+      return { value: v, size: 1, height: 0 };
     }
     if (isSeq(node)) {
-      const arr = node.items.map((i) => conv(i, depth + 1));
-      const l = lineOf(node as Node);
+      const arr: unknown[] = [];
+      let size = 1;
+      let height = 0;
+      for (const i of node.items) {
+        const c = conv(i, depth + 1);
+        arr.push(c.value);
+        size += c.size;
+        height = Math.max(height, c.height);
+      }
+      const l = lineOf(node);
       if (l !== undefined) lines.set(arr, l);
-      return arr;
+      return { value: arr, size, height: height + 1 };
     }
     if (isMap(node)) {
       const obj: Record<string, unknown> = {};
       const info = new Map<string, KeyInfo>();
       const merged: Record<string, unknown>[] = [];
+      let size = 1;
+      let height = 0;
       for (const pair of node.items) {
         const k = pair.key as Node | null;
         if (isScalar(k) && (k.value === "<<" || typeof k.value === "symbol") && k.type === Scalar.PLAIN) {
           const src = conv(pair.value, depth + 1);
-          for (const m of Array.isArray(src) ? src : [src]) {
+          size += src.size;
+          height = Math.max(height, src.height - 1);
+          for (const m of Array.isArray(src.value) ? src.value : [src.value]) {
             if (!m || typeof m !== "object" || Array.isArray(m)) throw new InventoryError("a YAML merge key (<<) needs a mapping or a list of mappings", { file, line: lineOf(k) ?? 0 });
             merged.push(m as Record<string, unknown>);
           }
           continue;
         }
-        const kv = conv(k, depth + 1);
+        const kc = conv(k, depth + 1);
+        const kv = kc.value;
         const ks = kv === null ? "null" : kv === true ? "true" : kv === false ? "false" : typeof kv === "object" ? JSON.stringify(kv) : String(kv);
-        obj[ks] = conv(pair.value, depth + 1);
+        const vc = conv(pair.value, depth + 1);
+        obj[ks] = vc.value;
+        size += kc.size + vc.size;
+        height = Math.max(height, kc.height, vc.height);
         const kl = lineOf(k);
         info.set(ks, kl === undefined ? { isString: typeof kv === "string" } : { line: kl, isString: typeof kv === "string" });
       }
@@ -135,11 +228,11 @@ export function loadYaml(text: string, file: string): LoadedData {
         }
       }
       keys.set(result, info);
-      const l = lineOf(node as Node);
+      const l = lineOf(node);
       if (l !== undefined) lines.set(result, l);
-      return result;
+      return { value: result, size, height: height + 1 };
     }
-    return null;
+    return { value: null, size: 1, height: 0 };
   };
-  return { value: conv(doc.contents, 0), keys, lines };
+  return { value: conv(doc.contents, 0).value, keys, lines };
 }

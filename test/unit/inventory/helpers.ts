@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { loadInventory, type LoadOptions } from "../../../src/inventory/index.js";
 
 /** A temporary directory holding the given files (paths relative to it). */
-export function tree(files: Record<string, string>, executable: string[] = []): string {
+export function tree(files: Record<string, string | Buffer>, executable: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), "postfleet-inv-"));
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
