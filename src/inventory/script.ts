@@ -1,35 +1,45 @@
 // Executable inventory scripts (Ansible's dynamic inventory protocol):
 // `script --list` prints groups (lists of hosts, or mappings with hosts,
 // vars, children) and optionally `_meta.hostvars`; without `_meta` each host
-// is asked with `script --host NAME`. Runs with a timeout; bad output stops.
+// is asked with `script --host NAME`. Runs with a timeout in its own process
+// group (script-process.ts); bad output stops.
 
-import { execFile } from "node:child_process";
 import { InventoryError } from "./errors.js";
 import type { InventoryData } from "./model.js";
+import { runScript, ScriptFailure } from "./script-process.js";
+import { findInvalidUtf8 } from "./text.js";
+import { jsonDepthOver } from "./yaml-loader.js";
 
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 30_000;
 
-function run(path: string, args: string[], timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(path, args, { timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (err) {
-        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: number | string };
-        const firstErr = String(stderr).trim().split("\n").slice(-3).join(" | ");
-        if (e.killed) reject(new InventoryError(`inventory script '${path} ${args.join(" ")}' did not finish within ${timeoutMs / 1000} s`, { file: path }));
-        else if (typeof e.code === "number") reject(new InventoryError(`inventory script '${path} ${args.join(" ")}' exited with status ${e.code}${firstErr ? `: ${firstErr}` : ""}`, { file: path }));
-        else reject(new InventoryError(`cannot run inventory script '${path}': ${e.message}`, { file: path }));
-        return;
-      }
-      resolve(stdout);
-    });
-  });
+async function run(path: string, args: string[], timeoutMs: number): Promise<string> {
+  const what = `inventory script '${[path, ...args].join(" ")}'`;
+  let r;
+  try {
+    r = await runScript(path, args, { timeoutMs });
+  } catch (e) {
+    if (!(e instanceof ScriptFailure)) throw e;
+    if (e.kind === "timeout") throw new InventoryError(`${what} did not finish within ${timeoutMs / 1000} s: stopped it and everything it started (SIGTERM, then SIGKILL)`, { file: path });
+    if (e.kind === "output") throw new InventoryError(`${what} ${e.message}: stopped it; an inventory that large is not supported`, { file: path });
+    throw new InventoryError(`cannot run inventory script '${path}': ${e.message}`, { file: path });
+  }
+  if (r.code !== 0) {
+    const firstErr = r.stderr.trim().split("\n").slice(-3).join(" | ");
+    const status = r.code !== null ? `exited with status ${r.code}` : `was killed by ${r.signal ?? "a signal"}`;
+    throw new InventoryError(`${what} ${status}${firstErr ? `: ${firstErr}` : ""}`, { file: path });
+  }
+  const bad = findInvalidUtf8(r.stdout);
+  if (bad) throw new InventoryError(`${what} printed text that is not valid UTF-8 (byte ${bad.byte} at output line ${bad.line}, column ${bad.column}): it must print UTF-8 JSON`, { file: path });
+  return r.stdout.toString("utf8");
 }
 
-function parseJson(text: string, path: string, what: string): unknown {
+function parseJson(text: string, path: string, what: string, maxDepth: number): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
-    const msg = (e as Error).message;
+    // V8 quotes the start of the text ("... is not valid JSON"): it may hold secrets (hostvars), so drop it.
+    const msg = (e as Error).message.replace(/, ".*" is not valid JSON$/s, " (not valid JSON)");
     const pos = /position (\d+)/.exec(msg);
     let where = "";
     if (pos) {
@@ -38,13 +48,15 @@ function parseJson(text: string, path: string, what: string): unknown {
     }
     throw new InventoryError(`inventory script '${path} ${what}' printed invalid JSON${where}: ${msg}; it must print one JSON object`, { file: path });
   }
+  if (jsonDepthOver(value, maxDepth)) throw new InventoryError(`inventory script '${path} ${what}' printed JSON nested more than ${maxDepth} levels deep: postfleet stops here`, { file: path });
+  return value;
 }
 
 const isDict = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export async function parseScript(path: string, inv: InventoryData, timeoutMs = DEFAULT_SCRIPT_TIMEOUT_MS): Promise<void> {
   const out = await run(path, ["--list"], timeoutMs);
-  const data = parseJson(out, path, "--list");
+  const data = parseJson(out, path, "--list", inv.limits.maxValueDepth);
   const at = { file: path };
   if (!isDict(data)) throw new InventoryError(`inventory script '${path} --list' must print a JSON object of groups`, at);
   let meta: unknown;
@@ -88,7 +100,7 @@ export async function parseScript(path: string, inv: InventoryData, timeoutMs = 
     let vars: unknown;
     if (meta === undefined) {
       const o = await run(path, ["--host", h], timeoutMs);
-      vars = o.trim() === "" ? {} : parseJson(o, path, `--host ${h}`);
+      vars = o.trim() === "" ? {} : parseJson(o, path, `--host ${h}`, inv.limits.maxValueDepth);
     } else {
       if (!isDict(meta)) throw new InventoryError(`inventory script '${path}': _meta.hostvars must be a JSON object`, at);
       vars = meta[h] ?? {};

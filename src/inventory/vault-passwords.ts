@@ -1,17 +1,48 @@
 // Vault passwords from --vault-password-file, --vault-id [label@]source and
 // --ask-vault-pass. An executable password file is run and its output used,
-// as Ansible does. Passwords stay in Buffers and are never printed.
+// as Ansible does (in its own process group, with a time limit: see
+// script-process.ts). Passwords stay in Buffers and are never printed.
 
-import { execFileSync } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { PromptError, promptHidden } from "../shared/prompt.js";
 import { InventoryError } from "./errors.js";
+import { runScript, ScriptFailure } from "./script-process.js";
 import type { VaultSecret } from "./vault.js";
 
 export type PasswordPrompt = (prompt: string) => Promise<string>;
 
-function fromFile(path: string, id: string): VaultSecret {
+export const DEFAULT_VAULT_SCRIPT_TIMEOUT_MS = 60_000;
+
+/** Python's bytes.strip(chars): a file's password is stripped of whitespace, a script's of CR and LF (as Ansible does). */
+function stripBytes(b: Buffer, chars: string): Buffer {
+  const strip = (c: number | undefined): boolean => c !== undefined && chars.includes(String.fromCharCode(c));
+  let s = 0;
+  let e = b.length;
+  while (s < e && strip(b[s])) s++;
+  while (e > s && strip(b[e - 1])) e--;
+  return b.subarray(s, e);
+}
+const WHITESPACE = " \t\n\r\v\f";
+
+async function fromScript(path: string, id: string, timeoutMs: number): Promise<VaultSecret> {
+  const what = `vault password script '${path}'`;
+  let r;
+  try {
+    // Interactive: it may ask on the terminal (its stdin and stderr are postfleet's).
+    r = await runScript(path, [], { timeoutMs, interactive: true, maxOutputBytes: 1024 * 1024 });
+  } catch (e) {
+    if (!(e instanceof ScriptFailure)) throw e;
+    if (e.kind === "timeout") throw new InventoryError(`${what} did not finish within ${timeoutMs / 1000} s: stopped it and everything it started (SIGTERM, then SIGKILL)`, { file: path });
+    if (e.kind === "output") throw new InventoryError(`${what} ${e.message}: a password is expected`, { file: path });
+    throw new InventoryError(`cannot run ${what}: ${e.message}`, { file: path });
+  }
+  // Its output is the password: never part of a message.
+  if (r.code !== 0) throw new InventoryError(`${what} ${r.code !== null ? `exited with status ${r.code}` : `was killed by ${r.signal ?? "a signal"}`}`, { file: path });
+  return { id, password: Buffer.from(stripBytes(r.stdout, "\r\n")) };
+}
+
+async function fromFile(path: string, id: string, timeoutMs: number): Promise<VaultSecret> {
   let executable = false;
   try {
     accessSync(path, constants.X_OK);
@@ -19,22 +50,20 @@ function fromFile(path: string, id: string): VaultSecret {
   } catch {
     executable = false;
   }
+  if (executable) return fromScript(path, id, timeoutMs);
   try {
-    if (executable) {
-      const out = execFileSync(path, [], { stdio: ["inherit", "pipe", "inherit"], timeout: 60_000 });
-      return { id, password: Buffer.from(out.toString("utf8").replace(/[\r\n]+$/, ""), "utf8") };
-    }
-    return { id, password: Buffer.from(readFileSync(path, "utf8").trim(), "utf8") };
+    return { id, password: Buffer.from(stripBytes(readFileSync(path), WHITESPACE)) };
   } catch (e) {
-    throw new InventoryError(`cannot read the vault password ${executable ? "script" : "file"}: ${(e as Error).message.split("\n")[0]}`, { file: path });
+    throw new InventoryError(`cannot read the vault password file: ${(e as Error).message.split("\n")[0]}`, { file: path });
   }
 }
 
 export async function collectVaultSecrets(
-  o: { vaultPasswordFiles?: string[]; vaultIds?: string[]; askVaultPass?: boolean },
+  o: { vaultPasswordFiles?: string[]; vaultIds?: string[]; askVaultPass?: boolean; vaultScriptTimeoutMs?: number },
   cwd: string,
   prompt: PasswordPrompt,
 ): Promise<VaultSecret[]> {
+  const timeoutMs = o.vaultScriptTimeoutMs ?? DEFAULT_VAULT_SCRIPT_TIMEOUT_MS;
   const secrets: VaultSecret[] = [];
   for (const spec of o.vaultIds ?? []) {
     const at = spec.indexOf("@");
@@ -42,9 +71,9 @@ export async function collectVaultSecrets(
     const source = at >= 0 ? spec.slice(at + 1) : spec;
     if (source === "prompt" || source === "prompt_ask_vault_pass") {
       secrets.push({ id, password: Buffer.from(await prompt(id === "default" ? "Vault password: " : `Vault password (${id}): `), "utf8") });
-    } else secrets.push(fromFile(resolve(cwd, source), id));
+    } else secrets.push(await fromFile(resolve(cwd, source), id, timeoutMs));
   }
-  for (const f of o.vaultPasswordFiles ?? []) secrets.push(fromFile(resolve(cwd, f), "default"));
+  for (const f of o.vaultPasswordFiles ?? []) secrets.push(await fromFile(resolve(cwd, f), "default", timeoutMs));
   if (o.askVaultPass) secrets.push({ id: "default", password: Buffer.from(await prompt("Vault password: "), "utf8") });
   return secrets;
 }
