@@ -3,17 +3,30 @@
 // first, then `&` intersections, then `!` exclusions; each term matches group
 // names (fnmatch glob, or `~regex`), then host names when no group matched or
 // the term is a glob/regex; subscripts [i], [-i], [a:b], [a:] on the result.
+// Unlike Ansible, a pattern it would silently widen is an error: a regex that
+// does not compile, an empty `~`, a stray `[` or `]` that its splitting drops
+// (`~[` would become `~`, every host) and a limit that names nothing.
 
 import { readFileSync, statSync } from "node:fs";
 import { parseAddress } from "./address.js";
 import { InventoryError } from "./errors.js";
 import type { Host, InventoryData } from "./model.js";
+import { decodeUtf8 } from "./text.js";
+
+const TERM = /(?:[^\s:[\]]|\[[^\]]*\])+/g;
 
 export function splitHostPattern(pattern: string): string[] {
   let parts: string[];
   if (pattern.includes(",")) parts = pattern.split(",");
   else if (parseAddress(pattern)) parts = [pattern];
-  else parts = pattern.match(/(?:[^\s:[\]]|\[[^\]]*\])+/g) ?? [];
+  else {
+    parts = pattern.match(TERM) ?? [];
+    // Ansible drops what its split cannot place (an unbalanced bracket) and goes on with the rest.
+    const dropped = pattern.replace(TERM, "").replace(/[\s:]/g, "");
+    if (dropped) {
+      throw new InventoryError(`invalid host pattern '${pattern}': unbalanced '${dropped[0]}' (a bracket must enclose a range or a character class, e.g. web[0:2] or mx[12]*; quote a regex with a comma after it)`);
+    }
+  }
   return parts.map((p) => p.trim()).filter((p) => p);
 }
 
@@ -67,6 +80,7 @@ export function fnmatchToRegExp(pat: string): RegExp {
 }
 
 function compileTerm(term: string): RegExp {
+  if (term === "~") throw new InventoryError("invalid host pattern '~': the regular expression after '~' is empty (it would match every host)");
   try {
     if (term[0] !== "~") return fnmatchToRegExp(term);
     // Python's re.match: anchored at the start only.
@@ -76,8 +90,9 @@ function compileTerm(term: string): RegExp {
     } catch {
       return new RegExp(src);
     }
-  } catch {
-    throw new InventoryError(`invalid host pattern '${term}': not a valid ${term[0] === "~" ? "regular expression" : "glob"}`);
+  } catch (e) {
+    const problem = (e as Error).message.replace(/^Invalid regular expression: \/.*\/\w*: /s, "");
+    throw new InventoryError(`invalid host pattern '${term}': not a valid ${term[0] === "~" ? "regular expression" : "glob"} (${problem})`);
   }
 }
 
@@ -94,7 +109,7 @@ export class PatternMatcher {
     const results: Host[] = [];
     const re = compileTerm(pattern);
     const groups = [...this.inv.groups.keys()].filter((g) => re.test(g));
-    for (const g of groups) results.push(...this.inv.groups.get(g)!.getHosts());
+    for (const g of groups) for (const h of this.inv.groups.get(g)!.getHosts()) results.push(h);
     if (!groups.length || pattern[0] === "~" || /[.?*[]/.test(pattern)) {
       for (const [name, h] of this.inv.hosts) if (re.test(name)) results.push(h);
     }
@@ -153,7 +168,7 @@ export class PatternMatcher {
         hosts = hosts.filter((h) => s.has(h));
       } else {
         const existing = new Set(hosts.map((h) => h.name));
-        hosts.push(...that.filter((h) => !existing.has(h.name)));
+        for (const h of that) if (!existing.has(h.name)) hosts.push(h);
       }
     }
     return hosts;
@@ -162,8 +177,13 @@ export class PatternMatcher {
   /** inventory.get_hosts(pattern) after subset(limit): Ansible's order, no duplicates. */
   select(pattern: string, limit?: string, cwd = process.cwd()): Host[] {
     let hosts = this.evaluate(splitHostPattern(pattern));
-    if (limit !== undefined && limit !== "") {
-      const subset = new Set(this.evaluate(limitPatterns(limit, cwd)));
+    if (limit !== undefined) {
+      const terms = limitPatterns(limit, cwd);
+      // Ansible reads an empty limit (or an empty @file) as no limit at all: every host.
+      if (!terms.some((t) => t !== "")) {
+        throw new InventoryError(`--limit '${limit}' names no host, group or pattern (an empty limit would select every host): give a pattern, or leave --limit out`);
+      }
+      const subset = new Set(this.evaluate(terms));
       hosts = hosts.filter((h) => subset.has(h));
     }
     return [...new Set(hosts)];
@@ -183,7 +203,7 @@ export function limitPatterns(limit: string, cwd: string): string[] {
         throw new InventoryError(`unable to find limit file ${x.slice(1)}`);
       }
       if (!st.isFile()) throw new InventoryError(`limit starting with "@" must be a file, not a directory: ${x.slice(1)}`);
-      out.push(...readFileSync(file, "utf8").split("\n").map((l) => l.trim()));
+      for (const l of decodeUtf8(readFileSync(file), file).split("\n")) out.push(l.trim());
     } else out.push(x);
   }
   return out;
