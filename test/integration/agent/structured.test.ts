@@ -176,4 +176,16 @@ describe("agent structured mode (--json, --dry-run)", () => {
       ["/etc/postfix-in\n", "oops\n", 3],
     ]);
   });
+  it("destroy reports as warnings exactly what it left behind (no guesses)", async () => {
+    await mustSh(host, `node ${AGENT} -e init && node ${AGENT} -I postfix-left -e create`);
+    await mustSh(host, "echo x > /var/spool/postfix-left/hold/ABC && echo 'a b' > /etc/postfix-left/access");
+    const r = await agentJson(host, ["-e", "destroy", "-i", "postfix-left"]);
+    expect(r).toMatchObject({ exitCode: 0, changed: true });
+    expect(r.warnings).toEqual([
+      "/var/spool/postfix-left/hold: please verify contents and remove by hand",
+      "/var/spool/postfix-left: please verify contents and remove by hand",
+      "/etc/postfix-left: please verify contents and remove by hand",
+    ]);
+    expect((await sh(host, "test -e /var/lib/postfix-left || test -e /var/spool/postfix-left/active")).exitCode).not.toBe(0);
+  });
 });
