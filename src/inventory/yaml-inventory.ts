@@ -6,6 +6,7 @@
 import { expandHostPattern } from "./address.js";
 import { InventoryError } from "./errors.js";
 import type { InventoryData } from "./model.js";
+import { isSecretVar } from "./secrets.js";
 import type { LoadedData } from "./yaml-loader.js";
 
 const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v) && v.constructor === Object;
@@ -23,18 +24,19 @@ function lineOfKey(data: LoadedData, obj: object, key: string): number | undefin
   return data.keys.get(obj)?.get(key)?.line;
 }
 
-function typeName(v: unknown): string {
+/** What a value is, for messages; the value itself only when `key` is not a password (a misindented ansible_password: ...). */
+function typeName(v: unknown, key: string): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  return `a ${typeof v} (${JSON.stringify(v)})`;
+  return isSecretVar(key) ? `a ${typeof v} (not shown: a password?)` : `a ${typeof v} (${JSON.stringify(v)})`;
 }
 
 function parseGroup(data: LoadedData, file: string, inv: InventoryData, parent: object, name: string, group: unknown): string {
   const at = { file, line: lineOfKey(data, parent, name) ?? 0 };
   if (data.keys.get(parent)?.get(name)?.isString === false) throw new InventoryError(`group name ${name} must be a string: quote it`, at);
   if (group !== null && !isMapping(group)) {
-    throw new InventoryError(`group '${name}' must be a mapping with hosts, vars and/or children, not ${typeName(group)}`, at);
+    throw new InventoryError(`group '${name}' must be a mapping with hosts, vars and/or children, not ${typeName(group, name)}`, at);
   }
   if (!name) throw new InventoryError("empty group name", at);
   inv.addGroup(name);
@@ -42,7 +44,7 @@ function parseGroup(data: LoadedData, file: string, inv: InventoryData, parent: 
   for (const section of ["vars", "children", "hosts"]) {
     if (section in group && typeof group[section] === "string") group[section] = { [group[section] as string]: null };
     if (section in group && group[section] !== null && !isMapping(group[section])) {
-      throw new InventoryError(`'${section}' of group '${name}' must be a mapping, not ${typeName(group[section])}`, { file, line: lineOfKey(data, group, section) ?? at.line });
+      throw new InventoryError(`'${section}' of group '${name}' must be a mapping, not ${typeName(group[section], section)}`, { file, line: lineOfKey(data, group, section) ?? at.line });
     }
   }
   for (const key of Object.keys(group)) {
@@ -65,7 +67,7 @@ function parseGroup(data: LoadedData, file: string, inv: InventoryData, parent: 
         const hat = { file, line: lineOfKey(data, section, pattern) ?? kat.line };
         if (data.keys.get(section)?.get(pattern)?.isString === false) throw new InventoryError(`host pattern ${pattern} must be a string: enclose numbers in quotes`, hat);
         const hv = section[pattern] ?? {};
-        if (!isMapping(hv)) throw new InventoryError(`variables of host '${pattern}' must be a mapping, not ${typeName(hv)}`, hat);
+        if (!isMapping(hv)) throw new InventoryError(`variables of host '${pattern}' must be a mapping, not ${typeName(hv, pattern)}`, hat);
         let expanded: { names: string[]; port?: number };
         try {
           expanded = expandHostPattern(pattern, inv.limits.maxRangeHosts);

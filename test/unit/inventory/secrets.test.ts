@@ -62,6 +62,16 @@ describe("parse errors never echo a password", () => {
     expect(e.message).not.toContain(SECRET);
   });
 
+  it.each([
+    [`ansible_become_password: ${SECRET}\n`, 1, /group 'ansible_become_password' must be a mapping .*not shown/],
+    [`g:\n  hosts:\n    ansible_password: ${SECRET}\n`, 3, /variables of host 'ansible_password' must be a mapping, not a string \(not shown/],
+  ])("a misindented YAML password %j", async (text, line, msg) => {
+    const e = await loadError({ "bad.yml": text }, ["bad.yml"]);
+    expect(e.line).toBe(line);
+    expect(e.message).toMatch(msg);
+    expect(e.message).not.toContain(SECRET);
+  });
+
   it("a YAML syntax error on a password line", async () => {
     const e = await loadError({ "bad.yml": `g:\n  vars:\n    ansible_become_password: "${SECRET}\\q"\n` }, ["bad.yml"]);
     expect(e.message).toMatch(/bad\.yml:3:\d+: YAML syntax error \(details not shown: the line sets a password\)/);
