@@ -40,6 +40,19 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        test: {
+          name: "faults",
+          sequence: { groupOrder: 3 },
+          // Faults injected into real lab hosts and the controller, and a hostile-input
+          // corpus; the set-up prints the figures table at the end (test-results-faults.md).
+          include: ["test/faults/**/*.faults.test.ts"],
+          globalSetup: ["test/faults/support/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          maxWorkers: 2,
+        },
+      },
     ],
   },
 });
