@@ -2,6 +2,7 @@
 // _meta.hostvars), --host, --graph; JSON written as Python's
 // json.dumps(sort_keys=True, indent=4, ensure_ascii=False) writes it.
 
+import { InventoryError } from "./errors.js";
 import type { Group, InventoryData } from "./model.js";
 import { UnsafeText, VaultedString } from "./vault.js";
 
@@ -49,11 +50,17 @@ export function listGroups(inv: InventoryData): Record<string, Record<string, st
   return format(inv.groups.get("all")!);
 }
 
+/** Lines --graph prints at most: a group reached through many paths is printed once per path (a DAG of 30 levels: 2^30). */
+export const MAX_GRAPH_LINES = 1_000_000;
+
 /** The text of `ansible-inventory --graph [group]`. */
-export function graph(inv: InventoryData, start: Group): string {
+export function graph(inv: InventoryData, start: Group, maxLines = MAX_GRAPH_LINES): string {
   const lines: string[] = [];
   const name = (s: string, depth: number): string => (depth ? "  |".repeat(depth) + "--" + s : s);
   const walk = (g: Group, depth: number): void => {
+    if (lines.length > maxLines) {
+      throw new InventoryError(`--graph would print more than ${maxLines.toLocaleString("en-US")} lines (groups reached through many paths are printed once per path): use --list`);
+    }
     lines.push(name(`@${g.name}:`, depth));
     for (const kid of g.childGroups) walk(kid, depth + 1);
     if (g.name !== "all") for (const h of g.hosts) lines.push(name(h.name, depth + 1));

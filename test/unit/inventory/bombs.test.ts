@@ -169,3 +169,15 @@ describe("invalid UTF-8", () => {
     void dir;
   });
 });
+
+describe("--graph of groups reached through many paths", () => {
+  it("stops with an error instead of printing 2^30 lines", async () => {
+    // 30 levels of two groups, each a child of both groups of the level above.
+    let text = "[l0a]\nh1\n[l0b]\n";
+    for (let i = 1; i <= 30; i++) text += `[l${i}a:children]\nl${i - 1}a\nl${i - 1}b\n[l${i}b:children]\nl${i - 1}a\nl${i - 1}b\n`;
+    const { inv } = await load({ "dag.ini": text }, ["dag.ini"]);
+    expect(inv.selectHosts("l30a")).toEqual(["h1"]);
+    // A million lines are made first (a real graph of 150,000 hosts in a few groups is that long).
+    expect(() => inv.graph()).toThrow(/--graph would print more than 1,000,000 lines/);
+  }, 60_000);
+});
