@@ -26,10 +26,10 @@ describe("invalid patterns are errors", () => {
     expect(limitError(inv, "~[").message).toMatch(/invalid host pattern '~\['/);
   });
 
-  it("a regex that does not compile names the problem", async () => {
+  it("a regex that does not compile", async () => {
     const { inv } = await load(INV, ["i.ini"]);
-    expect(limitError(inv, "all", "~(w").message).toMatch(/invalid host pattern '~\(w': not a valid regular expression \(Unterminated group\)/);
-    expect(limitError(inv, "all", "~[,web").message).toMatch(/invalid host pattern '~\[': not a valid regular expression \(Unterminated character class\)/);
+    expect(limitError(inv, "all", "~(w").message).toMatch(/invalid host pattern '~\(w': not a valid regular expression$/);
+    expect(limitError(inv, "all", "~[,web").message).toMatch(/invalid host pattern '~\[': not a valid regular expression$/);
   });
 
   it("an empty regex, an empty limit or an empty limit file", async () => {
