@@ -13,6 +13,11 @@ export interface InventoryLimits {
   maxYamlValues: number;
   /** Nesting of values in a YAML/JSON document (lists and mappings inside each other). */
   maxValueDepth: number;
+  /**
+   * Characters of one YAML document (JSON is not limited): the YAML reader needs about 50 bytes of
+   * memory per character; a 150,000-host inventory with a few variables each is about 13 MB.
+   */
+  maxYamlChars: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<InventoryLimits> = Object.freeze({
@@ -21,6 +26,7 @@ export const DEFAULT_LIMITS: Readonly<InventoryLimits> = Object.freeze({
   maxGroupDepth: 1000,
   maxYamlValues: 10_000_000,
   maxValueDepth: 200,
+  maxYamlChars: 32 * 1024 * 1024,
 });
 
 /** 1234567 as "1,234,567" for messages. */

@@ -105,6 +105,12 @@ export function loadYaml(text: string, file: string, limits: InventoryLimits = D
       return { value, keys, lines };
     }
   }
+  if (text.length > limits.maxYamlChars) {
+    throw new InventoryError(
+      `YAML text over ${fmt(limits.maxYamlChars / 1024 / 1024)} MB: postfleet's YAML reader would need gigabytes for it; write it as JSON (ansible-inventory --list), split it, or use an inventory script`,
+      { file, line: 1 },
+    );
+  }
   const lc = new LineCounter();
   const doc: Document = parseDocument(text, {
     version: "1.1",

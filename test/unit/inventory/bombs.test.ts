@@ -81,6 +81,18 @@ describe("YAML aliases", () => {
   });
 });
 
+describe("YAML size", () => {
+  it("YAML text past the limit is an error before it is parsed; the same data as JSON loads", async () => {
+    const hosts = Array.from({ length: 2000 }, (_, i) => `    host${i}.example.net:\n      site: fra\n`).join("");
+    const { e, ms } = await rejected({ "big.yml": `g:\n  hosts:\n${hosts}` }, ["big.yml"], { limits: { maxYamlChars: 10_000 } });
+    expect(e.message).toMatch(/big\.yml:1: YAML text over 0\.01 MB: .*write it as JSON/);
+    expect(ms).toBeLessThan(QUICK_MS);
+    const json = JSON.stringify({ g: { hosts: Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`host${i}.example.net`, { site: "fra" }])) } });
+    const { inv } = await load({ "big.json": json }, ["big.json"], { limits: { maxYamlChars: 10_000 } });
+    expect(inv.hostNames()).toHaveLength(2000);
+  });
+});
+
 describe("host ranges", () => {
   it("h[0:99999999] is an error with file:line before any name is made", async () => {
     const { e, ms } = await rejected({ "r.ini": "[g]\nh[0:99999999]\n" }, ["r.ini"]);
