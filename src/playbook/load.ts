@@ -155,7 +155,7 @@ function loadPlay(play: CheckedPlay, index: number, ctx: PlayContext): Play | un
     diag.add(at(["hosts"]), `bad host pattern '${pattern}': ${(e as Error).message}`);
     return undefined;
   }
-  if (opts.limit !== undefined && opts.limit !== "") {
+  if (opts.limit !== undefined) {
     try {
       hosts = opts.inventory.selectHosts(pattern, opts.limit);
     } catch (e) {

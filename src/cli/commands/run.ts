@@ -51,10 +51,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const loaded = await openInventory(argv);
     const extraVars = parseExtraVars(argv["extra-vars"] ?? []);
     const interactive = !!process.stdin.isTTY && !!process.stderr.isTTY;
+    // A bad --limit (even an empty one) is the command line's error, not the playbook's.
+    if (argv.limit !== undefined) loaded.inventory.selectHosts("all", argv.limit);
     // Every problem of the file, at FILE:LINE:COLUMN, before any host is touched.
     const playbook = await loadPlaybook(argv.playbook, {
       inventory: loaded.inventory,
-      ...(argv.limit ? { limit: argv.limit } : {}),
+      ...(argv.limit !== undefined ? { limit: argv.limit } : {}),
       extraVars,
       interactive,
     });
