@@ -97,7 +97,8 @@ export async function startFleet(n: number, dir: string, log: (m: string) => voi
       ids.map((id, i) =>
         limit(async (): Promise<LabHost> => {
           let hostKey = "";
-          for (let tries = 0; tries < 300; tries++) {
+          // 50 containers starting at once on a loaded 2-core machine can take minutes.
+          for (const deadline = Date.now() + 600_000; Date.now() < deadline; ) {
             const logs = await run("docker", ["logs", id]).catch(() => ({ stdout: "", stderr: "" }));
             if (/Server listening/.test(logs.stdout + logs.stderr)) {
               hostKey = (await run("docker", ["exec", id, "cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).stdout.trim();

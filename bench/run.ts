@@ -109,6 +109,9 @@ interface Row {
   failedRuns: number;
 }
 
+/** Called after each case with the rows so far (results are written as they come). */
+let onRows: (rows: Row[]) => void = () => undefined;
+
 /** Each command `runs` times, the commands alternating (a, b, c, a, b, c, …). */
 async function measure(caseName: string, hosts: number, commands: Command[], runs: number): Promise<Row[]> {
   const samples = new Map<string, Sample[]>(commands.map((c) => [c.label, []]));
@@ -120,7 +123,7 @@ async function measure(caseName: string, hosts: number, commands: Command[], run
       log(`${caseName} N=${hosts} run ${r + 1}/${runs} ${c.label}: ${s.wallS} s wall, ${s.cpuS} s CPU, ${s.maxRssMB} MB${s.exitCode ? ` (exit ${s.exitCode})` : ""}`);
     }
   }
-  return commands.map((c) => {
+  const rows = commands.map((c) => {
     const xs = samples.get(c.label)!;
     return {
       case: caseName,
@@ -134,6 +137,8 @@ async function measure(caseName: string, hosts: number, commands: Command[], run
       failedRuns: xs.filter((x) => x.exitCode !== 0).length,
     };
   });
+  onRows(rows);
+  return rows;
 }
 
 function tools(f: BenchFleet) {
@@ -174,6 +179,28 @@ function postfixFloor(f: BenchFleet): Command {
   };
 }
 
+interface HostProfile {
+  hosts: number;
+  command: string;
+  /** Median and max over the hosts of each phase (ms), from the run document's `timings`. */
+  phases: Record<string, { median: number; max: number }>;
+}
+
+/** One `postfleet --json postmulti -l`: where each host's time went (the per-host `timings`). */
+function hostProfile(f: BenchFleet): HostProfile {
+  const out = execFileSync("node", [CLI, "-i", f.inventory, "-f", "50", "--json", "postmulti", "-l"], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const doc = JSON.parse(out) as { hosts: Array<{ durationMs: number; timings?: Record<string, unknown> & { requests: Array<{ ms: number }> } }> };
+  const pick = (get: (h: (typeof doc.hosts)[number]) => number | undefined) => {
+    const xs = doc.hosts.map(get).filter((x): x is number => typeof x === "number");
+    return { median: median(xs), max: Math.max(...xs) };
+  };
+  const phases: HostProfile["phases"] = {};
+  for (const k of ["connectMs", "authMs", "agentMs", "helloMs"]) phases[k] = pick((h) => h.timings?.[k] as number | undefined);
+  phases.requestMs = pick((h) => h.timings?.requests[0]?.ms);
+  phases.hostMs = pick((h) => h.durationMs);
+  return { hosts: f.hosts.length, command: "postfleet --json postmulti -l", phases };
+}
+
 function machine() {
   return {
     cpus: cpus().length,
@@ -199,6 +226,18 @@ async function main(): Promise<void> {
   const noteLoad = (at: string) => load.push({ at, loadavg: loadavg().map((x) => +x.toFixed(2)), containers: m.otherContainers() });
   noteLoad("start");
   const rows: Row[] = [];
+  const profiles: HostProfile[] = [];
+  const outDir = resolve(ROOT, opt.out!);
+  mkdirSync(outDir, { recursive: true });
+  const stem = join(outDir, `bench-${started.slice(0, 16).replace(/[:T]/g, "-")}`);
+  const { otherContainers: _, ...machineInfo } = m;
+  const write = (all: Row[]) => {
+    const doc = { date: started, machine: machineInfo, load, options: opt, rows: all, profiles };
+    writeFileSync(`${stem}.json`, `${JSON.stringify(doc, null, 2)}\n`);
+    writeFileSync(`${stem}.md`, markdown(doc));
+    return doc;
+  };
+  onRows = (more) => write([...rows, ...more]);
   const workDir = join(tmpdir(), "postfleet-bench-fleet");
 
   const withFleet = async (size: number, body: (f: BenchFleet) => Promise<void>) => {
@@ -230,6 +269,8 @@ async function main(): Promise<void> {
         t.floor("bare ssh2: node -e 0", "node -e 0"),
       ], Number(opt["scale-runs"]))),
     );
+    profiles.push(hostProfile(f));
+    onRows([]);
   };
   if (["a", "b", "c", "floors"].some((c) => cases.has(c))) {
     await withFleet(n, async (f) => {
@@ -284,19 +325,13 @@ async function main(): Promise<void> {
   }
   noteLoad("end");
 
-  const { otherContainers: _, ...machineInfo } = m;
-  const doc = { date: started, machine: machineInfo, load, options: opt, rows };
-  const outDir = resolve(ROOT, opt.out!);
-  mkdirSync(outDir, { recursive: true });
-  const stem = join(outDir, `bench-${started.slice(0, 16).replace(/[:T]/g, "-")}`);
-  writeFileSync(`${stem}.json`, `${JSON.stringify(doc, null, 2)}\n`);
-  writeFileSync(`${stem}.md`, markdown(doc));
+  const doc = write(rows);
   process.stdout.write(markdown(doc));
   log(`results: ${stem}.json, ${stem}.md`);
 }
 
 /** The table: per case and N, each command's medians and postfleet's ratio to it. */
-function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[] }): string {
+function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[]; profiles: HostProfile[] }): string {
   const lines = [`Date: ${doc.date}; machine: ${JSON.stringify(doc.machine)}`, `Load: ${JSON.stringify(doc.load)}`, ""];
   lines.push("| case | N | command | median wall s | postfleet/this | CPU s | CPU ms/host | max RSS MB | runs (failed) |", "|---|---|---|---|---|---|---|---|---|");
   const groups = new Map<string, Row[]>();
@@ -309,6 +344,9 @@ function markdown(doc: { date: string; machine: Record<string, unknown>; load: u
         `| ${r.case} | ${r.hosts} | ${r.label} | ${r.wallS} | ${ratio} | ${r.cpuS || ""} | ${r.cpuS ? Math.round((r.cpuS * 1000) / r.hosts) : ""} | ${r.maxRssMB || ""} | ${r.runs.length} (${r.failedRuns}) |`,
       );
     }
+  }
+  for (const p of doc.profiles) {
+    lines.push("", `Per-host phases, ${p.command}, N=${p.hosts} (median / max ms): ${Object.entries(p.phases).map(([k, v]) => `${k} ${v.median} / ${v.max}`).join(", ")}`);
   }
   return `${lines.join("\n")}\n`;
 }
