@@ -5,7 +5,7 @@
 // CI runs 1,000 acquisitions; POSTFLEET_LOCK_STRESS=100000 for the full run
 // (see docs/postmulti-compat.md for its figures).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const TOTAL = Number(process.env.POSTFLEET_LOCK_STRESS ?? 1000);
 const CONTENDERS = 4;
+/** Long runs: a progress line every 10,000 acquisitions in this file. */
+const PROGRESS = process.env.POSTFLEET_LOCK_STRESS_LOG;
 
 let root: string;
 let worker: string;
@@ -54,8 +56,10 @@ function contend(name: string, total: number, crashEvery: number, mode: "lock" |
         const lines = text.split("\n");
         rest = lines.pop()!;
         for (const l of lines) {
-          if (l === "a") tally.acquisitions++;
-          else if (l === "o") tally.overlaps++;
+          if (l === "o") tally.overlaps++;
+          if (l !== "a") continue;
+          tally.acquisitions++;
+          if (PROGRESS && tally.acquisitions % 10_000 === 0) appendFileSync(PROGRESS, `${new Date().toISOString()} ${JSON.stringify(tally)}\n`);
         }
         if (!done && tally.acquisitions >= total) {
           done = true;
