@@ -44,3 +44,9 @@ try {
   process.stderr.write(`postfleet: error: ${msg}\n`);
   process.exitCode = EXIT.usage;
 }
+
+// The command is over and its results are printed: exit now. A connection to
+// a host that stopped answering (paused, cut off the network) can otherwise
+// hold the event loop open long after the run ended, with nothing left to do.
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((r) => s.write("", () => r()))));
+process.exit(process.exitCode ?? 0);
