@@ -136,13 +136,19 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
   return { args, inventory, hosts, targets, json, color: !json && !!process.stdout.isTTY && !process.env.NO_COLOR, run, warn, verbose };
 }
 
-/** First Ctrl-C: start nothing new, let work in progress finish. Second: cancel and quit, naming the hosts. */
+/**
+ * First Ctrl-C: start nothing new, let work in progress finish. Second: cancel
+ * and quit, naming the hosts. SIGTERM and SIGHUP (a service manager stopping
+ * us, a closed terminal) count as Ctrl-C: without this Node.js would die at
+ * once, with no report, no exit code of ours and hosts left mid-operation.
+ */
 function wireInterrupts(run: FleetRun, stop: AbortController, hardStop: AbortController): void {
   let interrupts = 0;
-  process.on("SIGINT", () => {
+  const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
-      process.stderr.write("\npostfleet: interrupted: finishing the work in progress, starting nothing new (Ctrl-C again to quit now)\n");
+      const by = sig === "SIGINT" ? "" : ` (${sig})`;
+      process.stderr.write(`\npostfleet: interrupted${by}: finishing the work in progress, starting nothing new (Ctrl-C again to quit now)\n`);
       stop.abort();
       return;
     }
@@ -155,7 +161,8 @@ function wireInterrupts(run: FleetRun, stop: AbortController, hardStop: AbortCon
     hardStop.abort();
     // Give the cancel requests a moment to reach the agents, then go.
     setTimeout(() => process.exit(EXIT.aborted), 300).unref();
-  });
+  };
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
 }
 
 export interface RunOutput {
