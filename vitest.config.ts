@@ -48,7 +48,7 @@ export default defineConfig({
           // corpus; the set-up prints the figures table at the end (test-results-faults.md).
           include: ["test/faults/**/*.faults.test.ts"],
           globalSetup: ["test/faults/support/global-setup.ts"],
-          testTimeout: 300_000,
+          testTimeout: 600_000,
           hookTimeout: 300_000,
           maxWorkers: 2,
         },

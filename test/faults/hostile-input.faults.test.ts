@@ -112,7 +112,7 @@ describe("hostile inputs", () => {
     const d = caseDir();
     const inv = materialize("inventories/metachar-vars.yml", d);
     labVars(d);
-    const r = await cli(["-i", inv, "--json", "-T", "5", "ping"]);
+    const r = await cli(["-i", inv, "--json", "-T", "15", "ping"]);
     const p: string[] = [];
     const doc = docOf(r);
     if (r.exitCode === 1) {
@@ -245,7 +245,7 @@ describe("hostile inputs", () => {
         inv,
         `all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: ${lab.privateKeyPath}\n    postfleet_known_hosts_file: ${kh}\n  hosts:\n    fresh:\n      ansible_host: ${fresh.address}\n      ansible_port: ${fresh.port}\n`,
       );
-      const r = await cli(["-i", inv, "--json", "-T", "5", ...(o.checking ? ["--host-key-checking", o.checking] : []), "ping"]);
+      const r = await cli(["-i", inv, "--json", "-T", "15", ...(o.checking ? ["--host-key-checking", o.checking] : []), "ping"]);
       const doc = docOf(r);
       const h = doc?.hosts?.[0];
       const accepted = h?.status === "ok";

@@ -113,12 +113,12 @@ describe("planted secrets never appear in any output", () => {
     );
     const retry = join(dir, "secrets.retry");
     const runs: Array<[string, string[], number]> = [
-      ["ping --json", ["--json", "-T", "5", "ping"], 3],
-      ["ping -vvv", ["-vvv", "-T", "5", "ping"], 3],
+      ["ping --json", ["--json", "-T", "15", "ping"], 3],
+      ["ping -vvv", ["-vvv", "-T", "15", "ping"], 3],
       ["postmulti -x env", ["-l", "mta", "--json", "postmulti", "-x", "sh", "-c", "env; sleep 1"], 0],
       ["postmulti -x env (human)", ["-l", "mta", "-v", "postmulti", "-x", "env"], 0],
-      ["run --retry-file --json", ["-T", "5", "run", pb, "--json", "--retry-file", retry], 3],
-      ["run --diff -vv", ["-T", "5", "-l", "mta", "-vv", "run", pb, "--diff"], 0],
+      ["run --retry-file --json", ["-T", "15", "run", pb, "--json", "--retry-file", retry], 3],
+      ["run --diff -vv", ["-T", "15", "-l", "mta", "-vv", "run", pb, "--diff"], 0],
       ["report json", ["-l", "mta", "report", "--format", "json"], 0],
       ["report html", ["-l", "mta", "report", "--format", "html", "-o", join(dir, "report.html")], 0],
     ];
