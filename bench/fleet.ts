@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pLimit from "p-limit";
 import { ensureLabImage, packageRoot } from "../src/lab/engine.js";
-import { renderInventory, renderKnownHosts, type LabHost } from "../src/lab/inventory.js";
+import { renderInventory, renderKnownHosts, type LabHost } from "../src/lab/lab-inventory.js";
 import { generateLoginKey } from "../src/lab/keys.js";
 
 const run = promisify(execFile);

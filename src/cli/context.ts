@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadAnsibleConfig, loadInventory, type Inventory } from "../inventory/index.js";
 import { EXIT, exitCodeOf, type RunDocument } from "../orchestrator/run-document.js";
-import { FleetRun } from "../orchestrator/run.js";
+import { FleetRun } from "../orchestrator/fleet-run.js";
 import type { HostOperation } from "../orchestrator/operations.js";
 import { renderHost, renderRecap } from "../report/human.js";
 import { attachProgress } from "../report/progress.js";

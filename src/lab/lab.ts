@@ -8,7 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { ensureLabImage } from "./engine.js";
-import { renderInventory, renderKnownHosts, type LabHost } from "./inventory.js";
+import { renderInventory, renderKnownHosts, type LabHost } from "./lab-inventory.js";
 import { generateLoginKey } from "./keys.js";
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
 import type { ConfigSpec } from "../protocol/index.js";
 import type { ConfigSettings, Play, Playbook, Step } from "../playbook/index.js";
 import type { ExecPlay, ExecPlaybook } from "./playbook-run.js";
-import type { ExecStep, StepAction } from "./steps/model.js";
+import type { ExecStep, StepAction } from "./steps/step-model.js";
 
 function spec(c: ConfigSettings): ConfigSpec {
   return {

@@ -10,11 +10,11 @@
 // max_fail_percentage) stops the play after a batch whose failures EXCEED it.
 // A first Ctrl-C works the same way with the reason "interrupted".
 import type { HostContext, HostResult } from "./operations.js";
-import { hostStatusOf, type BatchResult, type PlayHostOutcome, type PlayResult, type PlaybookDocument, type StepResult } from "./steps/results.js";
-import type { ExecStep } from "./steps/model.js";
+import { hostStatusOf, type BatchResult, type PlayHostOutcome, type PlayResult, type PlaybookDocument, type StepResult } from "./steps/step-results.js";
+import type { ExecStep } from "./steps/step-model.js";
 import { runHostSteps } from "./steps/host-steps.js";
 import { loadFacts, type StepContext } from "./steps/step-context.js";
-import { ABORTED_BEFORE_START, type FleetRun } from "./run.js";
+import { ABORTED_BEFORE_START, type FleetRun } from "./fleet-run.js";
 import { summarize, type HostOutcome, type HostStatus, type ResultRow } from "./run-document.js";
 
 export interface ExecPlay {

@@ -4,7 +4,7 @@
 import pc from "picocolors";
 import type { ParamChange } from "../protocol/index.js";
 import type { RunEvents } from "../orchestrator/events.js";
-import type { PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/results.js";
+import type { PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
 import type { HostStatus } from "../orchestrator/run-document.js";
 
 export interface PlaybookHumanOptions {

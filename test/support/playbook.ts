@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { PlayHostOutcome, PlaybookDocument, StepResult } from "../../src/orchestrator/steps/results.js";
+import type { PlayHostOutcome, PlaybookDocument, StepResult } from "../../src/orchestrator/steps/step-results.js";
 import { CLI, postfleet, type CliResult } from "./cli.js";
 import type { Lab, TestLabHost } from "./lab.js";
 

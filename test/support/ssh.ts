@@ -2,7 +2,7 @@
 // host-key checking against the key the test expects.
 import { readFileSync } from "node:fs";
 import { Client } from "ssh2";
-import { hostKeyTypeAndBlob } from "../../src/lab/inventory.js";
+import { hostKeyTypeAndBlob } from "../../src/lab/lab-inventory.js";
 
 export interface SshTarget {
   address: string;

@@ -3,7 +3,7 @@
 // through /bin/sh -c only when the playbook asks for `shell: true`.
 import type { InstanceFacts, PostmultiResponse } from "../../protocol/index.js";
 import { buildCommand } from "../../transport/index.js";
-import type { InstanceStepResult } from "./results.js";
+import type { InstanceStepResult } from "./step-results.js";
 import type { StepContext } from "./step-context.js";
 
 function instanceResults(r: PostmultiResponse, check: boolean): InstanceStepResult[] {

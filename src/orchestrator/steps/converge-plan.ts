@@ -10,7 +10,7 @@
 // then enable, or stop and disable, or (absent) check the queue, stop,
 // disable and destroy. Enabling never starts an instance.
 import { MASTER_FIELDS, type ConfigSpec, type FactsResponse, type InstanceFacts, type ParamChange } from "../../protocol/index.js";
-import type { DesiredInstance } from "./model.js";
+import type { DesiredInstance } from "./step-model.js";
 import { instanceArg, matchesName } from "./step-context.js";
 
 /** A postmulti request (its arguments as on postmulti's command line). */

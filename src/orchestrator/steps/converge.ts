@@ -21,8 +21,8 @@ import {
   type InstancePlan,
   type PostmultiOp,
 } from "./converge-plan.js";
-import type { DesiredInstance } from "./model.js";
-import type { InstanceStepResult } from "./results.js";
+import type { DesiredInstance } from "./step-model.js";
+import type { InstanceStepResult } from "./step-results.js";
 import type { StepContext } from "./step-context.js";
 
 export interface ConvergeResult {

@@ -5,7 +5,7 @@
 // drain. Only Postfix's own parameter is used, so a drained instance is plain
 // to see with `postconf master_service_disable`.
 import type { InstanceFacts } from "../../protocol/index.js";
-import type { InstanceStepResult } from "./results.js";
+import type { InstanceStepResult } from "./step-results.js";
 import { serviceInstances } from "./service.js";
 import { applySettings } from "./settings.js";
 import { instanceArg, type StepContext } from "./step-context.js";

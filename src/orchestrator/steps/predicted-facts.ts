@@ -4,7 +4,7 @@
 // do not exist yet are marked, and steps answer for them without asking the
 // agent (which knows nothing of them).
 import type { FactsResponse, InstanceFacts } from "../../protocol/index.js";
-import type { DesiredInstance } from "./model.js";
+import type { DesiredInstance } from "./step-model.js";
 
 export function predictFacts(facts: FactsResponse, desired: readonly DesiredInstance[]): { facts: FactsResponse; predicted: Set<string> } {
   const instances = [...facts.instances];

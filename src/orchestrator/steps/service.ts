@@ -7,8 +7,8 @@
 // results say which instance is in which state.
 import type { HealthCheck, InstanceFacts, ServiceResponse } from "../../protocol/index.js";
 import { buildCommand } from "../../transport/index.js";
-import type { ServiceAction } from "./model.js";
-import type { InstanceStepResult } from "./results.js";
+import type { ServiceAction } from "./step-model.js";
+import type { InstanceStepResult } from "./step-results.js";
 import { instanceArg, type StepContext } from "./step-context.js";
 
 export const GATE_CHECKS: HealthCheck[] = [{ kind: "master" }, { kind: "smtp" }];

@@ -3,7 +3,7 @@
 // change), with every parameter's before and after.
 import type { ConfigSpec, InstanceFacts } from "../../protocol/index.js";
 import { predictedChanges } from "./converge-plan.js";
-import type { InstanceStepResult } from "./results.js";
+import type { InstanceStepResult } from "./step-results.js";
 import { instanceArg, type StepContext } from "./step-context.js";
 
 export async function applySettings(ctx: StepContext, inst: InstanceFacts, settings: ConfigSpec): Promise<InstanceStepResult> {

@@ -3,7 +3,7 @@
 // instances), the run's mode, and the stop signals.
 import type { FactsResponse, InstanceFacts } from "../../protocol/index.js";
 import type { RunHostSession } from "../host-session.js";
-import type { InstanceSelector } from "./model.js";
+import type { InstanceSelector } from "./step-model.js";
 
 export interface StepContext {
   host: string;

@@ -1,7 +1,7 @@
 // wait steps: explicit health checks on the selected instances, retried by
 // the agent until they pass or the timeout is up.
 import type { HealthCheck, InstanceFacts } from "../../protocol/index.js";
-import type { InstanceStepResult } from "./results.js";
+import type { InstanceStepResult } from "./step-results.js";
 import { instanceArg, type StepContext } from "./step-context.js";
 
 export async function waitFor(

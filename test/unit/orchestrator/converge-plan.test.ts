@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FactsResponse, InstanceFacts } from "../../../src/protocol/index.js";
 import { describePlan, planConverge, predictedChanges, STILL_ENABLED, STILL_RUNNING } from "../../../src/orchestrator/steps/converge-plan.js";
-import type { DesiredInstance } from "../../../src/orchestrator/steps/model.js";
+import type { DesiredInstance } from "../../../src/orchestrator/steps/step-model.js";
 
 type Facts = Pick<FactsResponse, "instances" | "multiInstanceWrapper" | "multiInstanceEnable">;
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { AgentRequestError } from "../../../src/transport/index.js";
 import type { RunHostSession } from "../../../src/orchestrator/host-session.js";
 import { convergeInstances, EARLIER_FAILED, FROM_SPEC_ONLY } from "../../../src/orchestrator/steps/converge.js";
-import type { DesiredInstance } from "../../../src/orchestrator/steps/model.js";
+import type { DesiredInstance } from "../../../src/orchestrator/steps/step-model.js";
 import type { StepContext } from "../../../src/orchestrator/steps/step-context.js";
 import type {
   AgentRequest,

@@ -7,8 +7,8 @@ import type { InstanceFacts } from "../../../src/protocol/index.js";
 import type { AgentRequestBody } from "../../../src/transport/index.js";
 import type { RunHostSession } from "../../../src/orchestrator/host-session.js";
 import { runPlaybook, type ExecPlay } from "../../../src/orchestrator/playbook-run.js";
-import { FleetRun } from "../../../src/orchestrator/run.js";
-import type { ExecStep, StepAction } from "../../../src/orchestrator/steps/model.js";
+import { FleetRun } from "../../../src/orchestrator/fleet-run.js";
+import type { ExecStep, StepAction } from "../../../src/orchestrator/steps/step-model.js";
 
 const inst = (name: string, primary = false): InstanceFacts => ({
   name,

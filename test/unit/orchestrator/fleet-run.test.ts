@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunEvent } from "../../../src/orchestrator/events.js";
 import type { HostResult } from "../../../src/orchestrator/operations.js";
-import { ABORTED_BEFORE_START, FleetRun, type RunSettings } from "../../../src/orchestrator/run.js";
+import { ABORTED_BEFORE_START, FleetRun, type RunSettings } from "../../../src/orchestrator/fleet-run.js";
 import { AuthError, UnreachableError } from "../../../src/transport/index.js";
 
 const ok: HostResult = { status: "ok", results: [] };

@@ -3,7 +3,7 @@
 // `--json` of the other commands (summary, aborted, hosts[].status) keep working.
 import type { HealthCheckResult, ParamChange } from "../../protocol/index.js";
 import type { HostOutcome, HostStatus, RunDocument } from "../run-document.js";
-import type { StepType } from "./model.js";
+import type { StepType } from "./step-model.js";
 
 export type StepStatus = "ok" | "changed" | "failed" | "skipped";
 

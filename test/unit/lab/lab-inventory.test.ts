@@ -1,6 +1,6 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { hostKeyTypeAndBlob, knownHostsName, renderInventory, renderKnownHosts, type LabHost } from "../../src/lab/inventory.js";
+import { hostKeyTypeAndBlob, knownHostsName, renderInventory, renderKnownHosts, type LabHost } from "../../../src/lab/lab-inventory.js";
 
 const host = (name: string, port: number): LabHost => ({
   name,
