@@ -73,11 +73,11 @@ export interface CaseOutcome {
 export async function runFaultCase(c: FaultCase): Promise<CaseOutcome> {
   const live = c.hosts.filter((h) => !c.gone?.includes(h.name));
   const before = new Map(await Promise.all(c.hosts.map(async (h) => [h.name, await hostState(h)] as const)));
-  await resetInjections(live);
+  await resetInjections(c.hosts);
   const controller = startController(c.args, { env: c.env, limitMs: c.limitMs ?? 90_000 });
   const injected = c.inject({ controller, hosts: c.hosts }).catch((e: unknown) => e);
   const result = await controller.done;
-  await endInjections(live);
+  await endInjections(c.hosts);
   const injectError = await injected;
   await c.repair?.();
   const doc = docOf(result);
