@@ -214,8 +214,17 @@ function overallHosts(hosts: readonly string[], plays: readonly PlayResult[]): H
       ...(mine.some((m) => m.incomplete) ? { message: mine.find((m) => m.incomplete)!.message } : {}),
       results: mine.flatMap((m) => m.results),
       durationMs: mine.reduce((n, m) => n + m.durationMs, 0),
+      ...spanAndTimings(mine),
     };
   });
+}
+
+/** When the host was first started and last finished, and its session's timings (one session for the whole run: the last outcome has them all). */
+function spanAndTimings(mine: readonly HostOutcome[]): Pick<HostOutcome, "startedAt" | "finishedAt" | "timings"> {
+  const started = mine.flatMap((m) => (m.startedAt ? [m.startedAt] : [])).sort();
+  const finished = mine.flatMap((m) => (m.finishedAt ? [m.finishedAt] : [])).sort();
+  const timings = [...mine].reverse().find((m) => m.timings)?.timings;
+  return { ...(started[0] ? { startedAt: started[0] } : {}), ...(finished.length ? { finishedAt: finished.at(-1)! } : {}), ...(timings ? { timings } : {}) };
 }
 
 /** Failed, unreachable, incomplete and never attempted hosts, in run order: for --limit @FILE. */
