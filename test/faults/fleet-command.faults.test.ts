@@ -17,7 +17,8 @@ import { fleetStated, type FleetAction } from "./support/fleet-state.js";
 const POINT = {
   // (Patterns written so that they do not match the polling shell itself.)
   agent: `pgrep -f -- '${AGENT_PATTERN}'`,
-  write: String.raw`ps -eo args= | grep -E 'postconf(\.real)?( .*)? -e ' | grep -v grep`,
+  // A write is too short to catch from outside: the postconf trap holds it (armHoldAtWrite).
+  write: HOLDING,
   stopping: "pgrep -f '[p]ostfix-script'",
   sleeping: "pgrep -f '^sleep 2$'",
 } as const;
@@ -34,6 +35,8 @@ describe("faults during fleet commands", () => {
     await Promise.all(
       hosts.map((h) => h.exec("postmulti -e init && postmulti -I postfix-out -G mta -e create && postmulti -i postfix-out -e enable && postmulti -p start")),
     );
+    // The postconf trap on every host (inert until a case arms it).
+    await Promise.all(hosts.map((h) => installPostconfTrap(h)));
   });
   afterAll(async () => {
     await lab?.stop();
@@ -90,6 +93,7 @@ describe("faults during fleet commands", () => {
       ["stopping", { action: { kind: "stop" } as FleetAction, argv: ["postmulti", "-p", "stop"] }],
     ] as Array<[keyof typeof POINT, { action: FleetAction; argv: string[] }]>) {
       await startAll();
+      if (point === "write") await armHoldAtWrite(h, 2000);
       await fleetCase(`sshd killed at ${point} (${cmd.argv.slice(1, 3).join(" ")})`, {
         ...cmd,
         faulted: ["mta02"],
@@ -98,6 +102,7 @@ describe("faults during fleet commands", () => {
         },
         exits: [2, 3],
       });
+      if (point === "write") expect(await trapFired(h), "the held write happened").toBe(true);
     }
   });
 

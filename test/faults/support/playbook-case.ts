@@ -75,6 +75,8 @@ export async function startPlaybookLab(): Promise<Lab> {
       h.exec("postmulti -e init && postmulti -I postfix-out -G mta -e create && postmulti -i postfix-out -e enable && postmulti -p start"),
     ),
   );
+  // The postconf trap on every host (inert until a case arms it).
+  await Promise.all(lab.hosts.map((h) => installPostconfTrap(h)));
   return lab;
 }
 

@@ -37,24 +37,38 @@ export function playbookStated(settings: Record<string, string>, finishes: boole
     if ((h.status === "failed" || h.status === "unreachable") && !h.error && !(h.steps ?? []).some((s: any) => s.error)) out.push(`${h.status} without saying why`);
     if (finishes && h.status !== "ok" && h.status !== "changed") out.push(`${h.status} although no fault touched it: ${h.error ?? ""}`);
 
+    // Per instance where the step lists them (an interrupt lets the instance in flight finish and skips the rest).
+    const instanceDirs = (st: any): Array<[string, string]> =>
+      (st?.instances ?? []).map((i: any) => [i.instance === "-" ? "/etc/postfix" : `/etc/${i.instance}`, i.status] as [string, string]);
     const settingsStep = step("postconf");
-    if (settingsStep?.status === "ok" || settingsStep?.status === "changed") {
+    const settingsBy = instanceDirs(settingsStep);
+    if (settingsBy.length) {
+      for (const [d, st] of settingsBy) {
+        if ((st === "ok" || st === "changed") && !edited(d)) out.push(`settings ${st} on ${d} but its main.cf lacks them`);
+        if (st === "skipped" && !unchanged(d)) out.push(`settings skipped on ${d} but its main.cf changed`);
+      }
+      for (const d of dirs) if (!settingsBy.some(([x]) => x === d) && !unchanged(d)) out.push(`settings not reported for ${d} but its main.cf changed`);
+    } else if (settingsStep?.status === "ok" || settingsStep?.status === "changed") {
       for (const d of dirs) if (!edited(d)) out.push(`settings step ${settingsStep.status} but ${d}/main.cf lacks them`);
     } else if (!settingsStep || settingsStep.status === "skipped") {
       for (const d of dirs) if (!unchanged(d)) out.push(`settings step ${settingsStep ? "skipped" : "not reported"} but ${d}/main.cf changed`);
     }
     const restart = step("restart");
-    if (restart?.status === "ok" || restart?.status === "changed") {
-      for (const d of dirs) {
-        const q = queueOf(d);
-        if (!now.running[d]) out.push(`restart ${restart.status} but ${d} is not running`);
-        else if (before.masters[q] !== undefined && now.masters[q] === before.masters[q]) out.push(`restart ${restart.status} but ${d}'s master was not restarted`);
+    const restartBy = instanceDirs(restart);
+    const restarted = (d: string) => {
+      const q = queueOf(d);
+      return now.running[d] === true && (before.masters[q] === undefined || now.masters[q] !== before.masters[q]);
+    };
+    const untouched = (d: string) => now.masters[queueOf(d)] === before.masters[queueOf(d)];
+    if (restartBy.length) {
+      for (const [d, st] of restartBy) {
+        if ((st === "ok" || st === "changed") && !restarted(d)) out.push(`restart ${st} on ${d} but it was not restarted (or is not running)`);
+        if (st === "skipped" && !untouched(d)) out.push(`restart skipped on ${d} but its master changed`);
       }
+    } else if (restart?.status === "ok" || restart?.status === "changed") {
+      for (const d of dirs) if (!restarted(d)) out.push(`restart ${restart.status} but ${d} was not restarted (or is not running)`);
     } else if (!restart) {
-      for (const d of dirs) {
-        const q = queueOf(d);
-        if (now.masters[q] !== before.masters[q]) out.push(`restart not reported but ${d}'s master changed (${before.masters[q]} → ${now.masters[q]})`);
-      }
+      for (const d of dirs) if (!untouched(d)) out.push(`restart not reported but ${d}'s master changed (${before.masters[queueOf(d)]} → ${now.masters[queueOf(d)]})`);
     }
     // Whatever happened, an instance the report does not say is down must run (an interrupted restart starts again what it stopped).
     if (h.status === "ok" || h.status === "changed" || h.incomplete)
