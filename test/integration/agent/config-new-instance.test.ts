@@ -9,8 +9,8 @@ import { SHARED_PARAMETERS } from "../../../src/agent/new-instance.js";
 import type { ConfigResponse, ConfigSpec } from "../../../src/protocol/index.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
 import { postfixState } from "../../support/postfix-state.js";
-import { config, installHarness } from "./request-harness.js";
-import { mustSh, sh } from "./support.js";
+import { config, installHarness } from "../../support/agent-requests.js";
+import { mustSh, sh } from "../../support/agent-on-host.js";
 
 // postfix-out of playbooks/create-instances.yml (MULTI_INSTANCE_README's output instance).
 const OUT_SPEC: ConfigSpec = {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentResponse, FactsResponse, PostmultiResponse } from "../../../src/protocol/index.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { AGENT, agentJson, installAgent, mustSh, sh, shq } from "./support.js";
+import { AGENT, agentJson, installAgent, mustSh, sh, shq } from "../../support/agent-on-host.js";
 
 const LOCK = "/run/postfleet/agent.lock";
 

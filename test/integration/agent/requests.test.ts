@@ -2,8 +2,8 @@
 // (Postfix 3.7, no systemd): postconf and postfix(1) are the oracle.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { config, health, installHarness, service, systemdDetected } from "./request-harness.js";
-import { AGENT, mustSh, sh, shq } from "./support.js";
+import { config, health, installHarness, service, systemdDetected } from "../../support/agent-requests.js";
+import { AGENT, mustSh, sh, shq } from "../../support/agent-on-host.js";
 
 const OUT = "/etc/postfix-out";
 const running = async (host: TestLabHost, dir: string) => (await sh(host, `postfix -c ${dir} status`)).exitCode === 0;

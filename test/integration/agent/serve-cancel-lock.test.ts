@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CancelResponse, LockResponse, PostmultiResponse, UnlockResponse } from "../../../src/protocol/index.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { AGENT, installAgent, liveProcesses, mustSh, openServeChannel, sh } from "./support.js";
+import { AGENT, installAgent, liveProcesses, mustSh, openServeChannel, sh } from "../../support/agent-on-host.js";
 
 const LOCK = "/run/postfleet/agent.lock";
 

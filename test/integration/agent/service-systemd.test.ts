@@ -3,8 +3,8 @@
 // `systemctl is-active` agrees with what it answered.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { config, health, installHarness, service, systemdDetected } from "./request-harness.js";
-import { mustSh, sh } from "./support.js";
+import { config, health, installHarness, service, systemdDetected } from "../../support/agent-requests.js";
+import { mustSh, sh } from "../../support/agent-on-host.js";
 
 const OUT = "/etc/postfix-out";
 const isActive = async (host: TestLabHost, unit: string) => (await sh(host, `systemctl is-active ${unit}`)).stdout.trim();

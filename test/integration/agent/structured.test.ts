@@ -3,7 +3,7 @@
 // that leaves the file tree untouched.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { AGENT, agentJson, installAgent, mustSh, sh, snapshotTree } from "./support.js";
+import { AGENT, agentJson, installAgent, mustSh, sh, snapshotTree } from "../../support/agent-on-host.js";
 
 describe("agent structured mode (--json, --dry-run)", () => {
   let lab: Lab;

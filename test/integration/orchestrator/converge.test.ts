@@ -13,7 +13,7 @@ import type { InstanceStepResult } from "../../../src/orchestrator/steps/step-re
 import { loadFacts, type StepContext } from "../../../src/orchestrator/steps/step-context.js";
 import type { FactsResponse } from "../../../src/protocol/index.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { isolated, labTarget } from "../transport/fixtures.js";
+import { isolated, labTarget } from "../../support/transport.js";
 
 const BUNDLE = resolve("dist/agent.cjs");
 

@@ -16,7 +16,7 @@ import {
   type HostSession,
 } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { isolated, labTarget, rejection, removeFakeAgents, writeFakeAgent } from "./fixtures.js";
+import { isolated, labTarget, rejection, removeFakeAgents, writeFakeAgent } from "../../support/transport.js";
 
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BecomeError, openHost, type HostSession } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { isolated, labTarget, rejection, removeFakeAgents, writeFakeAgent } from "./fixtures.js";
+import { isolated, labTarget, rejection, removeFakeAgents, writeFakeAgent } from "../../support/transport.js";
 
 const PASSWORD = "pa ss'w\"rd;$(touch /tmp/pwned)";
 

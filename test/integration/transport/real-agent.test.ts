@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION } from "../../../src/protocol/index.js";
 import { openHost, type HostSession } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { isolated, labTarget } from "./fixtures.js";
+import { isolated, labTarget } from "../../support/transport.js";
 
 const BUNDLE = resolve("dist/agent.cjs");
 

@@ -20,7 +20,7 @@ import {
 } from "../../../src/transport/index.js";
 import { startLab, type Lab } from "../../support/lab.js";
 import { closedPort } from "../../support/net.js";
-import { isolated, labTarget, rejection } from "./fixtures.js";
+import { isolated, labTarget, rejection } from "../../support/transport.js";
 
 function keyBlob(line: string): Buffer {
   return Buffer.from(line.trim().split(/\s+/)[1]!, "base64");

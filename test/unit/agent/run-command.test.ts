@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MAX_CAPTURE_BYTES, runCommand } from "../../../src/agent/run-command.js";
 import { processEnv } from "../../../src/agent/system.js";
-import { groupAlive, waitUntil } from "./process-groups.js";
+import { groupAlive, waitUntil } from "../../support/process-groups.js";
 
 const env = processEnv();
 

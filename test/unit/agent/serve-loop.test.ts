@@ -20,7 +20,7 @@ import type { RequestContext } from "../../../src/agent/request-context.js";
 import { runCommand } from "../../../src/agent/run-command.js";
 import { createServeLoop, type RequestHandlers, type ServeLoop } from "../../../src/agent/serve-loop.js";
 import { processEnv } from "../../../src/agent/system.js";
-import { groupAlive, waitUntil } from "./process-groups.js";
+import { groupAlive, waitUntil } from "../../support/process-groups.js";
 
 const env = processEnv();
 

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { waitUntil } from "./process-groups.js";
+import { waitUntil } from "../../support/process-groups.js";
 
 function startAgent(lockDir: string) {
   const child = spawn(process.execPath, ["--import", "tsx", "src/agent/main.ts", "--serve"], {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { InventoryError } from "../../../src/inventory/index.js";
 import { encryptVault } from "../../../src/inventory/vault.js";
-import { load, tree } from "./helpers.js";
+import { load, tree } from "../../support/inventory-files.js";
 import { loadInventory, type LoadOptions } from "../../../src/inventory/index.js";
 
 /** The error of loading `files` (sources relative to them), and how long it took. */

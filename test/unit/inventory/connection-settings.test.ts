@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InventoryError, inventorySources, loadInventory, resolveConnectionTarget } from "../../../src/inventory/index.js";
 import { proxyJumpFromSshArgs } from "../../../src/inventory/connection-settings.js";
 import { loadAnsibleConfig } from "../../../src/inventory/ansible-config.js";
-import { load, tree } from "./helpers.js";
+import { load, tree } from "../../support/inventory-files.js";
 
 describe("connection targets", () => {
   it("maps Ansible's connection variables and postfleet's own", async () => {

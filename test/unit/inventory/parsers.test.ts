@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InventoryError } from "../../../src/inventory/index.js";
-import { load, loadError } from "./helpers.js";
+import { load, loadError } from "../../support/inventory-files.js";
 
 describe("INI inventories", () => {
   it("reads groups, children, vars, ports and ungrouped hosts", async () => {
@@ -101,7 +101,7 @@ describe("directories and scripts", () => {
   });
 
   it("runs a script with --list (and --host without _meta)", async () => {
-    const dir = (await import("./helpers.js")).tree(
+    const dir = (await import("../../support/inventory-files.js")).tree(
       { "s.sh": `#!/bin/sh\nif [ "$1" = --list ]; then echo '{"g": ["a", "b"], "k": {"hosts": ["c"], "vars": {"x": 1}}}'; else echo "{\\"me\\": \\"$2\\"}"; fi\n` },
       ["s.sh"],
     );

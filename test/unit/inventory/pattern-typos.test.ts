@@ -3,7 +3,7 @@
 // with an error naming the pattern and the problem.
 import { describe, expect, it } from "vitest";
 import { InventoryError } from "../../../src/inventory/index.js";
-import { load, tree } from "./helpers.js";
+import { load, tree } from "../../support/inventory-files.js";
 
 const INV = { "i.ini": "[web]\nw1\nw2\n[db]\nd1\n" };
 

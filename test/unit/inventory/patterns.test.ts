@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fnmatchToRegExp, splitHostPattern, orderPatterns } from "../../../src/inventory/patterns.js";
-import { load } from "./helpers.js";
+import { load } from "../../support/inventory-files.js";
 
 const INI = `[web]\nwww1\nwww2\nwww3\ndb1\n[db]\ndb1\ndb2\n[mail]\nmx1\nwww3\n[canary]\nwww2\nmx1\n[prod:children]\nweb\ndb\nmail\n`;
 

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { InventoryError, loadInventory } from "../../../src/inventory/index.js";
-import { tree } from "./helpers.js";
+import { tree } from "../../support/inventory-files.js";
 
 /** Running (a zombie waiting for its parent counts as ended). */
 function alive(pid: number): boolean {

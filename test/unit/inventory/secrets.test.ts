@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encryptVault, InventoryError, loadInventory } from "../../../src/inventory/index.js";
-import { load, loadError, tree } from "./helpers.js";
+import { load, loadError, tree } from "../../support/inventory-files.js";
 
 const SECRET = "Zq9-secret-Xk4";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { load } from "./helpers.js";
+import { load } from "../../support/inventory-files.js";
 
 describe("variable precedence", () => {
   it("inline all < inline groups (depth, priority, name) < group_vars/all < group_vars/<group> < host < host_vars", async () => {

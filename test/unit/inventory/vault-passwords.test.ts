@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { encryptVault, loadInventory } from "../../../src/inventory/index.js";
-import { tree } from "./helpers.js";
+import { tree } from "../../support/inventory-files.js";
 
 describe("vault passwords and verbose notes", () => {
   it("--ask-vault-pass and --vault-id label@prompt ask through the prompt, once each", async () => {

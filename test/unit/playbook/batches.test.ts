@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { batchBudgetExceeded, budgetReached, countOf, failureBudget, makeBatches, orderHosts, perBatchTolerance } from "../../../src/playbook/index.js";
-import { load } from "./helpers.js";
+import { load } from "../../support/playbook-files.js";
 
 const hosts = (n: number) => Array.from({ length: n }, (_, i) => `h${String(i + 1).padStart(3, "0")}`);
 const sizes = (n: number, serial: Parameters<typeof makeBatches>[1]) => makeBatches(hosts(n), serial).map((b) => b.length);

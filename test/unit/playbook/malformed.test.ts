@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PlaybookError } from "../../../src/playbook/index.js";
-import { fleetIni, load, problems } from "./helpers.js";
+import { fleetIni, load, problems } from "../../support/playbook-files.js";
 
 // Each case: the exact FILE:LINE:COLUMN and message, nothing else reported.
 describe("malformed playbooks are rejected at file:line:column", () => {

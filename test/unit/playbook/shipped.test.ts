@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { schemaText, SCHEMA_FILE } from "../../../scripts/playbook-schema.js";
 import { loadPlaybook, PlaybookError, renderListHosts, type InstancesStep, type Playbook } from "../../../src/playbook/index.js";
-import { fleetIni, inventoryOf } from "./helpers.js";
+import { fleetIni, inventoryOf } from "../../support/playbook-files.js";
 
 const DIR = resolve(import.meta.dirname, "../../../playbooks");
 const SHIPPED = ["create-instances.yml", "destroy-instance.yml", "reload-group.yml", "rolling-restart.yml"];

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ExtraVarsError, parseExtraVars, parseExtraVarsArg } from "../../../src/playbook/index.js";
 import { evaluateWhen, hostScope } from "../../../src/playbook/host-templates.js";
-import { fleetIni, load } from "./helpers.js";
+import { fleetIni, load } from "../../support/playbook-files.js";
 
 describe("-e/--extra-vars", () => {
   const dir = mkdtempSync(join(tmpdir(), "postfleet-ev-"));

@@ -3,10 +3,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PROTOCOL_VERSION } from "../../../src/protocol/index.js";
-import type { HostSession, TransportOptions } from "../../../src/transport/index.js";
-import type { ConnectionTarget } from "../../../src/shared/connection-target.js";
-import type { Lab } from "../../support/lab.js";
+import { PROTOCOL_VERSION } from "../../src/protocol/index.js";
+import type { HostSession, TransportOptions } from "../../src/transport/index.js";
+import type { ConnectionTarget } from "../../src/shared/connection-target.js";
+import type { Lab } from "./lab.js";
 
 /** Nothing from the machine running the tests: no ~/.ssh/config, no agent, no default keys. */
 export const isolated: TransportOptions = { sshConfig: { files: [] }, agentSocket: null, defaultKeys: false, globalKnownHostsFiles: [] };

@@ -3,8 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { Client, type ClientChannel } from "ssh2";
-import type { AgentResponse, PostmultiResponse } from "../../../src/protocol/index.js";
-import type { Lab, TestLabHost } from "../../support/lab.js";
+import type { AgentResponse, PostmultiResponse } from "../../src/protocol/index.js";
+import type { Lab, TestLabHost } from "./lab.js";
 
 export const AGENT = "/opt/postfleet/agent.cjs";
 

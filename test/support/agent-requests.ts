@@ -1,9 +1,9 @@
 // Drive the agent's config, health and service requests on a lab host
 // through the real serve path: `node agent.cjs --serve`, one request per
 // run (plus a `cancel` after cancelAfterMs when asked), its answer parsed.
-import type { AgentRequest, ConfigRequest, ConfigResponse, FactsResponse, HealthRequest, HealthResponse, ServiceRequest, ServiceResponse } from "../../../src/protocol/index.js";
-import type { TestLabHost } from "../../support/lab.js";
-import { AGENT, installAgent, sh, shq } from "./support.js";
+import type { AgentRequest, ConfigRequest, ConfigResponse, FactsResponse, HealthRequest, HealthResponse, ServiceRequest, ServiceResponse } from "../../src/protocol/index.js";
+import type { TestLabHost } from "./lab.js";
+import { AGENT, installAgent, sh, shq } from "./agent-on-host.js";
 
 export const installHarness = (host: TestLabHost) => installAgent(host);
 

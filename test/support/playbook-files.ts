@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadInventory } from "../../../src/inventory/index.js";
-import { loadPlaybook, PlaybookError, type LoadPlaybookOptions, type Playbook } from "../../../src/playbook/index.js";
+import { loadInventory } from "../../src/inventory/index.js";
+import { loadPlaybook, PlaybookError, type LoadPlaybookOptions, type Playbook } from "../../src/playbook/index.js";
 
 /** mta01..mtaNN in group mta (site fra: the odd ones), plus the host vars given as INI text. */
 export function fleetIni(n: number, extra = ""): string {

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { loadInventory, type LoadOptions } from "../../../src/inventory/index.js";
+import { loadInventory, type LoadOptions } from "../../src/inventory/index.js";
 
 /** A temporary directory holding the given files (paths relative to it). */
 export function tree(files: Record<string, string | Buffer>, executable: string[] = []): string {
