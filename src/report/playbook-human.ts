@@ -7,6 +7,8 @@ import type { RunEvents } from "../orchestrator/events.js";
 import type { PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
 import type { HostStatus } from "../orchestrator/run-document.js";
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : word.endsWith("ch") ? "es" : "s"}`;
+
 export interface PlaybookHumanOptions {
   color: boolean;
   diff: boolean;
@@ -105,7 +107,7 @@ export function renderPlaybookRecap(doc: PlaybookDocument, o: PlaybookHumanOptio
     const hosts = p.batches.flatMap((b) => b.hosts);
     const count = (s: HostStatus) => hosts.filter((h) => h.status === s).length;
     lines.push(
-      `play ${c.bold(p.name)}: ${hosts.length} hosts in ${p.batches.length} batches: ${c.green(`${count("ok")} ok`)}, ${c.yellow(`${count("changed")} changed`)}, ` +
+      `play ${c.bold(p.name)}: ${plural(hosts.length, "host")} in ${plural(p.batches.length, "batch")}: ${c.green(`${count("ok")} ok`)}, ${c.yellow(`${count("changed")} changed`)}, ` +
         `${c.red(`${count("failed")} failed`)}, ${c.red(`${count("unreachable")} unreachable`)}, ${c.cyan(`${count("skipped")} skipped`)}` +
         (p.maxFail !== undefined ? `; failures ${p.failures}/${p.maxFail}` : "") +
         (p.stopped ? c.red(`; stopped: ${p.stopped}`) : ""),
