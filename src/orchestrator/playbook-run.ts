@@ -9,12 +9,14 @@
 // flight finish their current step and stop. `maxFailPerBatch` (Ansible's
 // max_fail_percentage) stops the play after a batch whose failures EXCEED it.
 // A first Ctrl-C works the same way with the reason "interrupted".
+import { hostname } from "node:os";
 import type { HostContext, HostResult } from "./operations.js";
 import { hostStatusOf, type BatchResult, type PlayHostOutcome, type PlayResult, type PlaybookDocument, type StepResult } from "./steps/step-results.js";
 import type { ExecStep } from "./steps/step-model.js";
 import { runHostSteps } from "./steps/host-steps.js";
 import { loadFacts, type StepContext } from "./steps/step-context.js";
 import { ABORTED_BEFORE_START, type FleetRun } from "./fleet-run.js";
+import { statusOfError } from "./host-errors.js";
 import { summarize, type HostOutcome, type HostStatus, type ResultRow } from "./run-document.js";
 
 export interface ExecPlay {
@@ -53,7 +55,7 @@ export async function runPlaybook(run: FleetRun, pb: ExecPlaybook, o: PlaybookRu
   run.events.emit({ type: "run-started", command: label, hosts: allHosts });
   const plays: PlayResult[] = [];
   try {
-    for (const [pi, play] of pb.plays.entries()) plays.push(await runPlay(run, play, pi, o));
+    for (const [pi, play] of pb.plays.entries()) plays.push(await runPlay(run, play, pi, o, pb.file));
   } finally {
     await run.close();
   }
@@ -72,7 +74,7 @@ export async function runPlaybook(run: FleetRun, pb: ExecPlaybook, o: PlaybookRu
   return doc;
 }
 
-async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRunOptions): Promise<PlayResult> {
+async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRunOptions, pbFile: string): Promise<PlayResult> {
   run.events.emit({ type: "play-started", play: pi, name: play.name, hosts: play.hosts, batches: play.batches.length });
   const result: PlayResult = { name: play.name, pattern: play.pattern, hosts: play.hosts, batches: [], failures: 0, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) };
   const budgetSpent = () => play.maxFail !== undefined && result.failures >= play.maxFail;
@@ -135,12 +137,21 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
           },
         };
         const steps = play.stepsFor(host);
-        const r = await runHostSteps(ctx, steps, {
-          stopReason,
-          onStepStarted: (s) => run.events.emit({ type: "step-started", host, step: s.index, name: s.name }),
-          onStepFinished: (s) => run.events.emit({ type: "step-finished", host, step: s.index, name: s.name, status: s.status, ...(s.error ? { detail: s.error } : {}) }),
-        });
-        const status = hostStatusOf(r.steps);
+        // The host's steps of this play are one unit for other runs and agents: hold the host lock
+        // across them (the agent releases it on unlock, and on its exit however it ends).
+        const locked = await lockHost(session, o, `postfleet run ${pbFile} (pid ${process.pid} on ${hostname()})`, opTimeoutMs, hardStop);
+        let r;
+        try {
+          r = await runHostSteps(ctx, steps, {
+            stopReason,
+            onStepStarted: (s) => run.events.emit({ type: "step-started", host, step: s.index, name: s.name }),
+            onStepFinished: (s) => run.events.emit({ type: "step-finished", host, step: s.index, name: s.name, status: s.status, ...(s.error ? { detail: s.error } : {}) }),
+          });
+        } finally {
+          if (locked) await session.request({ op: "unlock" }, { timeoutMs: 10_000 }).catch(() => undefined);
+        }
+        // A host lost mid-step is unreachable (or failed) by the error that lost it, with the steps it got through.
+        const status = r.lost !== undefined ? statusOfError(r.lost) : hostStatusOf(r.steps);
         const failedStep = r.steps.find((s) => s.status === "failed");
         return {
           status,
@@ -170,6 +181,15 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
   if (!result.stopped && run.stopped) result.stopped = INTERRUPTED;
   run.events.emit({ type: "play-finished", play: pi, name: play.name, ...(result.stopped ? { stopped: result.stopped } : {}) });
   return result;
+}
+
+/** Take the host lock for a real run as root (the lock lives in /run/postfleet); a --check run changes nothing and takes none. */
+async function lockHost(session: HostContext["session"], o: PlaybookRunOptions, holder: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  if (o.check) return false;
+  const client = await session.agent();
+  if (client.hello.uid !== 0) return false;
+  await session.request({ op: "lock", holder, timeoutMs }, { signal, timeoutMs: timeoutMs + 10_000 });
+  return true;
 }
 
 function skippedHost(host: string, why: string): PlayHostOutcome {

@@ -4,7 +4,7 @@
 import type { InstanceFacts, PostmultiResponse } from "../../protocol/index.js";
 import { buildCommand } from "../../transport/index.js";
 import type { InstanceStepResult } from "./step-results.js";
-import type { StepContext } from "./step-context.js";
+import { perInstance, type StepContext } from "./step-context.js";
 
 function instanceResults(r: PostmultiResponse, check: boolean): InstanceStepResult[] {
   const out = r.results.map(
@@ -49,9 +49,11 @@ export async function runStep(ctx: StepContext, selected: readonly InstanceFacts
       continue;
     }
     // Select by configuration directory: exact, and works for an unnamed primary.
-    const r = await ctx.session.request(
-      { op: "postmulti", args: ["-i", inst.configDirectory, "-x", ...command], dryRun: ctx.check, timeoutMs: ctx.opTimeoutMs },
-      { signal: ctx.hardStop },
+    const r = await perInstance(out, inst, `run ${buildCommand(command)}`, () =>
+      ctx.session.request(
+        { op: "postmulti", args: ["-i", inst.configDirectory, "-x", ...command], dryRun: ctx.check, timeoutMs: ctx.opTimeoutMs },
+        { signal: ctx.hardStop },
+      ),
     );
     const res = instanceResults(r, ctx.check);
     for (const x of res) x.instance = inst.name;

@@ -8,7 +8,7 @@ import type { InstanceFacts } from "../../protocol/index.js";
 import type { InstanceStepResult } from "./step-results.js";
 import { serviceInstances } from "./service.js";
 import { applySettings } from "./settings.js";
-import { instanceArg, type StepContext } from "./step-context.js";
+import { instanceArg, perInstance, type StepContext } from "./step-context.js";
 import { waitFor } from "./wait.js";
 
 const PARAM = "master_service_disable";
@@ -61,7 +61,7 @@ export async function drainStep(ctx: StepContext, selected: readonly InstanceFac
       continue;
     }
     ctx.doing(`${drain ? "drain" : "undrain"} ${inst.name}`);
-    const r = await drainOne(ctx, inst, timeoutMs, drain);
+    const r = await perInstance(out, inst, `${drain ? "drain" : "undrain"} ${inst.name}`, () => drainOne(ctx, inst, timeoutMs, drain));
     out.push(r);
     if (r.status === "failed") break;
   }

@@ -11,7 +11,7 @@ import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep } from "./step-model.js";
 import { stepStatusOf, type InstanceStepResult, type StepResult } from "./step-results.js";
 import { serviceStep } from "./service.js";
 import { settingsStep } from "./settings.js";
-import { selectInstances, StepError, type StepContext } from "./step-context.js";
+import { PartialStepError, selectInstances, StepError, type StepContext } from "./step-context.js";
 import { postmultiStep, runStep } from "./commands.js";
 import { waitStep } from "./wait.js";
 
@@ -26,6 +26,8 @@ export interface HostStepsResult {
   steps: StepResult[];
   /** Set when the host stopped before its last step for a reason other than its own failure. */
   incomplete?: string;
+  /** The error that lost the host mid-step (connection, agent): its status comes from it; the steps say how far it got. */
+  lost?: unknown;
 }
 
 export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[], o: HostStepsOptions): Promise<HostStepsResult> {
@@ -33,11 +35,23 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
   const pending = { reload: new Set<string>(), restart: new Set<string>() };
   let failedAt: StepResult | undefined;
   let incomplete: string | undefined;
+  let lost: unknown;
+  /** A step, or the host lost during it: then the step is failed with what it had done, and the host's work ends. */
+  const attempt = async (step: ExecStep): Promise<StepResult> => {
+    try {
+      return await runStep1(ctx, step);
+    } catch (err) {
+      lost = err instanceof PartialStepError ? err.reason : err;
+      const done = err instanceof PartialStepError ? err.done : [];
+      const message = err instanceof Error ? err.message : String(err);
+      return { index: step.index, name: step.name, type: step.action.type, status: "failed", error: `the host was lost: ${message}`, instances: done, durationMs: 0 };
+    }
+  };
   for (const step of steps) {
     const stop = failedAt ? undefined : o.stopReason();
     if (failedAt || stop) {
       if (stop && !incomplete) incomplete = stop;
-      results.push(skippedStep(step, failedAt ? `an earlier step failed (${failedAt.name})` : stop!));
+      results.push(skippedStep(step, lost !== undefined ? `the host was lost during step ${failedAt!.index + 1}` : failedAt ? `an earlier step failed (${failedAt.name})` : stop!));
       continue;
     }
     if (!step.enabled) {
@@ -45,7 +59,7 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
       continue;
     }
     o.onStepStarted?.(step);
-    const r = await runStep1(ctx, step);
+    const r = await attempt(step);
     if (step.then && r.status === "changed") {
       for (const i of r.instances) if (i.status === "changed" && i.changes?.length) pending[step.then].add(i.instance);
     }
@@ -76,13 +90,13 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
         action: { type: action, healthyTimeoutMs: DEFAULT_HEALTHY_TIMEOUT_MS },
       };
       o.onStepStarted?.(step);
-      const r = { ...(await runStep1(ctx, step)), type: "then" as const };
+      const r = { ...(await attempt(step)), type: "then" as const };
       results.push(r);
       o.onStepFinished?.(r);
       if (r.status === "failed") break;
     }
   }
-  return { steps: results, ...(incomplete ? { incomplete } : {}) };
+  return { steps: results, ...(incomplete ? { incomplete } : {}), ...(lost !== undefined ? { lost } : {}) };
 }
 
 function skippedStep(step: ExecStep, why: string): StepResult {
@@ -104,7 +118,9 @@ async function runStep1(ctx: StepContext, step: ExecStep): Promise<StepResult> {
       durationMs: Math.round(performance.now() - started),
     };
   } catch (err) {
-    // A step that cannot even start (no such instance, agent refused) fails the host; transport errors go up.
+    // A step that cannot even start (no such instance, agent refused) fails the host; a lost host goes up.
+    if (err instanceof PartialStepError && !err.hostLost)
+      return { ...base, status: "failed", error: err.message, instances: err.done, durationMs: Math.round(performance.now() - started) };
     if (!(err instanceof StepError) && !isAgentRefusal(err)) throw err;
     return { ...base, status: "failed", error: (err as Error).message, instances: [], durationMs: Math.round(performance.now() - started) };
   }

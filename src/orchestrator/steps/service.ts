@@ -9,7 +9,7 @@ import type { HealthCheck, InstanceFacts, ServiceResponse } from "../../protocol
 import { buildCommand } from "../../transport/index.js";
 import type { ServiceAction } from "./step-model.js";
 import type { InstanceStepResult } from "./step-results.js";
-import { instanceArg, type StepContext } from "./step-context.js";
+import { instanceArg, PartialStepError, perInstance, type StepContext } from "./step-context.js";
 
 export const GATE_CHECKS: HealthCheck[] = [{ kind: "master" }, { kind: "smtp" }];
 
@@ -33,7 +33,7 @@ export async function serviceInstances(
       results.push({ instance: inst.name, status: "skipped", action: `not ${DONE[action]} (${why})`, durationMs: 0 });
       continue;
     }
-    const r = await serviceOne(ctx, action, inst, healthyTimeoutMs, gate);
+    const r = await perInstance(results, inst, `${action} ${inst.name}`, () => serviceOne(ctx, action, inst, healthyTimeoutMs, gate));
     results.push(r);
     if (r.status === "failed") return { results, failed: true, untouched: untouched(action, instances.slice(n + 1), inst.name) };
   }
@@ -123,7 +123,14 @@ export async function serviceStep(ctx: StepContext, action: ServiceAction, selec
   // Bring back what this step stopped, even after a first Ctrl-C; the rest is left as it was.
   const stopped = new Set(stop.results.filter((r) => r.status === "changed").map((r) => r.instance));
   const again = forward.filter((i) => stopped.has(i.name) || !ctx.interrupted());
-  const start = await serviceInstances(ctx, "start", again, healthyTimeoutMs, GATE_CHECKS, true);
+  let start;
+  try {
+    start = await serviceInstances(ctx, "start", again, healthyTimeoutMs, GATE_CHECKS, true);
+  } catch (err) {
+    // Lost while starting again: what was stopped, then what was started, then the instance in flight.
+    if (err instanceof PartialStepError) throw new PartialStepError(err.reason, [...stop.results, ...err.done], err.hostLost);
+    throw err;
+  }
   return mergeRestart(stop.results, start.results);
 }
 

@@ -4,7 +4,7 @@
 import type { ConfigSpec, InstanceFacts } from "../../protocol/index.js";
 import { predictedChanges } from "./converge-plan.js";
 import type { InstanceStepResult } from "./step-results.js";
-import { instanceArg, type StepContext } from "./step-context.js";
+import { instanceArg, perInstance, type StepContext } from "./step-context.js";
 
 export async function applySettings(ctx: StepContext, inst: InstanceFacts, settings: ConfigSpec): Promise<InstanceStepResult> {
   ctx.doing(`settings of ${inst.name}`);
@@ -38,7 +38,7 @@ export async function settingsStep(ctx: StepContext, selected: readonly Instance
       out.push({ instance: inst.name, status: "skipped", action: `settings not applied (${why})`, durationMs: 0 });
       continue;
     }
-    const r = await applySettings(ctx, inst, settings);
+    const r = await perInstance(out, inst, `settings of ${inst.name}`, () => applySettings(ctx, inst, settings));
     out.push(r);
     if (r.status === "failed") break;
   }

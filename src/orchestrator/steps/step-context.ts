@@ -4,6 +4,7 @@
 import type { FactsResponse, InstanceFacts } from "../../protocol/index.js";
 import type { RunHostSession } from "../host-session.js";
 import type { InstanceSelector } from "./step-model.js";
+import type { InstanceStepResult } from "./step-results.js";
 
 export interface StepContext {
   host: string;
@@ -29,6 +30,51 @@ export interface StepContext {
 }
 
 export class StepError extends Error {}
+
+/**
+ * A step that stopped in the middle of its instances because a request
+ * failed as a whole: the host was lost (connection, agent killed) or the
+ * agent refused the request. It carries what the step had done, and the
+ * instance in flight marked as of unknown state, so that the report says
+ * exactly how far the host got.
+ */
+export class PartialStepError extends Error {
+  constructor(
+    readonly reason: unknown,
+    readonly done: InstanceStepResult[],
+    /** False when the agent refused one request but the host is still there. */
+    readonly hostLost: boolean,
+  ) {
+    super(reason instanceof Error ? reason.message : String(reason));
+  }
+}
+
+function isAgentRefusal(err: unknown): boolean {
+  return err instanceof Error && err.name === "AgentRequestError";
+}
+
+/**
+ * One instance's operation within a step's loop. If it throws, rethrow as a
+ * PartialStepError with the results so far (`done`) and this instance in
+ * flight, its state unknown.
+ */
+export async function perInstance<T>(done: readonly InstanceStepResult[], inst: InstanceFacts, what: string, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof StepError) throw err;
+    if (err instanceof PartialStepError) throw new PartialStepError(err.reason, [...done, ...err.done], err.hostLost);
+    const refused = isAgentRefusal(err);
+    const inFlight: InstanceStepResult = {
+      instance: inst.name,
+      status: "failed",
+      action: refused ? `${what}: refused by the agent` : `state unknown: the host was lost during ${what}`,
+      error: err instanceof Error ? err.message : String(err),
+      durationMs: 0,
+    };
+    throw new PartialStepError(err, [...done, inFlight], !refused);
+  }
+}
 
 export async function loadFacts(session: RunHostSession): Promise<FactsResponse> {
   const f = await session.request({ op: "facts", queues: false });

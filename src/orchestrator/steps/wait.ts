@@ -2,7 +2,7 @@
 // the agent until they pass or the timeout is up.
 import type { HealthCheck, InstanceFacts } from "../../protocol/index.js";
 import type { InstanceStepResult } from "./step-results.js";
-import { instanceArg, type StepContext } from "./step-context.js";
+import { instanceArg, perInstance, type StepContext } from "./step-context.js";
 
 export async function waitFor(
   ctx: StepContext,
@@ -35,7 +35,7 @@ export async function waitStep(ctx: StepContext, selected: readonly InstanceFact
       out.push({ instance: inst.name, status: "skipped", action: "not checked (--check)", durationMs: 0 });
       continue;
     }
-    const r = await waitFor(ctx, inst, checks, timeoutMs, intervalMs);
+    const r = await perInstance(out, inst, `wait for ${inst.name}`, () => waitFor(ctx, inst, checks, timeoutMs, intervalMs));
     out.push(r);
     if (r.status === "failed") break;
   }

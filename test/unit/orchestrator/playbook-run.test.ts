@@ -4,7 +4,7 @@
 // run once, interrupts, and the retry list.
 import { describe, expect, it } from "vitest";
 import type { InstanceFacts } from "../../../src/protocol/index.js";
-import type { AgentRequestBody } from "../../../src/transport/index.js";
+import { UnreachableError, type AgentRequestBody } from "../../../src/transport/index.js";
 import type { RunHostSession } from "../../../src/orchestrator/host-session.js";
 import { runPlaybook, type ExecPlay } from "../../../src/orchestrator/playbook-run.js";
 import { FleetRun } from "../../../src/orchestrator/fleet-run.js";
@@ -32,6 +32,10 @@ interface FakeHost {
   failService?: string;
   /** Delay of every service request, ms. */
   delayMs?: number;
+  /** lock/unlock requests, in order. */
+  locks?: string[];
+  /** The connection is lost when this service action is asked. */
+  loseAt?: string;
 }
 
 /** A session whose agent answers from a script and records what it was asked, with timestamps. */
@@ -45,6 +49,7 @@ function fakeSession(host: string, h: FakeHost, clock: { t: number[] }): RunHost
         await new Promise((r) => setTimeout(r, h.delayMs ?? 1));
         const what = `${body.action} ${body.instance}`;
         h.log.push(what);
+        if (h.loseAt === what) throw new UnreachableError(host, `connection to ${host} was lost while the agent was running`);
         const fail = h.failService === what;
         return { id: 1, op: "service", instance: info(body.instance), action: body.action, via: "postfix", command: ["postfix", body.action], exitCode: fail ? 1 : 0, stdout: "", stderr: fail ? "postfix: fatal: boom\n" : "", durationMs: 1, changed: !fail, dryRun: !!body.dryRun };
       }
@@ -54,6 +59,12 @@ function fakeSession(host: string, h: FakeHost, clock: { t: number[] }): RunHost
       case "config":
         h.log.push(`config ${body.instance}`);
         return { id: 1, op: "config", instance: info(body.instance), dryRun: !!body.dryRun, changed: true, changes: [{ file: "main.cf", name: "relayhost", before: null, after: "[hub]" }] };
+      case "lock":
+        h.locks = [...(h.locks ?? []), "lock"];
+        return { id: 1, op: "lock", path: "/run/postfleet/agent.lock", holder: body.holder };
+      case "unlock":
+        h.locks = [...(h.locks ?? []), "unlock"];
+        return { id: 1, op: "unlock", released: true };
       default:
         throw new Error(`unexpected ${body.op}`);
     }
@@ -111,6 +122,29 @@ describe("runPlaybook", () => {
       for (const h of batches[b]!) expect(span(h)[0], `${h} started before batch ${b} ended`).toBeGreaterThanOrEqual(lastEnd);
     }
     expect(doc.plays[0]!.batches.map((b) => b.hosts.map((h) => h.host))).toEqual(batches);
+    // The host lock brackets each host's steps (root agent, not --check).
+    for (const h of hosts) expect(fakes[h]!.locks).toEqual(["lock", "unlock"]);
+  });
+
+  it("a host lost in the middle of a step is unreachable, with the steps and instances it got through", async () => {
+    const { hosts, fakes, clocks } = setup(2);
+    fakes.h1!.loseAt = "start postfix-out";
+    const steps = [step(0, { type: "restart", healthyTimeoutMs: 1000 }), step(1, { type: "reload", healthyTimeoutMs: 1000 })];
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], steps)] }, { check: false });
+    const h1 = doc.plays[0]!.batches[0]!.hosts.find((h) => h.host === "h1")!;
+    expect(h1.status).toBe("unreachable");
+    expect(h1.steps.map((s) => s.status)).toEqual(["failed", "skipped"]);
+    expect(h1.steps[1]!.skipped).toMatch(/the host was lost during step 1/);
+    const inst = h1.steps[0]!.instances.map((i) => `${i.instance}: ${i.status} ${i.action}`);
+    expect(inst).toEqual([
+      "postfix-in: changed stopped",
+      "postfix-out: changed stopped",
+      "-: changed stopped",
+      expect.stringMatching(/^-: changed started, healthy after/),
+      "postfix-out: failed state unknown: the host was lost during start postfix-out",
+    ]);
+    expect(doc.hosts.find((h) => h.host === "h2")!.status).toBe("changed");
+    expect(doc.retryHosts).toEqual(["h1"]);
   });
 
   it("stops when failures REACH max_fail, across batches: later batches skipped, retry list complete", async () => {
