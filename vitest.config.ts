@@ -1,9 +1,10 @@
 import { defineConfig } from "vitest/config";
 
-// Three suites: `unit` (pure logic, no Docker), `integration` (real lab
+// Four suites: `unit` (pure logic, no Docker), `integration` (real lab
 // containers; its global set-up makes a Docker engine and the lab image
-// available first) and `oracle` (differential tests against the real Ansible,
-// installed by its set-up if missing). `npm test` runs all three.
+// available first), `oracle` (differential tests against the real Ansible,
+// installed by its set-up if missing) and `faults` (faults injected into lab
+// hosts and the controller, hostile input). `npm test` runs all four.
 export default defineConfig({
   test: {
     // In CI, also a JSON record of the results, which .ci/run sums up in one line.
