@@ -2,7 +2,8 @@
 // found) to a file the global set-up names; the teardown sums them up into
 // the table the suite prints and writes to test-results-faults.md. The goal
 // for every column but "cases" is 0.
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { inject } from "vitest";
 
 export const FIGURE_COLUMNS = {
@@ -30,7 +31,10 @@ declare module "vitest" {
 
 /** Record one case's figures (call once per case, after its checks ran). */
 export function recordCase(f: CaseFigures): void {
-  appendFileSync(inject("faultsFiguresFile"), `${JSON.stringify(f)}\n`);
+  const file = inject("faultsFiguresFile");
+  // A temporary directory can be cleaned up under a long run: recreate it rather than lose the case.
+  mkdirSync(dirname(file), { recursive: true });
+  appendFileSync(file, `${JSON.stringify(f)}\n`);
 }
 
 export interface FigureTotals extends Record<keyof typeof FIGURE_COLUMNS, number> {
