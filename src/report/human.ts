@@ -12,7 +12,8 @@ export interface HumanOptions {
 
 type Paint = (s: string) => string;
 
-function painter(color: boolean) {
+/** Colours, and one colour per status (also for a playbook step's status, a subset). */
+export function painter(color: boolean) {
   const c = pc.createColors(color);
   const byStatus: Record<HostStatus, Paint> = {
     ok: c.green,
@@ -24,7 +25,7 @@ function painter(color: boolean) {
   return { c, byStatus };
 }
 
-function indent(text: string, prefix: string): string {
+export function indent(text: string, prefix: string): string {
   return text
     .replace(/\n$/, "")
     .split("\n")

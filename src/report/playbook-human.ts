@@ -1,11 +1,11 @@
 // Human output of a playbook run, as it happens: each play, each batch, each
 // host's steps and instances when the host finishes (with --diff, every
 // main.cf/master.cf change), then a recap per host and per play.
-import pc from "picocolors";
 import type { ParamChange } from "../protocol/index.js";
 import type { RunEvents } from "../orchestrator/events.js";
 import type { PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
 import type { HostStatus } from "../orchestrator/run-document.js";
+import { indent, painter } from "./human.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : word.endsWith("ch") ? "es" : "s"}`;
 
@@ -23,26 +23,6 @@ export function renderChange(c: ParamChange): string {
   if (c.before === null && c.after !== null) return `+ ${c.name} = ${v(c.after)}`;
   if (c.after === null) return `- ${c.name}${c.defaultValue !== undefined ? ` (back to default ${v(c.defaultValue)})` : ""}`;
   return `~ ${c.name}: ${v(c.before ?? "")} → ${v(c.after)}`;
-}
-
-function painter(color: boolean) {
-  const c = pc.createColors(color);
-  const byStatus: Record<HostStatus | StepStatus, (s: string) => string> = {
-    ok: c.green,
-    changed: c.yellow,
-    failed: c.red,
-    unreachable: c.red,
-    skipped: c.cyan,
-  };
-  return { c, byStatus };
-}
-
-function indent(text: string, prefix: string): string {
-  return text
-    .replace(/\n$/, "")
-    .split("\n")
-    .map((l) => prefix + l)
-    .join("\n");
 }
 
 function renderStep(s: StepResult, o: PlaybookHumanOptions): string[] {
