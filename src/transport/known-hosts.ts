@@ -4,7 +4,7 @@
 // wildcards and `!` negation, `[host]:port` for ports other than 22, or one
 // hashed name `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from "node:fs";
 import { dirname } from "node:path";
 import { HostKeyError } from "./errors.js";
 import type { HostKeyChecking } from "../shared/connection-target.js";
@@ -205,8 +205,9 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
     const name = req.hashNew ? hashHostName(lookup) : lookup;
     const line = `${name} ${presentedType} ${req.key.toString("base64")}\n`;
     mkdirSync(dirname(req.file), { recursive: true, mode: 0o700 });
-    // O_APPEND: concurrent hosts adding their lines do not overwrite each other.
-    appendFileSync(req.file, line, { mode: 0o600 });
+    // O_APPEND: concurrent hosts adding their lines do not overwrite each other. A file whose
+    // last line lacks its newline would run the old entry and ours together: end it first.
+    appendFileSync(req.file, (endsWithoutNewline(req.file) ? "\n" : "") + line, { mode: 0o600 });
     return { status: "added", file: req.file, line: line.trimEnd() };
   }
 
@@ -217,4 +218,23 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
       `(ssh-keyscan -p ${req.port} ${req.host} >> ${req.file}) or connect once with postfleet_host_key_checking=accept-new.`,
     "unknown",
   );
+}
+
+/** True when the file exists, is not empty and its last byte is not a newline. */
+function endsWithoutNewline(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return false;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
+  }
 }
