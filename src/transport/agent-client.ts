@@ -9,6 +9,7 @@
 // "timeout" and the results completed so far. That answer is what request()
 // resolves with, so the caller can say which instances were done; only when
 // none comes does request() reject (OperationTimeoutError, OperationAbortedError).
+import { StringDecoder } from "node:string_decoder";
 import {
   KILL_GRACE_MS,
   PROTOCOL_VERSION,
@@ -114,10 +115,16 @@ interface Pending {
   cleanup?: () => void;
 }
 
+/** One response line may be at most this long (characters); past it the host fails, the rest of the fleet goes on. */
+export const MAX_LINE_CHARS = 64 * 1024 * 1024;
+
 export class AgentClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private buffered = "";
+  /** The unfinished line, in the pieces it arrived in. */
+  private partLine: string[] = [];
+  private pendingChars = 0;
+  private readonly decoder = new StringDecoder("utf8");
   private dead: TransportError | undefined;
   private helloWaiter: Pending | undefined;
   /** Set once the hello line arrived. */
@@ -260,12 +267,27 @@ export class AgentClient {
   }
 
   private onData(d: Buffer): void {
-    this.buffered += d.toString("utf8");
+    // A streaming decoder: a character split across two chunks stays whole. Only the new text
+    // is searched for a newline; an unfinished line waits as a list of pieces, joined once.
+    const text = this.decoder.write(d);
+    let start = 0;
     let nl: number;
-    while ((nl = this.buffered.indexOf("\n")) >= 0) {
-      const line = this.buffered.slice(0, nl).trim();
-      this.buffered = this.buffered.slice(nl + 1);
+    while ((nl = text.indexOf("\n", start)) >= 0) {
+      const head = this.partLine.length ? this.partLine.join("") : "";
+      this.partLine = [];
+      this.pendingChars = 0;
+      const line = (head + text.slice(start, nl)).trim();
+      start = nl + 1;
       if (line) this.onLine(line);
+      if (this.dead) return;
+    }
+    if (start < text.length) {
+      this.partLine.push(text.slice(start));
+      this.pendingChars += text.length - start;
+    }
+    if (this.pendingChars > MAX_LINE_CHARS) {
+      this.partLine = [];
+      this.fatal(`agent on ${this.host} sent a line of more than ${MAX_LINE_CHARS / (1024 * 1024)} MB without its end; giving up on this host`);
     }
   }
 

@@ -65,6 +65,33 @@ function start(ch: FakeChannel, hello: unknown = HELLO, opts: Parameters<typeof 
 }
 
 describe("AgentClient", () => {
+  it("keeps a character split across two chunks whole, and reads a long answer sent in many small chunks (issue 15 A2)", async () => {
+    const ch = fakeChannel((req, c) => {
+      if (req.op !== "postmulti") return;
+      const line = Buffer.from(
+        `${JSON.stringify({ id: req.id, op: "postmulti", exitCode: 0, dryRun: false, changed: false, warnings: [], results: [], stdout: `mx-é ${"x".repeat(300_000)}` })}\n`,
+      );
+      // 7-byte chunks: the two bytes of "é" land in two chunks somewhere, and 40,000+ chunks make a quadratic scan show.
+      for (let i = 0; i < line.length; i += 7) c.emit("data", line.subarray(i, i + 7));
+    });
+    const client = await start(ch);
+    const t0 = performance.now();
+    const r = await client.request({ op: "postmulti", args: ["-l"] });
+    expect(r.op === "postmulti" && r.stdout?.startsWith("mx-é x")).toBe(true);
+    expect(r.op === "postmulti" && r.stdout?.length).toBe(300_005);
+    expect(performance.now() - t0).toBeLessThan(2_000);
+  });
+
+  it("fails the host, clearly, when a line grows past the cap without its end", async () => {
+    const ch = fakeChannel((req, c) => {
+      if (req.op !== "postmulti") return;
+      const chunk = Buffer.alloc(8 * 1024 * 1024, 0x61);
+      for (let i = 0; i < 9; i++) c.emit("data", chunk);
+    });
+    const client = await start(ch);
+    await expect(client.request({ op: "postmulti", args: ["-l"] })).rejects.toThrow(/line of more than 64 MB without its end; giving up on this host/);
+  });
+
   it("matches pipelined answers by id even if they come out of order", async () => {
     const held: { id: number; args: string[] }[] = [];
     const ch = fakeChannel((req, c) => {
