@@ -11,7 +11,7 @@ import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep } from "./step-model.js";
 import { stepStatusOf, type InstanceStepResult, type StepResult } from "./step-results.js";
 import { serviceStep } from "./service.js";
 import { settingsStep } from "./settings.js";
-import { PartialStepError, selectInstances, StepError, type StepContext } from "./step-context.js";
+import { isAgentRefusal, PartialStepError, selectInstances, StepError, type StepContext } from "./step-context.js";
 import { postmultiStep, runStep } from "./commands.js";
 import { waitStep } from "./wait.js";
 
@@ -124,10 +124,6 @@ async function runStep1(ctx: StepContext, step: ExecStep): Promise<StepResult> {
     if (!(err instanceof StepError) && !isAgentRefusal(err)) throw err;
     return { ...base, status: "failed", error: (err as Error).message, instances: [], durationMs: Math.round(performance.now() - started) };
   }
-}
-
-function isAgentRefusal(err: unknown): boolean {
-  return err instanceof Error && err.name === "AgentRequestError";
 }
 
 async function selected(ctx: StepContext, step: ExecStep): Promise<InstanceFacts[]> {

@@ -2,6 +2,7 @@
 // instance facts (read once, re-read after steps that add or remove
 // instances), the run's mode, and the stop signals.
 import type { FactsResponse, InstanceFacts } from "../../protocol/index.js";
+import { AgentRequestError } from "../../transport/index.js";
 import type { RunHostSession } from "../host-session.js";
 import type { InstanceSelector } from "./step-model.js";
 import type { InstanceStepResult } from "./step-results.js";
@@ -49,8 +50,9 @@ export class PartialStepError extends Error {
   }
 }
 
-function isAgentRefusal(err: unknown): boolean {
-  return err instanceof Error && err.name === "AgentRequestError";
+/** The agent answered a request with an error: the host is still there. */
+export function isAgentRefusal(err: unknown): boolean {
+  return err instanceof AgentRequestError;
 }
 
 /**
