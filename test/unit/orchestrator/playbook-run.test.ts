@@ -225,6 +225,18 @@ describe("runPlaybook", () => {
     expect(doc.retryHosts).toEqual(["h1", "h2", "h3", "h4"]);
   });
 
+  it("a restart interrupted after a stop starts again what it stopped, and touches nothing else", async () => {
+    const { hosts, fakes, clocks } = setup(1);
+    fakes.h1!.delayMs = 20;
+    const stop = new AbortController();
+    const run = fleet(hosts, fakes, clocks, 1, stop.signal);
+    run.events.on((e) => {
+      if (e.type === "step-started") setTimeout(() => stop.abort(), 8); // while "stop postfix-in" is in flight
+    });
+    await runPlaybook(run, { file: "p.yml", plays: [play(hosts, [hosts], [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: false });
+    expect(fakes.h1!.log).toEqual(["stop postfix-in", "start postfix-in", "health postfix-in"]);
+  });
+
   it("--check sends every request as a dry run and runs no health gate", async () => {
     const { hosts, fakes, clocks } = setup(1);
     const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: true });
