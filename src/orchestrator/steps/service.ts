@@ -127,15 +127,21 @@ export async function serviceStep(ctx: StepContext, action: ServiceAction, selec
   try {
     start = await serviceInstances(ctx, "start", again, healthyTimeoutMs, GATE_CHECKS, true);
   } catch (err) {
-    // Lost while starting again: what was stopped, then what was started, then the instance in flight.
-    if (err instanceof PartialStepError) throw new PartialStepError(err.reason, [...stop.results, ...err.done], err.hostLost);
+    // Lost while starting again: one line per instance, as for a finished restart: restarted, in flight
+    // (state unknown), or stopped and not started again.
+    if (err instanceof PartialStepError)
+      throw new PartialStepError(err.reason, mergeRestart(stop.results, err.done, "stopped, and not started again: the step was cut off before its turn"), err.hostLost);
     throw err;
   }
   return mergeRestart(stop.results, start.results);
 }
 
 /** One line per instance for a restart: stopped + started → restarted. */
-function mergeRestart(stops: InstanceStepResult[], starts: InstanceStepResult[]): InstanceStepResult[] {
+function mergeRestart(
+  stops: InstanceStepResult[],
+  starts: InstanceStepResult[],
+  notStartedWhy = "stopped, and not started again because an earlier start failed",
+): InstanceStepResult[] {
   const byName = new Map(stops.map((s) => [s.instance, s]));
   const out: InstanceStepResult[] = [];
   for (const st of starts) {
@@ -158,6 +164,6 @@ function mergeRestart(stops: InstanceStepResult[], starts: InstanceStepResult[])
   }
   // Stopped but never started again (the start loop stopped at a failure): say so.
   for (const sp of byName.values())
-    out.push(sp.status === "changed" ? { ...sp, status: "failed", action: `${sp.action}, not started again`, error: "stopped, and not started again because an earlier start failed" } : sp);
+    out.push(sp.status === "changed" ? { ...sp, status: "failed", action: `${sp.action}, not started again`, error: notStartedWhy } : sp);
   return out;
 }
