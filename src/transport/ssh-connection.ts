@@ -135,6 +135,8 @@ export class HostConnection {
   /** Set by openConnection(). */
   timings: ConnectTimings = { connectMs: 0, authMs: 0 };
   private closeReason: string | undefined;
+  /** How long a session channel may take to open: the connect timeout. */
+  channelTimeoutMs = 10_000;
 
   constructor(
     readonly target: ConnectionTarget,
@@ -166,7 +168,21 @@ export class HostConnection {
       return Promise.reject(new UnreachableError(this.target.name, `connection to ${this.target.name} is closed (${this.closeReason})`));
     }
     return new Promise((resolve, reject) => {
+      // A server that accepts the connection but never answers the channel open would hang the
+      // host forever (keepalives still pass): bounded by the connect timeout, like every network wait.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(
+          new UnreachableError(this.target.name, `timed out after ${this.channelTimeoutMs / 1000} s waiting for ${this.target.name} to open a session`),
+        );
+      }, this.channelTimeoutMs);
       this.client.exec(command, (err, channel) => {
+        clearTimeout(timer);
+        if (timedOut) {
+          channel?.close();
+          return;
+        }
         if (err) reject(new UnreachableError(this.target.name, `cannot open a session on ${this.target.name}: ${err.message}`, { cause: err }));
         else resolve(onOpen(channel));
       });
@@ -176,7 +192,11 @@ export class HostConnection {
   async close(): Promise<void> {
     if (!this.closed) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2000);
+        // A peer that never acknowledges the disconnect: drop the socket, so nothing keeps the process alive.
+        const t = setTimeout(() => {
+          this.client.destroy();
+          resolve();
+        }, 2000);
         this.client.once("close", () => {
           clearTimeout(t);
           resolve();
@@ -225,6 +245,7 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
     const client = await connectHop(last, target, o, keyStore, sock, false);
     const conn = new HostConnection(target, settings, client, leases);
     conn.timings = connectTimings.get(client) ?? conn.timings;
+    conn.channelTimeoutMs = timeoutOf(last, o);
     return conn;
   } catch (e) {
     for (const l of leases.reverse()) l.release();
