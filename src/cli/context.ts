@@ -131,9 +131,20 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
     hardStop: hardStop.signal,
   });
   wireInterrupts(run, stop, hardStop);
+  warnUncheckedKeys(run.hostsWithoutKeyChecking(hosts), hosts.length, warn);
 
   const json = args.json;
   return { args, inventory, hosts, targets, json, color: !json && !!process.stdout.isTTY && !process.env.NO_COLOR, run, warn, verbose };
+}
+
+/** One banner before the run, not only a line per host lost among the results. */
+function warnUncheckedKeys(off: readonly string[], total: number, warn: (msg: string) => void): void {
+  if (!off.length) return;
+  const names = off.length > 10 ? `${off.slice(0, 10).join(", ")} and ${off.length - 10} more` : off.join(", ");
+  warn(
+    `host key checking is OFF for ${off.length} of ${total} host${total === 1 ? "" : "s"} (${names}): their identity is not verified, ` +
+      "so a changed or unknown key is accepted (each is reported); no become password is sent to a host whose key changed",
+  );
 }
 
 /**

@@ -9,7 +9,7 @@
 // the requests in flight; `inFlight()` names the hosts that may then be
 // mid-operation.
 import pLimit from "p-limit";
-import type { ConnectionTarget, TransportOptions } from "../transport/index.js";
+import { hostsWithoutKeyChecking, type ConnectionTarget, type TransportOptions } from "../transport/index.js";
 import { RunEvents } from "./events.js";
 import { errorText, statusOfError } from "./host-errors.js";
 import { SessionPool } from "./host-session.js";
@@ -56,6 +56,12 @@ export class FleetRun {
     return this.settings.stop?.aborted ?? false;
   }
 
+  /** Those of `hosts` whose host key is not verified on this run (host key checking off), in order. */
+  hostsWithoutKeyChecking(hosts: readonly string[]): string[] {
+    const off = new Set(hostsWithoutKeyChecking(hosts.flatMap((h) => this.settings.targets.get(h) ?? []), this.settings.transport));
+    return hosts.filter((h) => off.has(h));
+  }
+
   /** Hosts at work now, with what they are doing (for the second Ctrl-C's message). */
   inFlight(): Array<{ host: string; doing: string }> {
     return [...this.running].map(([host, doing]) => ({ host, doing }));
@@ -95,6 +101,8 @@ export class FleetRun {
           outcome.durationMs = Math.round(performance.now() - started);
           const timings = await this.pool.timings(host);
           if (timings) outcome.timings = timings;
+          const hostKey = await this.pool.unverifiedHostKey(host);
+          if (hostKey) outcome.hostKey = { verified: false, ...hostKey };
           outcome.startedAt = startedAt;
           outcome.finishedAt = new Date().toISOString();
           this.events.emit({ type: "host-finished", outcome });
@@ -109,7 +117,7 @@ export class FleetRun {
     this.events.emit({ type: "run-started", command: op.label, hosts });
     try {
       const outcomes = await this.runHosts(hosts, (ctx) => op.run(ctx), { release: true });
-      const doc = runDocument(op.label, outcomes, this.stopped);
+      const doc = runDocument(op.label, outcomes, this.stopped, this.hostsWithoutKeyChecking(hosts));
       this.events.emit({ type: "run-finished", document: doc });
       return doc;
     } finally {

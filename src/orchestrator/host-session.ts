@@ -9,6 +9,7 @@ import {
   type HostTimings,
   type ResponseFor,
   type TransportOptions,
+  type UnverifiedHostKey,
 } from "../transport/index.js";
 import type { ConnectionTarget } from "../shared/connection-target.js";
 
@@ -66,6 +67,12 @@ export class RunHostSession {
     return s?.timings();
   }
 
+  /** The host's key, when it was accepted unverified (host key checking off). */
+  async unverifiedHostKey(): Promise<UnverifiedHostKey | undefined> {
+    const s = await this.connecting?.catch(() => undefined);
+    return s?.connection.unverifiedHostKey;
+  }
+
   /** Stop the agent and close the connection; safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -80,7 +87,7 @@ export class RunHostSession {
 /** The run's sessions, one per host, created on first use. */
 export class SessionPool {
   private readonly sessions = new Map<string, RunHostSession>();
-  private readonly released = new Map<string, HostTimings>();
+  private readonly released = new Map<string, { timings?: HostTimings; hostKey?: UnverifiedHostKey }>();
 
   constructor(
     private readonly targets: ReadonlyMap<string, ConnectionTarget>,
@@ -104,13 +111,19 @@ export class SessionPool {
     this.sessions.delete(host);
     await s?.close();
     // Only the figures are kept: a released session's connection objects go.
-    const t = await s?.timings();
-    if (t) this.released.set(host, t);
+    if (!s) return;
+    const [timings, hostKey] = [await s.timings(), await s.unverifiedHostKey()];
+    this.released.set(host, { ...(timings ? { timings } : {}), ...(hostKey ? { hostKey } : {}) });
   }
 
   /** A host's timings so far, also after its session was released (for the run document). */
   async timings(host: string): Promise<HostTimings | undefined> {
-    return (await this.sessions.get(host)?.timings()) ?? this.released.get(host);
+    return (await this.sessions.get(host)?.timings()) ?? this.released.get(host)?.timings;
+  }
+
+  /** The host's key when accepted unverified, also after its session was released. */
+  async unverifiedHostKey(host: string): Promise<UnverifiedHostKey | undefined> {
+    return (await this.sessions.get(host)?.unverifiedHostKey()) ?? this.released.get(host)?.hostKey;
   }
 
   async closeAll(): Promise<void> {

@@ -70,6 +70,8 @@ export async function runPlaybook(run: FleetRun, pb: ExecPlaybook, o: PlaybookRu
     plays,
     retryHosts: retryHosts(plays),
   };
+  const unchecked = run.hostsWithoutKeyChecking(allHosts);
+  if (unchecked.length) doc.hostKeyCheckingOff = unchecked;
   run.events.emit({ type: "run-finished", document: doc });
   return doc;
 }
@@ -240,11 +242,17 @@ function overallHosts(hosts: readonly string[], plays: readonly PlayResult[]): H
 }
 
 /** When the host was first started and last finished, and its session's timings (one session for the whole run: the last outcome has them all). */
-function spanAndTimings(mine: readonly HostOutcome[]): Pick<HostOutcome, "startedAt" | "finishedAt" | "timings"> {
+function spanAndTimings(mine: readonly HostOutcome[]): Pick<HostOutcome, "startedAt" | "finishedAt" | "timings" | "hostKey"> {
   const started = mine.flatMap((m) => (m.startedAt ? [m.startedAt] : [])).sort();
   const finished = mine.flatMap((m) => (m.finishedAt ? [m.finishedAt] : [])).sort();
   const timings = [...mine].reverse().find((m) => m.timings)?.timings;
-  return { ...(started[0] ? { startedAt: started[0] } : {}), ...(finished.length ? { finishedAt: finished.at(-1)! } : {}), ...(timings ? { timings } : {}) };
+  const hostKey = mine.find((m) => m.hostKey)?.hostKey;
+  return {
+    ...(started[0] ? { startedAt: started[0] } : {}),
+    ...(finished.length ? { finishedAt: finished.at(-1)! } : {}),
+    ...(timings ? { timings } : {}),
+    ...(hostKey ? { hostKey } : {}),
+  };
 }
 
 /** Failed, unreachable, incomplete and never attempted hosts, in run order: for --limit @FILE. */

@@ -4,7 +4,7 @@
 // of the CLI's contract; add fields, never rename.
 import type { Effect, InstanceFacts } from "../protocol/index.js";
 import type { DriftData } from "./drift-data.js";
-import type { HostTimings } from "../transport/index.js";
+import type { HostTimings, UnverifiedHostKey } from "../transport/index.js";
 
 export type HostStatus = "ok" | "changed" | "failed" | "unreachable" | "skipped";
 
@@ -44,6 +44,8 @@ export interface HostOutcome {
   data?: HostData;
   /** Where the host's time went: connect, auth, agent check/upload, hello, each request (ms). */
   timings?: HostTimings;
+  /** Present when the host's key was accepted without verification (host key checking off). */
+  hostKey?: { verified: false } & UnverifiedHostKey;
 }
 
 /** What each operation adds about a host, beyond its per-instance results. */
@@ -102,6 +104,8 @@ export interface RunDocument {
   /** True when the run was interrupted; hosts not reached are "skipped". */
   aborted: boolean;
   hosts: HostOutcome[];
+  /** Hosts whose key this run did not verify (host key checking off); absent when every key was checked. */
+  hostKeyCheckingOff?: string[];
 }
 
 /** Exit codes of every postfleet command that reaches hosts. */
@@ -113,8 +117,8 @@ export function summarize(hosts: readonly HostOutcome[]): Summary {
   return s;
 }
 
-export function runDocument(command: string, hosts: HostOutcome[], aborted: boolean): RunDocument {
-  return { command, summary: summarize(hosts), aborted, hosts };
+export function runDocument(command: string, hosts: HostOutcome[], aborted: boolean, hostKeyCheckingOff: string[] = []): RunDocument {
+  return { command, summary: summarize(hosts), aborted, hosts, ...(hostKeyCheckingOff.length ? { hostKeyCheckingOff } : {}) };
 }
 
 export function exitCodeOf(doc: RunDocument): number {

@@ -27,9 +27,9 @@ export {
   type RequestTiming,
 } from "./agent-client.js";
 export { PACKAGE_MANAGERS, installSteps, type BootstrapReport, type PackageManager } from "./node-bootstrap.js";
-export { HostConnection, openConnection, type ConnectionOptions, type ConnectTimings } from "./ssh-connection.js";
+export { HostConnection, hostsWithoutKeyChecking, openConnection, type ConnectionOptions, type ConnectTimings } from "./ssh-connection.js";
 export { KeyStore, PASSPHRASE_ENV, type PassphraseSource } from "./private-keys.js";
-export { fingerprintSha256, hashHostName, knownHostsName, parseKnownHosts, verifyHostKey } from "./known-hosts.js";
+export { fingerprintSha256, hashHostName, knownHostsName, parseKnownHosts, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
 export { MIN_NODE_MAJOR, type NodeInfo } from "./node-detect.js";
 export type { BecomeOptions, ExecResult, RemoteProcess } from "./remote-process.js";
 export { buildCommand, LOGIN_HOME, shellQuote, shScript } from "./shell.js";

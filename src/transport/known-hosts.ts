@@ -115,7 +115,15 @@ export function hashHostName(name: string, salt: Buffer = randomBytes(20)): stri
 export type VerifyOutcome =
   | { status: "ok"; entry: KnownHostsEntry }
   | { status: "added"; file: string; line: string }
-  | { status: "accepted-unverified"; warning: string };
+  | { status: "accepted-unverified"; warning: string; key: UnverifiedHostKey };
+
+/** A host key accepted without verification (host key checking off): why it did not verify. */
+export interface UnverifiedHostKey {
+  /** "changed": known_hosts holds another key for the host; "unknown": none. */
+  presented: "changed" | "unknown";
+  keyType: string;
+  fingerprint: string;
+}
 
 export interface VerifyRequest {
   /** Inventory name, for messages. */
@@ -175,6 +183,7 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
     return {
       status: "accepted-unverified",
       warning: `host key for ${lookup} (${presentedType} ${fp}) ${what}; accepted because host key checking is off`,
+      key: { presented: plain.length > 0 ? "changed" : "unknown", keyType: presentedType, fingerprint: fp },
     };
   }
 

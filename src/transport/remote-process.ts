@@ -111,6 +111,15 @@ export async function spawnRemote(conn: HostConnection, argv: readonly string[],
     return proc;
   }
 
+  // With host key checking off, a host whose key changed may be an impostor: it gets no password.
+  if (become.password !== undefined && conn.unverifiedHostKey?.presented === "changed") {
+    const k = conn.unverifiedHostKey;
+    throw new BecomeError(
+      conn.target.name,
+      `refusing to send the become password to ${conn.target.name}: its host key changed (now ${k.keyType} ${k.fingerprint}) ` +
+        `and host key checking is off, so the host may not be who it claims; check the key and fix known_hosts first`,
+    );
+  }
   const nonce = randomBytes(12).toString("hex");
   const prompt = `[postfleet sudo ${nonce}] password: `;
   const marker = `POSTFLEET-BECOME-OK-${nonce}`;

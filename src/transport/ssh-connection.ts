@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from "ssh2";
 import { AuthError, HostKeyError, TransportError, UnreachableError } from "./errors.js";
 import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./private-keys.js";
-import { knownKeyTypes, verifyHostKey } from "./known-hosts.js";
+import { knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
 import { parseProxyJump, resolveHop, resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
 
@@ -129,6 +129,7 @@ export interface ConnectTimings {
 }
 
 const connectTimings = new WeakMap<Client, ConnectTimings>();
+const unverifiedKeys = new WeakMap<Client, UnverifiedHostKey>();
 
 export class HostConnection {
   private closed = false;
@@ -137,6 +138,8 @@ export class HostConnection {
   private closeReason: string | undefined;
   /** How long a session channel may take to open: the connect timeout. */
   channelTimeoutMs = 10_000;
+  /** Set when the target's key was accepted unverified (host key checking off). */
+  unverifiedHostKey: UnverifiedHostKey | undefined;
 
   constructor(
     readonly target: ConnectionTarget,
@@ -246,11 +249,29 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
     const conn = new HostConnection(target, settings, client, leases);
     conn.timings = connectTimings.get(client) ?? conn.timings;
     conn.channelTimeoutMs = timeoutOf(last, o);
+    conn.unverifiedHostKey = unverifiedKeys.get(client);
     return conn;
   } catch (e) {
     for (const l of leases.reverse()) l.release();
     throw e;
   }
+}
+
+/**
+ * The host key checking that applies to one hop: the target's own setting
+ * (inventory, command line), then the run's, then ssh_config's, then strict.
+ * A jump host has no target setting: what an inventory or `--host-key-checking`
+ * says of a target never loosens the check of the bastion in front of it.
+ */
+export function hostKeyCheckingOf(target: ConnectionTarget | undefined, s: HopSettings, o: ConnectionOptions): HostKeyChecking {
+  return target?.hostKeyChecking ?? o.hostKeyChecking ?? s.hostKeyChecking ?? "strict";
+}
+
+/** The hosts among `targets` whose own key is not verified on this run (checking off), for the run's banner. */
+export function hostsWithoutKeyChecking(targets: Iterable<ConnectionTarget>, o: ConnectionOptions = {}): string[] {
+  const off: string[] = [];
+  for (const t of targets) if (hostKeyCheckingOf(t, resolveTarget(t, o.sshConfig), o) === "off") off.push(t.name);
+  return off;
 }
 
 function timeoutOf(hop: Hop, o: ConnectionOptions): number {
@@ -333,7 +354,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
       ? [o.knownHostsFile]
       : (s.knownHostsFiles ?? [join(o.sshConfig?.home ?? homedir(), ".ssh", "known_hosts")]);
   const globalFiles = [...moreKnownHosts, ...(o.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts"])];
-  const checking = target.hostKeyChecking ?? o.hostKeyChecking ?? s.hostKeyChecking ?? "strict";
+  const checking = hostKeyCheckingOf(isJump ? undefined : target, s, o);
   const timeoutMs = s.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000;
 
   const keysStart = performance.now();
@@ -411,7 +432,10 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
                 hashNew: s.hashKnownHosts,
               });
               if (r.status === "added") o.warn?.(`${hop.label}: added host key to ${r.file}: ${r.line}`);
-              if (r.status === "accepted-unverified") o.warn?.(`${hop.label}: ${r.warning}`);
+              if (r.status === "accepted-unverified") {
+                unverifiedKeys.set(client, r.key);
+                o.warn?.(`${hop.label}: ${r.warning}`);
+              }
               verify(true);
             } catch (e) {
               refused =

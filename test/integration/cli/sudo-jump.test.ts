@@ -78,4 +78,39 @@ describe("postfleet with sudo and a jump host", () => {
     expect(doc.hosts[0].error).toMatch(/sudo/i);
     expect(r.stdout + r.stderr).not.toContain("not-the-password");
   });
+
+  // known_hosts with the inner host's key written for the edge host: edge01's key "changed".
+  const swapped = () => {
+    const [edge, inner] = lab.hosts as [Lab["hosts"][0], Lab["hosts"][0]];
+    const blob = (k: string) => k.split(" ").slice(0, 2).join(" ");
+    const kh = join(lab.dir, "known_hosts.swapped");
+    writeFileSync(kh, `[127.0.0.1]:${edge.port} ${blob(inner.hostKey)}\n${inner.internalAddress} ${blob(inner.hostKey)}\n`);
+    return kh;
+  };
+
+  it("host key checking off and a changed key: one banner, the host marked in --json, and no become password sent", async () => {
+    const inv2 = join(lab.dir, "changed-key.yml");
+    writeFileSync(inv2, (await import("node:fs")).readFileSync(inv, "utf8").replace(/postfleet_known_hosts_file: .*/, `postfleet_known_hosts_file: ${swapped()}`));
+    const r = await run(["-i", inv2, "-l", "edge01", "--host-key-checking", "off", "--json", "ping"]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/host key checking is OFF for 1 of 1 host \(edge01\)/);
+    expect(r.stderr.match(/host key checking is OFF/g)).toHaveLength(1);
+    const doc = jsonOf(r);
+    expect(doc.hostKeyCheckingOff).toEqual(["edge01"]);
+    expect(doc.hosts[0].hostKey).toMatchObject({ verified: false, presented: "changed", fingerprint: expect.stringMatching(/^SHA256:/) });
+    expect(doc.hosts[0].error).toMatch(/refusing to send the become password to edge01: its host key changed/);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+  });
+
+  it("a target's host key checking does not reach its jump host: a changed bastion key is still refused", async () => {
+    const inv3 = join(lab.dir, "jump-off.yml");
+    const text = (await import("node:fs")).readFileSync(inv, "utf8").replace(/postfleet_known_hosts_file: .*/, `postfleet_known_hosts_file: ${swapped()}`);
+    writeFileSync(inv3, text.replace("    inner01:\n", "    inner01:\n      postfleet_host_key_checking: 'off'\n"));
+    const r = await run(["-i", inv3, "-l", "inner01", "--json", "ping"]);
+    expect(r.exitCode, r.stderr).toBe(2); // a refused host key is a failure, not an unreachable host
+    const doc = jsonOf(r);
+    expect(doc.hosts[0].status).toBe("failed");
+    expect(doc.hosts[0].error).toMatch(/host key for \[127\.0\.0\.1\]:\d+ has CHANGED/);
+    expect(doc.hostKeyCheckingOff).toEqual(["inner01"]);
+  });
 });

@@ -115,7 +115,9 @@ describe("verifyHostKey", () => {
     expect(err!.message).toContain(fingerprintSha256(other.blob));
     expect(err!.message).toContain(`ssh-keygen -R '[127.0.0.1]:2222'`);
     const off = verifyHostKey({ ...base, key: k.blob, file: f, checking: "off" });
-    expect(off).toMatchObject({ status: "accepted-unverified" });
+    expect(off).toMatchObject({ status: "accepted-unverified", key: { presented: "changed", fingerprint: fingerprintSha256(k.blob) } });
+    const unknown = verifyHostKey({ ...base, key: k.blob, file: file(""), checking: "off" });
+    expect(unknown).toMatchObject({ status: "accepted-unverified", key: { presented: "unknown" } });
   });
 
   it("refuses a revoked key whatever the checking mode", () => {
