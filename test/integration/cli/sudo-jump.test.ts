@@ -79,6 +79,36 @@ describe("postfleet with sudo and a jump host", () => {
     expect(r.stdout + r.stderr).not.toContain("not-the-password");
   });
 
+  it("under become, Node.js is looked up as root, never on the login user's PATH (issue 15 A10)", async () => {
+    const h = lab.hosts[0]!;
+    // The login user's PATH starts with a directory of its own holding a `node` that leaves a mark.
+    const setup = [
+      "grep -q '^PermitUserEnvironment yes' /etc/ssh/sshd_config || echo 'PermitUserEnvironment yes' >> /etc/ssh/sshd_config",
+      "kill -HUP $(cat /run/sshd.pid)",
+      "mkdir -p /home/ops/bin",
+      "printf '#!/bin/sh\\ntouch /tmp/login-path-node-ran\\nexec /usr/bin/node \"$@\"\\n' > /home/ops/bin/node",
+      "chmod 755 /home/ops/bin/node",
+      "echo PATH=/home/ops/bin:/usr/local/bin:/usr/bin:/bin > /home/ops/.ssh/environment",
+      "chown -R ops: /home/ops/bin /home/ops/.ssh/environment",
+      "rm -f /tmp/login-path-node-ran",
+    ].join(" && ");
+    expect((await h.exec(setup)).exitCode).toBe(0);
+    try {
+      const asRoot = await run(["-i", inv, "-l", "edge01", "--json", "ping"]);
+      expect(asRoot.exitCode, asRoot.stderr).toBe(0);
+      expect(jsonOf(asRoot).hosts[0].data.user).toBe("root");
+      expect((await h.exec("test -e /tmp/login-path-node-ran")).exitCode, "the login user's node ran under become").not.toBe(0);
+      // The same host without become does use the login user's PATH: the trap is live.
+      const plain = join(lab.dir, "no-become.yml");
+      writeFileSync(plain, (await import("node:fs")).readFileSync(inv, "utf8").replace("ansible_become: true", "ansible_become: false"));
+      const asOps = await run(["-i", plain, "-l", "edge01", "--json", "ping"]);
+      expect(asOps.exitCode, asOps.stderr).toBe(0);
+      expect((await h.exec("test -e /tmp/login-path-node-ran")).exitCode).toBe(0);
+    } finally {
+      await h.exec("rm -f /home/ops/.ssh/environment /tmp/login-path-node-ran");
+    }
+  });
+
   // known_hosts with the inner host's key written for the edge host: edge01's key "changed".
   const swapped = () => {
     const [edge, inner] = lab.hosts as [Lab["hosts"][0], Lab["hosts"][0]];
