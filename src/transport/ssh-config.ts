@@ -1,12 +1,11 @@
 // ~/.ssh/config (and /etc/ssh/ssh_config) for the few options postfleet
 // honours: HostName, User, Port, IdentityFile, ProxyJump, ConnectTimeout,
-// UserKnownHostsFile, StrictHostKeyChecking, HashKnownHosts.
-// As in OpenSSH the first value found wins (IdentityFile accumulates), and
-// values from the inventory win over the config files.
-import { existsSync, readFileSync } from "node:fs";
+// UserKnownHostsFile, StrictHostKeyChecking, HashKnownHosts, evaluated by
+// ssh-config-file.ts as OpenSSH does (Include, Host, Match, first value wins,
+// IdentityFile accumulates); values from the inventory win over the files.
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
-import SSHConfig from "ssh-config";
+import { evaluateSshConfig, type ConfigFileRef } from "./ssh-config-file.js";
 import { TransportConfigError } from "./errors.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
 
@@ -42,11 +41,13 @@ export interface HopSettings {
 export function mapStrictHostKeyChecking(v: string | undefined): HostKeyChecking | undefined {
   switch (v?.toLowerCase()) {
     case "yes":
+    case "true":
     case "ask":
       return "strict";
     case "accept-new":
       return "accept-new";
     case "no":
+    case "false":
     case "off":
       return "off";
     default:
@@ -58,12 +59,15 @@ export function defaultConfigFiles(home = homedir()): string[] {
   return [join(home, ".ssh", "config"), "/etc/ssh/ssh_config"];
 }
 
-function loadConfigs(files: string[]): SSHConfig[] {
-  return files.filter((f) => existsSync(f)).map((f) => SSHConfig.parse(readFileSync(f, "utf8")));
-}
+const SYSTEM_CONFIG = "/etc/ssh/ssh_config";
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+/** The files with their kind: the system file's relative Includes are under /etc/ssh, the others' under ~/.ssh. */
+function configFileRefs(o: SshConfigOptions, home: string): ConfigFileRef[] {
+  // Like ssh: the default ~/.ssh/config must not be writable by others; a file named explicitly (ssh -F) is not checked.
+  const checkUserFile = o.files === undefined;
+  return (o.files ?? defaultConfigFiles(home)).map((path) =>
+    path === SYSTEM_CONFIG ? { path, scope: "system" } : { path, scope: "user", checkPermissions: checkUserFile },
+  );
 }
 
 /** Expand OpenSSH's %-tokens that are cheap to know here. */
@@ -95,39 +99,35 @@ export function resolveHop(
 ): HopSettings {
   const home = o.home ?? homedir();
   const localUser = o.localUser ?? userInfo().username;
-  const merged: Record<string, string | string[]> = {};
-  for (const cfg of loadConfigs(o.files ?? defaultConfigFiles(home))) {
-    // (ssh-config echoes a given User back as the result's User, so pass it only when the inventory set one.)
-    const computed = cfg.compute(given.user ? { Host: given.host, User: given.user } : { Host: given.host }, { ignoreCase: true });
-    for (const [k, v] of Object.entries(computed)) {
-      if (k === "identityfile") merged[k] = [...((merged[k] as string[] | undefined) ?? []), ...(Array.isArray(v) ? v : [v])];
-      else if (!(k in merged)) merged[k] = v;
-    }
-  }
-  const rawHostName = first(merged.hostname);
-  const hostname = rawHostName
-    ? expandTokens(rawHostName, { h: given.host, n: given.host, p: 22, r: "", u: localUser, d: home })
-    : given.host;
-  const cfgPort = first(merged.port);
-  const port = given.port ?? (cfgPort ? Number(cfgPort) : 22);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new TransportConfigError(given.host, `ssh config: invalid Port ${JSON.stringify(cfgPort)} for ${given.host}`);
-  }
-  const user = given.user ?? first(merged.user) ?? localUser;
-  const tokens = { h: hostname, n: given.host, p: port, r: user, u: localUser, d: home };
   const explicit = (given.identityFiles?.length ?? 0) > 0;
-  const identityFiles = (explicit ? given.identityFiles! : ((merged.identityfile as string[] | undefined) ?? []))
+  const { config: c, hostname } = evaluateSshConfig({
+    host: given.host,
+    localUser,
+    home,
+    files: configFileRefs(o, home),
+    preset: {
+      // Like ssh -l/-p/-J/-i: these make the files' values irrelevant (and Match user sees the given user).
+      ...(given.user ? { user: given.user } : {}),
+      port: given.port !== undefined,
+      proxyJump: given.proxyJump !== undefined,
+      connectTimeout: given.connectTimeoutMs !== undefined,
+      identityFiles: explicit,
+    },
+  });
+  const port = given.port ?? c.port?.value ?? 22;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new TransportConfigError(given.host, `invalid port ${port} for ${given.host}`);
+  }
+  const user = given.user ?? c.user?.value ?? localUser;
+  const tokens = { h: hostname, n: given.host, p: port, r: user, u: localUser, d: home };
+  const identityFiles = (explicit ? given.identityFiles! : c.identityFiles.map((f) => f.value))
     // Relative paths stay relative to the working directory, as in OpenSSH.
     .map((f) => expandTilde(expandTokens(f, tokens), home));
-  const cfgJump = first(merged.proxyjump);
+  const cfgJump = c.proxy?.value.kind === "jump" ? c.proxy.value.spec : undefined;
   const proxyJump = given.proxyJump ?? (cfgJump && cfgJump.toLowerCase() !== "none" ? cfgJump : undefined);
-  const cfgTimeout = first(merged.connecttimeout);
-  const connectTimeoutMs =
-    given.connectTimeoutMs ?? (cfgTimeout && Number(cfgTimeout) > 0 ? Number(cfgTimeout) * 1000 : undefined);
-  const khf = merged.userknownhostsfile;
-  const knownHostsFiles = khf
-    ? (Array.isArray(khf) ? khf : khf.split(/\s+/)).filter(Boolean).map((f) => expandTilde(expandTokens(f, tokens), home))
-    : undefined;
+  const cfgTimeout = c.connectTimeout?.value;
+  const connectTimeoutMs = given.connectTimeoutMs ?? (cfgTimeout !== undefined && cfgTimeout > 0 ? cfgTimeout * 1000 : undefined);
+  const knownHostsFiles = c.userKnownHostsFiles?.value.map((f) => expandTilde(expandTokens(f, tokens), home));
   return {
     hostname,
     port,
@@ -137,8 +137,8 @@ export function resolveHop(
     proxyJump,
     connectTimeoutMs,
     knownHostsFiles,
-    hostKeyChecking: mapStrictHostKeyChecking(first(merged.stricthostkeychecking)),
-    hashKnownHosts: first(merged.hashknownhosts)?.toLowerCase() === "yes",
+    hostKeyChecking: mapStrictHostKeyChecking(c.strictHostKeyChecking?.value),
+    hashKnownHosts: c.hashKnownHosts?.value ?? false,
   };
 }
 

@@ -1,0 +1,796 @@
+// Our own ssh_config evaluator, faithful to OpenSSH 9.2's readconf.c for the
+// keywords postfleet honours: line syntax (Keyword value / Keyword=value,
+// quotes, comments), Host and Match blocks, Include (globs, nesting, inside
+// blocks), first obtained value wins, and the second pass `Match final` asks
+// for. What cannot be evaluated here (Match exec, ProxyCommand, hostname
+// canonicalisation...) is refused when it could change where or how the
+// connection goes, rather than silently skipped: skipping an included
+// ProxyJump reaches a host around its bastion.
+import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
+import { isIP } from "node:net";
+import { TransportConfigError } from "./errors.js";
+
+/** A user file's relative Includes live in ~/.ssh, a system file's in /etc/ssh (and `~` is refused there). */
+export type ConfigScope = "user" | "system";
+
+export interface ConfigFileRef {
+  path: string;
+  scope: ConfigScope;
+  /** Refuse the file when group/world-writable or owned by someone else (OpenSSH checks ~/.ssh/config and every included file). */
+  checkPermissions?: boolean;
+}
+
+export interface Origin {
+  file: string;
+  line: number;
+}
+
+export interface Obtained<T> {
+  value: T;
+  at: Origin;
+}
+
+export interface ObtainedIdentityFile extends Obtained<string> {
+  scope: ConfigScope;
+}
+
+/** The values obtained from the files (first wins), each with where it came from. */
+export interface ObtainedConfig {
+  /** HostName as written (tokens not expanded). */
+  hostname?: Obtained<string>;
+  user?: Obtained<string>;
+  port?: Obtained<number>;
+  /** IdentityFile entries in order, duplicates dropped as OpenSSH does (same path and scope). */
+  identityFiles: ObtainedIdentityFile[];
+  /** ProxyJump and ProxyCommand share one slot in OpenSSH: whichever comes first blocks the other. */
+  proxy?: Obtained<{ kind: "jump" | "command"; spec: string }>;
+  /** ConnectTimeout in seconds. */
+  connectTimeout?: Obtained<number>;
+  userKnownHostsFiles?: Obtained<string[]>;
+  /** StrictHostKeyChecking, lowercased. */
+  strictHostKeyChecking?: Obtained<string>;
+  hashKnownHosts?: Obtained<boolean>;
+  /** CanonicalizeHostname, lowercased (only "no"/"false" can be obtained: the others are refused). */
+  canonicalizeHostname?: Obtained<string>;
+}
+
+/** What the caller already fixed (like ssh's -l, -p, -J, -i, -o ConnectTimeout): config values for these are ignored. */
+export interface PresetValues {
+  user?: string;
+  port?: boolean;
+  proxyJump?: boolean;
+  connectTimeout?: boolean;
+  identityFiles?: boolean;
+}
+
+export interface EvaluationInput {
+  /** The host name as given (inventory's host). */
+  host: string;
+  localUser: string;
+  home: string;
+  files: ConfigFileRef[];
+  preset?: PresetValues;
+}
+
+export interface Evaluation {
+  config: ObtainedConfig;
+  /** The name to connect to: HostName with %h expanded, lowercased unless an address (as ssh does). */
+  hostname: string;
+  /** True when a `Match final` asked for the second pass and it was made. */
+  finalPass: boolean;
+}
+
+/** OpenSSH's include depth limit (READCONF_MAX_DEPTH). */
+const MAX_INCLUDE_DEPTH = 16;
+const WHITESPACE = " \t\r\n";
+
+// ---------------------------------------------------------------- parsing
+
+interface ConfigLine {
+  line: number;
+  /** Lowercased keyword. */
+  keyword: string;
+  /** Arguments as OpenSSH's argv_split gives them (quotes and escapes removed, stops at a `#` token). */
+  args: string[];
+  /** The raw text after the keyword (ProxyJump, ProxyCommand and Match read this, as OpenSSH does). */
+  rest: string;
+  /** A syntax error OpenSSH would reject the file for. */
+  error?: string;
+}
+
+/** Keywords this evaluator interprets; all others are skipped (postfleet ignores them). */
+const INTERPRETED = new Set([
+  "host",
+  "match",
+  "include",
+  "hostname",
+  "user",
+  "port",
+  "identityfile",
+  "proxyjump",
+  "proxycommand",
+  "connecttimeout",
+  "userknownhostsfile",
+  "stricthostkeychecking",
+  "hashknownhosts",
+  "canonicalizehostname",
+]);
+
+/** A cursor over OpenSSH's strdelim(): splits on whitespace or one `=`, honours "double quotes". */
+class Delim {
+  constructor(private s: string | null) {}
+  get remaining(): string | null {
+    return this.s;
+  }
+  /** Next token, "" at the end, null on an unmatched quote. */
+  next(): string | null {
+    const s = this.s;
+    if (s === null) return null;
+    let i = 0;
+    while (i < s.length && !`${WHITESPACE}"=`.includes(s[i]!)) i++;
+    if (i === s.length) {
+      this.s = null;
+      return s;
+    }
+    if (s[i] === '"') {
+      const unquoted = s.slice(0, i) + s.slice(i + 1);
+      const close = unquoted.indexOf('"', i);
+      if (close < 0) {
+        this.s = null;
+        return null;
+      }
+      this.s = skipWs(unquoted.slice(close + 1));
+      return unquoted.slice(0, close);
+    }
+    const wasEquals = s[i] === "=";
+    let rest = skipWs(s.slice(i + 1));
+    if (!wasEquals && rest.startsWith("=")) rest = skipWs(rest.slice(1));
+    this.s = rest;
+    return s.slice(0, i);
+  }
+}
+
+function skipWs(s: string): string {
+  let i = 0;
+  while (i < s.length && WHITESPACE.includes(s[i]!)) i++;
+  return s.slice(i);
+}
+
+/** OpenSSH's argv_split(s, terminate_on_comment=1); null on an unterminated quote. */
+export function splitArguments(s: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  while (i < s.length) {
+    if (s[i] === " " || s[i] === "\t") {
+      i++;
+      continue;
+    }
+    if (s[i] === "#") break;
+    let quote = "";
+    let arg = "";
+    for (; i < s.length; i++) {
+      const c = s[i]!;
+      if (c === "\\") {
+        const n = s[i + 1];
+        if (n === "'" || n === '"' || n === "\\" || (quote === "" && n === " ")) {
+          i++;
+          arg += n;
+        } else arg += c;
+      } else if (quote === "" && (c === " " || c === "\t")) break;
+      else if (quote === "" && (c === '"' || c === "'")) quote = c;
+      else if (quote !== "" && c === quote) quote = "";
+      else arg += c;
+    }
+    if (quote !== "") return null;
+    out.push(arg);
+  }
+  return out;
+}
+
+export function parseConfigText(text: string): ConfigLine[] {
+  const lines: ConfigLine[] = [];
+  text.split("\n").forEach((raw, index) => {
+    const stripped = raw.replace(/[ \t\r\n\f]+$/, "");
+    if (stripped === "") return;
+    const d = new Delim(stripped);
+    let keyword = d.next();
+    if (keyword === "") keyword = d.next();
+    if (keyword === null || keyword === "" || keyword.startsWith("#")) return;
+    keyword = keyword.toLowerCase();
+    if (!INTERPRETED.has(keyword)) return;
+    const rest = skipWs(d.remaining ?? "");
+    const line = index + 1;
+    if (rest === "") {
+      lines.push({ line, keyword, args: [], rest, error: `no argument after keyword "${keyword}"` });
+      return;
+    }
+    const args = splitArguments(rest);
+    if (args === null) lines.push({ line, keyword, args: [], rest, error: "invalid quotes" });
+    else lines.push({ line, keyword, args, rest });
+  });
+  return lines;
+}
+
+// Parsed files by path, kept while the file's identity and mtime stay the same:
+// resolveHop runs per host and the files are the same for the whole run.
+const parsedFiles = new Map<string, { key: string; lines: ConfigLine[] }>();
+
+function statKey(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+type Loaded = { kind: "missing" } | { kind: "lines"; lines: ConfigLine[] };
+
+function loadFile(path: string, checkPermissions: boolean, label: string, from: Origin | undefined): Loaded {
+  const where = from ? `${from.file}:${from.line}: ` : "";
+  let st: Stats | undefined;
+  try {
+    st = statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    throw new TransportConfigError(label, `${where}cannot read ssh config ${path}: ${(e as Error).message}`);
+  }
+  if (!st) {
+    // A file matched by an Include's glob that cannot be opened fails ssh too.
+    if (from) throw new TransportConfigError(label, `${where}included ssh config ${path} cannot be opened (dangling link?)`);
+    return { kind: "missing" };
+  }
+  if (checkPermissions) {
+    const uid = process.getuid?.() ?? 0;
+    if ((st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      throw new TransportConfigError(label, `${where}bad owner or permissions on ${path} (ssh refuses it too): make it owned by you and not writable by others`);
+    }
+  }
+  // fopen() of a directory succeeds and reads nothing.
+  if (st.isDirectory()) return { kind: "lines", lines: [] };
+  const key = statKey(st);
+  const cached = parsedFiles.get(path);
+  if (cached?.key === key) return { kind: "lines", lines: cached.lines };
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new TransportConfigError(label, `${where}cannot read ssh config ${path}: ${(e as Error).message}`);
+  }
+  const lines = parseConfigText(text);
+  parsedFiles.set(path, { key, lines });
+  return { kind: "lines", lines };
+}
+
+/** Forget parsed files (tests that rewrite a file within the same mtime tick). */
+export function clearSshConfigCache(): void {
+  parsedFiles.clear();
+}
+
+// ---------------------------------------------------------------- patterns
+
+/** OpenSSH's match_pattern: `*` and `?` wildcards, case-sensitive, whole string. */
+export function matchPattern(s: string, pattern: string): boolean {
+  let si = 0;
+  let pi = 0;
+  let starP = -1;
+  let starS = 0;
+  while (si < s.length) {
+    if (pi < pattern.length && (pattern[pi] === "?" || pattern[pi] === s[si])) {
+      si++;
+      pi++;
+    } else if (pi < pattern.length && pattern[pi] === "*") {
+      starP = pi++;
+      starS = si;
+    } else if (starP >= 0) {
+      pi = starP + 1;
+      si = ++starS;
+    } else return false;
+  }
+  while (pi < pattern.length && pattern[pi] === "*") pi++;
+  return pi === pattern.length;
+}
+
+/** OpenSSH's match_pattern_list: comma-separated, `!` negates; 1 positive, -1 negated match, 0 none. */
+export function matchPatternList(s: string, list: string, lowercasePatterns: boolean): -1 | 0 | 1 {
+  let positive = false;
+  for (let sub of list.split(",")) {
+    const negated = sub.startsWith("!");
+    if (negated) sub = sub.slice(1);
+    if (sub.length >= 1023) return 0;
+    if (lowercasePatterns) sub = sub.toLowerCase();
+    if (matchPattern(s, sub)) {
+      if (negated) return -1;
+      positive = true;
+    }
+  }
+  return positive ? 1 : 0;
+}
+
+function matchHostname(host: string, list: string): boolean {
+  return matchPatternList(host.toLowerCase(), list, true) === 1;
+}
+
+// ---------------------------------------------------------------- glob(3)
+
+function hasMagic(s: string): boolean {
+  return /[*?[]/.test(s);
+}
+
+/** One path component's glob pattern as a RegExp (`*`, `?`, `[...]`, backslash escapes). */
+function componentRegExp(p: string): RegExp {
+  let re = "";
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === "\\" && i + 1 < p.length) re += escapeRe(p[++i]!);
+    else if (c === "*") re += ".*";
+    else if (c === "?") re += ".";
+    else if (c === "[") {
+      let j = i + 1;
+      let negate = false;
+      if (p[j] === "!" || p[j] === "^") {
+        negate = true;
+        j++;
+      }
+      let body = "";
+      let first = true;
+      while (j < p.length && (first || p[j] !== "]")) {
+        const ch = p[j]!;
+        if (ch === "-" && !first && j + 1 < p.length && p[j + 1] !== "]") body += "-";
+        else body += ch === "\\" || ch === "]" || ch === "[" || ch === "^" || ch === "-" ? `\\${ch}` : ch;
+        first = false;
+        j++;
+      }
+      if (j >= p.length) re += "\\[";
+      else {
+        re += `[${negate ? "^" : ""}${body}]`;
+        i = j;
+      }
+    } else re += escapeRe(c);
+  }
+  return new RegExp(`^${re}$`, "s");
+}
+
+function escapeRe(c: string): string {
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** glob(3) as OpenSSH calls it for Include: sorted, hidden names only for patterns starting with `.`, no match → []. */
+export function globPaths(pattern: string): string[] {
+  if (!hasMagic(pattern)) {
+    return statSync(pattern, { throwIfNoEntry: false }) ? [pattern] : [];
+  }
+  const absolute = pattern.startsWith("/");
+  const parts = pattern.split("/").filter((p, i) => p !== "" || i === 0);
+  let current: string[] = [absolute ? "/" : ""];
+  if (absolute) parts.shift();
+  else if (parts[0] === "") parts.shift();
+  parts.forEach((part, index) => {
+    const last = index === parts.length - 1;
+    const next: string[] = [];
+    for (const base of current) {
+      const join = (name: string) => (base === "" ? name : base.endsWith("/") ? `${base}${name}` : `${base}/${name}`);
+      if (!hasMagic(part)) {
+        const p = join(part.replace(/\\(.)/g, "$1"));
+        const st = statSync(p, { throwIfNoEntry: false });
+        if (st && (last || st.isDirectory())) next.push(p);
+        continue;
+      }
+      let names: string[];
+      try {
+        names = readdirSync(base === "" ? "." : base);
+      } catch {
+        continue;
+      }
+      const re = componentRegExp(part);
+      for (const name of names) {
+        if (name.startsWith(".") && !part.startsWith(".")) continue;
+        if (!re.test(name)) continue;
+        const p = join(name);
+        if (!last && !statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue;
+        next.push(p);
+      }
+    }
+    current = next;
+  });
+  return current.sort(byteOrder);
+}
+
+/** GLOB_TILDE: `~` and `~/...` are the home; `~user/...` that user's home from the passwd file, else left as is. */
+function expandGlobTilde(p: string, home: string, localUser: string): string {
+  const m = /^~([^/]*)(\/.*)?$/.exec(p);
+  if (!m) return p;
+  const user = m[1]!;
+  const tail = m[2] ?? "";
+  if (user === "" || user === localUser) return home + tail;
+  try {
+    for (const entry of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const f = entry.split(":");
+      if (f[0] === user && f[5]) return f[5] + tail;
+    }
+  } catch {
+    // no passwd file: leave as is, like glob(3) for an unknown user
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------- evaluation
+
+/** Whether a block applies: yes, no, or maybe (an unevaluable Match, with where it is). */
+type Activity = { state: "yes" } | { state: "no" } | { state: "maybe"; why: string };
+const YES: Activity = { state: "yes" };
+const NO: Activity = { state: "no" };
+
+function both(a: Activity, b: Activity): Activity {
+  if (a.state === "no" || b.state === "no") return NO;
+  if (a.state === "maybe") return a;
+  return b;
+}
+
+/** Match criteria postfleet cannot evaluate (newer OpenSSH knows localnetwork and tagged). */
+const UNEVALUABLE_CRITERIA = new Set(["exec", "localnetwork", "tagged"]);
+
+/** Where each honoured keyword should go instead, for the refusal messages. */
+const INSTEAD: Record<string, string> = {
+  hostname: "ansible_host in the inventory",
+  port: "ansible_port in the inventory",
+  user: "ansible_user in the inventory",
+  proxyjump: "postfleet_proxy_jump in the inventory",
+  proxycommand: "postfleet_proxy_jump in the inventory (or ProxyJump)",
+  identityfile: "ansible_ssh_private_key_file in the inventory",
+  userknownhostsfile: "postfleet_known_hosts_file in the inventory",
+  stricthostkeychecking: "postfleet_host_key_checking in the inventory",
+  connecttimeout: "ConnectTimeout in a Host block",
+  canonicalizehostname: "the full host name (HostName in a Host block, or ansible_host)",
+};
+
+const KEYWORD_NAMES: Record<string, string> = {
+  hostname: "HostName",
+  port: "Port",
+  user: "User",
+  proxyjump: "ProxyJump",
+  proxycommand: "ProxyCommand",
+  identityfile: "IdentityFile",
+  userknownhostsfile: "UserKnownHostsFile",
+  stricthostkeychecking: "StrictHostKeyChecking",
+  connecttimeout: "ConnectTimeout",
+  canonicalizehostname: "CanonicalizeHostname",
+  hashknownhosts: "HashKnownHosts",
+};
+
+/** OpenSSH's convtime(): 90, 90s, 1m30s, 2h, 1d, 1w; -1 when invalid. */
+export function parseTimeSpec(s: string): number {
+  if (s === "") return -1;
+  let total = 0;
+  const re = /(\d+)([sSmMhHdDwW]?)/y;
+  let i = 0;
+  while (i < s.length) {
+    re.lastIndex = i;
+    const m = re.exec(s);
+    if (!m) return -1;
+    const unit = { "": 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2]!.toLowerCase()]!;
+    total += Number(m[1]) * unit;
+    if (total > 2 ** 31 - 1) return -1;
+    i = re.lastIndex;
+  }
+  return total;
+}
+
+const STRICT_VALUES = new Set(["yes", "no", "true", "false", "ask", "off", "accept-new"]);
+const FLAG_VALUES = new Set(["yes", "no", "true", "false"]);
+const CANONICALIZE_VALUES = new Set(["yes", "no", "true", "false", "always"]);
+
+/** HostName's tokens as ssh expands them before connecting: only %h and %%. */
+function expandHostName(raw: string, host: string, label: string, at: Origin | undefined): string {
+  return raw.replace(/%(.?)/g, (whole, c: string) => {
+    if (c === "%") return "%";
+    if (c === "h") return host;
+    const where = at ? `${at.file}:${at.line}: ` : "";
+    throw new TransportConfigError(label, `${where}HostName ${JSON.stringify(raw)} uses the token ${whole || "%"}, which ssh does not expand there (only %h and %%)`);
+  });
+}
+
+function finalHostName(name: string): string {
+  return isIP(name) ? name : name.toLowerCase();
+}
+
+interface PassOptions {
+  final: boolean;
+  /** The name Host patterns match: the given name, or in the final pass the resolved one. */
+  hostForHostLines: string;
+}
+
+class Pass {
+  wantFinal = false;
+
+  constructor(
+    private readonly input: EvaluationInput,
+    private readonly config: ObtainedConfig,
+    private readonly pass: PassOptions,
+  ) {}
+
+  private get label(): string {
+    return this.input.host;
+  }
+
+  private fail(at: Origin, message: string): never {
+    throw new TransportConfigError(this.label, `${at.file}:${at.line}: ${message}`);
+  }
+
+  runTopLevel(ref: ConfigFileRef): void {
+    const loaded = loadFile(ref.path, ref.checkPermissions ?? false, this.label, undefined);
+    if (loaded.kind === "lines") this.runLines(ref.path, loaded.lines, ref.scope, 0, YES, [ref.path]);
+  }
+
+  private runLines(file: string, lines: ConfigLine[], scope: ConfigScope, depth: number, gate: Activity, stack: string[]): void {
+    let active = gate;
+    for (const l of lines) {
+      const at = { file, line: l.line };
+      if (l.error) this.fail(at, l.error);
+      switch (l.keyword) {
+        case "host":
+          active = gate.state === "no" ? NO : both(gate, this.hostLine(l, at) ? YES : NO);
+          break;
+        case "match": {
+          const m = this.matchLine(l, at);
+          active = gate.state === "no" ? NO : both(gate, m);
+          break;
+        }
+        case "include":
+          for (const arg of l.args) this.include(arg, at, scope, depth, active, stack);
+          break;
+        default:
+          this.setting(l, at, active, scope);
+      }
+    }
+  }
+
+  private hostLine(l: ConfigLine, at: Origin): boolean {
+    let matched = false;
+    for (const raw of l.args) {
+      if (raw === "") this.fail(at, "Host has an empty pattern");
+      const negated = raw.startsWith("!");
+      const pattern = negated ? raw.slice(1) : raw;
+      if (matchPattern(this.pass.hostForHostLines, pattern)) {
+        if (negated) return false;
+        matched = true;
+      }
+    }
+    return matched;
+  }
+
+  /** The host name Match host sees: HostName obtained so far with %h expanded, else the given name. */
+  private matchHost(): string {
+    const h = this.config.hostname;
+    if (this.pass.final) return h!.value;
+    return h ? expandHostName(h.value, this.input.host, this.label, h.at) : this.input.host;
+  }
+
+  private matchLine(l: ConfigLine, at: Origin): Activity {
+    const d = new Delim(l.rest);
+    let result: Activity = YES;
+    let attributes = 0;
+    const fails = () => {
+      result = NO;
+    };
+    for (;;) {
+      const original = d.next();
+      if (original === null) this.fail(at, "invalid quotes in Match");
+      if (original === "" || original.startsWith("#")) break;
+      const negate = original.startsWith("!");
+      const name = (negate ? original.slice(1) : original).toLowerCase();
+      if (name === "all") {
+        const after = d.next();
+        if (attributes > 1 || (after !== null && after !== "" && !after.startsWith("#"))) {
+          this.fail(at, `'${original}' cannot be combined with other Match attributes`);
+        }
+        if (negate) result = NO;
+        return result;
+      }
+      attributes++;
+      if (name === "final" || name === "canonical") {
+        // With canonicalisation off (postfleet refuses it), both hold exactly in the final pass.
+        if (name === "final") this.wantFinal = true;
+        if (this.pass.final === negate) fails();
+        continue;
+      }
+      const arg = d.next();
+      if (arg === null || arg === "" || arg.startsWith("#")) this.fail(at, `missing Match criteria for ${original}`);
+      let matched: boolean;
+      switch (name) {
+        case "host":
+          matched = matchHostname(this.matchHost(), arg);
+          break;
+        case "originalhost":
+          matched = matchHostname(this.input.host, arg);
+          break;
+        case "user":
+          matched = matchPatternList(this.remoteUser(), arg, false) === 1;
+          break;
+        case "localuser":
+          matched = matchPatternList(this.input.localUser, arg, false) === 1;
+          break;
+        default:
+          if (!UNEVALUABLE_CRITERIA.has(name)) this.fail(at, `unsupported Match attribute ${original}`);
+          if (result.state === "yes") result = { state: "maybe", why: `${at.file}:${at.line}: Match ${name}` };
+          continue;
+      }
+      if (matched === negate) fails();
+    }
+    if (attributes === 0) this.fail(at, "Match needs one or more attributes");
+    return result;
+  }
+
+  private remoteUser(): string {
+    return this.input.preset?.user ?? this.config.user?.value ?? this.input.localUser;
+  }
+
+  private include(arg: string, at: Origin, scope: ConfigScope, depth: number, active: Activity, stack: string[]): void {
+    const { home, localUser } = this.input;
+    if (arg.startsWith("~") && scope === "system") this.fail(at, `bad include path ${arg} (~ is not allowed in the system ssh config)`);
+    const anchored = arg.startsWith("/") || arg.startsWith("~") ? arg : `${scope === "user" ? "~/.ssh" : "/etc/ssh"}/${arg}`;
+    for (const path of globPaths(expandGlobTilde(anchored, home, localUser))) {
+      if (stack.includes(path)) this.fail(at, `Include of ${path} loops (it includes itself); ssh stops at ${MAX_INCLUDE_DEPTH} levels`);
+      if (depth + 1 > MAX_INCLUDE_DEPTH) this.fail(at, `Include of ${path} is nested more than ${MAX_INCLUDE_DEPTH} levels deep`);
+      const loaded = loadFile(path, true, this.label, at);
+      if (loaded.kind === "lines") this.runLines(path, loaded.lines, scope, depth + 1, active, [...stack, path]);
+    }
+  }
+
+  /** Would this keyword's value change the result if the block applied? (First value wins; the inventory's win over all.) */
+  private wouldTakeEffect(keyword: string, l: ConfigLine): boolean {
+    const c = this.config;
+    const p = this.input.preset ?? {};
+    switch (keyword) {
+      case "hostname":
+        return !c.hostname;
+      case "user":
+        return p.user === undefined && !c.user;
+      case "port":
+        return !p.port && !c.port;
+      case "identityfile":
+        return !p.identityFiles;
+      case "proxyjump":
+      case "proxycommand":
+        return !p.proxyJump && !c.proxy;
+      case "connecttimeout":
+        return !p.connectTimeout && !c.connectTimeout && l.args[0] !== "none";
+      case "userknownhostsfile":
+        return !c.userKnownHostsFiles;
+      case "stricthostkeychecking":
+        return !c.strictHostKeyChecking;
+      case "canonicalizehostname":
+        return !c.canonicalizeHostname && !["no", "false"].includes(l.args[0]?.toLowerCase() ?? "");
+      default:
+        return false; // HashKnownHosts: how new entries are written, not where the connection goes
+    }
+  }
+
+  private setting(l: ConfigLine, at: Origin, active: Activity, scope: ConfigScope): void {
+    const k = l.keyword;
+    const name = KEYWORD_NAMES[k] ?? k;
+    const single = (): string => {
+      if (l.args.length !== 1 || l.args[0] === "") {
+        this.fail(at, l.args.length > 1 ? `${name} takes one value (extra arguments at end of line)` : `${name} needs a value`);
+      }
+      return l.args[0]!;
+    };
+    // Validate as OpenSSH does even in blocks that do not apply (ssh refuses the file either way).
+    let value: string | undefined;
+    switch (k) {
+      case "hostname":
+      case "user":
+      case "identityfile":
+        value = single();
+        break;
+      case "port":
+        value = single();
+        if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) this.fail(at, `invalid Port ${JSON.stringify(value)} for ${this.label}`);
+        break;
+      case "connecttimeout":
+        value = single();
+        if (value !== "none" && parseTimeSpec(value) < 0) this.fail(at, `invalid ConnectTimeout ${JSON.stringify(value)}`);
+        break;
+      case "stricthostkeychecking":
+        value = single().toLowerCase();
+        if (!STRICT_VALUES.has(value)) this.fail(at, `invalid StrictHostKeyChecking ${JSON.stringify(value)}`);
+        break;
+      case "hashknownhosts":
+        value = single().toLowerCase();
+        if (!FLAG_VALUES.has(value)) this.fail(at, `invalid HashKnownHosts ${JSON.stringify(value)}`);
+        break;
+      case "canonicalizehostname":
+        value = single().toLowerCase();
+        if (!CANONICALIZE_VALUES.has(value)) this.fail(at, `invalid CanonicalizeHostname ${JSON.stringify(value)}`);
+        break;
+      case "userknownhostsfile":
+        if (l.args.some((a) => a === "")) this.fail(at, "UserKnownHostsFile has an empty argument");
+        if (l.args.some((a) => a.toLowerCase() === "none") && l.args.length > 1) this.fail(at, 'UserKnownHostsFile "none" must appear alone');
+        break;
+    }
+    if (active.state === "no") return;
+    if (active.state === "maybe") {
+      if (this.wouldTakeEffect(k, l)) {
+        this.fail(
+          at,
+          `${name} is set in a block postfleet cannot evaluate (${active.why}), which may apply to ${this.label}; ` +
+            `set it in a Host block or as ${INSTEAD[k] ?? "an inventory variable"} instead`,
+        );
+      }
+      return;
+    }
+    const c = this.config;
+    const p = this.input.preset ?? {};
+    switch (k) {
+      case "hostname":
+        c.hostname ??= { value: value!, at };
+        break;
+      case "user":
+        c.user ??= { value: value!, at };
+        break;
+      case "port":
+        c.port ??= { value: Number(value), at };
+        break;
+      case "identityfile": {
+        // OpenSSH drops a path already listed from a file of the same kind (user or system).
+        if (!c.identityFiles.some((f) => f.scope === scope && f.value === value)) c.identityFiles.push({ value: value!, at, scope });
+        break;
+      }
+      case "connecttimeout":
+        if (!c.connectTimeout && value !== "none") c.connectTimeout = { value: parseTimeSpec(value!), at };
+        break;
+      case "userknownhostsfile":
+        c.userKnownHostsFiles ??= { value: l.args, at };
+        break;
+      case "stricthostkeychecking":
+        c.strictHostKeyChecking ??= { value: value!, at };
+        break;
+      case "hashknownhosts":
+        c.hashKnownHosts ??= { value: value === "yes" || value === "true", at };
+        break;
+      case "canonicalizehostname":
+        if (c.canonicalizeHostname) break;
+        if (value !== "no" && value !== "false") {
+          this.fail(
+            at,
+            `CanonicalizeHostname ${value} applies to ${this.label}, but postfleet does not canonicalize host names; ` +
+              `give the full name instead (${INSTEAD.canonicalizehostname}) and set CanonicalizeHostname no for it`,
+          );
+        }
+        c.canonicalizeHostname = { value: value!, at };
+        break;
+      case "proxyjump": {
+        // As OpenSSH: the raw rest of the line, cut at a '#'.
+        const spec = l.rest.replace(/#.*$/, "").replace(/[ \t\r\n]+$/, "");
+        if (!p.proxyJump && !c.proxy) c.proxy = { value: { kind: "jump", spec }, at };
+        break;
+      }
+      case "proxycommand": {
+        if (p.proxyJump || c.proxy) break;
+        const spec = l.rest;
+        if (spec.toLowerCase() !== "none") {
+          this.fail(
+            at,
+            `ProxyCommand applies to ${this.label}, but postfleet cannot run a ProxyCommand; ` +
+              `use ProxyJump (in a Host block, or ${INSTEAD.proxyjump}) or set ProxyCommand none for this host before this line`,
+          );
+        }
+        c.proxy = { value: { kind: "command", spec: "none" }, at };
+        break;
+      }
+    }
+  }
+}
+
+/** Evaluate the config files for one host as `ssh` would (two passes when a `Match final` asks). */
+export function evaluateSshConfig(input: EvaluationInput): Evaluation {
+  const config: ObtainedConfig = { identityFiles: [] };
+  const first = new Pass(input, config, { final: false, hostForHostLines: input.host });
+  for (const f of input.files) first.runTopLevel(f);
+  const expanded = config.hostname ? expandHostName(config.hostname.value, input.host, input.host, config.hostname.at) : input.host;
+  const hostname = finalHostName(expanded);
+  if (!first.wantFinal) return { config, hostname, finalPass: false };
+  // ssh fixes the hostname before the final pass: HostName lines there change nothing.
+  config.hostname = { value: hostname, at: config.hostname?.at ?? { file: "(given)", line: 0 } };
+  const second = new Pass(input, config, { final: true, hostForHostLines: hostname });
+  for (const f of input.files) second.runTopLevel(f);
+  return { config, hostname, finalPass: true };
+}
