@@ -118,11 +118,13 @@ const INTERPRETED = new Set([
 
 /** A cursor over OpenSSH's strdelim(): splits on whitespace or one `=`, honours "double quotes". */
 class Delim {
+  /** Set when a token opened a quote it never closed. */
+  unmatchedQuote = false;
   constructor(private s: string | null) {}
   get remaining(): string | null {
     return this.s;
   }
-  /** Next token, "" at the end, null on an unmatched quote. */
+  /** Next token ("" when the text ends in a separator), null when nothing is left or a quote is unmatched. */
   next(): string | null {
     const s = this.s;
     if (s === null) return null;
@@ -137,6 +139,7 @@ class Delim {
       const close = unquoted.indexOf('"', i);
       if (close < 0) {
         this.s = null;
+        this.unmatchedQuote = true;
         return null;
       }
       this.s = skipWs(unquoted.slice(close + 1));
@@ -214,6 +217,12 @@ export function parseConfigText(text: string): ConfigLine[] {
 // Parsed files by path, kept while the file's identity and mtime stay the same:
 // resolveHop runs per host and the files are the same for the whole run.
 const parsedFiles = new Map<string, { key: string; lines: ConfigLine[] }>();
+let parseCount = 0;
+
+/** How many times a file was parsed in this process (the cache's effect is observable). */
+export function sshConfigParseCount(): number {
+  return parseCount;
+}
 
 function statKey(st: Stats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
@@ -229,11 +238,8 @@ function loadFile(path: string, checkPermissions: boolean, label: string, from: 
   } catch (e) {
     throw new TransportConfigError(label, `${where}cannot read ssh config ${path}: ${(e as Error).message}`);
   }
-  if (!st) {
-    // A file matched by an Include's glob that cannot be opened fails ssh too.
-    if (from) throw new TransportConfigError(label, `${where}included ssh config ${path} cannot be opened (dangling link?)`);
-    return { kind: "missing" };
-  }
+  // Missing, or a dangling link matched by an Include: ssh skips it too.
+  if (!st) return { kind: "missing" };
   if (checkPermissions) {
     const uid = process.getuid?.() ?? 0;
     if ((st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) {
@@ -252,6 +258,7 @@ function loadFile(path: string, checkPermissions: boolean, label: string, from: 
     throw new TransportConfigError(label, `${where}cannot read ssh config ${path}: ${(e as Error).message}`);
   }
   const lines = parseConfigText(text);
+  parseCount++;
   parsedFiles.set(path, { key, lines });
   return { kind: "lines", lines };
 }
@@ -573,8 +580,8 @@ class Pass {
     };
     for (;;) {
       const original = d.next();
-      if (original === null) this.fail(at, "invalid quotes in Match");
-      if (original === "" || original.startsWith("#")) break;
+      if (d.unmatchedQuote) this.fail(at, "invalid quotes in Match");
+      if (original === null || original === "" || original.startsWith("#")) break;
       const negate = original.startsWith("!");
       const name = (negate ? original.slice(1) : original).toLowerCase();
       if (name === "all") {

@@ -1,0 +1,464 @@
+// ssh_config Include and Match compared with the real OpenSSH (`ssh -G`) on a
+// corpus of configs, plus what postfleet refuses (with file:line) because it
+// cannot evaluate it, and the per-process parse cache.
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { TransportConfigError } from "../../../src/transport/errors.js";
+import { evaluateSshConfig, sshConfigParseCount } from "../../../src/transport/ssh-config-file.js";
+import { expandTokens, resolveHop } from "../../../src/transport/ssh-config.js";
+
+const root = mkdtempSync(join(tmpdir(), "postfleet-sshinc-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const localUser = userInfo().username;
+/** Where ssh expands `~` of UserKnownHostsFile: the passwd home, not $HOME. */
+const passwdHome = userInfo().homedir;
+
+interface Scenario {
+  name: string;
+  /** Files relative to the scenario's home; `.ssh/config` is the one read. `@DIR@` is replaced by the scenario's home. */
+  files: Record<string, string>;
+  hosts: string[];
+  /** Remote users given like `ssh -l` (undefined: none given). */
+  users?: (string | undefined)[];
+  /** Directories to create (e.g. one matched by an Include glob). */
+  dirs?: string[];
+}
+
+let scenarioCount = 0;
+function materialize(s: Scenario): string {
+  const home = join(root, `s${scenarioCount++}`);
+  mkdirSync(join(home, ".ssh"), { recursive: true });
+  for (const d of s.dirs ?? []) mkdirSync(join(home, d), { recursive: true });
+  for (const [rel, text] of Object.entries(s.files)) {
+    const p = join(home, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text.replaceAll("@DIR@", home), { mode: 0o644 });
+  }
+  return home;
+}
+
+/** `ssh -G` with HOME set to the scenario's home (Include's `~` and relative paths follow it). */
+function sshG(home: string, host: string, user: string | undefined) {
+  const args = ["-G", "-F", join(home, ".ssh", "config"), ...(user ? ["-l", user] : []), host];
+  const r = spawnSync("ssh", args, { env: { ...process.env, HOME: home }, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ssh -G ${host} failed: ${r.stderr}`);
+  const get = (k: string) => r.stdout.split("\n").filter((l) => l.startsWith(`${k} `)).map((l) => l.slice(k.length + 1));
+  return {
+    user: get("user")[0]!,
+    hostname: get("hostname")[0]!,
+    port: Number(get("port")[0]),
+    proxyjump: get("proxyjump")[0],
+    proxycommand: get("proxycommand")[0],
+    identityfile: get("identityfile"),
+    userknownhostsfile: get("userknownhostsfile")[0]!.split(" "),
+    stricthostkeychecking: get("stricthostkeychecking")[0]!,
+    connecttimeout: get("connecttimeout")[0]!,
+  };
+}
+
+const STRICT_AS_SSH_PRINTS: Record<string, string> = { yes: "true", true: "true", no: "false", off: "false", false: "false", ask: "ask", "accept-new": "accept-new" };
+
+function compare(home: string, host: string, user: string | undefined): void {
+  const theirs = sshG(home, host, user);
+  const opts = { files: [join(home, ".ssh", "config")], home, localUser };
+  const ours = resolveHop({ host, ...(user ? { user } : {}) }, opts);
+  const raw = evaluateSshConfig({ host, localUser, home, files: [{ path: opts.files[0]!, scope: "user" }], preset: user ? { user } : {} });
+  const label = `${host}${user ? ` -l ${user}` : ""}`;
+  expect(ours.hostname, `hostname of ${label}`).toBe(theirs.hostname);
+  expect(ours.port, `port of ${label}`).toBe(theirs.port);
+  expect(ours.user, `user of ${label}`).toBe(theirs.user);
+  expect(theirs.proxycommand, `ssh -G shows no ProxyCommand for ${label}`).toBeUndefined();
+  expect(ours.proxyJump, `proxyjump of ${label}`).toBe(theirs.proxyjump === "none" ? undefined : theirs.proxyjump);
+  expect(ours.connectTimeoutMs, `connecttimeout of ${label}`).toBe(
+    theirs.connecttimeout === "none" ? undefined : Number(theirs.connecttimeout) * 1000,
+  );
+  if (ours.identityFiles.length === 0) {
+    expect(theirs.identityfile.every((f) => f.startsWith("~/.ssh/id_")), `default keys for ${label}`).toBe(true);
+  } else {
+    const tokens = { h: theirs.hostname, p: theirs.port, r: theirs.user, u: localUser, d: home, n: host };
+    expect(ours.identityFiles, `identityfile of ${label}`).toEqual(
+      theirs.identityfile.map((f) => expandTokens(f, tokens).replace(/^~\//, `${home}/`)),
+    );
+  }
+  if (ours.knownHostsFiles === undefined) {
+    expect(theirs.userknownhostsfile, `default known_hosts for ${label}`).toEqual([
+      `${passwdHome}/.ssh/known_hosts`,
+      `${passwdHome}/.ssh/known_hosts2`,
+    ]);
+  } else {
+    // ssh expands ~ there from the passwd entry: compare under our home.
+    expect(ours.knownHostsFiles, `userknownhostsfile of ${label}`).toEqual(
+      theirs.userknownhostsfile.map((f) => (f.startsWith(`${passwdHome}/`) ? home + f.slice(passwdHome.length) : f)),
+    );
+  }
+  expect(STRICT_AS_SSH_PRINTS[raw.config.strictHostKeyChecking?.value ?? "ask"], `stricthostkeychecking of ${label}`).toBe(
+    theirs.stricthostkeychecking,
+  );
+}
+
+const CORPUS: Scenario[] = [
+  {
+    name: "Include: sorted globs, relative to ~/.ssh, ~, absolute, hidden files and directories skipped, missing files fine",
+    dirs: [".ssh/conf.d/dir.conf"],
+    files: {
+      ".ssh/config": `# top
+Include conf.d/*.conf
+Include ~/.ssh/extra/b.conf @DIR@/abs/c.conf missing.conf nomatch/*.conf
+Host *.internal
+  ProxyJump bastion.example.com
+Host *
+  User fallback
+`,
+      ".ssh/conf.d/20-db.conf": `Host db*
+  ProxyJump ops@jump1:2200
+  UserKnownHostsFile ~/.ssh/kh_db /etc/kh_shared
+Host web*
+  Port 9999
+`,
+      ".ssh/conf.d/10-web.conf": `Host web*
+  HostName %h.internal
+  Port 2222
+`,
+      ".ssh/conf.d/.hidden.conf": "Host *\n  Port 1\n",
+      ".ssh/conf.d/README": "Host *\n  Port 2\n",
+      ".ssh/extra/b.conf": "Host cache?\n  User cacheuser\n  ConnectTimeout 1m30s\n",
+      "abs/c.conf": "Host cache1\n  Port 6379\n  IdentityFile ~/.ssh/cache_%r\n",
+    },
+    hosts: ["web1", "db1", "cache1", "cache22", "other", "x.internal"],
+  },
+  {
+    name: "Include inside Host blocks applies only when the block matches; the block goes on after it",
+    files: {
+      ".ssh/config": `Host bastioned-*
+  Include bastion.conf
+  StrictHostKeyChecking accept-new
+Host *
+  Include common.conf
+`,
+      ".ssh/bastion.conf": `ProxyJump jumper
+User viabastion
+Host bastioned-db*
+  Port 5432
+`,
+      ".ssh/common.conf": `ConnectTimeout 9
+Match user alice
+  IdentityFile ~/.ssh/alice_key
+Host bastioned-*
+  IdentityFile ~/.ssh/never_here
+`,
+    },
+    hosts: ["bastioned-web", "bastioned-db1", "other"],
+    users: [undefined, "alice"],
+  },
+  {
+    name: "nested Includes (three deep) and first value wins across them",
+    files: {
+      ".ssh/config": "Include a.conf\nHost *\n  Port 2000\n  User top\n",
+      ".ssh/a.conf": "Host n*\n  Include b/*.conf\n  User from-a\n",
+      ".ssh/b/1.conf": "Include @DIR@/c.conf\nHost n2\n  Port 2002\n",
+      "c.conf": "Host n1\n  Port 2001\n  HostName deep.example.org\nHost *\n  ProxyJump deepjump\n",
+    },
+    hosts: ["n1", "n2", "n3", "m1"],
+  },
+  {
+    name: "Match host (after HostName) / originalhost / user / localuser / all, negations and lists",
+    files: {
+      ".ssh/config": `Match originalhost short1
+  HostName Short1.Example.COM
+Match host short1.example.com
+  User matchedbyhostname
+Match host *.example.com,!bad.example.com
+  Port 2201
+Match user deploy
+  IdentityFile ~/.ssh/deploy_%h
+Match !user deploy localuser ${localUser}
+  ConnectTimeout 11
+Match localuser !${localUser},*
+  ConnectTimeout 99
+Match originalhost ALIAS* host alias*
+  StrictHostKeyChecking no
+Match !originalhost short1 !host *.example.com
+  UserKnownHostsFile ~/.ssh/kh_other
+Match all
+  User everyone
+  StrictHostKeyChecking yes
+`,
+    },
+    hosts: ["short1", "good.example.com", "bad.example.com", "alias1", "Alias2", "plain"],
+    users: [undefined, "deploy", "ops"],
+  },
+  {
+    name: "Match final: a second pass where Host matches the resolved name; canonical holds only there",
+    files: {
+      ".ssh/config": `Host alias1
+  HostName real1.example.net
+Host alias2
+  HostName %h.example.net
+Match final host real1.example.net
+  User finaluser
+Match host real1.example.net
+  Port 2022
+Match final
+  Port 3033
+Host *.example.net
+  ProxyJump netjump
+Match canonical
+  ConnectTimeout 44
+Match !final
+  IdentityFile ~/.ssh/first_pass_only
+Match final all
+  IdentityFile ~/.ssh/final_pass
+  IdentityFile ~/.ssh/first_pass_only
+`,
+    },
+    hosts: ["alias1", "alias2", "direct.example.net", "elsewhere"],
+    users: [undefined, "given"],
+  },
+  {
+    name: "syntax: Keyword=value, case, quotes, comments, several Host patterns, ? and negation",
+    files: {
+      ".ssh/config": `HOST=eq1
+  Hostname=eq1.example.org
+Host = eq2 "quoted two"
+  User "spaced user"
+  Port=2200
+host eq3 # comment eq1
+\tIDENTITYFILE "~/.ssh/with space"
+   # indented comment
+Host neg* !neg2
+  User neguser
+Host ne?3
+  Port 4444
+Host "*"
+  ConnectTimeout 5 # trailing comment
+  StrictHostKeyChecking Accept-New
+`,
+    },
+    hosts: ["eq1", "eq2", "eq3", "neg1", "neg2", "neg3", "ne33"],
+  },
+  {
+    name: "ProxyJump and ProxyCommand none share one slot; inventory-like -l",
+    files: {
+      ".ssh/config": `Host pc-first
+  ProxyCommand none
+Host pj-first
+  ProxyJump first@j1:2222,j2 # comment
+Host pj-none
+  ProxyJump none
+Host *
+  ProxyJump lastjump
+  ProxyCommand none
+`,
+    },
+    hosts: ["pc-first", "pj-first", "pj-none", "other"],
+    users: [undefined, "someone"],
+  },
+];
+
+describe("ssh_config corpus agrees with ssh -G", () => {
+  for (const s of CORPUS) {
+    it(s.name, () => {
+      const home = materialize(s);
+      let compared = 0;
+      for (const host of s.hosts) {
+        for (const user of s.users ?? [undefined]) {
+          compare(home, host, user);
+          compared++;
+        }
+      }
+      expect(compared).toBe(s.hosts.length * (s.users ?? [undefined]).length);
+    });
+  }
+
+  it("follows Includes 16 levels deep, as ssh does", () => {
+    const files: Record<string, string> = { ".ssh/config": "Include l1.conf\n" };
+    for (let i = 1; i < 16; i++) files[`.ssh/l${i}.conf`] = `Include l${i + 1}.conf\n`;
+    files[".ssh/l16.conf"] = "Host *\n  Port 1616\n";
+    const home = materialize({ name: "deep", files, hosts: [] });
+    compare(home, "any", undefined);
+    expect(resolveHop({ host: "any" }, { files: [join(home, ".ssh", "config")], home, localUser }).port).toBe(1616);
+  });
+});
+
+describe("Include (fails before our own evaluator)", () => {
+  it("honours a ProxyJump set in an included file (the bastion is not bypassed)", () => {
+    const home = materialize({
+      name: "bastion",
+      files: {
+        ".ssh/config": "Include config.d/*\n",
+        ".ssh/config.d/prod": "Host *.prod\n  ProxyJump admin@bastion.prod:2222\n  UserKnownHostsFile ~/.ssh/known_hosts.prod\n",
+      },
+      hosts: [],
+    });
+    const r = resolveHop({ host: "mx1.prod" }, { files: [join(home, ".ssh", "config")], home, localUser });
+    expect(r.proxyJump).toBe("admin@bastion.prod:2222");
+    expect(r.knownHostsFiles).toEqual([join(home, ".ssh", "known_hosts.prod")]);
+  });
+});
+
+/** A config under a fresh home; returns the file and a resolver. */
+function setup(files: Record<string, string>) {
+  const home = materialize({ name: "x", files, hosts: [] });
+  const file = join(home, ".ssh", "config");
+  return { home, file, resolve: (host: string, given: { user?: string; proxyJump?: string } = {}) => resolveHop({ host, ...given }, { files: [file], home, localUser }) };
+}
+
+function errorOf(f: () => unknown): TransportConfigError {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(TransportConfigError);
+    return e as TransportConfigError;
+  }
+  throw new Error("expected a TransportConfigError");
+}
+
+/** ssh itself refuses the file too (exit 255). */
+function sshRefuses(home: string, host: string): boolean {
+  const r = spawnSync("ssh", ["-G", "-F", join(home, ".ssh", "config"), host], { env: { ...process.env, HOME: home }, encoding: "utf8" });
+  return r.status !== 0;
+}
+
+describe("what postfleet cannot evaluate is refused with file:line when it matters", () => {
+  it("Match exec that sets ProxyJump", () => {
+    const { file, resolve } = setup({ ".ssh/config": 'Host *\n  User u\nMatch exec "test -e /etc/vpn"\n  ForwardAgent yes\n  ProxyJump vpnjump\n' });
+    const e = errorOf(() => resolve("web1"));
+    expect(e.message).toContain(`${file}:5`);
+    expect(e.message).toContain(`${file}:3: Match exec`);
+    expect(e.message).toContain("web1");
+    expect(e.message).toMatch(/ProxyJump .*postfleet_proxy_jump/);
+    expect(e.host).toBe("web1");
+  });
+
+  it("Match exec whose block only sets ignored options, or whose other criteria fail, or whose value is already fixed, is fine", () => {
+    const { resolve } = setup({
+      ".ssh/config": [
+        "Host web1\n  HostName web1.example.com\n  User early\n",
+        'Match exec "true"\n  ForwardAgent yes\n  ServerAliveInterval 5\n',
+        'Match host db* exec "true"\n  ProxyJump never\n',
+        'Match exec "true" !originalhost web*\n  Port 1\n',
+        'Match localnetwork 10.0.0.0/8\n  HostName other\n  User later\n',
+      ].join(""),
+    });
+    expect(resolve("web1")).toMatchObject({ hostname: "web1.example.com", user: "early", port: 22, proxyJump: undefined });
+    // The inventory's own ProxyJump makes the block's irrelevant too.
+    const { resolve: r2 } = setup({ ".ssh/config": 'Match exec "true"\n  ProxyJump j\n' });
+    expect(r2("h", { proxyJump: "mine" }).proxyJump).toBe("mine");
+    expect(() => r2("h")).toThrow(TransportConfigError);
+  });
+
+  it("an Include inside an unevaluable Match: the included setting is refused, naming the included file", () => {
+    const { home, resolve } = setup({
+      ".ssh/config": "Match tagged prod\n  Include prod.conf\n",
+      ".ssh/prod.conf": "# prod\nHost *\n  IdentityFile ~/.ssh/prod_key\n",
+    });
+    const e = errorOf(() => resolve("mx"));
+    expect(e.message).toContain(`${join(home, ".ssh", "prod.conf")}:3`);
+    expect(e.message).toContain("Match tagged");
+    expect(e.message).toContain("mx");
+  });
+
+  it("ProxyCommand is refused where it applies (not where ProxyJump or ProxyCommand none came first)", () => {
+    const { file, resolve } = setup({ ".ssh/config": "Host j*\n  ProxyJump bastion\nHost none*\n  ProxyCommand none\nHost *\n  ProxyCommand nc -X 5 -x proxy:1080 %h %p\n" });
+    const e = errorOf(() => resolve("web1"));
+    expect(e.message).toContain(`${file}:6`);
+    expect(e.message).toMatch(/cannot run a ProxyCommand.*ProxyJump/);
+    expect(resolve("jump1").proxyJump).toBe("bastion");
+    expect(resolve("none1").proxyJump).toBeUndefined();
+    expect(resolve("web1", { proxyJump: "inv" }).proxyJump).toBe("inv");
+  });
+
+  it("CanonicalizeHostname yes/always is refused; no is fine", () => {
+    const { file, resolve } = setup({ ".ssh/config": "Host plain*\n  CanonicalizeHostname no\nHost *\n  CanonicalizeHostname always\n" });
+    expect(errorOf(() => resolve("web1")).message).toContain(`${file}:4: CanonicalizeHostname always applies to web1`);
+    expect(resolve("plain1").hostname).toBe("plain1");
+  });
+
+  it("unknown Match criteria, Match without criteria and bad criteria are errors with file:line (ssh refuses them too)", () => {
+    for (const [text, line, pattern] of [
+      ["Host *\n  User u\nMatch hostt x\n  User v\n", 3, /unsupported Match attribute hostt/],
+      ["Match\n", 1, /no argument/],
+      ["Match # only a comment\n", 1, /one or more attributes/],
+      ["Match host\n", 1, /missing Match criteria for host/],
+      ["Match host a user b all\n", 1, /cannot be combined/],
+      ["Host x\n  Port eighty\n", 2, /invalid Port "eighty"/],
+      ['Host "x\n', 1, /invalid quotes/],
+      ["Host a b\n  User two words\n", 2, /extra arguments/],
+    ] as const) {
+      const { home, file, resolve } = setup({ ".ssh/config": text });
+      // Even for a host that no block concerns: ssh refuses the whole file.
+      const e = errorOf(() => resolve("zzz"));
+      expect(e.message, text).toContain(`${file}:${line}:`);
+      expect(e.message, text).toMatch(pattern);
+      expect(sshRefuses(home, "zzz"), text).toBe(true);
+    }
+  });
+
+  it("an Include loop and an Include 17 levels deep are errors naming the Include line (ssh refuses them too)", () => {
+    const loop = setup({ ".ssh/config": "Host *\n  Include a.conf\n", ".ssh/a.conf": "Host x\n\nInclude b.conf\n", ".ssh/b.conf": "Include a.conf\n" });
+    const e = errorOf(() => loop.resolve("h"));
+    expect(e.message).toContain(`${join(loop.home, ".ssh", "b.conf")}:1:`);
+    expect(e.message).toMatch(/loops/);
+    expect(sshRefuses(loop.home, "h")).toBe(true);
+
+    const files: Record<string, string> = { ".ssh/config": "Include l1.conf\n" };
+    for (let i = 1; i <= 17; i++) files[`.ssh/l${i}.conf`] = `Include l${i + 1}.conf\n`;
+    files[".ssh/l18.conf"] = "Port 1\n";
+    const deep = setup(files);
+    const d = errorOf(() => deep.resolve("h"));
+    expect(d.message).toContain(`${join(deep.home, ".ssh", "l16.conf")}:1:`);
+    expect(d.message).toMatch(/more than 16 levels/);
+    expect(sshRefuses(deep.home, "h")).toBe(true);
+  });
+
+  it("an included file writable by others is refused (ssh refuses it too); a dangling link matched by a glob is skipped (as by ssh)", () => {
+    const { home, resolve } = setup({ ".ssh/config": "Include inc/*\n", ".ssh/inc/a": "Host *\n  Port 2\n" });
+    chmodSync(join(home, ".ssh", "inc", "a"), 0o666);
+    expect(errorOf(() => resolve("h")).message).toMatch(/bad owner or permissions/);
+    expect(sshRefuses(home, "h")).toBe(true);
+    chmodSync(join(home, ".ssh", "inc", "a"), 0o644);
+    expect(resolve("h").port).toBe(2);
+    symlinkSync(join(home, "absent"), join(home, ".ssh", "inc", "b"));
+    expect(resolve("h").port).toBe(2);
+    expect(sshRefuses(home, "h")).toBe(false);
+  });
+
+  it("HostName tokens other than %h and %% are refused (ssh refuses them too)", () => {
+    const { home, file, resolve } = setup({ ".ssh/config": "Host *\n  HostName %h.%p.example\n" });
+    expect(errorOf(() => resolve("h")).message).toContain(`${file}:2: HostName`);
+    expect(sshRefuses(home, "h")).toBe(true);
+  });
+});
+
+describe("the system file", () => {
+  it("resolves its relative Includes under /etc/ssh and refuses ~ there", () => {
+    const dir = mkdtempSync(join(root, "sys-"));
+    const sys = join(dir, "ssh_config");
+    // /etc/ssh/ssh_config on this machine sets HashKnownHosts yes for Host *.
+    writeFileSync(sys, "Host sysx\n  Include ssh_config\n");
+    const ev = evaluateSshConfig({ host: "sysx", localUser, home: dir, files: [{ path: sys, scope: "system" }] });
+    expect(execFileSync("grep", ["-ci", "^ *HashKnownHosts yes", "/etc/ssh/ssh_config"]).toString().trim()).not.toBe("0");
+    expect(ev.config.hashKnownHosts?.value).toBe(true);
+    expect(ev.config.hashKnownHosts?.at.file).toBe("/etc/ssh/ssh_config");
+    writeFileSync(sys, "Include ~/x.conf\n");
+    expect(() => evaluateSshConfig({ host: "h", localUser, home: dir, files: [{ path: sys, scope: "system" }] })).toThrow(
+      `${sys}:1: bad include path ~/x.conf`,
+    );
+  });
+});
+
+describe("parse cache", () => {
+  it("parses each file once for many hosts, and again when it changes", () => {
+    const { file, resolve } = setup({ ".ssh/config": "Include inc.conf\nHost *\n  Port 2\n", ".ssh/inc.conf": "Host a*\n  Port 1\n" });
+    const before = sshConfigParseCount();
+    for (let i = 0; i < 2000; i++) resolve(`a${i}`);
+    expect(sshConfigParseCount() - before).toBe(2);
+    expect(resolve("b").port).toBe(2);
+    writeFileSync(file, "Include inc.conf\nHost *\n  Port 3333\n");
+    expect(resolve("b").port).toBe(3333);
+    expect(sshConfigParseCount() - before).toBe(3);
+  });
+});
