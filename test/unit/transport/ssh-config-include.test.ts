@@ -44,7 +44,7 @@ function materialize(s: Scenario): string {
 function sshG(home: string, host: string, user: string | undefined) {
   const args = ["-G", "-F", join(home, ".ssh", "config"), ...(user ? ["-l", user] : []), host];
   const r = spawnSync("ssh", args, { env: { ...process.env, HOME: home }, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ssh -G ${host} failed: ${r.stderr}`);
+  if (r.status !== 0) return { refused: r.stderr };
   const get = (k: string) => r.stdout.split("\n").filter((l) => l.startsWith(`${k} `)).map((l) => l.slice(k.length + 1));
   return {
     user: get("user")[0]!,
@@ -64,6 +64,14 @@ const STRICT_AS_SSH_PRINTS: Record<string, string> = { yes: "true", true: "true"
 function compare(home: string, host: string, user: string | undefined): void {
   const theirs = sshG(home, host, user);
   const opts = { files: [join(home, ".ssh", "config")], home, localUser };
+  if ("refused" in theirs) {
+    // ssh refuses the file: so must we, naming the same file and line.
+    const e = errorOf(() => resolveHop({ host, ...(user ? { user } : {}) }, opts));
+    const at = /^(\S+) line (\d+)/m.exec(theirs.refused);
+    if (!at) throw new Error(`ssh -G refused without a line: ${theirs.refused}`);
+    expect(e.message, theirs.refused).toContain(`${at[1]}:${at[2]}:`);
+    return;
+  }
   const ours = resolveHop({ host, ...(user ? { user } : {}) }, opts);
   const raw = evaluateSshConfig({ host, localUser, home, files: [{ path: opts.files[0]!, scope: "user" }], preset: user ? { user } : {} });
   const label = `${host}${user ? ` -l ${user}` : ""}`;
@@ -461,4 +469,113 @@ describe("parse cache", () => {
     expect(resolve("b").port).toBe(3333);
     expect(sshConfigParseCount() - before).toBe(3);
   });
+});
+
+// ---------------------------------------------------------------- random corpus
+
+/** A small seeded PRNG (mulberry32): the same configs on every run, many shapes. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const RANDOM_HOSTS = ["web1", "web2", "db1", "Mail.Example.com", "mx.example.org", "bastion", "alias-a", "10.0.0.5"];
+const HOST_PATTERNS = ["*", "web*", "db?", "*.example.com", "!web2", "mx.*", "bastion", "*1", "alias-*", "10.0.0.*", "Mail*", "!*.org"];
+const MATCH_LISTS = ["web*", "*.example.com,!mail*", "db1,bastion", "*.internal", "real.example.net", "alias-a", "!web1,*", "10.0.0.*", "mail.example.com"];
+const SETTINGS = [
+  "HostName %h.internal",
+  "HostName real.example.net",
+  "HostName Upper.Example.COM",
+  "User cfguser",
+  "User alice",
+  "Port 2201",
+  "Port=2202",
+  "IdentityFile ~/.ssh/id_%h",
+  "IdentityFile /keys/k_%r",
+  'IdentityFile "~/.ssh/spaced key"',
+  "ProxyJump j1",
+  "ProxyJump ops@j2:2222",
+  "ProxyJump j3,j4",
+  "ProxyJump none",
+  "ProxyCommand none",
+  "ConnectTimeout 5",
+  "ConnectTimeout 1m",
+  "ConnectTimeout none",
+  "UserKnownHostsFile ~/.ssh/kh1",
+  "UserKnownHostsFile /etc/kh2 /etc/kh3",
+  "StrictHostKeyChecking accept-new",
+  "StrictHostKeyChecking no",
+  "StrictHostKeyChecking yes",
+  "ForwardAgent yes",
+];
+
+function randomConfig(rand: () => number): Record<string, string> {
+  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const criterion = (): string => {
+    const r = rand();
+    const neg = rand() < 0.25 ? "!" : "";
+    if (r < 0.3) return `${neg}host ${pick(MATCH_LISTS)}`;
+    if (r < 0.5) return `${neg}originalhost ${pick(MATCH_LISTS)}`;
+    if (r < 0.65) return `${neg}user ${pick(["alice", "bob,cfg*", "!alice,*", "cfguser"])}`;
+    if (r < 0.75) return `${neg}localuser ${pick([localUser, `!${localUser},*`, "nobody"])}`;
+    if (r < 0.9) return `${neg}final`;
+    return `${neg}canonical`;
+  };
+  const header = (): string => {
+    const r = rand();
+    if (r < 0.45) return `Host ${Array.from({ length: 1 + Math.floor(rand() * 3) }, () => pick(HOST_PATTERNS)).join(" ")}`;
+    if (r < 0.55) return "Match all";
+    const n = 1 + Math.floor(rand() * 2);
+    const crit = Array.from({ length: n }, criterion).join(" ");
+    return rand() < 0.1 ? `Match ${crit} all`.replace(/^Match (\S+ \S+) (\S+ \S+) all$/, "Match $1 $2") : `Match ${crit}`;
+  };
+  const body = (names: string[], includeDepth: number): string => {
+    const lines: string[] = [];
+    const blocks = 1 + Math.floor(rand() * 4);
+    for (let b = 0; b < blocks; b++) {
+      if (b > 0 || rand() < 0.6) lines.push(header());
+      const n = 1 + Math.floor(rand() * 3);
+      for (let i = 0; i < n; i++) {
+        if (includeDepth < 2 && rand() < 0.15) {
+          const name = `inc${names.length}.conf`;
+          names.push(name);
+          const glob = rand() < 0.5 ? `inc${names.length - 1}*.conf` : `inc[${names.length - 1}].conf`;
+          lines.push(`  Include ${rand() < 0.5 ? `inc/${name}` : `~/.ssh/inc/${names.length <= 10 ? glob : name}`}`);
+          files[`.ssh/inc/${name}`] = body(names, includeDepth + 1);
+        } else lines.push(`  ${pick(SETTINGS)}`);
+      }
+    }
+    return `${lines.join("\n")}\n`;
+  };
+  const files: Record<string, string> = {};
+  files[".ssh/config"] = body([], 0);
+  return files;
+}
+
+describe("random configs agree with ssh -G", () => {
+  const CONFIGS = Number(process.env.A12_CONFIGS ?? 30);
+  it(`${CONFIGS} seeded configs × ${RANDOM_HOSTS.length} hosts × 2 users`, () => {
+    const rand = prng(Number(process.env.A12_SEED ?? 20261201));
+    let compared = 0;
+    for (let i = 0; i < CONFIGS; i++) {
+      const files = randomConfig(rand);
+      const home = materialize({ name: `random ${i}`, files, hosts: [] });
+      for (const host of RANDOM_HOSTS) {
+        for (const user of [undefined, "bob"]) {
+          try {
+            compare(home, host, user);
+          } catch (e) {
+            throw new Error(`random config ${i} (${home}), host ${host}${user ? ` -l ${user}` : ""}:\n${Object.entries(files).map(([k, v]) => `--- ${k}\n${v}`).join("")}\n${(e as Error).message}`);
+          }
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe(CONFIGS * RANDOM_HOSTS.length * 2);
+  }, 60_000);
 });
