@@ -9,6 +9,7 @@ import { agentError, PostmultiFatal, PROGNAME } from "./messages.js";
 import { DEFAULT_LOCK_TIMEOUT_MS, parseAgentOptions } from "./options.js";
 import { runPostmulti } from "./postmulti.js";
 import { postmultiResponse } from "./respond.js";
+import { runResident, takeResidentHeader } from "./resident-server.js";
 import { serve } from "./serve.js";
 import { processEnv } from "./system.js";
 import { printable, rawArgs } from "./bytes.js";
@@ -43,6 +44,9 @@ function printDryRun(r: PostmultiResponse): void {
 async function main(argv: string[]): Promise<number> {
   // As postmulti: "be consistent with file permissions" for everything it runs.
   process.umask(0o022);
+  // Started by an agent's hand-over (resident-handover.ts), not by a command line.
+  const resident = takeResidentHeader();
+  if (resident) return runResident(resident);
   const env = processEnv();
   let agent;
   try {

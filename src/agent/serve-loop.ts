@@ -19,6 +19,8 @@ import {
   type FactsRequest,
   type FactsResponse,
   type HealthRequest,
+  type PersistRequest,
+  type PersistResponse,
   type HealthResponse,
   type PostmultiRequest,
   type PostmultiResponse,
@@ -40,6 +42,8 @@ export interface RequestHandlers {
   health(req: HealthRequest, ctx: RequestContext): Promise<HealthResponse>;
   service(req: ServiceRequest, ctx: RequestContext): Promise<ServiceResponse>;
   "drift-facts"(req: DriftFactsRequest, ctx: RequestContext): Promise<DriftFactsResponse>;
+  /** Only where an agent can hand over to a resident one (the agent started by the loader). */
+  persist?(req: PersistRequest): PersistResponse;
 }
 
 export interface ServeLoopOptions {
@@ -55,6 +59,8 @@ export interface ServeLoopOptions {
   lockPerRequest?: boolean;
   /** The hello line's uid (default: the effective uid). */
   uid?: number;
+  /** Say in the hello line that this is a resident agent. */
+  resident?: boolean;
 }
 
 export type ServeEnd = "shutdown" | "eof" | "stopped" | "output-closed";
@@ -90,6 +96,10 @@ function invalid(req: AgentRequest): string | null {
     case "health":
     case "service":
       return typeof req.instance === "string" ? null : `${req.op} request needs instance: string`;
+    case "persist":
+      return typeof req.secret === "string" && /^[0-9a-f]{64}$/.test(req.secret) && Number.isInteger(req.idleMs) && req.idleMs > 0 && req.idleMs <= 86_400_000
+        ? null
+        : "persist request needs secret: 64 hex digits and idleMs: 1..86400000";
     case "facts":
     case "drift-facts":
     case "unlock":
@@ -168,6 +178,9 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
         return o.handlers.service(req, ctx);
       case "drift-facts":
         return o.handlers["drift-facts"](req, ctx);
+      case "persist":
+        if (!o.handlers.persist) return { id: req.id, op: "error", error: usage("persist is not available here (this agent is already resident)") };
+        return o.handlers.persist(req);
       case "lock": {
         if (!hostLock) {
           const timeout = typeof req.timeoutMs === "number" ? req.timeoutMs : o.lockTimeoutMs;
@@ -253,7 +266,7 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
     if (!running) void pump();
   });
 
-  send({ id: 0, op: "hello", protocol: PROTOCOL_VERSION, agentVersion: AGENT_VERSION, nodeVersion: process.versions.node, uid: o.uid ?? process.geteuid?.() ?? -1 });
+  send({ id: 0, op: "hello", protocol: PROTOCOL_VERSION, agentVersion: AGENT_VERSION, nodeVersion: process.versions.node, uid: o.uid ?? process.geteuid?.() ?? -1, ...(o.resident ? { resident: true } : {}) });
 
   return {
     done,

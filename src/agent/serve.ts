@@ -1,6 +1,7 @@
 // Long-running mode (`--serve`): the serve loop on stdin/stdout with the real
 // handlers. The agent exits when the loop ends (shutdown, end of input, a
-// closed stdout) or on SIGTERM/SIGHUP/SIGINT, releasing the host lock.
+// closed stdout) or on SIGTERM/SIGHUP/SIGINT, releasing the host lock; after
+// a `persist` request and a normal end it first starts the resident agent.
 import { constants } from "node:os";
 import { Writable } from "node:stream";
 import { KILL_GRACE_MS } from "../protocol/index.js";
@@ -12,6 +13,7 @@ import { releaseAllLocks } from "./lock.js";
 import { factsResponse, postmultiResponse } from "./respond.js";
 import type { RequestContext } from "./request-context.js";
 import { createServeLoop, type RequestHandlers } from "./serve-loop.js";
+import { handOverIfPlanned, persistHandler } from "./resident-handover.js";
 import { handleService } from "./service-request.js";
 import { processEnv } from "./system.js";
 import { writeAll } from "./write-all.js";
@@ -53,14 +55,18 @@ function stdoutStream(): Writable {
 /** Run until the loop ends; resolves with the process's exit code. */
 export async function serve(lockTimeoutMs: number): Promise<number> {
   process.on("exit", releaseAllLocks);
-  const loop = createServeLoop({ handlers: agentHandlers, input: process.stdin, output: stdoutStream(), env: processEnv(), lockTimeoutMs });
+  const handlers: RequestHandlers = { ...agentHandlers, persist: persistHandler(lockTimeoutMs) };
+  const loop = createServeLoop({ handlers, input: process.stdin, output: stdoutStream(), env: processEnv(), lockTimeoutMs });
   let exitCode = 0;
   for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const)
     process.on(sig, () => {
       exitCode = 128 + constants.signals[sig];
       loop.stop(`the agent got ${sig}`);
     });
-  if ((await loop.done) === "stopped") {
+  const end = await loop.done;
+  // The run ended normally: a resident agent takes over if the controller asked for one.
+  if (end === "eof" || end === "shutdown") await handOverIfPlanned().catch(() => undefined);
+  if (end === "stopped") {
     // Give the aborted request's command time to die (SIGKILL follows SIGTERM after KILL_GRACE_MS).
     const grace = new Promise<void>((r) => setTimeout(r, KILL_GRACE_MS + 500).unref());
     await Promise.race([loop.idle(), grace]);

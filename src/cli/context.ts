@@ -28,6 +28,7 @@ export interface HostArgs {
   "ask-become-pass": boolean;
   timeout?: number;
   "op-timeout": number;
+  "agent-persist"?: number;
   "host-key-checking"?: string;
   "vault-password-file"?: string[];
   "vault-id"?: string[];
@@ -126,7 +127,7 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
     forks: args.forks ?? loaded.forksDefault ?? 50,
     opTimeoutMs,
     agentBundle: agentBundlePath(),
-    transport: { opTimeoutMs, keyStore: new KeyStore(), warn, ...((args.verbose ?? 0) >= 2 ? { timingsLog: (line: string) => process.stderr.write(`postfleet: timings ${line}\n`) } : {}) },
+    transport: { opTimeoutMs, keyStore: new KeyStore(), warn, persistIdleMs: agentPersistMs(args), ...((args.verbose ?? 0) >= 2 ? { timingsLog: (line: string) => process.stderr.write(`postfleet: timings ${line}\n`) } : {}) },
     stop: stop.signal,
     hardStop: hardStop.signal,
   });
@@ -135,6 +136,15 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
 
   const json = args.json;
   return { args, inventory, hosts, targets, json, color: !json && !!process.stdout.isTTY && !process.env.NO_COLOR, run, warn, verbose };
+}
+
+/** --agent-persist, else $POSTFLEET_AGENT_PERSIST, in ms (0: no resident agent). */
+function agentPersistMs(args: HostArgs): number {
+  const raw = args["agent-persist"] ?? (process.env.POSTFLEET_AGENT_PERSIST ? Number(process.env.POSTFLEET_AGENT_PERSIST) : 0);
+  if (!Number.isFinite(raw) || raw < 0 || raw > 86_400) {
+    throw new UsageError(`--agent-persist (or POSTFLEET_AGENT_PERSIST) must be a number of seconds from 0 to 86400, not ${String(args["agent-persist"] ?? process.env.POSTFLEET_AGENT_PERSIST)}`);
+  }
+  return Math.round(raw * 1000);
 }
 
 /** One banner before the run, not only a line per host lost among the results. */

@@ -21,6 +21,10 @@ export const HOST_OPTIONS = {
   "ask-become-pass": { alias: "K", type: "boolean", default: false, describe: "Prompt for the sudo password" },
   timeout: { alias: "T", type: "number", describe: "SSH connect timeout in seconds (default 10, or ansible.cfg's timeout)" },
   "op-timeout": { type: "number", default: 600, describe: "Timeout of one operation on a host, in seconds" },
+  "agent-persist": {
+    type: "number",
+    describe: "Keep the agent on each host for this many idle seconds and reuse it in the next runs (default 0: off, or $POSTFLEET_AGENT_PERSIST)",
+  },
   "host-key-checking": {
     type: "string",
     choices: ["strict", "accept-new", "off"],

@@ -213,8 +213,34 @@ export interface DriftFactsRequest {
   op: "drift-facts";
 }
 
+/**
+ * Keep an agent for the next runs (the resident agent): when this agent's
+ * input ends, it hands over to a resident agent of the same verified bundle
+ * that listens on a Unix socket in the login user's private cache directory
+ * for `idleMs` without a connection, then exits. A caller must present
+ * `secret` (64 hex digits, held only by the controller and, on the host, only
+ * in the resident agent's memory) in its first line, an AttachLine.
+ */
+export interface PersistRequest {
+  id: number;
+  op: "persist";
+  secret: string;
+  idleMs: number;
+}
+
+/** The first line a caller writes on a resident agent's socket; the agent answers with its hello, or an error and the end. */
+export interface AttachLine {
+  op: "attach";
+  secret: string;
+  /** The bundle the caller expects; another one answers "stale" and the resident agent exits. */
+  sha256: string;
+  /** The caller's idle time, which the resident agent adopts from now on (the last caller decides). */
+  idleMs?: number;
+}
+
 export type AgentRequest =
   | PostmultiRequest
+  | PersistRequest
   | FactsRequest
   | ShutdownRequest
   | CancelRequest
@@ -325,6 +351,16 @@ export interface HelloResponse {
   nodeVersion: string;
   /** Effective uid the agent runs as (0 when root / become). */
   uid: number;
+  /** True when this is a resident agent reached through its socket (no Node.js start for this run). */
+  resident?: boolean;
+}
+
+export interface PersistResponse {
+  id: number;
+  op: "persist";
+  /** Where the resident agent will listen (absolute, on the host). */
+  socketPath: string;
+  idleMs: number;
 }
 
 export interface ShutdownResponse {
@@ -445,6 +481,7 @@ export interface DriftFactsResponse {
 
 export type AgentResponse =
   | HelloResponse
+  | PersistResponse
   | PostmultiResponse
   | FactsResponse
   | ShutdownResponse

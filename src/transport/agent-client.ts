@@ -19,6 +19,7 @@ import {
   type CancelResponse,
   type ConfigResponse,
   type DriftFactsResponse,
+  type PersistResponse,
   type FactsResponse,
   type HealthResponse,
   type HelloResponse,
@@ -55,6 +56,7 @@ export interface ResponseByOp {
   health: HealthResponse;
   service: ServiceResponse;
   "drift-facts": DriftFactsResponse;
+  persist: PersistResponse;
 }
 
 export type ResponseFor<R> = R extends { op: infer O } ? (O extends keyof ResponseByOp ? ResponseByOp[O] : AgentResponse) : AgentResponse;

@@ -11,7 +11,10 @@ import { bootstrapNode, type BootstrapReport } from "./node-bootstrap.js";
 import { HostConnection, openConnection, type ConnectionOptions } from "./ssh-connection.js";
 import { AgentProcessError, AgentVersionError } from "./errors.js";
 import { requireNode, type NodeInfo } from "./node-detect.js";
-import { execRemote, spawnRemote, type BecomeOptions, type ExecResult } from "./remote-process.js";
+import { execRemote, RemoteProcess, spawnRemote, type BecomeOptions, type ExecResult } from "./remote-process.js";
+import { ResidentStore, type ResidentKey } from "./resident-store.js";
+import type { AttachLine } from "../protocol/index.js";
+import { randomBytes } from "node:crypto";
 import type { ConnectionTarget } from "../shared/connection-target.js";
 
 export * from "./errors.js";
@@ -32,6 +35,7 @@ export { KeyStore, PASSPHRASE_ENV, type PassphraseSource } from "./private-keys.
 export { fingerprintSha256, hashHostName, knownHostsName, parseKnownHosts, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
 export { MIN_NODE_MAJOR, type NodeInfo } from "./node-detect.js";
 export type { BecomeOptions, ExecResult, RemoteProcess } from "./remote-process.js";
+export { ResidentStore, defaultResidentDir, type ResidentEntry, type ResidentKey } from "./resident-store.js";
 export { buildCommand, LOGIN_HOME, shellQuote, shScript } from "./shell.js";
 export { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
 export type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
@@ -41,6 +45,13 @@ export interface TransportOptions extends ConnectionOptions {
   opTimeoutMs?: number;
   /** Gets one line per host when its session closes: where its time went (`-vv`). */
   timingsLog?: (line: string) => void;
+  /**
+   * Keep a resident agent on each host for this long without a connection
+   * (0/undefined: none), and reach the one a previous run left instead of
+   * starting Node.js. Entries (socket, secret) live in `residentStore`.
+   */
+  persistIdleMs?: number;
+  residentStore?: ResidentStore;
 }
 
 /** Where a host's time went, in ms: the `timings` of each host in `--json`. */
@@ -55,6 +66,8 @@ export interface HostTimings {
   helloMs?: number;
   /** True when this run uploaded the bundle. */
   uploaded?: boolean;
+  /** True when the run reached a resident agent (agentMs is then the attach: no Node.js start). */
+  resident?: boolean;
   /** Each agent request, in the order they ended. */
   requests: RequestTiming[];
 }
@@ -62,7 +75,7 @@ export interface HostTimings {
 /** One line for humans: "connect 12 ms, auth 30 ms, agent 410 ms (uploaded), hello 150 ms, requests: postmulti 40 ms, facts 12 ms". */
 export function formatTimings(t: HostTimings): string {
   const parts = [`connect ${t.connectMs} ms`, `auth ${t.authMs} ms`];
-  if (t.agentMs !== undefined) parts.push(`agent ${t.agentMs} ms${t.uploaded ? " (uploaded)" : ""}`);
+  if (t.agentMs !== undefined) parts.push(`agent ${t.agentMs} ms${t.uploaded ? " (uploaded)" : t.resident ? " (resident)" : ""}`);
   if (t.helloMs !== undefined) parts.push(`hello ${t.helloMs} ms`);
   const reqs = t.requests.length ? `; requests: ${t.requests.map((r) => `${r.op} ${r.ms} ms`).join(", ")}` : "";
   return `${parts.join(", ")}${reqs}`;
@@ -113,6 +126,9 @@ export interface HostSession {
   close(): Promise<void>;
 }
 
+let sharedStore: ResidentStore | undefined;
+const defaultStore = (): ResidentStore => (sharedStore ??= new ResidentStore());
+
 function becomeOf(t: ConnectionTarget): BecomeOptions {
   return { ...(t.becomeUser ? { user: t.becomeUser } : {}), ...(t.becomePassword !== undefined ? { password: t.becomePassword } : {}) };
 }
@@ -121,7 +137,7 @@ function becomeOf(t: ConnectionTarget): BecomeOptions {
 class SshHostSession implements HostSession {
   private nodeInfo: NodeInfo | undefined;
   agentOnHost: AgentOnHost | undefined;
-  private agentPhase: { agentMs: number; helloMs: number; uploaded: boolean } | undefined;
+  private agentPhase: { agentMs: number; helloMs: number; uploaded: boolean; resident?: boolean } | undefined;
   private clients: AgentClient[] = [];
 
   constructor(
@@ -152,9 +168,84 @@ class SshHostSession implements HostSession {
   }
 
   async startAgent(localBundlePath: string, o: AgentClientOptions = {}): Promise<AgentClient> {
-    const host = this.target.name;
     const bundle = readBundle(localBundlePath);
     const started = performance.now();
+    const resident = this.residentPlan();
+    if (resident) {
+      const client = await this.attachResident(resident, bundle, started, o);
+      if (client) return client;
+    }
+    const client = await this.startFresh(bundle, started, o);
+    if (resident) await this.askToPersist(client, resident, bundle);
+    return client;
+  }
+
+  /** Where this host's resident agent is recorded, when the run keeps them. */
+  private residentPlan(): { store: ResidentStore; key: ResidentKey; idleMs: number } | undefined {
+    const idleMs = this.o.persistIdleMs ?? 0;
+    if (idleMs <= 0) return undefined;
+    const s = this.connection.settings;
+    const key: ResidentKey = { user: s.user, hostname: s.hostname, port: s.port, become: this.target.become ? (this.target.becomeUser ?? "root") : null };
+    return { store: this.o.residentStore ?? defaultStore(), key, idleMs };
+  }
+
+  /** Reach the resident agent a previous run left: one channel, no Node.js start. Undefined when there is none to use. */
+  private async attachResident(
+    r: { store: ResidentStore; key: ResidentKey; idleMs: number },
+    bundle: AgentBundle,
+    started: number,
+    o: AgentClientOptions,
+  ): Promise<AgentClient | undefined> {
+    const entry = r.store.get(r.key);
+    if (!entry) return undefined;
+    if (entry.sha256 !== bundle.sha256) {
+      r.store.delete(r.key);
+      return undefined;
+    }
+    let client: AgentClient | undefined;
+    try {
+      const channel = await this.connection.openStreamLocal(entry.socketPath);
+      const proc = new RemoteProcess(channel);
+      proc.forward();
+      const attach: AttachLine = { op: "attach", secret: entry.secret, sha256: bundle.sha256, idleMs: r.idleMs };
+      proc.write(`${JSON.stringify(attach)}\n`);
+      client = await AgentClient.start(this.target.name, proc, {
+        requestTimeoutMs: this.o.opTimeoutMs,
+        connectionLost: () => !this.connection.isOpen,
+        helloTimeoutMs: 10_000,
+        ...o,
+      });
+    } catch {
+      // Gone, idle-expired, replaced, or not ours: start one as usual.
+      r.store.delete(r.key);
+      return undefined;
+    }
+    if (!client.hello.resident) {
+      await client.close().catch(() => undefined);
+      r.store.delete(r.key);
+      return undefined;
+    }
+    this.agentPhase = { agentMs: Math.round(performance.now() - started), helloMs: 0, uploaded: false, resident: true };
+    this.agentOnHost = { remotePath: entry.socketPath, sha256: bundle.sha256, uploaded: false, replaced: false, node: { path: entry.nodePath, version: entry.nodeVersion } };
+    this.clients.push(client);
+    return client;
+  }
+
+  /** Ask the agent just started to hand over to a resident one at the end of the run, with a fresh secret. */
+  private async askToPersist(client: AgentClient, r: { store: ResidentStore; key: ResidentKey; idleMs: number }, bundle: AgentBundle): Promise<void> {
+    const secret = randomBytes(32).toString("hex");
+    try {
+      const p = await client.request({ op: "persist", secret, idleMs: r.idleMs });
+      const node = this.agentOnHost?.node;
+      r.store.set(r.key, { socketPath: p.socketPath, secret, sha256: bundle.sha256, nodePath: node?.path ?? "", nodeVersion: node?.version ?? client.hello.nodeVersion });
+    } catch (e) {
+      this.o.warn?.(`${this.target.name}: no resident agent will be kept: ${(e as Error).message}`);
+    }
+  }
+
+  /** The one-exec start (upload and retry when needed). */
+  private async startFresh(bundle: AgentBundle, started: number, o: AgentClientOptions): Promise<AgentClient> {
+    const host = this.target.name;
     let uploaded = false;
     let replaced = false;
     const upload = async (nodePath: string | undefined) => {

@@ -4,7 +4,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from "ssh2";
-import { AuthError, HostKeyError, TransportError, UnreachableError } from "./errors.js";
+import { AgentProcessError, AuthError, HostKeyError, TransportError, UnreachableError } from "./errors.js";
 import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./private-keys.js";
 import { knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
 import { parseProxyJump, resolveHop, resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
@@ -188,6 +188,28 @@ export class HostConnection {
         }
         if (err) reject(new UnreachableError(this.target.name, `cannot open a session on ${this.target.name}: ${err.message}`, { cause: err }));
         else resolve(onOpen(channel));
+      });
+    });
+  }
+
+  /**
+   * A stream to a Unix socket on the host, through sshd as the login user
+   * (OpenSSH's direct-streamlocal), within the connect timeout. Rejects when
+   * nothing listens there or the server refuses.
+   */
+  openStreamLocal(socketPath: string): Promise<ClientChannel> {
+    if (this.closed) return Promise.reject(new UnreachableError(this.target.name, `connection to ${this.target.name} is closed (${this.closeReason})`));
+    return new Promise((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(new UnreachableError(this.target.name, `timed out after ${this.channelTimeoutMs / 1000} s opening ${socketPath} on ${this.target.name}`));
+      }, this.channelTimeoutMs);
+      this.client.openssh_forwardOutStreamLocal(socketPath, (err, channel) => {
+        clearTimeout(timer);
+        if (timedOut) return void channel?.close();
+        if (err) reject(new AgentProcessError(this.target.name, `cannot reach ${socketPath} on ${this.target.name}: ${err.message}`, { cause: err }));
+        else resolve(channel);
       });
     });
   }

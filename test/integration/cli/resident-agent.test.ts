@@ -1,0 +1,138 @@
+// The resident agent (`--agent-persist`), on lab hosts whose login user (ops)
+// becomes root with a sudo password: the first run starts Node.js and leaves
+// an agent behind; the next run reaches it through its socket without a
+// Node.js start and gets the same answers; it serves nobody without the
+// controller's secret, exits when idle, when the bundle it runs is not the one
+// asked for, and is never left behind by a run that did not ask for it.
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jsonOf, postfleet } from "../../support/cli.js";
+import { startLab, type Lab } from "../../support/lab.js";
+
+const PASSWORD = "res1dent-Become-pw";
+const SOCKET = "/home/ops/.cache/postfleet/resident-0.sock";
+
+describe("the resident agent", () => {
+  let lab: Lab;
+  let inv: string;
+  const home = () => join(lab.dir, "home");
+  const stateDir = () => join(lab.dir, "state");
+  const run = (args: string[], persist?: number) =>
+    postfleet(["-i", inv, ...(persist !== undefined ? ["--agent-persist", String(persist)] : []), ...args], {
+      env: { HOME: home(), XDG_STATE_HOME: stateDir() },
+    });
+  /** Agents (Node.js processes; a resident agent names itself) on a host, by command line. */
+  const nodes = async (i: number) =>
+    (await lab.hosts[i]!.exec("ps -eo user=,args= | grep -E '[n]ode|[p]ostfleet-agent' || true")).stdout.trim().split("\n").filter(Boolean);
+  const entries = () => readdirSync(join(stateDir(), "postfleet", "resident")).filter((f) => f.endsWith(".json"));
+  /** Try the socket on the host as `user`, with this first line; prints what the agent answers. */
+  const knock = (i: number, user: string, line: string) =>
+    lab.hosts[i]!.exec([
+      "su", user, "-s", "/bin/sh", "-c",
+      `node -e 'const s=require("net").connect(process.argv[1]);s.on("error",e=>{console.log("ERR",e.code);});s.on("data",d=>process.stdout.write(d));s.on("end",()=>process.exit(0));s.write(process.argv[2]+"\\n");setTimeout(()=>process.exit(0),3000)' ${SOCKET} '${line}'`,
+    ]);
+
+  beforeAll(async () => {
+    lab = await startLab(2, { user: "ops", sudoPassword: PASSWORD });
+    inv = join(lab.dir, "become.yml");
+    writeFileSync(inv, readFileSync(lab.inventoryPath, "utf8").replace("  vars:\n", `  vars:\n    ansible_become: true\n    ansible_become_password: ${PASSWORD}\n`));
+  });
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it("is not left behind by a run that did not ask for it", async () => {
+    const r = await run(["--json", "ping"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    await new Promise((res) => setTimeout(res, 500));
+    for (const i of [0, 1]) {
+      expect(await nodes(i)).toEqual([]);
+      expect((await lab.hosts[i]!.exec(`test -e ${SOCKET}`)).exitCode).not.toBe(0);
+    }
+  });
+
+  it("a first run leaves one root agent on a socket only the login user can open; the second reaches it without starting Node.js", async () => {
+    const first = await run(["--json", "postmulti", "-l"], 60);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const d1 = jsonOf(first);
+    for (const h of d1.hosts) expect(h.timings.resident).toBeFalsy();
+    await new Promise((res) => setTimeout(res, 1500));
+    for (const i of [0, 1]) {
+      const procs = await nodes(i);
+      expect(procs, procs.join("\n")).toHaveLength(1);
+      expect(procs[0]).toMatch(/^root +postfleet-agent \(resident\)/);
+      expect((await lab.hosts[i]!.exec(`stat -c '%U %a %F' ${SOCKET}`)).stdout.trim()).toBe("ops 600 socket");
+    }
+    // The controller's record: one private file per host; the secret appears in no output.
+    expect(entries()).toHaveLength(2);
+    for (const f of entries()) {
+      const p = join(stateDir(), "postfleet", "resident", f);
+      expect(statSync(p).mode & 0o777).toBe(0o600);
+      const secret = JSON.parse(readFileSync(p, "utf8")).secret as string;
+      expect(first.stdout + first.stderr).not.toContain(secret);
+    }
+
+    const second = await run(["--json", "postmulti", "-l"], 60);
+    expect(second.exitCode, second.stderr).toBe(0);
+    const d2 = jsonOf(second);
+    for (const h of d2.hosts) expect(h.timings.resident, h.host).toBe(true);
+    expect(d2.hosts.map((h: any) => h.stdout)).toEqual(d1.hosts.map((h: any) => h.stdout));
+    // Still the same single agent on each host: nothing new was started.
+    for (const i of [0, 1]) expect(await nodes(i)).toHaveLength(1);
+    const ping = jsonOf(await run(["--json", "ping"], 60));
+    expect(ping.hosts.map((h: any) => [h.status, h.data.user, h.timings.resident])).toEqual([
+      ["ok", "root", true],
+      ["ok", "root", true],
+    ]);
+  });
+
+  it("serves nobody without the secret: not another user, not the login user", async () => {
+    const wrong = JSON.stringify({ op: "attach", secret: "0".repeat(64), sha256: "0".repeat(64) });
+    const asOps = await knock(0, "ops", wrong);
+    expect(asOps.stdout).toMatch(/"op":"error".*not authorized/);
+    expect(asOps.stdout).not.toMatch(/"op":"hello"/);
+    const asNobody = await knock(0, "nobody", wrong);
+    expect(asNobody.stdout).toMatch(/ERR EACCES/);
+    // Still serving its controller.
+    const r = jsonOf(await run(["--json", "-l", "mta01", "ping"], 60));
+    expect(r.hosts[0].timings.resident).toBe(true);
+  });
+
+  it("a record with the wrong secret is dropped: the run starts a fresh agent, which replaces the old one", async () => {
+    for (const f of entries()) {
+      const p = join(stateDir(), "postfleet", "resident", f);
+      const e = JSON.parse(readFileSync(p, "utf8"));
+      writeFileSync(p, JSON.stringify({ ...e, secret: "f".repeat(64) }));
+      chmodSync(p, 0o600);
+    }
+    const r = jsonOf(await run(["--json", "ping"], 60));
+    expect(r.summary.ok).toBe(2);
+    for (const h of r.hosts) expect(h.timings.resident).toBeFalsy();
+    await new Promise((res) => setTimeout(res, 3500)); // the old agent sees its socket replaced within 2 s
+    for (const i of [0, 1]) expect(await nodes(i)).toHaveLength(1);
+    const again = jsonOf(await run(["--json", "ping"], 60));
+    for (const h of again.hosts) expect(h.timings.resident).toBe(true);
+  });
+
+  it("exits when asked for another bundle, and when idle", async () => {
+    const p = join(stateDir(), "postfleet", "resident", entries()[0]!);
+    const e = JSON.parse(readFileSync(p, "utf8"));
+    const host = (await Promise.all([0, 1].map(async (i) => ((await knock(i, "ops", JSON.stringify({ op: "attach", secret: e.secret, sha256: e.sha256 }))).stdout.includes('"hello"') ? i : -1)))).find((i) => i >= 0)!;
+    const stale = await knock(host, "ops", JSON.stringify({ op: "attach", secret: e.secret, sha256: "a".repeat(64) }));
+    expect(stale.stdout).toMatch(/stale/);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(await nodes(host)).toEqual([]);
+    expect((await lab.hosts[host]!.exec(`test -e ${SOCKET}`)).exitCode).not.toBe(0);
+
+    // Idle: 2 s without a connection, then gone.
+    expect((await run(["--json", "ping"], 2)).exitCode).toBe(0);
+    await new Promise((res) => setTimeout(res, 1000));
+    for (const i of [0, 1]) expect(await nodes(i)).toHaveLength(1);
+    await new Promise((res) => setTimeout(res, 3000));
+    for (const i of [0, 1]) {
+      expect(await nodes(i)).toEqual([]);
+      expect((await lab.hosts[i]!.exec(`test -e ${SOCKET}`)).exitCode).not.toBe(0);
+    }
+  });
+});
