@@ -64,7 +64,7 @@ const STRICT_AS_SSH_PRINTS: Record<string, string> = { yes: "true", true: "true"
 function compare(home: string, host: string, user: string | undefined): void {
   const theirs = sshG(home, host, user);
   const opts = { files: [join(home, ".ssh", "config")], home, localUser };
-  if ("refused" in theirs) {
+  if (theirs.refused !== undefined) {
     // ssh refuses the file: so must we, naming the same file and line.
     const e = errorOf(() => resolveHop({ host, ...(user ? { user } : {}) }, opts));
     const at = /^(\S+) line (\d+)/m.exec(theirs.refused);
