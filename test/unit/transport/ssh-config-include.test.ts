@@ -56,6 +56,7 @@ function sshG(home: string, host: string, user: string | undefined) {
     userknownhostsfile: get("userknownhostsfile")[0]!.split(" "),
     stricthostkeychecking: get("stricthostkeychecking")[0]!,
     connecttimeout: get("connecttimeout")[0]!,
+    hashknownhosts: get("hashknownhosts")[0]!,
   };
 }
 
@@ -102,6 +103,7 @@ function compare(home: string, host: string, user: string | undefined): void {
       theirs.userknownhostsfile.map((f) => (f.startsWith(`${passwdHome}/`) ? home + f.slice(passwdHome.length) : f)),
     );
   }
+  expect(ours.hashKnownHosts ? "yes" : "no", `hashknownhosts of ${label}`).toBe(theirs.hashknownhosts);
   expect(STRICT_AS_SSH_PRINTS[raw.config.strictHostKeyChecking?.value ?? "ask"], `stricthostkeychecking of ${label}`).toBe(
     theirs.stricthostkeychecking,
   );
@@ -136,6 +138,20 @@ Host web*
       "abs/c.conf": "Host cache1\n  Port 6379\n  IdentityFile ~/.ssh/cache_%r\n",
     },
     hosts: ["web1", "db1", "cache1", "cache22", "other", "x.internal"],
+  },
+  {
+    name: "Include globs: byte order (upper case first), [...] classes, wildcards in directories, several patterns on a line",
+    files: {
+      ".ssh/config": "Include g/[!x]*.conf g/x?.conf\nInclude d*/config\n",
+      ".ssh/g/a.conf": "Host *\n  Port 2001\n  User lower\n",
+      ".ssh/g/B.conf": "Host *\n  Port 2002\n",
+      ".ssh/g/x1.conf": "Host *\n  User xone\n  ConnectTimeout 3\n",
+      ".ssh/g/x12.conf": "Host *\n  ConnectTimeout 4\n",
+      ".ssh/da/config": "Host *\n  ProxyJump fromda\n",
+      ".ssh/Dz/config": "Host *\n  ProxyJump fromDz\n",
+      ".ssh/db/config": "Host *\n  IdentityFile ~/.ssh/from_db\n",
+    },
+    hosts: ["h1"],
   },
   {
     name: "Include inside Host blocks applies only when the block matches; the block goes on after it",
@@ -511,6 +527,8 @@ const SETTINGS = [
   "StrictHostKeyChecking accept-new",
   "StrictHostKeyChecking no",
   "StrictHostKeyChecking yes",
+  "HashKnownHosts yes",
+  "HashKnownHosts no",
   "ForwardAgent yes",
 ];
 
