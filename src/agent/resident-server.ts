@@ -94,6 +94,7 @@ export async function runResident(h: ResidentHeader): Promise<number> {
         return refuse("the first line must be an attach line");
       }
       if (attach.op !== "attach" || !sameSecret(attach.secret, h.secret)) return refuse("not authorized");
+      if (attach.stop === true) return void sock.end(JSON.stringify({ id: 0, op: "shutdown" }) + "\n", () => quit(0));
       if (attach.sha256 !== h.sha256) return refuse(`stale: this resident agent runs bundle ${h.sha256}`, () => quit(0));
       if (Number.isInteger(attach.idleMs) && attach.idleMs! > 0 && attach.idleMs! <= 86_400_000) h.idleMs = attach.idleMs!;
       const rest = buf.subarray(nl + 1);

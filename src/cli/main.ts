@@ -4,6 +4,7 @@
 import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { EXIT } from "../orchestrator/run-document.js";
+import { agentCommand } from "./commands/agent.js";
 import { bootstrapCommand } from "./commands/bootstrap.js";
 import { driftCommand } from "./commands/drift.js";
 import { inventoryCommand } from "./commands/inventory.js";
@@ -14,7 +15,7 @@ import { reportCommand } from "./commands/report.js";
 import { runCommand } from "./commands/run.js";
 import { normalizeArgv } from "./options.js";
 
-const commands = [postmultiCommand, runCommand, pingCommand, reportCommand, driftCommand, bootstrapCommand, inventoryCommand, labCommand];
+const commands = [postmultiCommand, runCommand, pingCommand, reportCommand, driftCommand, bootstrapCommand, agentCommand, inventoryCommand, labCommand];
 const words = commands.map((c) => String(c.command).split(" ")[0]!);
 const argv = normalizeArgv(hideBin(process.argv), words, ["postmulti"]);
 

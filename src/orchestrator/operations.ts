@@ -106,6 +106,19 @@ export function factsOperation(o: { queues: boolean }): HostOperation {
 }
 
 /** Install Node.js (for the agent) with the host's package manager; needs no agent. */
+/** Stop the resident agent this controller left on the host (`--agent-persist`), if any. */
+export function stopResidentOperation(): HostOperation {
+  return {
+    label: "agent stop",
+    async run({ session }) {
+      const r = await (await session.connection()).stopResident();
+      return r === "stopped"
+        ? { status: "changed", message: "resident agent stopped", results: [] }
+        : { status: "ok", message: "no resident agent of this controller", results: [] };
+    },
+  };
+}
+
 export function bootstrapOperation(): HostOperation {
   return {
     label: "bootstrap",

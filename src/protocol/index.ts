@@ -236,6 +236,8 @@ export interface AttachLine {
   sha256: string;
   /** The caller's idle time, which the resident agent adopts from now on (the last caller decides). */
   idleMs?: number;
+  /** Ask the resident agent to exit: it answers a ShutdownResponse (id 0) and goes. */
+  stop?: boolean;
 }
 
 export type AgentRequest =

@@ -123,6 +123,8 @@ export interface HostSession {
   timings(): HostTimings;
   /** Install Node.js with the host's package manager if missing or too old. */
   bootstrap(): Promise<BootstrapReport>;
+  /** Ask the resident agent this controller recorded for the host to exit; "none" when there is no record or nothing answers. */
+  stopResident(): Promise<"stopped" | "none">;
   close(): Promise<void>;
 }
 
@@ -320,6 +322,29 @@ class SshHostSession implements HostSession {
       throw new AgentProcessError(this.target.name, `the agent on ${this.target.name} said hello without the loader's verification`);
     }
     return { client, verified, verifiedAt };
+  }
+
+  async stopResident(): Promise<"stopped" | "none"> {
+    const s = this.connection.settings;
+    const key: ResidentKey = { user: s.user, hostname: s.hostname, port: s.port, become: this.target.become ? (this.target.becomeUser ?? "root") : null };
+    const store = this.o.residentStore ?? defaultStore();
+    const entry = store.get(key);
+    if (!entry) return "none";
+    store.delete(key);
+    const channel = await this.connection.openStreamLocal(entry.socketPath).catch(() => undefined);
+    if (!channel) return "none";
+    const stop: AttachLine = { op: "attach", secret: entry.secret, sha256: entry.sha256, stop: true };
+    const answer = await new Promise<string>((resolve) => {
+      let out = "";
+      const t = setTimeout(() => resolve(out), this.connection.channelTimeoutMs);
+      channel.on("data", (d: Buffer) => (out += d.toString("utf8")));
+      channel.on("close", () => {
+        clearTimeout(t);
+        resolve(out);
+      });
+      channel.end(`${JSON.stringify(stop)}\n`);
+    });
+    return /"op":"shutdown"/.test(answer) ? "stopped" : "none";
   }
 
   async bootstrap(): Promise<BootstrapReport> {

@@ -135,4 +135,20 @@ describe("the resident agent", () => {
       expect((await lab.hosts[i]!.exec(`test -e ${SOCKET}`)).exitCode).not.toBe(0);
     }
   });
+
+  it("`postfleet agent stop` ends them now, and says so; a second stop finds none", async () => {
+    expect((await run(["--json", "ping"], 600)).exitCode).toBe(0);
+    await new Promise((res) => setTimeout(res, 1000));
+    for (const i of [0, 1]) expect(await nodes(i)).toHaveLength(1);
+    const stop = await run(["--json", "agent", "stop"]);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(jsonOf(stop).hosts.map((h: any) => [h.status, h.message])).toEqual([
+      ["changed", "resident agent stopped"],
+      ["changed", "resident agent stopped"],
+    ]);
+    await new Promise((res) => setTimeout(res, 500));
+    for (const i of [0, 1]) expect(await nodes(i)).toEqual([]);
+    const again = jsonOf(await run(["--json", "agent", "stop"]));
+    expect(again.hosts.map((h: any) => h.status)).toEqual(["ok", "ok"]);
+  });
 });
