@@ -228,6 +228,44 @@ function statKey(st: Stats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
+/** Lines of a colon-separated account file (/etc/passwd, /etc/group), split. */
+function accountEntries(path: string): string[][] {
+  try {
+    return readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => l.split(":"));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * OpenSSH's check of an ssh config's owner and mode: owned by root or the user,
+ * not world-writable, and group-writable only (as Debian's ssh allows, whose
+ * `ssh -G` is our oracle) when the group's one member is the file's owner.
+ */
+function securePermissions(st: Stats): boolean {
+  const uid = process.getuid?.() ?? 0;
+  if (st.uid !== 0 && st.uid !== uid) return false;
+  if ((st.mode & 0o002) !== 0) return false;
+  if ((st.mode & 0o020) === 0) return true;
+  const group = accountEntries("/etc/group").find((g) => Number(g[2]) === st.gid);
+  if (!group) return false;
+  const users = accountEntries("/etc/passwd");
+  let members = 0;
+  for (const u of users) {
+    if (Number(u[3]) !== st.gid) continue;
+    members++;
+    if (Number(u[2]) !== uid) return false;
+  }
+  const owner = users.find((u) => Number(u[2]) === st.uid);
+  if (!owner) return false;
+  const supplementary = (group[3] ?? "").split(",").filter(Boolean);
+  if (supplementary.length > 0) {
+    members++;
+    if (supplementary[0] !== owner[0] || supplementary.length > 1) return false;
+  }
+  return members > 0;
+}
+
 type Loaded = { kind: "missing" } | { kind: "lines"; lines: ConfigLine[] };
 
 function loadFile(path: string, checkPermissions: boolean, label: string, from: Origin | undefined): Loaded {
@@ -240,11 +278,8 @@ function loadFile(path: string, checkPermissions: boolean, label: string, from: 
   }
   // Missing, or a dangling link matched by an Include: ssh skips it too.
   if (!st) return { kind: "missing" };
-  if (checkPermissions) {
-    const uid = process.getuid?.() ?? 0;
-    if ((st.uid !== 0 && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new TransportConfigError(label, `${where}bad owner or permissions on ${path} (ssh refuses it too): make it owned by you and not writable by others`);
-    }
+  if (checkPermissions && !securePermissions(st)) {
+    throw new TransportConfigError(label, `${where}bad owner or permissions on ${path} (ssh refuses it too): make it owned by you and not writable by others`);
   }
   // fopen() of a directory succeeds and reads nothing.
   if (st.isDirectory()) return { kind: "lines", lines: [] };

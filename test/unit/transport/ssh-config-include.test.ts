@@ -2,7 +2,7 @@
 // corpus of configs, plus what postfleet refuses (with file:line) because it
 // cannot evaluate it, and the per-process parse cache.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -443,8 +443,20 @@ describe("what postfleet cannot evaluate is refused with file:line when it matte
     chmodSync(join(home, ".ssh", "inc", "a"), 0o666);
     expect(errorOf(() => resolve("h")).message).toMatch(/bad owner or permissions/);
     expect(sshRefuses(home, "h")).toBe(true);
+    // Group-writable with a group whose only member is the owner: Debian's ssh (the oracle here) accepts it.
+    chmodSync(join(home, ".ssh", "inc", "a"), 0o664);
+    const groupOk = !sshRefuses(home, "h");
+    if (groupOk) expect(resolve("h").port).toBe(2);
+    else expect(errorOf(() => resolve("h")).message).toMatch(/bad owner or permissions/);
     chmodSync(join(home, ".ssh", "inc", "a"), 0o644);
     expect(resolve("h").port).toBe(2);
+    if (process.getuid?.() === 0) {
+      // Owned by another user (we are root here, so we can make one): refused by both.
+      chownSync(join(home, ".ssh", "inc", "a"), 65534, 65534);
+      expect(errorOf(() => resolve("h")).message).toMatch(/bad owner or permissions/);
+      expect(sshRefuses(home, "h")).toBe(true);
+      chownSync(join(home, ".ssh", "inc", "a"), 0, 0);
+    }
     symlinkSync(join(home, "absent"), join(home, ".ssh", "inc", "b"));
     expect(resolve("h").port).toBe(2);
     expect(sshRefuses(home, "h")).toBe(false);
