@@ -298,11 +298,6 @@ function loadFile(path: string, checkPermissions: boolean, label: string, from: 
   return { kind: "lines", lines };
 }
 
-/** Forget parsed files (tests that rewrite a file within the same mtime tick). */
-export function clearSshConfigCache(): void {
-  parsedFiles.clear();
-}
-
 // ---------------------------------------------------------------- patterns
 
 /** OpenSSH's match_pattern: `*` and `?` wildcards, case-sensitive, whole string. */

@@ -256,12 +256,18 @@ Host neg* !neg2
   User neguser
 Host ne?3
   Port 4444
+Host esc
+  IdentityFile ~/.ssh/back\\ slash
+  IdentityFile ~/.ssh/q"uo"ted'it's'
+  User 'single quoted'
+  ConnectTimeout 1m30s
+  HostName=esc.example.org#not-a-comment
 Host "*"
   ConnectTimeout 5 # trailing comment
   StrictHostKeyChecking Accept-New
 `,
     },
-    hosts: ["eq1", "eq2", "eq3", "neg1", "neg2", "neg3", "ne33"],
+    hosts: ["eq1", "eq2", "eq3", "neg1", "neg2", "neg3", "ne33", "esc"],
   },
   {
     name: "ProxyJump and ProxyCommand none share one slot; inventory-like -l",
