@@ -1,7 +1,8 @@
 // `config` requests (protocol 2): read and set one instance's main.cf and
 // master.cf. The current values come from the host's postconf (-n, -d, -F,
 // -P); only what differs from the spec is written, with postconf itself
-// (-e, -X, -M, -F, -P, -PX), under the host lock. With `newInstance` (dry
+// (-e, -X, -M, -F, -P, -PX), under the host lock, on staged copies renamed
+// into place when every write succeeded. With `newInstance` (dry
 // run) an instance that does not exist yet is answered for from the files
 // `postmulti -e create` would give it (new-instance.ts), with the same diff.
 import { mkdtempSync, copyFileSync, rmSync } from "node:fs";
@@ -13,6 +14,7 @@ import { masterEntries, parseMasterLines, type MasterEntry } from "./master-cf.j
 import { asInstanceMain, configTarget, type ConfigTarget } from "./new-instance.js";
 import { parsePostconfLines } from "./postconf.js";
 import type { RequestContext } from "./request-context.js";
+import { stagedEdit } from "./staged-edit.js";
 import { postconfRun, RequestError, toAgentError, unknownInstance, type RequestInstance } from "./request-instance.js";
 
 /** postconf -n of the target (a simulated instance's as it will read in its own directory). */
@@ -67,11 +69,12 @@ export async function handleConfig(req: ConfigRequest, ctx: RequestContext): Pro
     const apply = async () => {
       const plan = planConfig(spec, await readCurrent(ctx, t, spec));
       answer.changes = plan.changes;
-      if (!dryRun) {
-        for (const args of plan.commands) {
-          await postconfRun(ctx, ri, args);
-          answer.changed = true;
-        }
+      if (!dryRun && plan.commands.length) {
+        // All of the request's writes, or none, reach each file (staged-edit.ts).
+        await stagedEdit(ri.instance.configDir, async (stage) => {
+          for (const args of plan.commands) await postconfRun(ctx, ri, args, stage);
+        });
+        answer.changed = true;
       }
       return plan;
     };

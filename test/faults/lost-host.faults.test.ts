@@ -2,9 +2,8 @@
 // ssh session killed mid-restart, the host paused during the wait step, its
 // network cut during the settings step. The other hosts finish; the faulted
 // one is reported as it is: unreachable, with the steps and instances it got
-// through (the instance in flight: state unknown). Known gap, not covered
-// here: the agent SIGKILLed between two postconf writes of one settings
-// request leaves master.cf (a whole file) with part of the request's changes.
+// through (the instance in flight: state unknown). The agent SIGKILLed
+// between two postconf writes of one settings change: staged-edit.faults.test.ts.
 import { reached } from "./support/fault-case.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab } from "../support/lab.js";
