@@ -127,7 +127,8 @@ export function resolveHop(
   const proxyJump = given.proxyJump ?? (cfgJump && cfgJump.toLowerCase() !== "none" ? cfgJump : undefined);
   const cfgTimeout = c.connectTimeout?.value;
   const connectTimeoutMs = given.connectTimeoutMs ?? (cfgTimeout !== undefined && cfgTimeout > 0 ? cfgTimeout * 1000 : undefined);
-  const knownHostsFiles = c.userKnownHostsFiles?.value.map((f) => expandTilde(expandTokens(f, tokens), home));
+  // "none" (OpenSSH: no user known_hosts file) reads as empty and takes no new entry.
+  const knownHostsFiles = c.userKnownHostsFiles?.value.map((f) => (f.toLowerCase() === "none" ? "/dev/null" : expandTilde(expandTokens(f, tokens), home)));
   return {
     hostname,
     port,
