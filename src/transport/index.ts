@@ -186,9 +186,13 @@ class SshHostSession implements HostSession {
   private residentPlan(): { store: ResidentStore; key: ResidentKey; idleMs: number } | undefined {
     const idleMs = this.o.persistIdleMs ?? 0;
     if (idleMs <= 0) return undefined;
+    return { store: this.o.residentStore ?? defaultStore(), key: this.residentKey(), idleMs };
+  }
+
+  /** Who logs in where, and as whom the agent runs: one resident agent each. */
+  private residentKey(): ResidentKey {
     const s = this.connection.settings;
-    const key: ResidentKey = { user: s.user, hostname: s.hostname, port: s.port, become: this.target.become ? (this.target.becomeUser ?? "root") : null };
-    return { store: this.o.residentStore ?? defaultStore(), key, idleMs };
+    return { user: s.user, hostname: s.hostname, port: s.port, become: this.target.become ? (this.target.becomeUser ?? "root") : null };
   }
 
   /** Reach the resident agent a previous run left: one channel, no Node.js start. Undefined when there is none to use. */
@@ -325,8 +329,7 @@ class SshHostSession implements HostSession {
   }
 
   async stopResident(): Promise<"stopped" | "none"> {
-    const s = this.connection.settings;
-    const key: ResidentKey = { user: s.user, hostname: s.hostname, port: s.port, become: this.target.become ? (this.target.becomeUser ?? "root") : null };
+    const key = this.residentKey();
     const store = this.o.residentStore ?? defaultStore();
     const entry = store.get(key);
     if (!entry) return "none";
