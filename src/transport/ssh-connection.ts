@@ -292,7 +292,15 @@ export function hostKeyCheckingOf(target: ConnectionTarget | undefined, s: HopSe
 /** The hosts among `targets` whose own key is not verified on this run (checking off), for the run's banner. */
 export function hostsWithoutKeyChecking(targets: Iterable<ConnectionTarget>, o: ConnectionOptions = {}): string[] {
   const off: string[] = [];
-  for (const t of targets) if (hostKeyCheckingOf(t, resolveTarget(t, o.sshConfig), o) === "off") off.push(t.name);
+  for (const t of targets) {
+    let settings: HopSettings;
+    try {
+      settings = resolveTarget(t, o.sshConfig);
+    } catch {
+      continue; // an ssh_config this host cannot use fails the host itself when it connects
+    }
+    if (hostKeyCheckingOf(t, settings, o) === "off") off.push(t.name);
+  }
   return off;
 }
 
