@@ -117,12 +117,20 @@ export async function serviceStep(ctx: StepContext, action: ServiceAction, selec
   if (action === "stop") return all(await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs));
   if (action === "start") return all(await serviceInstances(ctx, "start", forward, healthyTimeoutMs));
   if (action === "reload") return all(await serviceInstances(ctx, "reload", forward, healthyTimeoutMs));
-  // restart: only what was running (or is enabled) comes back; a failed stop leaves the rest untouched.
-  const stop = await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs);
-  if (stop.failed) return [...stop.results, ...stop.untouched.map((u) => ({ ...u, action: u.action.replace(/^not stopped/, "not restarted") }))];
-  // Bring back what this step stopped, even after a first Ctrl-C; the rest is left as it was.
+  // restart: only what was running (or is enabled) comes back.
+  let stop: Awaited<ReturnType<typeof serviceInstances>>;
+  try {
+    stop = await serviceInstances(ctx, "stop", reverse, healthyTimeoutMs);
+  } catch (err) {
+    // Lost while stopping: what this step stopped is down now, and the report says so.
+    if (err instanceof PartialStepError)
+      throw new PartialStepError(err.reason, mergeRestart(err.done, [], "stopped, and not started again: the host was lost during the restart"), err.hostLost);
+    throw err;
+  }
   const stopped = new Set(stop.results.filter((r) => r.status === "changed").map((r) => r.instance));
-  const again = forward.filter((i) => stopped.has(i.name) || !ctx.interrupted());
+  // After a failed stop only what this step stopped comes back (the rest is left as it was); otherwise
+  // everything selected, and after a first Ctrl-C still what this step stopped.
+  const again = stop.failed ? forward.filter((i) => stopped.has(i.name)) : forward.filter((i) => stopped.has(i.name) || !ctx.interrupted());
   let start;
   try {
     start = await serviceInstances(ctx, "start", again, healthyTimeoutMs, GATE_CHECKS, true);
@@ -133,7 +141,10 @@ export async function serviceStep(ctx: StepContext, action: ServiceAction, selec
       throw new PartialStepError(err.reason, mergeRestart(stop.results, err.done, "stopped, and not started again: the step was cut off before its turn"), err.hostLost);
     throw err;
   }
-  return mergeRestart(stop.results, start.results);
+  const merged = mergeRestart(stop.results, start.results);
+  if (!stop.failed) return merged;
+  const notRestarted = stop.untouched.map((u) => ({ ...u, action: u.action.replace(/^not stopped/, "not restarted") }));
+  return [...merged, ...notRestarted];
 }
 
 /** One line per instance for a restart: stopped + started → restarted. */

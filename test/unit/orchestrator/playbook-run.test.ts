@@ -237,6 +237,29 @@ describe("runPlaybook", () => {
     expect(fakes.h1!.log).toEqual(["stop postfix-in", "start postfix-in", "health postfix-in"]);
   });
 
+  it("a host lost while a restart stops: what it stopped is reported stopped and not started again, never restarted", async () => {
+    const { hosts, fakes, clocks } = setup(1);
+    fakes.h1!.loseAt = "stop postfix-out"; // postfix-in was stopped first (reverse order)
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: false });
+    const h = doc.plays[0]!.batches[0]!.hosts[0]!;
+    expect(h.status).toBe("unreachable");
+    const inst = h.steps[0]!.instances.map((i) => `${i.instance}: ${i.status} ${i.action}`);
+    expect(inst).toEqual(["postfix-in: failed stopped, not started again", "postfix-out: failed state unknown: the host was lost during stop postfix-out"]);
+    expect(h.steps[0]!.instances[0]!.error).toMatch(/host was lost during the restart/);
+  });
+
+  it("a failed stop in a restart starts again what the step had stopped, and leaves the rest as it was", async () => {
+    const { hosts, fakes, clocks } = setup(1);
+    fakes.h1!.failService = "stop postfix-out";
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: false });
+    expect(fakes.h1!.log).toEqual(["stop postfix-in", "stop postfix-out", "start postfix-in", "health postfix-in"]);
+    const h = doc.plays[0]!.batches[0]!.hosts[0]!;
+    expect(h.status).toBe("failed");
+    const inst = h.steps[0]!.instances.map((i) => `${i.instance}: ${i.status}`);
+    expect(inst).toEqual(["postfix-in: changed", "postfix-out: failed", "-: skipped"]);
+    expect(h.steps[0]!.instances[2]!.action).toMatch(/^not restarted \(postfix-out failed first/);
+  });
+
   it("--check sends every request as a dry run and runs no health gate", async () => {
     const { hosts, fakes, clocks } = setup(1);
     const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: true });
