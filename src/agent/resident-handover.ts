@@ -6,7 +6,7 @@
 // environment. The new process reads the bundle once and compiles the bytes
 // it hashed, as the loader does: no file is run by path after its check.
 import { spawn } from "node:child_process";
-import { statSync } from "node:fs";
+import { lstatSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { PersistRequest, PersistResponse } from "../protocol/index.js";
 
@@ -34,15 +34,33 @@ function startedBundle(): { file: string; sha256: string } {
   return { file, sha256: m[1]! };
 }
 
+/** Where a root resident agent listens: a directory only root can change. */
+export const ROOT_SOCKET_DIR = "/run/postfleet";
+
+/**
+ * The socket's directory. A root agent's must be one the login user cannot
+ * write: in the login user's own cache, that user could swap the socket for a
+ * relay of their own and ride a controller's session into root. An agent of
+ * the login user's own uid listens in that user's private cache.
+ */
+function socketDirFor(euid: number, loginUid: number, cacheDir: string): string {
+  if (euid === loginUid) return cacheDir;
+  if (euid !== 0) throw new Error(`a resident agent runs as root or as the login user, not as uid ${euid}`);
+  mkdirSync(ROOT_SOCKET_DIR, { recursive: true, mode: 0o755 });
+  const st = lstatSync(ROOT_SOCKET_DIR);
+  if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) throw new Error(`${ROOT_SOCKET_DIR} is not a directory owned and writable by root alone`);
+  return ROOT_SOCKET_DIR;
+}
+
 /** The `persist` request: remember the plan; nothing starts before the input ends. */
 export function persistHandler(lockTimeoutMs: number) {
   return (req: PersistRequest): PersistResponse => {
     const { file, sha256 } = startedBundle();
-    const dir = dirname(file);
-    // The cache directory is the login user's (the loader checked it): the socket is theirs too.
-    const st = statSync(dir);
-    const socketPath = join(dir, `resident-${process.geteuid?.() ?? 0}.sock`);
-    planned = { sha256, file, socketPath, secret: req.secret, idleMs: req.idleMs, ownerUid: st.uid, ownerGid: st.gid, lockTimeoutMs };
+    // The cache directory is the login user's (the loader checked it): the socket will be theirs to open.
+    const cache = statSync(dirname(file));
+    const euid = process.geteuid?.() ?? 0;
+    const socketPath = join(socketDirFor(euid, cache.uid, dirname(file)), `resident-${cache.uid}-as-${euid}.sock`);
+    planned = { sha256, file, socketPath, secret: req.secret, idleMs: req.idleMs, ownerUid: cache.uid, ownerGid: cache.gid, lockTimeoutMs };
     return { id: req.id, op: "persist", socketPath, idleMs: req.idleMs };
   };
 }

@@ -1,8 +1,8 @@
 // The resident agent: started detached by an agent whose run asked to persist
-// (resident-handover.ts), it serves protocol 2 on a Unix socket in the login
-// user's private cache directory (mode 0600, owned by the login user, so sshd
-// can forward a connection to it for that user and nobody else), one serve
-// loop per connection. A caller's first line must present the secret of the
+// (resident-handover.ts), it serves protocol 2 on a Unix socket (mode 0600,
+// owned by the login user, so sshd can forward a connection to it for that
+// user and nobody else; a root agent's in /run/postfleet, which that user
+// cannot change), one serve loop per connection. A caller's first line must present the secret of the
 // controller that asked for it; otherwise it is answered with an error and
 // dropped. It exits after `idleMs` without a connection, when its socket or
 // bundle file is replaced or removed, when a caller expects another bundle,
@@ -13,6 +13,7 @@ import { chownSync, existsSync, renameSync, statSync, unlinkSync } from "node:fs
 import { createServer, type Server, type Socket } from "node:net";
 import type { AttachLine } from "../protocol/index.js";
 import { releaseAllLocks } from "./lock.js";
+import { enablePostconfReadCache } from "./postconf-cache.js";
 import type { ResidentHeader } from "./resident-handover.js";
 import { agentHandlers } from "./serve.js";
 import { createServeLoop, type ServeLoop } from "./serve-loop.js";
@@ -39,6 +40,7 @@ function sameSecret(given: unknown, secret: string): boolean {
 export async function runResident(h: ResidentHeader): Promise<number> {
   process.title = "postfleet-agent (resident)";
   process.on("exit", releaseAllLocks);
+  enablePostconfReadCache();
   const loops = new Set<ServeLoop>();
   let idleTimer: NodeJS.Timeout | undefined;
   let finish!: (code: number) => void;

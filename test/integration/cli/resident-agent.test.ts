@@ -11,11 +11,12 @@ import { jsonOf, postfleet } from "../../support/cli.js";
 import { startLab, type Lab } from "../../support/lab.js";
 
 const PASSWORD = "res1dent-Become-pw";
-const SOCKET = "/home/ops/.cache/postfleet/resident-0.sock";
 
 describe("the resident agent", () => {
   let lab: Lab;
   let inv: string;
+  /** The root agent's socket: in a directory only root can change, openable by the login user alone. */
+  let SOCKET: string;
   const home = () => join(lab.dir, "home");
   const stateDir = () => join(lab.dir, "state");
   const run = (args: string[], persist?: number) =>
@@ -35,6 +36,7 @@ describe("the resident agent", () => {
 
   beforeAll(async () => {
     lab = await startLab(2, { user: "ops", sudoPassword: PASSWORD });
+    SOCKET = `/run/postfleet/resident-${(await lab.hosts[0]!.exec("id -u ops")).stdout.trim()}-as-0.sock`;
     inv = join(lab.dir, "become.yml");
     writeFileSync(inv, readFileSync(lab.inventoryPath, "utf8").replace("  vars:\n", `  vars:\n    ansible_become: true\n    ansible_become_password: ${PASSWORD}\n`));
   });
@@ -94,6 +96,10 @@ describe("the resident agent", () => {
     expect(asOps.stdout).not.toMatch(/"op":"hello"/);
     const asNobody = await knock(0, "nobody", wrong);
     expect(asNobody.stdout).toMatch(/ERR EACCES/);
+    // Nor can the login user put a relay of their own in its place.
+    const swap = await lab.hosts[0]!.exec(["su", "ops", "-s", "/bin/sh", "-c", `mv ${SOCKET} /tmp/moved.sock`]);
+    expect(swap.exitCode).not.toBe(0);
+    expect(swap.stderr).toMatch(/Permission denied/);
     // Still serving its controller.
     const r = jsonOf(await run(["--json", "-l", "mta01", "ping"], 60));
     expect(r.hosts[0].timings.resident).toBe(true);
