@@ -4,7 +4,7 @@
 import { ClaimTable, checkSharedDirs, loadAllInstances, readPrimary, INSTANCE_PARAMS, type Instance, type InstanceReader, type PrimaryConfig } from "./instances.js";
 import { PostmultiFatal } from "./messages.js";
 import { findPostconf } from "./postconf.js";
-import { runCommand } from "./run-command.js";
+import { readPostconf } from "./postconf-cache.js";
 import type { Env } from "./system.js";
 
 export interface InstanceTable {
@@ -16,7 +16,7 @@ export interface InstanceTable {
 /** Reads a secondary's main.cf with the primary's postconf, output captured. */
 export function capturedInstanceReader(primary: PrimaryConfig, env: Env, signal?: AbortSignal): InstanceReader {
   return async (dir) => {
-    const r = await runCommand([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], { env, capture: true, signal });
+    const r = await readPostconf([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], { env, capture: true, signal });
     return { stdout: r.stdout, exitCode: r.spawnError ? 1 : r.exitCode };
   };
 }

@@ -1,7 +1,7 @@
 // Reading Postfix parameters through the host's own postconf(1), so that
 // defaults and $name expansion are exactly Postfix's.
 import { PostmultiFatal } from "./messages.js";
-import { runCommand } from "./run-command.js";
+import { readPostconf } from "./postconf-cache.js";
 import { which, type Env } from "./system.js";
 
 export interface PostconfOutput {
@@ -28,7 +28,7 @@ export function findPostconf(env: Env): string {
 }
 
 export async function postconf(postconfPath: string, args: string[], env: Env): Promise<PostconfOutput> {
-  const r = await runCommand([postconfPath, ...args], { env, capture: true });
+  const r = await readPostconf([postconfPath, ...args], { env, capture: true });
   if (r.spawnError) throw new PostmultiFatal(`execvp ${postconfPath}: ${r.spawnError.message}`, "internal");
   const { values } = parsePostconfLines(r.stdout);
   return { values, exitCode: r.exitCode, stderr: r.stderr };

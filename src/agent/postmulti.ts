@@ -25,6 +25,7 @@ import { findPostconf, postconf } from "./postconf.js";
 import { parsePostconfEdit, postconfEditEffects } from "./postconf-edit.js";
 import { emptyResult, listJsonLine, listLine } from "./instance-format.js";
 import { configSnapshot, isRunning } from "./state.js";
+import { readPostconf } from "./postconf-cache.js";
 import { runCommand } from "./run-command.js";
 
 /** Start-up and dispatch. Throws PostmultiFatal for postmulti's fatal errors. */
@@ -51,7 +52,7 @@ export async function runPostmulti(argv: string[], ctx: InvocationContext): Prom
     base: baseEnv(ctx.env, primary, opts.verbose),
     warnings,
     readInstance: async (dir) => {
-      const r = await runCommand([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], {
+      const r = await readPostconf([`${primary.commandDir}/postconf`, "-xc", dir, ...INSTANCE_PARAMS], {
         env: ctx.env,
         capture: true,
         stderrThrough: !ctx.structured,

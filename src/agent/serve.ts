@@ -13,6 +13,7 @@ import { releaseAllLocks } from "./lock.js";
 import { factsResponse, postmultiResponse } from "./respond.js";
 import type { RequestContext } from "./request-context.js";
 import { createServeLoop, type RequestHandlers } from "./serve-loop.js";
+import { enablePostconfReadCache } from "./postconf-cache.js";
 import { handOverIfPlanned, persistHandler } from "./resident-handover.js";
 import { handleService } from "./service-request.js";
 import { processEnv } from "./system.js";
@@ -55,6 +56,7 @@ function stdoutStream(): Writable {
 /** Run until the loop ends; resolves with the process's exit code. */
 export async function serve(lockTimeoutMs: number): Promise<number> {
   process.on("exit", releaseAllLocks);
+  enablePostconfReadCache();
   const handlers: RequestHandlers = { ...agentHandlers, persist: persistHandler(lockTimeoutMs) };
   const loop = createServeLoop({ handlers, input: process.stdin, output: stdoutStream(), env: processEnv(), lockTimeoutMs });
   let exitCode = 0;
