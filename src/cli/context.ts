@@ -2,6 +2,7 @@
 // pattern semantics and order), connection targets resolved before anything
 // connects, output mode chosen, Ctrl-C wired to an orderly stop. The engine
 // (src/orchestrator) does the run; this file only prepares and prints.
+import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -121,6 +122,8 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
 
   const stop = new AbortController();
   const hardStop = new AbortController();
+  // Every request in flight listens to these (up to --forks hosts at once): not a leak.
+  setMaxListeners(0, stop.signal, hardStop.signal);
   const opTimeoutMs = args["op-timeout"] * 1000;
   const run = new FleetRun({
     targets,
