@@ -100,7 +100,9 @@ describe("faults during fleet commands", () => {
         inject: async () => {
           if (await reached(h, POINT[point])) await killSshSessions(h);
         },
-        exits: [2, 3],
+        // A stop is not held like a write: on an idle machine it can end between the moment it is
+        // seen and the kill, and then the run rightly ends ok (every host's state is still checked).
+        exits: point === "stopping" ? [0, 2, 3] : [2, 3],
       });
       if (point === "write") expect(await trapFired(h), "the held write happened").toBe(true);
     }
