@@ -58,9 +58,12 @@ export class FleetRun {
 
   /** Those of `hosts` whose host key is not verified on this run (host key checking off), in order. */
   hostsWithoutKeyChecking(hosts: readonly string[]): string[] {
-    const off = new Set(hostsWithoutKeyChecking(hosts.flatMap((h) => this.settings.targets.get(h) ?? []), this.settings.transport));
+    // ssh_config is evaluated per host: once per run, for the banner and the document alike.
+    this.uncheckedKeys ??= new Set(hostsWithoutKeyChecking(this.settings.targets.values(), this.settings.transport));
+    const off = this.uncheckedKeys;
     return hosts.filter((h) => off.has(h));
   }
+  private uncheckedKeys: Set<string> | undefined;
 
   /** Hosts at work now, with what they are doing (for the second Ctrl-C's message). */
   inFlight(): Array<{ host: string; doing: string }> {

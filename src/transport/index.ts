@@ -128,6 +128,13 @@ export interface HostSession {
   close(): Promise<void>;
 }
 
+/** Where a host's resident agent is recorded, and for how long it may idle. */
+interface ResidentPlan {
+  store: ResidentStore;
+  key: ResidentKey;
+  idleMs: number;
+}
+
 let sharedStore: ResidentStore | undefined;
 const defaultStore = (): ResidentStore => (sharedStore ??= new ResidentStore());
 
@@ -183,7 +190,7 @@ class SshHostSession implements HostSession {
   }
 
   /** Where this host's resident agent is recorded, when the run keeps them. */
-  private residentPlan(): { store: ResidentStore; key: ResidentKey; idleMs: number } | undefined {
+  private residentPlan(): ResidentPlan | undefined {
     const idleMs = this.o.persistIdleMs ?? 0;
     if (idleMs <= 0) return undefined;
     return { store: this.o.residentStore ?? defaultStore(), key: this.residentKey(), idleMs };
@@ -196,19 +203,13 @@ class SshHostSession implements HostSession {
   }
 
   /** Reach the resident agent a previous run left: one channel, no Node.js start. Undefined when there is none to use. */
-  private async attachResident(
-    r: { store: ResidentStore; key: ResidentKey; idleMs: number },
-    bundle: AgentBundle,
-    started: number,
-    o: AgentClientOptions,
-  ): Promise<AgentClient | undefined> {
+  private async attachResident(r: ResidentPlan, bundle: AgentBundle, started: number, o: AgentClientOptions): Promise<AgentClient | undefined> {
     const entry = r.store.get(r.key);
     if (!entry) return undefined;
-    if (entry.sha256 !== bundle.sha256) {
-      r.store.delete(r.key);
-      return undefined;
-    }
-    let client: AgentClient | undefined;
+    // A record of another bundle, or of an agent gone, idle-expired, replaced or not ours: start one as usual.
+    const forget = () => void r.store.delete(r.key);
+    if (entry.sha256 !== bundle.sha256) return forget();
+    let client: AgentClient;
     try {
       const channel = await this.connection.openStreamLocal(entry.socketPath);
       const proc = new RemoteProcess(channel);
@@ -222,14 +223,11 @@ class SshHostSession implements HostSession {
         ...o,
       });
     } catch {
-      // Gone, idle-expired, replaced, or not ours: start one as usual.
-      r.store.delete(r.key);
-      return undefined;
+      return forget();
     }
     if (!client.hello.resident) {
       await client.close().catch(() => undefined);
-      r.store.delete(r.key);
-      return undefined;
+      return forget();
     }
     this.agentPhase = { agentMs: Math.round(performance.now() - started), helloMs: 0, uploaded: false, resident: true };
     this.agentOnHost = { remotePath: entry.socketPath, sha256: bundle.sha256, uploaded: false, replaced: false, node: { path: entry.nodePath, version: entry.nodeVersion } };
@@ -238,7 +236,7 @@ class SshHostSession implements HostSession {
   }
 
   /** Ask the agent just started to hand over to a resident one at the end of the run, with a fresh secret. */
-  private async askToPersist(client: AgentClient, r: { store: ResidentStore; key: ResidentKey; idleMs: number }, bundle: AgentBundle): Promise<void> {
+  private async askToPersist(client: AgentClient, r: ResidentPlan, bundle: AgentBundle): Promise<void> {
     const secret = randomBytes(32).toString("hex");
     try {
       const p = await client.request({ op: "persist", secret, idleMs: r.idleMs });

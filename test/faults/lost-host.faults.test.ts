@@ -7,7 +7,7 @@
 import { reached } from "./support/fault-case.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab } from "../support/lab.js";
-import { armHoldAtWrite, trapFired, cutNetwork, killSshSessions, pause, unpause, waitOnHost } from "./support/faults.js";
+import { armHoldAtWrite, trapFired, cutNetwork, killSshSessions, pause, unpause } from "./support/faults.js";
 import { PB_POINT, playbookCase, startPlaybookLab } from "./support/playbook-case.js";
 
 describe("host faults during a playbook run", () => {
