@@ -11,9 +11,34 @@ export interface KeyPairFiles {
   publicKey: string;
 }
 
+type KeyType = "rsa" | "ecdsa" | "ed25519";
+interface KeyOptions {
+  bits?: number;
+  comment?: string;
+  cipher?: string;
+  passphrase?: string;
+  rounds?: number;
+}
+
+/**
+ * ssh2's key generator, retried until the key reads back. About 1 ed25519
+ * key in 256 comes out malformed (ssh2 1.17 writes a public key whose first
+ * byte is 0 with 31 bytes), and neither ssh2 nor sshd will use it: a lab
+ * started with one failed every host ("Malformed OpenSSH private key").
+ */
+export function generateUsableKeyPair(type: KeyType, options: KeyOptions = {}): { private: string; public: string } {
+  for (let attempt = 1; ; attempt++) {
+    // ssh2's overloads tie each key type to its own options; ours is the union.
+    const pair = (ssh2.utils.generateKeyPairSync as (t: KeyType, o: KeyOptions) => { private: string; public: string })(type, options);
+    const readBack = ssh2.utils.parseKey(pair.private, options.passphrase);
+    if (!(readBack instanceof Error)) return pair;
+    if (attempt >= 20) throw new Error(`cannot generate a usable ${type} key: ${readBack.message}`);
+  }
+}
+
 export function generateLoginKey(dir: string, name = "id_ed25519", comment = "postfleet-lab"): KeyPairFiles {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const pair = ssh2.utils.generateKeyPairSync("ed25519", { comment });
+  const pair = generateUsableKeyPair("ed25519", { comment });
   const privateKeyPath = join(dir, name);
   const publicKeyPath = `${privateKeyPath}.pub`;
   writeFileSync(privateKeyPath, pair.private, { mode: 0o600 });

@@ -5,7 +5,6 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AuthError,
@@ -21,6 +20,7 @@ import {
 import { startLab, type Lab } from "../../support/lab.js";
 import { closedPort } from "../../support/net.js";
 import { isolated, labTarget, rejection } from "../../support/transport.js";
+import { generateUsableKeyPair } from "../../../src/lab/keys.js";
 
 function keyBlob(line: string): Buffer {
   return Buffer.from(line.trim().split(/\s+/)[1]!, "base64");
@@ -80,7 +80,7 @@ describe("SSH transport against lab hosts", () => {
 
   it("reports a wrong key as an authentication failure, not unreachable", async () => {
     const wrong = join(work, "wrong_key");
-    writeFileSync(wrong, ssh2.utils.generateKeyPairSync("ed25519").private, { mode: 0o600 });
+    writeFileSync(wrong, generateUsableKeyPair("ed25519").private, { mode: 0o600 });
     const e = await rejection(openHost(labTarget(lab, 0, { privateKeyFiles: [wrong] }), isolated));
     expect(e).toBeInstanceOf(AuthError);
     expect((e as AuthError).unreachable).toBe(false);
@@ -88,7 +88,7 @@ describe("SSH transport against lab hosts", () => {
   });
 
   it("logs in with an encrypted key, its passphrase from POSTFLEET_SSH_KEY_PASSPHRASE, and refuses a wrong one", async () => {
-    const pair = ssh2.utils.generateKeyPairSync("ed25519", { passphrase: "correct horse", cipher: "aes256-ctr", rounds: 4 });
+    const pair = generateUsableKeyPair("ed25519", { passphrase: "correct horse", cipher: "aes256-ctr", rounds: 4 });
     const file = join(work, "encrypted_key");
     writeFileSync(file, pair.private, { mode: 0o600 });
     await lab.hosts[1]!.exec(["sh", "-c", 'printf "%s\\n" "$1" >> /root/.ssh/authorized_keys', "sh", pair.public]);

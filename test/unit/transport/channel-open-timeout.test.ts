@@ -7,10 +7,11 @@ import { join } from "node:path";
 import { Server, utils } from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
 import { UnreachableError, openConnection } from "../../../src/transport/index.js";
+import { generateUsableKeyPair } from "../../../src/lab/keys.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pf-chan-"));
-const hostKey = utils.generateKeyPairSync("ed25519");
-const userKey = utils.generateKeyPairSync("ed25519");
+const hostKey = generateUsableKeyPair("ed25519");
+const userKey = generateUsableKeyPair("ed25519");
 const keyFile = join(dir, "id_ed25519");
 writeFileSync(keyFile, userKey.private, { mode: 0o600 });
 

@@ -4,9 +4,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ssh2 from "ssh2";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostKeyError } from "../../../src/transport/errors.js";
+import { generateUsableKeyPair } from "../../../src/lab/keys.js";
 import {
   entryMatches,
   fingerprintSha256,
@@ -18,7 +18,7 @@ import {
 } from "../../../src/transport/known-hosts.js";
 
 function newKey(type: "ed25519" | "ecdsa" = "ed25519"): { line: string; blob: Buffer } {
-  const pub = ssh2.utils.generateKeyPairSync(type, type === "ecdsa" ? { bits: 256 } : {}).public;
+  const pub = generateUsableKeyPair(type, type === "ecdsa" ? { bits: 256 } : {}).public;
   const [t, b] = pub.split(/\s+/);
   return { line: `${t} ${b}`, blob: Buffer.from(b!, "base64") };
 }

@@ -2,17 +2,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import ssh2 from "ssh2";
 import { afterAll, describe, expect, it } from "vitest";
 import { AuthError, HostKeyError, UnreachableError } from "../../../src/transport/errors.js";
 import { KeyStore } from "../../../src/transport/private-keys.js";
+import { generateUsableKeyPair } from "../../../src/lab/keys.js";
 
 const dir = mkdtempSync(join(tmpdir(), "postfleet-keys-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const encrypted = join(dir, "enc");
-writeFileSync(encrypted, ssh2.utils.generateKeyPairSync("ed25519", { passphrase: "s3cret", cipher: "aes256-ctr", rounds: 2 }).private);
+writeFileSync(encrypted, generateUsableKeyPair("ed25519", { passphrase: "s3cret", cipher: "aes256-ctr", rounds: 2 }).private);
 const plain = join(dir, "plain");
-writeFileSync(plain, ssh2.utils.generateKeyPairSync("ed25519").private);
+writeFileSync(plain, generateUsableKeyPair("ed25519").private);
 
 describe("KeyStore", () => {
   it("decrypts an encrypted key, asking its passphrase once per run", async () => {
