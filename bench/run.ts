@@ -146,7 +146,8 @@ function tools(f: BenchFleet) {
   const cold = () => {
     for (const x of readdirSync(f.controlPath)) rmSync(join(f.controlPath, x), { force: true });
   };
-  const postfleet = (label: string, ...args: string[]): Command => ({ label, tool: "postfleet", argv: ["node", CLI, "-i", f.inventory, "-f", "50", ...args] });
+  // A fresh agent per run: --agent-persist 0, or the default would keep one and later runs reach it.
+  const postfleet = (label: string, ...args: string[]): Command => ({ label, tool: "postfleet", argv: ["node", CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "0", ...args] });
   // The resident agent: a warm-up run with --agent-persist left one on every host; each measured run reaches it.
   const resident = (label: string, ...args: string[]): Command => ({
     label: `${label} (resident agent)`,
@@ -195,7 +196,7 @@ interface HostProfile {
 
 /** One `postfleet --json postmulti -l`: where each host's time went (the per-host `timings`). */
 function hostProfile(f: BenchFleet): HostProfile {
-  const out = execFileSync("node", [CLI, "-i", f.inventory, "-f", "50", "--json", "postmulti", "-l"], { encoding: "utf8", maxBuffer: 64 << 20 });
+  const out = execFileSync("node", [CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "0", "--json", "postmulti", "-l"], { encoding: "utf8", maxBuffer: 64 << 20 });
   const doc = JSON.parse(out) as { hosts: Array<{ durationMs: number; timings?: Record<string, unknown> & { requests: Array<{ ms: number }> } }> };
   const pick = (get: (h: (typeof doc.hosts)[number]) => number | undefined) => {
     const xs = doc.hosts.map(get).filter((x): x is number => typeof x === "number");

@@ -1,4 +1,4 @@
-// The stdio agent's side of the resident agent (opt-in, `--agent-persist`):
+// The stdio agent's side of the resident agent (`--agent-persist`, on by default):
 // a `persist` request records the plan; when the run's input ends, the agent
 // starts the resident agent detached (its own session, no terminal, no
 // output) and hands it the header (socket, secret, idle time) through a

@@ -4,9 +4,10 @@
 // user and nobody else; a root agent's in /run/postfleet, which that user
 // cannot change), one serve loop per connection. A caller's first line must present the secret of the
 // controller that asked for it; otherwise it is answered with an error and
-// dropped. It exits after `idleMs` without a connection, when its socket or
-// bundle file is replaced or removed, when a caller expects another bundle,
-// and on SIGTERM/SIGHUP/SIGINT. It grants nothing its user did not have:
+// dropped. It exits after `idleMs` without a connection; when its socket or
+// bundle file is replaced or removed, or a caller expects another bundle, it
+// takes no new caller and exits once the runs using it end; it exits at once
+// when asked (`postfleet agent stop`) and on SIGTERM/SIGHUP/SIGINT. It grants nothing its user did not have:
 // root only to a caller that holds the secret.
 import { timingSafeEqual } from "node:crypto";
 import { chownSync, existsSync, renameSync, statSync, unlinkSync } from "node:fs";
@@ -59,9 +60,20 @@ export async function runResident(h: ResidentHeader): Promise<number> {
     }
     finish(code);
   };
+  // Retiring (replaced, pruned or asked for another bundle): take no new caller, let the runs
+  // that use it now finish, then go. Another controller's fresh agent taking the socket path
+  // must not cut a run in the middle of its operation.
+  let retiring = false;
+  const retire = () => {
+    if (!retiring) server?.close();
+    retiring = true;
+    if (loops.size === 0) quit(0);
+  };
   const armIdle = () => {
     clearTimeout(idleTimer);
-    if (loops.size === 0) idleTimer = setTimeout(() => quit(0), h.idleMs);
+    if (loops.size > 0) return;
+    if (retiring) return quit(0);
+    idleTimer = setTimeout(() => quit(0), h.idleMs);
   };
 
   const onConnection = (sock: Socket) => {
@@ -97,7 +109,7 @@ export async function runResident(h: ResidentHeader): Promise<number> {
       }
       if (attach.op !== "attach" || !sameSecret(attach.secret, h.secret)) return refuse("not authorized");
       if (attach.stop === true) return void sock.end(JSON.stringify({ id: 0, op: "shutdown" }) + "\n", () => quit(0));
-      if (attach.sha256 !== h.sha256) return refuse(`stale: this resident agent runs bundle ${h.sha256}`, () => quit(0));
+      if (attach.sha256 !== h.sha256) return refuse(`stale: this resident agent runs bundle ${h.sha256}`, retire);
       if (Number.isInteger(attach.idleMs) && attach.idleMs! > 0 && attach.idleMs! <= 86_400_000) h.idleMs = attach.idleMs!;
       const rest = buf.subarray(nl + 1);
       if (rest.length) sock.unshift(rest);
@@ -144,7 +156,7 @@ export async function runResident(h: ResidentHeader): Promise<number> {
     } catch {
       ours = false;
     }
-    if (!ours || !existsSync(h.file)) quit(0);
+    if (!ours || !existsSync(h.file)) retire();
   }, WATCH_INTERVAL_MS);
   watch.unref();
   for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) process.on(sig, () => quit(0));

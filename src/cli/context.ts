@@ -141,9 +141,17 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
   return { args, inventory, hosts, targets, json, color: !json && !!process.stdout.isTTY && !process.env.NO_COLOR, run, warn, verbose };
 }
 
-/** --agent-persist, else $POSTFLEET_AGENT_PERSIST, in ms (0: no resident agent). */
+/**
+ * How long each host's agent stays up after the run, idle, for the next run:
+ * a few minutes by default, as ControlPersist keeps ssh connections (a Node.js
+ * start per host is most of a short run's time). 0 turns it off.
+ */
+export const DEFAULT_AGENT_PERSIST_S = 300;
+
+/** --agent-persist, else $POSTFLEET_AGENT_PERSIST, else the default, in ms (0: no resident agent). */
 function agentPersistMs(args: HostArgs): number {
-  const raw = args["agent-persist"] ?? (process.env.POSTFLEET_AGENT_PERSIST ? Number(process.env.POSTFLEET_AGENT_PERSIST) : 0);
+  const env = process.env.POSTFLEET_AGENT_PERSIST;
+  const raw = args["agent-persist"] ?? (env !== undefined && env !== "" ? Number(env) : DEFAULT_AGENT_PERSIST_S);
   if (!Number.isFinite(raw) || raw < 0 || raw > 86_400) {
     throw new UsageError(`--agent-persist (or POSTFLEET_AGENT_PERSIST) must be a number of seconds from 0 to 86400, not ${String(args["agent-persist"] ?? process.env.POSTFLEET_AGENT_PERSIST)}`);
   }

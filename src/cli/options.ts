@@ -23,7 +23,7 @@ export const HOST_OPTIONS = {
   "op-timeout": { type: "number", default: 600, describe: "Timeout of one operation on a host, in seconds" },
   "agent-persist": {
     type: "number",
-    describe: "Keep the agent on each host for this many idle seconds and reuse it in the next runs (default 0: off, or $POSTFLEET_AGENT_PERSIST)",
+    describe: "Keep the agent on each host for this many idle seconds and reuse it in the next runs; 0: off (default 300, or $POSTFLEET_AGENT_PERSIST)",
   },
   "host-key-checking": {
     type: "string",

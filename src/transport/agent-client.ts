@@ -85,6 +85,8 @@ export interface AgentClientOptions {
    * lines, login banners). An error returned ends the start with it.
    */
   preHelloLine?: (line: string) => Error | undefined;
+  /** The stream is a resident agent's socket (no exit status ever comes): say so when it ends. */
+  resident?: boolean;
 }
 
 /** How long one request took, from its sending to its answer (or its failure). */
@@ -152,8 +154,14 @@ export class AgentClient {
           return;
         }
       }
-      const how = s.signal ? `killed by signal ${s.signal}` : s.exitCode === null ? "ended without an exit status" : `exited with code ${s.exitCode}`;
-      const e = new AgentProcessError(host, `agent on ${host} ${how}${tail ? `; stderr: ${tail.slice(-1500)}` : ""}`);
+      const how = s.signal
+        ? `killed by signal ${s.signal}`
+        : s.exitCode !== null
+          ? `exited with code ${s.exitCode}`
+          : o.resident
+            ? "closed the connection (it was stopped, or exited)"
+            : "ended without an exit status";
+      const e = new AgentProcessError(host, `${o.resident ? "resident agent" : "agent"} on ${host} ${how}${tail ? `; stderr: ${tail.slice(-1500)}` : ""}`);
       e.exitStatus = s;
       this.die(e);
     });

@@ -193,6 +193,10 @@ class SshHostSession implements HostSession {
   private residentPlan(): ResidentPlan | undefined {
     const idleMs = this.o.persistIdleMs ?? 0;
     if (idleMs <= 0) return undefined;
+    // The agent keeps none under become to a third user (it would answer to the login user's sshd
+    // as someone else): do not ask, rather than warn on every run.
+    const becomeUser = this.target.become ? (this.target.becomeUser ?? "root") : null;
+    if (becomeUser !== null && becomeUser !== "root" && becomeUser !== this.connection.settings.user) return undefined;
     return { store: this.o.residentStore ?? defaultStore(), key: this.residentKey(), idleMs };
   }
 
@@ -212,6 +216,10 @@ class SshHostSession implements HostSession {
     let client: AgentClient;
     try {
       const channel = await this.connection.openStreamLocal(entry.socketPath);
+      // A socket has no exit status: when the resident agent ends this connection (stopped, or
+      // exiting), sshd sends EOF and waits for ours before it closes the channel. Answer it, so
+      // that a request in flight fails now rather than at its timeout.
+      channel.once("end", () => channel.end());
       const proc = new RemoteProcess(channel);
       proc.forward();
       const attach: AttachLine = { op: "attach", secret: entry.secret, sha256: bundle.sha256, idleMs: r.idleMs };
@@ -221,6 +229,7 @@ class SshHostSession implements HostSession {
         connectionLost: () => !this.connection.isOpen,
         helloTimeoutMs: 10_000,
         ...o,
+        resident: true,
       });
     } catch {
       return forget();

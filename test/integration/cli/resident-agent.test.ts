@@ -1,9 +1,9 @@
-// The resident agent (`--agent-persist`), on lab hosts whose login user (ops)
-// becomes root with a sudo password: the first run starts Node.js and leaves
-// an agent behind; the next run reaches it through its socket without a
+// The resident agent (`--agent-persist`, 300 s by default), on lab hosts whose
+// login user (ops) becomes root with a sudo password: the first run starts
+// Node.js and leaves an agent behind; the next run reaches it through its socket without a
 // Node.js start and gets the same answers; it serves nobody without the
 // controller's secret, exits when idle, when the bundle it runs is not the one
-// asked for, and is never left behind by a run that did not ask for it.
+// asked for, and is never left behind by a run with --agent-persist 0.
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,8 +44,8 @@ describe("the resident agent", () => {
     await lab?.stop();
   });
 
-  it("is not left behind by a run that did not ask for it", async () => {
-    const r = await run(["--json", "ping"]);
+  it("is not left behind by a run with --agent-persist 0", async () => {
+    const r = await run(["--json", "ping"], 0);
     expect(r.exitCode, r.stderr).toBe(0);
     await new Promise((res) => setTimeout(res, 500));
     for (const i of [0, 1]) {
@@ -54,8 +54,8 @@ describe("the resident agent", () => {
     }
   });
 
-  it("a first run leaves one root agent on a socket only the login user can open; the second reaches it without starting Node.js", async () => {
-    const first = await run(["--json", "postmulti", "-l"], 60);
+  it("a first run (kept by default) leaves one root agent on a socket only the login user can open; the second reaches it without starting Node.js", async () => {
+    const first = await run(["--json", "postmulti", "-l"]);
     expect(first.exitCode, first.stderr).toBe(0);
     const d1 = jsonOf(first);
     for (const h of d1.hosts) expect(h.timings.resident).toBeFalsy();
@@ -121,6 +121,27 @@ describe("the resident agent", () => {
     for (const h of again.hosts) expect(h.timings.resident).toBe(true);
   });
 
+  it("a run using it is not cut when another controller's agent takes its socket: it retires after that run", async () => {
+    const other = join(lab.dir, "other-state");
+    const using = run(["--json", "-l", "mta01", "postmulti", "-x", "sleep", "8"]);
+    await new Promise((res) => setTimeout(res, 1500));
+    // Another controller (no record of it): a fresh agent, which hands over to a new resident agent at its end.
+    const taker = await postfleet(["-i", inv, "--json", "-l", "mta01", "ping"], { env: { HOME: home(), XDG_STATE_HOME: other } });
+    expect(taker.exitCode, taker.stderr).toBe(0);
+    expect(jsonOf(taker).hosts[0].timings.resident).toBeFalsy();
+    const r = await using;
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(jsonOf(r).hosts[0].status).toMatch(/^(ok|changed)$/);
+    expect(jsonOf(r).hosts[0].timings.resident).toBe(true);
+    await new Promise((res) => setTimeout(res, 3500));
+    expect(await nodes(0)).toHaveLength(1); // the new one
+    // This controller's record now fails to attach; its next run starts afresh and takes the socket back.
+    expect(jsonOf(await run(["--json", "-l", "mta01", "ping"])).hosts[0].timings.resident).toBeFalsy();
+    await new Promise((res) => setTimeout(res, 3500));
+    expect(await nodes(0)).toHaveLength(1);
+    expect(jsonOf(await run(["--json", "-l", "mta01", "ping"])).hosts[0].timings.resident).toBe(true);
+  });
+
   it("exits when asked for another bundle, and when idle", async () => {
     const p = join(stateDir(), "postfleet", "resident", entries()[0]!);
     const e = JSON.parse(readFileSync(p, "utf8"));
@@ -140,6 +161,23 @@ describe("the resident agent", () => {
       expect(await nodes(i)).toEqual([]);
       expect((await lab.hosts[i]!.exec(`test -e ${SOCKET}`)).exitCode).not.toBe(0);
     }
+  });
+
+  it("a run using it when `postfleet agent stop` ends it: that host fails at once and says why, no wait for the operation timeout", async () => {
+    expect((await run(["--json", "-l", "mta01", "ping"], 600)).exitCode).toBe(0);
+    const using = run(["--json", "-l", "mta01", "--op-timeout", "60", "postmulti", "-x", "sleep", "20"]);
+    await new Promise((res) => setTimeout(res, 2000));
+    const stop = await run(["--json", "-l", "mta01", "agent", "stop"]);
+    expect(jsonOf(stop).hosts[0].status).toBe("changed");
+    const r = await using;
+    const h = jsonOf(r).hosts[0];
+    expect(h.timings.resident).toBe(true);
+    expect(h.status).toMatch(/^(failed|unreachable)$/);
+    expect(h.error).toBe("resident agent on mta01 closed the connection (it was stopped, or exited)");
+    // Functional, not a speed claim: a host left waiting would end at the 60 s operation timeout.
+    expect(h.durationMs).toBeLessThan(30_000);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(await nodes(0)).toEqual([]);
   });
 
   it("`postfleet agent stop` ends them now, and says so; a second stop finds none", async () => {
