@@ -10,7 +10,7 @@ import { reached } from "./support/fault-case.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab, type TestLabHost } from "../support/lab.js";
 import { runFaultCase, type FaultCase } from "./support/fault-case.js";
-import { AGENT_PATTERN, armAgentKillAtWrite, armHoldAtWrite, HOLDING, trapFired, cutNetwork, fillDisk, installPostconfTrap, killSshSessions, pause, removeHost, sleep, unpause, waitOnHost } from "./support/faults.js";
+import { AGENT_PATTERN, armAgentKillAtWrite, armHoldAtWrite, HOLDING, trapFired, cutNetwork, fillDisk, installPostconfTrap, installStopTrap, armHoldAtStop, stopTrapFired, STOP_HOLDING, killSshSessions, pause, removeHost, sleep, unpause, waitOnHost } from "./support/faults.js";
 import { fleetStated, type FleetAction } from "./support/fleet-state.js";
 
 // Points of a run on the faulted host, as seen from inside it.
@@ -19,7 +19,8 @@ const POINT = {
   agent: `pgrep -f -- '${AGENT_PATTERN}'`,
   // A write is too short to catch from outside: the postconf trap holds it (armHoldAtWrite).
   write: HOLDING,
-  stopping: "pgrep -f '[p]ostfix-script'",
+  // A stop too: the stop trap holds it (armHoldAtStop).
+  stopping: STOP_HOLDING,
   sleeping: "pgrep -f '^sleep 2$'",
 } as const;
 
@@ -35,8 +36,8 @@ describe("faults during fleet commands", () => {
     await Promise.all(
       hosts.map((h) => h.exec("postmulti -e init && postmulti -I postfix-out -G mta -e create && postmulti -i postfix-out -e enable && postmulti -p start")),
     );
-    // The postconf trap on every host (inert until a case arms it).
-    await Promise.all(hosts.map((h) => installPostconfTrap(h)));
+    // The postconf and stop traps on every host (inert until a case arms them).
+    await Promise.all(hosts.map(async (h) => (await installPostconfTrap(h), await installStopTrap(h))));
   });
   afterAll(async () => {
     await lab?.stop();
@@ -94,17 +95,17 @@ describe("faults during fleet commands", () => {
     ] as Array<[keyof typeof POINT, { action: FleetAction; argv: string[] }]>) {
       await startAll();
       if (point === "write") await armHoldAtWrite(h, 2000);
+      if (point === "stopping") await armHoldAtStop(h, 3000);
       await fleetCase(`sshd killed at ${point} (${cmd.argv.slice(1, 3).join(" ")})`, {
         ...cmd,
         faulted: ["mta02"],
         inject: async () => {
           if (await reached(h, POINT[point])) await killSshSessions(h);
         },
-        // A stop is not held like a write: on an idle machine it can end between the moment it is
-        // seen and the kill, and then the run rightly ends ok (every host's state is still checked).
-        exits: point === "stopping" ? [0, 2, 3] : [2, 3],
+        exits: [2, 3],
       });
       if (point === "write") expect(await trapFired(h), "the held write happened").toBe(true);
+      if (point === "stopping") expect(await stopTrapFired(h), "the held stop happened").toBe(true);
     }
   });
 
@@ -128,6 +129,7 @@ describe("faults during fleet commands", () => {
     const h = host("mta04");
     for (const point of ["stopping"] as const) {
       await startAll();
+      await armHoldAtStop(h, 3000);
       const cmd = point === "stopping" ? { action: { kind: "stop" } as FleetAction, argv: ["postmulti", "-p", "stop"] } : edit();
       await fleetCase(`host paused at ${point}`, {
         ...cmd,
@@ -138,6 +140,7 @@ describe("faults during fleet commands", () => {
         repair: () => unpause(h),
         exits: [2, 3],
       });
+      expect(await stopTrapFired(h), "the held stop happened").toBe(true);
     }
   });
 

@@ -25,7 +25,9 @@ export interface ControllerResult {
 export function startController(args: string[], o: { env?: Record<string, string>; limitMs?: number } = {}): ControllerRun {
   const t0 = Date.now();
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, NO_COLOR: "1", ...o.env },
+    // The agent started for the run, unless a case asks for the resident one (resident.faults.test.ts):
+    // the other cases check that nothing of the run stays on a host.
+    env: { ...process.env, NO_COLOR: "1", POSTFLEET_AGENT_PERSIST: "0", ...o.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

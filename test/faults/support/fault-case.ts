@@ -53,6 +53,8 @@ export interface FaultCase {
   marker: string;
   ports: number[];
   limitMs?: number;
+  /** The run keeps its agent on the hosts (--agent-persist): one idle resident agent per host is not a leftover. */
+  residentAllowed?: boolean;
 }
 
 /** A host's report in one line (status, error, steps), for findings. */
@@ -85,7 +87,7 @@ export async function runFaultCase(c: FaultCase): Promise<CaseOutcome> {
   if (injectError) details.push(`injection failed: ${String(injectError)}`);
 
   // What is left behind, on the controller and on each remaining host.
-  const leaked = [...(await controllerLeftovers(c.marker, c.ports)), ...(await Promise.all(live.map((h) => hostLeftovers(h)))).flat()];
+  const leaked = [...(await controllerLeftovers(c.marker, c.ports)), ...(await Promise.all(live.map((h) => hostLeftovers(h, { residentAllowed: c.residentAllowed ?? false })))).flat()];
   const now = new Map(await Promise.all(live.map(async (h) => [h.name, await hostState(h)] as const)));
 
   // The "after" state: the same operation again, without a fault.

@@ -77,7 +77,7 @@ if [ -n "$w" ]; then
       exec /usr/sbin/postconf.real "$@"
     fi
     agent=$PPID
-    while [ "$agent" -gt 1 ] && ! tr '\0' ' ' </proc/$agent/cmdline | grep -q -e 'postfleet-loader' -e 'cjs --serve'; do agent=$(cut -d' ' -f4 /proc/$agent/stat); done
+    while [ "$agent" -gt 1 ] && ! tr '\0' ' ' </proc/$agent/cmdline | grep -q -e 'postfleet-loader' -e 'cjs --serve' -e 'postfleet-agent'; do agent=$(cut -d' ' -f4 /proc/$agent/stat); done
     /usr/sbin/postconf.real "$@" &
     p=$!
     [ "$d" = 0 ] || sleep "$d"
@@ -105,6 +105,35 @@ export async function armHoldAtWrite(host: TestLabHost, holdMs: number, skip = 0
 }
 /** The condition (for waitOnHost) that a held write is being held now. */
 export const HOLDING = "test -e /run/fault-holding";
+
+// The stop trap: a wrapper in place of Postfix's postfix-script. When armed
+// (/run/fault-stop-hold), the next `stop` marks /run/fault-stopping and waits
+// SECONDS before the real script runs, so that a fault lands while a stop is
+// under way (a bare stop can end before a poller sees it). Inert otherwise.
+const STOP_TRAP = String.raw`#!/bin/sh
+if [ "$1" = stop ] && mv /run/fault-stop-hold /run/fault-stop-hold.fired 2>/dev/null; then
+  touch /run/fault-stopping
+  sleep "$(cat /run/fault-stop-hold.fired)"
+fi
+exec /usr/lib/postfix/sbin/postfix-script.real "$@"
+`;
+
+export async function installStopTrap(host: TestLabHost): Promise<void> {
+  const script = "/usr/lib/postfix/sbin/postfix-script";
+  await host.exec(`[ -e ${script}.real ] || cp -p ${script} ${script}.real`);
+  await host.exec(["sh", "-c", `cat > ${script}.trap <<'EOF'\n${STOP_TRAP}EOF\nchmod 755 ${script}.trap && mv ${script}.trap ${script}`]);
+}
+/** Arm the stop trap: the next `postfix stop` on the host is held `holdMs` (see STOP_HOLDING) before it runs. */
+export async function armHoldAtStop(host: TestLabHost, holdMs: number): Promise<void> {
+  await host.exec(`rm -f /run/fault-stop-hold.fired /run/fault-stopping; echo ${holdMs / 1000} > /run/fault-stop-hold`);
+}
+/** The condition (for waitOnHost) that a held stop is being held now. */
+export const STOP_HOLDING = "test -e /run/fault-stopping";
+/** Did the armed stop trap fire? Disarms it either way. */
+export async function stopTrapFired(host: TestLabHost): Promise<boolean> {
+  const r = await host.exec("test -e /run/fault-stop-hold.fired; f=$?; rm -f /run/fault-stop-hold /run/fault-stop-hold.fired /run/fault-stopping; exit $f");
+  return r.exitCode === 0;
+}
 
 /** Did the armed trap fire? Disarms it either way. */
 export async function trapFired(host: TestLabHost): Promise<boolean> {

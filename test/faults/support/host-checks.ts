@@ -112,17 +112,21 @@ export async function masterPids(host: TestLabHost): Promise<Record<string, numb
 // What a postfleet run may leave on a host while it runs, and must not after:
 // the agent (serve mode), its commands, sleeps of -x/wait commands, and the
 // ssh session (sshd's per-connection processes; PID 1 is the listener).
+const RESIDENT = /postfleet-agent \(resident\)/;
 const HOST_LEFTOVER = /--serve|postfleet|\bsleep\b|\bpostconf\b|postfix-script|postmulti|sshd: \S+(@| \[priv\])|\bsudo\b/;
 
 /** Processes of a postfleet run still on the host after `graceMs` (polled). */
-export async function hostLeftovers(host: TestLabHost, graceMs = 12_000): Promise<string[]> {
-  const deadline = Date.now() + graceMs;
+export async function hostLeftovers(host: TestLabHost, o: { graceMs?: number; residentAllowed?: boolean } = {}): Promise<string[]> {
+  const deadline = Date.now() + (o.graceMs ?? 12_000);
   for (;;) {
     const r = await host.exec("ps -eo pid=,ppid=,stat=,args=");
-    const left = r.stdout
+    let left = r.stdout
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l && HOST_LEFTOVER.test(l) && !/^1 /.test(l) && !/ps -eo|sh -c/.test(l) && !/ Z/.test(l));
+    // A run that keeps its agent (the default) leaves exactly one resident agent, idle; a second is a leak.
+    const residents = left.filter((l) => RESIDENT.test(l));
+    if (o.residentAllowed && residents.length === 1) left = left.filter((l) => !RESIDENT.test(l));
     if (left.length === 0 || Date.now() > deadline) return left.map((l) => `${host.name}: ${l}`);
     await new Promise((r) => setTimeout(r, 300));
   }
