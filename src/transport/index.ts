@@ -14,7 +14,7 @@ import { requireNode, type NodeInfo } from "./node-detect.js";
 import { execRemote, RemoteProcess, spawnRemote, type BecomeOptions, type ExecResult } from "./remote-process.js";
 import { ResidentStore, type ResidentKey } from "./resident-store.js";
 import type { AttachLine } from "../protocol/index.js";
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import type { ConnectionTarget } from "../shared/connection-target.js";
 
 export * from "./errors.js";
@@ -222,7 +222,7 @@ class SshHostSession implements HostSession {
       channel.once("end", () => channel.end());
       const proc = new RemoteProcess(channel);
       proc.forward();
-      const attach: AttachLine = { op: "attach", secret: entry.secret, sha256: bundle.sha256, idleMs: r.idleMs };
+      const attach: AttachLine = { op: "attach", secret: this.residentSecret(entry.secret), sha256: bundle.sha256, idleMs: r.idleMs };
       proc.write(`${JSON.stringify(attach)}\n`);
       client = await AgentClient.start(this.target.name, proc, {
         requestTimeoutMs: this.o.opTimeoutMs,
@@ -244,11 +244,23 @@ class SshHostSession implements HostSession {
     return client;
   }
 
+  /**
+   * What the resident agent wants in the attach line: the stored seed bound to this run's become
+   * password, so that a run with another (wrong, or rotated) password is not let in on the strength
+   * of an earlier run's: it starts a fresh agent and sudo judges its password. Nothing derived from
+   * the password is stored on the controller or the host's disk.
+   */
+  private residentSecret(seed: string): string {
+    const password = this.target.become ? this.target.becomePassword : undefined;
+    if (password === undefined) return seed;
+    return createHmac("sha256", Buffer.from(seed, "hex")).update(password, "utf8").digest("hex");
+  }
+
   /** Ask the agent just started to hand over to a resident one at the end of the run, with a fresh secret. */
   private async askToPersist(client: AgentClient, r: ResidentPlan, bundle: AgentBundle): Promise<void> {
     const secret = randomBytes(32).toString("hex");
     try {
-      const p = await client.request({ op: "persist", secret, idleMs: r.idleMs });
+      const p = await client.request({ op: "persist", secret: this.residentSecret(secret), idleMs: r.idleMs });
       const node = this.agentOnHost?.node;
       r.store.set(r.key, { socketPath: p.socketPath, secret, sha256: bundle.sha256, nodePath: node?.path ?? "", nodeVersion: node?.version ?? client.hello.nodeVersion });
     } catch (e) {
@@ -343,7 +355,7 @@ class SshHostSession implements HostSession {
     store.delete(key);
     const channel = await this.connection.openStreamLocal(entry.socketPath).catch(() => undefined);
     if (!channel) return "none";
-    const stop: AttachLine = { op: "attach", secret: entry.secret, sha256: entry.sha256, stop: true };
+    const stop: AttachLine = { op: "attach", secret: this.residentSecret(entry.secret), sha256: entry.sha256, stop: true };
     const answer = await new Promise<string>((resolve) => {
       let out = "";
       const t = setTimeout(() => resolve(out), this.connection.channelTimeoutMs);

@@ -4,6 +4,7 @@
 // Node.js start and gets the same answers; it serves nobody without the
 // controller's secret, exits when idle, when the bundle it runs is not the one
 // asked for, and is never left behind by a run with --agent-persist 0.
+import { createHmac } from "node:crypto";
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +34,9 @@ describe("the resident agent", () => {
       "su", user, "-s", "/bin/sh", "-c",
       `node -e 'const s=require("net").connect(process.argv[1]);s.on("error",e=>{console.log("ERR",e.code);});s.on("data",d=>process.stdout.write(d));s.on("end",()=>process.exit(0));s.write(process.argv[2]+"\\n");setTimeout(()=>process.exit(0),3000)' ${SOCKET} '${line}'`,
     ]);
+
+  /** The agent wants the record's seed bound to the run's become password (HMAC-SHA256). */
+  const bound = (seed: string) => createHmac("sha256", Buffer.from(seed, "hex")).update(PASSWORD).digest("hex");
 
   beforeAll(async () => {
     lab = await startLab(2, { user: "ops", sudoPassword: PASSWORD });
@@ -105,6 +109,21 @@ describe("the resident agent", () => {
     expect(r.hosts[0].timings.resident).toBe(true);
   });
 
+  it("lets in no run with another become password: that run starts a fresh agent, and sudo refuses the password", async () => {
+    expect(jsonOf(await run(["--json", "-l", "mta01", "ping"])).hosts[0].timings.resident).toBe(true);
+    const wrong = join(lab.dir, "wrong-pw.yml");
+    writeFileSync(wrong, readFileSync(inv, "utf8").replace(PASSWORD, "not-the-password"));
+    const r = await postfleet(["-i", wrong, "--json", "-l", "mta01", "ping"], { env: { HOME: home(), XDG_STATE_HOME: stateDir() } });
+    expect(r.exitCode).toBe(2);
+    const h = jsonOf(r).hosts[0];
+    expect(h.timings?.resident).toBeFalsy();
+    expect(h.error).toMatch(/sudo/i);
+    // The right password gets root again (a fresh agent, whose resident agent replaces the old one).
+    expect(jsonOf(await run(["--json", "ping"])).summary.ok).toBe(2);
+    await new Promise((res) => setTimeout(res, 3500));
+    expect(jsonOf(await run(["--json", "ping"])).hosts.map((x: any) => x.timings.resident)).toEqual([true, true]);
+  });
+
   it("a record with the wrong secret is dropped: the run starts a fresh agent, which replaces the old one", async () => {
     for (const f of entries()) {
       const p = join(stateDir(), "postfleet", "resident", f);
@@ -145,8 +164,9 @@ describe("the resident agent", () => {
   it("exits when asked for another bundle, and when idle", async () => {
     const p = join(stateDir(), "postfleet", "resident", entries()[0]!);
     const e = JSON.parse(readFileSync(p, "utf8"));
-    const host = (await Promise.all([0, 1].map(async (i) => ((await knock(i, "ops", JSON.stringify({ op: "attach", secret: e.secret, sha256: e.sha256 }))).stdout.includes('"hello"') ? i : -1)))).find((i) => i >= 0)!;
-    const stale = await knock(host, "ops", JSON.stringify({ op: "attach", secret: e.secret, sha256: "a".repeat(64) }));
+    const secret = bound(e.secret);
+    const host = (await Promise.all([0, 1].map(async (i) => ((await knock(i, "ops", JSON.stringify({ op: "attach", secret, sha256: e.sha256 }))).stdout.includes('"hello"') ? i : -1)))).find((i) => i >= 0)!;
+    const stale = await knock(host, "ops", JSON.stringify({ op: "attach", secret, sha256: "a".repeat(64) }));
     expect(stale.stdout).toMatch(/stale/);
     await new Promise((res) => setTimeout(res, 1000));
     expect(await nodes(host)).toEqual([]);
