@@ -5,7 +5,7 @@
 // controller and the hosts while runs are in flight, and the environment of
 // the processes postfleet starts on the hosts (agent, sudo, -x commands).
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -71,7 +71,8 @@ describe("planted secrets never appear in any output", () => {
 
   /** Run the CLI while sampling the process lists (controller, hosts) and the host processes' environments. */
   async function observed(label: string, args: string[]): Promise<ControllerResult> {
-    const c = startController(["-i", inv, "--vault-password-file", vaultFile, ...args], { env: { HOME: join(lab.dir, "home") } });
+    // The default: each host's agent is kept between runs (the resident agent), so its memory, socket and records are covered too.
+    const c = startController(["-i", inv, "--vault-password-file", vaultFile, ...args], { env: { HOME: join(lab.dir, "home"), XDG_STATE_HOME: join(lab.dir, "state"), POSTFLEET_AGENT_PERSIST: "300" } });
     let running = true;
     const sampler = (async () => {
       while (running) {
@@ -134,7 +135,8 @@ describe("planted secrets never appear in any output", () => {
 
     const found = seen.flatMap((s) => SECRETS.filter((x) => s.text.includes(x)).map((x) => `${s.where}: ${x === BECOME ? "become password" : "vault password"}`));
     const unique = [...new Set(found)];
-    const leaked = (await Promise.all(lab.hosts.map((h) => hostLeftovers(h)))).flat();
+    for (const f of readdirSync(join(lab.dir, "state", "postfleet", "resident"))) seen.push({ where: `controller's resident record ${f}`, text: readFileSync(join(lab.dir, "state", "postfleet", "resident", f), "utf8") });
+    const leaked = (await Promise.all(lab.hosts.map((h) => hostLeftovers(h, { residentAllowed: true })))).flat();
     recordCase({ case: "secrets: become password and vault password planted", secrets: unique.length, leaked: leaked.length, details: [...problems, ...unique, ...leaked] });
     expect({ problems, unique, leaked, samples: seen.length > 20 }).toEqual({ problems: [], unique: [], leaked: [], samples: true });
   });
