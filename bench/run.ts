@@ -209,6 +209,41 @@ function hostProfile(f: BenchFleet): HostProfile {
   return { hosts: f.hosts.length, command: "postfleet --json postmulti -l", phases };
 }
 
+interface RestartProfile {
+  hosts: number;
+  command: string;
+  /** Per batch: its wall time, and over its hosts the median time in each request type (ms) and outside requests. */
+  batches: Array<{ batch: number; wallMs: number; slowestHostMs: number; medianByOp: Record<string, number> }>;
+}
+
+/**
+ * One resident-agent rolling restart (case c) with --json: where each batch's time goes, from the
+ * per-host request timings (service = stop/start, health = the gate after each start, the rest:
+ * facts, lock, unlock), and what is outside any request (SSH, the controller, waiting for the batch).
+ */
+function restartProfile(f: BenchFleet): RestartProfile {
+  const argv = [CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "600", "--json", "run", join(ROOT, "bench", "playbooks", "rolling-restart.yml")];
+  const out = execFileSync("node", argv, { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, XDG_STATE_HOME: join(PRIVATE, "state") } });
+  type Host = { durationMs: number; timings?: { requests: Array<{ op: string; ms: number }> } };
+  const doc = JSON.parse(out) as { plays: Array<{ batches: Array<{ batch: number; durationMs: number; hosts: Host[] }> }> };
+  const batches = doc.plays.flatMap((p) => p.batches).map((b) => {
+    const perHost = b.hosts.map((h) => {
+      const byOp: Record<string, number> = {};
+      for (const r of h.timings?.requests ?? []) byOp[r.op] = (byOp[r.op] ?? 0) + r.ms;
+      byOp["outside requests"] = h.durationMs - Object.values(byOp).reduce((a, x) => a + x, 0);
+      return byOp;
+    });
+    const ops = [...new Set(perHost.flatMap((x) => Object.keys(x)))];
+    return {
+      batch: b.batch,
+      wallMs: b.durationMs,
+      slowestHostMs: Math.max(...b.hosts.map((h) => h.durationMs)),
+      medianByOp: Object.fromEntries(ops.map((op) => [op, median(perHost.map((x) => x[op] ?? 0))])),
+    };
+  });
+  return { hosts: f.hosts.length, command: "postfleet --json run rolling-restart.yml (resident agent)", batches };
+}
+
 function machine() {
   return {
     cpus: cpus().length,
@@ -235,12 +270,13 @@ async function main(): Promise<void> {
   noteLoad("start");
   const rows: Row[] = [];
   const profiles: HostProfile[] = [];
+  const restarts: RestartProfile[] = [];
   const outDir = resolve(ROOT, opt.out!);
   mkdirSync(outDir, { recursive: true });
   const stem = join(outDir, `bench-${started.slice(0, 16).replace(/[:T]/g, "-")}`);
   const { otherContainers: _, ...machineInfo } = m;
   const write = (all: Row[]) => {
-    const doc = { date: started, machine: machineInfo, load, options: opt, rows: all, profiles };
+    const doc = { date: started, machine: machineInfo, load, options: opt, rows: all, profiles, restarts };
     writeFileSync(`${stem}.json`, `${JSON.stringify(doc, null, 2)}\n`);
     writeFileSync(`${stem}.md`, markdown(doc));
     return doc;
@@ -328,6 +364,8 @@ async function main(): Promise<void> {
             postfixFloor(f),
           ], runs)),
         );
+        restarts.push(restartProfile(f));
+        onRows([]);
       }
       if (scale.includes(n)) await caseD(f);
     });
@@ -345,7 +383,7 @@ async function main(): Promise<void> {
 }
 
 /** The table: per case and N, each command's medians and postfleet's ratio to it. */
-function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[]; profiles: HostProfile[] }): string {
+function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[]; profiles: HostProfile[]; restarts: RestartProfile[] }): string {
   const lines = [`Date: ${doc.date}; machine: ${JSON.stringify(doc.machine)}`, `Load: ${JSON.stringify(doc.load)}`, ""];
   lines.push("| case | N | command | median wall s | postfleet/this | CPU s | CPU ms/host | max RSS MB | runs (failed) |", "|---|---|---|---|---|---|---|---|---|");
   const groups = new Map<string, Row[]>();
@@ -361,6 +399,10 @@ function markdown(doc: { date: string; machine: Record<string, unknown>; load: u
   }
   for (const p of doc.profiles) {
     lines.push("", `Per-host phases, ${p.command}, N=${p.hosts} (median / max ms): ${Object.entries(p.phases).map(([k, v]) => `${k} ${v.median} / ${v.max}`).join(", ")}`);
+  }
+  for (const p of doc.restarts) {
+    lines.push("", `Where a rolling restart's time goes, ${p.command}, N=${p.hosts}: per batch, wall ms; slowest host ms; median per host ms by request type`);
+    for (const b of p.batches) lines.push(`- batch ${b.batch}: ${b.wallMs}; ${b.slowestHostMs}; ${Object.entries(b.medianByOp).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   }
   return `${lines.join("\n")}\n`;
 }
