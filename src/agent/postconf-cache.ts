@@ -2,9 +2,11 @@
 // files with postconf for nearly every request: the primary's, then each
 // instance's (postmulti's load_instance()). A read is answered from memory
 // when the main.cf it reads and the postconf binary are the same files, with
-// the same size and times, as when it was run; anything else runs postconf.
+// the same size and times, and the host name and addresses are the same, as
+// when it was run; anything else runs postconf.
 // One-shot invocations (postmulti compatibility) never use it.
 import { statSync } from "node:fs";
+import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { runCommand, type CommandOptions, type CommandResult } from "./run-command.js";
 
@@ -19,14 +21,19 @@ export function enablePostconfReadCache(): void {
   enabled = true;
 }
 
+/**
+ * What a read depends on: the files, and the system values Postfix's defaults
+ * come from (myhostname and mydomain from the host name, mynetworks from the
+ * interfaces' addresses), which can change while a resident agent lives.
+ */
 function signature(paths: readonly string[]): string | null {
   try {
-    return paths
-      .map((p) => {
-        const st = statSync(p, { bigint: true });
-        return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-      })
-      .join("|");
+    const files = paths.map((p) => {
+      const st = statSync(p, { bigint: true });
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    });
+    const addresses = Object.values(networkInterfaces()).flatMap((xs) => (xs ?? []).map((x) => x.cidr ?? x.address));
+    return [...files, hostname(), addresses.join(",")].join("|");
   } catch {
     return null;
   }
