@@ -9,6 +9,8 @@
 import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { isIP } from "node:net";
 import { TransportConfigError } from "./errors.js";
+import { closestSshConfigKeyword, isSshConfigKeyword } from "./ssh-config-keywords.js";
+import { readProxyJump } from "./proxy-jump.js";
 
 /** A user file's relative Includes live in ~/.ssh, a system file's in /etc/ssh (and `~` is refused there). */
 export type ConfigScope = "user" | "system";
@@ -42,7 +44,10 @@ export interface ObtainedConfig {
   port?: Obtained<number>;
   /** IdentityFile entries in order, duplicates dropped as OpenSSH does (same path and scope). */
   identityFiles: ObtainedIdentityFile[];
-  /** ProxyJump and ProxyCommand share one slot in OpenSSH: whichever comes first blocks the other. */
+  /**
+   * ProxyJump and ProxyCommand share one slot in OpenSSH: whichever comes first blocks the other.
+   * A jump's spec is "none" or the chain as `ssh -G` prints it.
+   */
   proxy?: Obtained<{ kind: "jump" | "command"; spec: string }>;
   /** ConnectTimeout in seconds. */
   connectTimeout?: Obtained<number>;
@@ -52,6 +57,8 @@ export interface ObtainedConfig {
   hashKnownHosts?: Obtained<boolean>;
   /** CanonicalizeHostname, lowercased (only "no"/"false" can be obtained: the others are refused). */
   canonicalizeHostname?: Obtained<string>;
+  /** IgnoreUnknown's pattern list: unknown keywords it matches are skipped instead of refused. */
+  ignoreUnknown?: Obtained<string>;
 }
 
 /** What the caller already fixed (like ssh's -l, -p, -J, -i, -o ConnectTimeout): config values for these are ignored. */
@@ -90,6 +97,10 @@ interface ConfigLine {
   line: number;
   /** Lowercased keyword. */
   keyword: string;
+  /** The keyword as written (for messages). */
+  written: string;
+  /** Whether ssh knows the keyword (else it is refused unless IgnoreUnknown matches it). */
+  known: boolean;
   /** Arguments as OpenSSH's argv_split gives them (quotes and escapes removed, stops at a `#` token). */
   args: string[];
   /** The raw text after the keyword (ProxyJump, ProxyCommand and Match read this, as OpenSSH does). */
@@ -98,8 +109,9 @@ interface ConfigLine {
   error?: string;
 }
 
-/** Keywords this evaluator interprets; all others are skipped (postfleet ignores them). */
+/** Keywords this evaluator interprets; ssh's other keywords are skipped (postfleet ignores them). */
 const INTERPRETED = new Set([
+  "ignoreunknown",
   "host",
   "match",
   "include",
@@ -199,17 +211,19 @@ export function parseConfigText(text: string): ConfigLine[] {
     let keyword = d.next();
     if (keyword === "") keyword = d.next();
     if (keyword === null || keyword === "" || keyword.startsWith("#")) return;
+    const written = keyword;
     keyword = keyword.toLowerCase();
-    if (!INTERPRETED.has(keyword)) return;
+    const known = isSshConfigKeyword(keyword);
     const rest = skipWs(d.remaining ?? "");
     const line = index + 1;
+    // As ssh: a missing argument is an error before the keyword is even looked up.
     if (rest === "") {
-      lines.push({ line, keyword, args: [], rest, error: `no argument after keyword "${keyword}"` });
+      lines.push({ line, keyword, written, known, args: [], rest, error: `no argument after keyword "${keyword}"` });
       return;
     }
     const args = splitArguments(rest);
-    if (args === null) lines.push({ line, keyword, args: [], rest, error: "invalid quotes" });
-    else lines.push({ line, keyword, args, rest });
+    if (args === null) lines.push({ line, keyword, written, known, args: [], rest, error: "invalid quotes" });
+    else lines.push({ line, keyword, written, known, args, rest });
   });
   return lines;
 }
@@ -491,7 +505,20 @@ const KEYWORD_NAMES: Record<string, string> = {
   connecttimeout: "ConnectTimeout",
   canonicalizehostname: "CanonicalizeHostname",
   hashknownhosts: "HashKnownHosts",
+  ignoreunknown: "IgnoreUnknown",
 };
+
+/** postfleet's longest connect timeout, in seconds (the most ansible_timeout may say). */
+export const MAX_CONNECT_TIMEOUT_S = 86_400;
+
+/**
+ * ConnectTimeout (seconds) as postfleet applies it: ssh reads 0 as no timeout
+ * at all, but a fleet run needs a bound, so 0 and longer values wait
+ * MAX_CONNECT_TIMEOUT_S (also within what a Node timer can hold).
+ */
+export function connectTimeoutMsOf(seconds: number): number {
+  return (seconds === 0 || seconds > MAX_CONNECT_TIMEOUT_S ? MAX_CONNECT_TIMEOUT_S : seconds) * 1000;
+}
 
 /** OpenSSH's convtime(): 90, 90s, 1m30s, 2h, 1d, 1w; -1 when invalid. */
 export function parseTimeSpec(s: string): number {
@@ -537,6 +564,11 @@ interface PassOptions {
 
 class Pass {
   wantFinal = false;
+  /**
+   * IgnoreUnknown values from blocks postfleet cannot evaluate, seen before any
+   * definite one: ssh may have taken any of them (the first that applied wins).
+   */
+  private readonly maybeIgnoreUnknown: { value: string; why: string }[] = [];
 
   constructor(
     private readonly input: EvaluationInput,
@@ -562,6 +594,12 @@ class Pass {
     for (const l of lines) {
       const at = { file, line: l.line };
       if (l.error) this.fail(at, l.error);
+      if (!l.known) {
+        // The first pass decides: the final pass starts with its IgnoreUnknown already set.
+        if (!this.pass.final) this.unknownKeyword(l, at);
+        continue;
+      }
+      if (!INTERPRETED.has(l.keyword)) continue;
       switch (l.keyword) {
         case "host":
           active = gate.state === "no" ? NO : both(gate, this.hostLine(l, at) ? YES : NO);
@@ -578,6 +616,31 @@ class Pass {
           this.setting(l, at, active, scope);
       }
     }
+  }
+
+  /**
+   * An unknown keyword: ssh refuses the file (wherever the line is, even in a
+   * block that does not apply) unless the IgnoreUnknown obtained so far matches it.
+   */
+  private unknownKeyword(l: ConfigLine, at: Origin): void {
+    const definite = this.config.ignoreUnknown?.value;
+    const candidates = [...this.maybeIgnoreUnknown.map((m) => m.value), definite];
+    const ignored = candidates.map((v) => v !== undefined && matchPatternList(l.keyword, v, true) === 1);
+    if (ignored.every(Boolean)) return;
+    if (ignored.some(Boolean)) {
+      const why = this.maybeIgnoreUnknown.map((m) => m.why).join(", ");
+      this.fail(
+        at,
+        `unknown keyword ${JSON.stringify(l.written)}: whether ssh ignores it depends on an IgnoreUnknown in a block postfleet cannot evaluate (${why}); ` +
+          "set IgnoreUnknown outside that block, or remove the line",
+      );
+    }
+    const near = closestSshConfigKeyword(l.keyword);
+    this.fail(
+      at,
+      `unknown keyword ${JSON.stringify(l.written)}${near ? ` (did you mean ${near}?)` : ""}: ssh refuses the file too ` +
+        '("Bad configuration option"); fix it, or list it in an IgnoreUnknown line before it',
+    );
   }
 
   private hostLine(l: ConfigLine, at: Origin): boolean {
@@ -710,6 +773,13 @@ class Pass {
       }
       return l.args[0]!;
     };
+    if (k === "ignoreunknown") {
+      // A string option: first value wins, only where the block applies.
+      const patterns = single();
+      if (active.state === "yes") this.config.ignoreUnknown ??= { value: patterns, at };
+      else if (active.state === "maybe" && !this.config.ignoreUnknown) this.maybeIgnoreUnknown.push({ value: patterns, why: active.why });
+      return;
+    }
     // Validate as OpenSSH does even in blocks that do not apply (ssh refuses the file either way).
     let value: string | undefined;
     switch (k) {
@@ -726,6 +796,13 @@ class Pass {
         value = single();
         if (value !== "none" && parseTimeSpec(value) < 0) this.fail(at, `invalid ConnectTimeout ${JSON.stringify(value)}`);
         break;
+      case "proxyjump": {
+        // ssh reads the raw rest of the line (not its arguments) and checks every hop, even in blocks that do not apply.
+        const jump = readProxyJump(l.rest);
+        if (!jump.ok) this.fail(at, jump.reason);
+        value = jump.spec;
+        break;
+      }
       case "stricthostkeychecking":
         value = single().toLowerCase();
         if (!STRICT_VALUES.has(value)) this.fail(at, `invalid StrictHostKeyChecking ${JSON.stringify(value)}`);
@@ -794,12 +871,9 @@ class Pass {
         }
         c.canonicalizeHostname = { value: value!, at };
         break;
-      case "proxyjump": {
-        // As OpenSSH: the raw rest of the line, cut at a '#'.
-        const spec = l.rest.replace(/#.*$/, "").replace(/[ \t\r\n]+$/, "");
-        if (!p.proxyJump && !c.proxy) c.proxy = { value: { kind: "jump", spec }, at };
+      case "proxyjump":
+        if (!p.proxyJump && !c.proxy) c.proxy = { value: { kind: "jump", spec: value! }, at };
         break;
-      }
       case "proxycommand": {
         if (p.proxyJump || c.proxy) break;
         const spec = l.rest;

@@ -5,7 +5,8 @@
 // IdentityFile accumulates); values from the inventory win over the files.
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
-import { evaluateSshConfig, type ConfigFileRef } from "./ssh-config-file.js";
+import { connectTimeoutMsOf, evaluateSshConfig, type ConfigFileRef } from "./ssh-config-file.js";
+import { parseJumpChain, type JumpHost } from "./proxy-jump.js";
 import { TransportConfigError } from "./errors.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
 
@@ -124,9 +125,11 @@ export function resolveHop(
     // Relative paths stay relative to the working directory, as in OpenSSH.
     .map((f) => expandTilde(expandTokens(f, tokens), home));
   const cfgJump = c.proxy?.value.kind === "jump" ? c.proxy.value.spec : undefined;
-  const proxyJump = given.proxyJump ?? (cfgJump && cfgJump.toLowerCase() !== "none" ? cfgJump : undefined);
+  // "none" (inventory or file) means no jump host, as for ssh -J none; an inventory's none still hides the file's.
+  const jump = given.proxyJump ?? cfgJump;
+  const proxyJump = jump && jump.toLowerCase() !== "none" ? jump : undefined;
   const cfgTimeout = c.connectTimeout?.value;
-  const connectTimeoutMs = given.connectTimeoutMs ?? (cfgTimeout !== undefined && cfgTimeout > 0 ? cfgTimeout * 1000 : undefined);
+  const connectTimeoutMs = given.connectTimeoutMs ?? (cfgTimeout !== undefined ? connectTimeoutMsOf(cfgTimeout) : undefined);
   // "none" (OpenSSH: no user known_hosts file) reads as empty and takes no new entry.
   const knownHostsFiles = c.userKnownHostsFiles?.value.map((f) => (f.toLowerCase() === "none" ? "/dev/null" : expandTilde(expandTokens(f, tokens), home)));
   return {
@@ -157,22 +160,13 @@ export function resolveTarget(t: ConnectionTarget, o: SshConfigOptions = {}): Ho
   );
 }
 
-export interface JumpSpec {
-  host: string;
-  user?: string;
-  port?: number;
-}
+export type JumpSpec = JumpHost;
 
-/** Parse `ssh -J` syntax: [user@]host[:port][,...]; IPv6 as [addr]:port. */
+/** Parse `ssh -J` syntax as ssh does: [user@]host[:port] or ssh://[user@]host[:port], comma-separated; IPv6 as [addr]:port. */
 export function parseProxyJump(spec: string, label: string): JumpSpec[] {
-  return spec.split(",").map((part) => {
-    const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s[\]]+)(?::(\d+))?$/.exec(part.trim().replace(/^ssh:\/\//, ""));
-    if (!m) throw new TransportConfigError(label, `invalid ProxyJump entry ${JSON.stringify(part)} (expected [user@]host[:port])`);
-    const host = m[2]!.replace(/^\[(.*)\]$/, "$1");
-    const port = m[3] ? Number(m[3]) : undefined;
-    if (port !== undefined && (port < 1 || port > 65535)) {
-      throw new TransportConfigError(label, `invalid port in ProxyJump entry ${JSON.stringify(part)}`);
-    }
-    return { host, ...(m[1] ? { user: m[1] } : {}), ...(port ? { port } : {}) };
-  });
+  try {
+    return parseJumpChain(spec);
+  } catch (e) {
+    throw new TransportConfigError(label, (e as Error).message);
+  }
 }

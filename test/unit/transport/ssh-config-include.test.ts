@@ -68,7 +68,8 @@ function compare(home: string, host: string, user: string | undefined): void {
   if (theirs.refused !== undefined) {
     // ssh refuses the file: so must we, naming the same file and line.
     const e = errorOf(() => resolveHop({ host, ...(user ? { user } : {}) }, opts));
-    const at = /^(\S+) line (\d+)/m.exec(theirs.refused);
+    // "FILE line N: ..." or, for an unknown keyword, "FILE: line N: ..."; "Unsupported option" lines are notes.
+    const at = /^(\S+?):? line (\d+)(?!.*Unsupported option)/m.exec(theirs.refused);
     if (!at) throw new Error(`ssh -G refused without a line: ${theirs.refused}`);
     expect(e.message, theirs.refused).toContain(`${at[1]}:${at[2]}:`);
     return;
@@ -81,8 +82,10 @@ function compare(home: string, host: string, user: string | undefined): void {
   expect(ours.user, `user of ${label}`).toBe(theirs.user);
   expect(theirs.proxycommand, `ssh -G shows no ProxyCommand for ${label}`).toBeUndefined();
   expect(ours.proxyJump, `proxyjump of ${label}`).toBe(theirs.proxyjump === "none" ? undefined : theirs.proxyjump);
+  // ssh's 0 is no timeout at all: postfleet waits its longest, a day.
+  const seconds = Number(theirs.connecttimeout);
   expect(ours.connectTimeoutMs, `connecttimeout of ${label}`).toBe(
-    theirs.connecttimeout === "none" ? undefined : Number(theirs.connecttimeout) * 1000,
+    theirs.connecttimeout === "none" ? undefined : (seconds === 0 ? 86_400 : seconds) * 1000,
   );
   if (ours.identityFiles.length === 0) {
     expect(theirs.identityfile.every((f) => f.startsWith("~/.ssh/id_")), `default keys for ${label}`).toBe(true);
@@ -540,6 +543,7 @@ const SETTINGS = [
   "ConnectTimeout 5",
   "ConnectTimeout 1m",
   "ConnectTimeout none",
+  "ConnectTimeout 0",
   "UserKnownHostsFile ~/.ssh/kh1",
   "UserKnownHostsFile /etc/kh2 /etc/kh3",
   "StrictHostKeyChecking accept-new",
@@ -548,6 +552,9 @@ const SETTINGS = [
   "HashKnownHosts yes",
   "HashKnownHosts no",
   "ForwardAgent yes",
+  "IgnoreUnknown usekeychain,Foo*",
+  "UseKeychain yes",
+  "ProxyJump ssh://ops@j5:2222,[10.0.0.9]",
 ];
 
 function randomConfig(rand: () => number): Record<string, string> {

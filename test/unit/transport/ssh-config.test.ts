@@ -137,6 +137,6 @@ describe("ProxyJump syntax", () => {
   });
   it("rejects garbage", () => {
     expect(() => parseProxyJump("a b", "h")).toThrow(/invalid ProxyJump entry/);
-    expect(() => parseProxyJump("a:99999", "h")).toThrow(/invalid port/);
+    expect(() => parseProxyJump("a:99999", "h")).toThrow(/invalid ProxyJump entry "a:99999"/);
   });
 });
