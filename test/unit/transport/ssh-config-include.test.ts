@@ -82,10 +82,10 @@ function compare(home: string, host: string, user: string | undefined): void {
   expect(ours.user, `user of ${label}`).toBe(theirs.user);
   expect(theirs.proxycommand, `ssh -G shows no ProxyCommand for ${label}`).toBeUndefined();
   expect(ours.proxyJump, `proxyjump of ${label}`).toBe(theirs.proxyjump === "none" ? undefined : theirs.proxyjump);
-  // ssh's 0 is no timeout at all: postfleet waits its longest, a day.
+  // ssh's 0 is no timeout at all: postfleet waits its longest, a day (and no longer for larger values).
   const seconds = Number(theirs.connecttimeout);
   expect(ours.connectTimeoutMs, `connecttimeout of ${label}`).toBe(
-    theirs.connecttimeout === "none" ? undefined : (seconds === 0 ? 86_400 : seconds) * 1000,
+    theirs.connecttimeout === "none" ? undefined : (seconds === 0 || seconds > 86_400 ? 86_400 : seconds) * 1000,
   );
   if (ours.identityFiles.length === 0) {
     expect(theirs.identityfile.every((f) => f.startsWith("~/.ssh/id_")), `default keys for ${label}`).toBe(true);
@@ -475,6 +475,19 @@ describe("what postfleet cannot evaluate is refused with file:line when it matte
     const { home, file, resolve } = setup({ ".ssh/config": "Host *\n  HostName %h.%p.example\n" });
     expect(errorOf(() => resolve("h")).message).toContain(`${file}:2: HostName`);
     expect(sshRefuses(home, "h")).toBe(true);
+  });
+});
+
+describe("ConnectTimeout", () => {
+  it("0 is a value (ssh: no timeout) that blocks later ones, read as postfleet's longest wait; none is not; long values are capped", () => {
+    const { home, resolve } = setup({
+      ".ssh/config": "Host zero\n  ConnectTimeout 0\nHost none\n  ConnectTimeout none\nHost long\n  ConnectTimeout 30d\nHost *\n  ConnectTimeout 5\n",
+    });
+    for (const host of ["zero", "none", "long"]) compare(home, host, undefined);
+    expect(resolve("zero").connectTimeoutMs).toBe(86_400_000);
+    expect(resolve("none").connectTimeoutMs).toBe(5000);
+    expect(resolve("long").connectTimeoutMs).toBe(86_400_000);
+    expect(resolveHop({ host: "zero", connectTimeoutMs: 2000 }, { files: [join(home, ".ssh", "config")], home, localUser }).connectTimeoutMs).toBe(2000);
   });
 });
 

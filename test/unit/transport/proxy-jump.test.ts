@@ -1,0 +1,88 @@
+// ProxyJump values read as the real `ssh -G` (OpenSSH 9.2p1, Debian 12) reads
+// them: the same chain printed, the same values refused (file:line), and the
+// hops postfleet connects through are those ssh would use.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { TransportConfigError } from "../../../src/transport/errors.js";
+import { formatJumpHost, parseJumpHost, readProxyJump } from "../../../src/transport/proxy-jump.js";
+import { parseProxyJump, resolveHop } from "../../../src/transport/ssh-config.js";
+
+const dir = mkdtempSync(join(tmpdir(), "postfleet-jump-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const localUser = userInfo().username;
+
+/** ssh -G on `Host *\n  ProxyJump <value>`: the printed proxyjump (undefined: none) or the refused line. */
+function sshG(file: string): { proxyjump?: string; refusedLine?: number } {
+  const r = spawnSync("ssh", ["-G", "-F", file, "target"], { env: { ...process.env, HOME: dir }, encoding: "utf8" });
+  if (r.status !== 0) return { refusedLine: Number(/ line (\d+)/.exec(r.stderr)?.[1]) };
+  return { proxyjump: /^proxyjump (.*)$/m.exec(r.stdout)?.[1] };
+}
+
+const VALUES = [
+  "j", "u@j:2200", "j:2200", "[::1]:22", "[::1]", "::1", "fe80::1", "10.0.0.1", "10.0.0.1:22", "[10.0.0.1]:22",
+  "ssh://u@j:2200", "ssh://j", "ssh://j/", "ssh://j:22/", "ssh://u%40x;fingerprint=1@j:22", "ssh://u+v@j", "ssh://%zz@j",
+  "ssh://[::1]:22", "ssh://j/path", "ssh://j.", "ssh://j..k", "ssh://-j", "ssh://@j", "SSH://j", "ssh://u@j:0",
+  "a,b,c", "a@b@j", "j/2200", "j:ssh", "j:smtp", "j:nosuchservice", "j:0", "j:65535", "j:65536", "j:+22", "j:",
+  "@j", "u@", "", "none", "NONE", "None", "none # comment", "j1,j2 # comment", "j1 # a,b", '"j1"', "u@j:2200,ssh://v@k:2",
+  "j1, j2", "j1,,j2", ",j", "a b,j2", "ok,bad:99999", "x_y.z-1", "=j", "j\t# tab", "[::1]x", "[::1", "j1,ssh://k/p",
+];
+
+describe("ProxyJump values agree with ssh -G", () => {
+  it.each(VALUES)("ProxyJump %j", (value) => {
+    const file = join(dir, `c${VALUES.indexOf(value)}`);
+    writeFileSync(file, `Host *\n  ProxyJump ${value}\n`);
+    const theirs = sshG(file);
+    let ours: string | undefined;
+    try {
+      ours = resolveHop({ host: "target" }, { files: [file], home: dir, localUser }).proxyJump;
+    } catch (e) {
+      expect(e).toBeInstanceOf(TransportConfigError);
+      // ssh refuses it too (same line), or reads it as a jump host named "none" where postfleet would see no jump.
+      if (theirs.refusedLine === undefined) expect(theirs.proxyjump, (e as Error).message).toBe("none");
+      else expect((e as Error).message).toContain(`${file}:${theirs.refusedLine}:`);
+      return;
+    }
+    expect(theirs.refusedLine, `ssh refuses ${JSON.stringify(value)}`).toBeUndefined();
+    expect(ours).toBe(theirs.proxyjump);
+  });
+});
+
+describe("jump hosts postfleet connects through", () => {
+  it("are the hops of the chain, each read as ssh reads it", () => {
+    expect(parseProxyJump("u@j:2200,ssh://v%40w@k:2/,[::1]:22,[10.0.0.1],a@b@c,j:ssh,j:", "h")).toEqual([
+      { host: "j", user: "u", port: 2200 },
+      { host: "k", user: "v@w", port: 2 },
+      { host: "::1", port: 22 },
+      { host: "10.0.0.1" },
+      { host: "c", user: "a@b" },
+      { host: "j", port: 22 },
+      { host: "j" },
+    ]);
+  });
+
+  it("refuses what ssh refuses, and hops with white space", () => {
+    for (const bad of ["a b", "j1, j2", "j:99999", "j:0", "@j", "::1", "ssh://j/p", "ssh://[::1]", "a,,b", ""]) {
+      expect(() => parseProxyJump(bad, "h"), bad).toThrow(/invalid ProxyJump entry/);
+    }
+  });
+
+  it("formats a hop as ssh -G prints it", () => {
+    expect(formatJumpHost({ host: "::1", port: 22 })).toBe("[::1]:22");
+    expect(formatJumpHost({ host: "10.0.0.1" })).toBe("[10.0.0.1]");
+    expect(formatJumpHost({ host: "j", user: "u" })).toBe("u@j");
+    expect(parseJumpHost("ssh://j.")).toEqual({ host: "j" });
+  });
+
+  it("reads ProxyJump none (alone) as no jump, and none from the inventory hides the file's jump host", () => {
+    expect(readProxyJump("none")).toEqual({ ok: true, spec: "none" });
+    expect(readProxyJump("none # c")).toMatchObject({ ok: false, reason: expect.stringMatching(/jump host named "none"/) });
+    const file = join(dir, "inv");
+    writeFileSync(file, "Host *\n  ProxyJump bastion\n");
+    expect(resolveHop({ host: "t" }, { files: [file], home: dir, localUser }).proxyJump).toBe("bastion");
+    expect(resolveHop({ host: "t", proxyJump: "none" }, { files: [file], home: dir, localUser }).proxyJump).toBeUndefined();
+    expect(resolveHop({ host: "t", proxyJump: "other:2" }, { files: [file], home: dir, localUser }).proxyJump).toBe("other:2");
+  });
+});
