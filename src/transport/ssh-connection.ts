@@ -7,7 +7,8 @@ import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel
 import { AgentProcessError, AuthError, HostKeyError, TransportError, UnreachableError } from "./errors.js";
 import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./private-keys.js";
 import { knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
-import { parseProxyJump, resolveHop, resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
+import { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
+import { jumpChain } from "./jump-chain.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
 
 export interface ConnectionOptions {
@@ -241,9 +242,8 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
   const hops: Hop[] = [];
   const fallbackKeys = settings.explicitIdentityFiles ? settings.identityFiles : [];
   if (settings.proxyJump) {
-    for (const j of parseProxyJump(settings.proxyJump, target.name)) {
-      const js = resolveHop({ host: j.host, port: j.port, user: j.user }, o.sshConfig);
-      hops.push({ label: `jump host ${j.host}`, settings: js, fallbackKeys });
+    for (const j of jumpChain(settings.proxyJump, target.name, o.sshConfig)) {
+      hops.push({ label: `jump host ${j.host}`, settings: j.settings, fallbackKeys });
     }
   }
   hops.push({ label: target.name, settings, fallbackKeys });

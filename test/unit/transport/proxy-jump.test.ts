@@ -7,6 +7,7 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TransportConfigError } from "../../../src/transport/errors.js";
+import { jumpChain } from "../../../src/transport/jump-chain.js";
 import { formatJumpHost, parseJumpHost, readProxyJump } from "../../../src/transport/proxy-jump.js";
 import { parseProxyJump, resolveHop } from "../../../src/transport/ssh-config.js";
 
@@ -84,5 +85,60 @@ describe("jump hosts postfleet connects through", () => {
     expect(resolveHop({ host: "t" }, { files: [file], home: dir, localUser }).proxyJump).toBe("bastion");
     expect(resolveHop({ host: "t", proxyJump: "none" }, { files: [file], home: dir, localUser }).proxyJump).toBeUndefined();
     expect(resolveHop({ host: "t", proxyJump: "other:2" }, { files: [file], home: dir, localUser }).proxyJump).toBe("other:2");
+  });
+});
+
+/**
+ * The hops ssh goes through to reach `host`, in order, from `ssh -v`: each
+ * proxy command `ssh ... -W '[X]:port' Y` says Y comes just before X (the
+ * first hop's name is unresolvable, so nothing is connected).
+ */
+function sshHops(file: string, host: string): string[] | { refused: string } {
+  const r = spawnSync("ssh", ["-v", "-F", file, "-o", "BatchMode=yes", host, "true"], { env: { ...process.env, HOME: dir }, encoding: "utf8", timeout: 20_000 });
+  const loop = /jumphost loop via (\S+)/.exec(r.stderr);
+  if (loop) return { refused: loop[0] };
+  const before = new Map<string, string>();
+  for (const m of r.stderr.matchAll(/Executing proxy command: exec ssh .* -W '\[([^\]]+)\]:\d+' (\S+)$/gm)) before.set(m[1]!, m[2]!);
+  const hops: string[] = [];
+  for (let h = before.get(host); h !== undefined; h = before.get(h)) hops.unshift(h);
+  return hops;
+}
+
+describe("a jump host's own ProxyJump, as ssh follows it", () => {
+  const file = join(dir, "chain");
+  writeFileSync(
+    file,
+    [
+      "Host j1\n  ProxyJump ops@j0.invalid:2222\n",
+      "Host j2\n  ProxyJump skipped.invalid\n",
+      "Host t1\n  ProxyJump j1\n",
+      "Host t2\n  ProxyJump j1,j2\n",
+      "Host t3\n  ProxyJump j2\n",
+      "Host t4\n  ProxyJump lp\nHost lp\n  ProxyJump lp\n",
+      "Host t5\n  ProxyJump c1\nHost c1\n  ProxyJump c2\nHost c2\n  ProxyJump c1\n",
+    ].join(""),
+  );
+  const opts = { files: [file], home: dir, localUser };
+  const ours = (host: string) => {
+    const spec = resolveHop({ host }, opts).proxyJump!;
+    return jumpChain(spec, host, opts).map((j) => j.host);
+  };
+
+  it.each(["t1", "t2", "t3"])("%s: the first hop's own chain comes before it, later hops' own ProxyJump is overridden", (host) => {
+    const theirs = sshHops(file, host);
+    expect(Array.isArray(theirs), JSON.stringify(theirs)).toBe(true);
+    expect((theirs as string[]).length).toBeGreaterThan(1);
+    expect(ours(host)).toEqual(theirs);
+  });
+
+  it("keeps each hop's own settings (user and port of the innermost one)", () => {
+    const [j0] = jumpChain("j1", "t1", opts);
+    expect(j0!.settings).toMatchObject({ hostname: "j0.invalid", user: "ops", port: 2222 });
+  });
+
+  it("a jump host that jumps through itself is refused (ssh: jumphost loop); so is a longer loop", () => {
+    expect(sshHops(file, "t4")).toEqual({ refused: "jumphost loop via lp" });
+    expect(() => ours("t4")).toThrow(/jump host lp is reached through its own ProxyJump "lp".*Host \* !lp/);
+    expect(() => ours("t5")).toThrow(TransportConfigError);
   });
 });
