@@ -143,7 +143,8 @@ export function formatJumpHost(j: JumpHost): string {
   return `${j.user !== undefined ? `${j.user}@` : ""}${numeric ? `[${j.host}]` : j.host}${j.port !== undefined ? `:${j.port}` : ""}`;
 }
 
-export type ProxyJumpReading = { ok: true; spec: string } | { ok: false; reason: string };
+/** `unusable`: ssh accepts the line but would use it badly (postfleet refuses it where it applies). */
+export type ProxyJumpReading = { ok: true; spec: string; unusable?: string } | { ok: false; reason: string };
 
 /**
  * A ProxyJump line's value (the raw rest of the line) as ssh reads it: "none",
@@ -164,7 +165,8 @@ export function readProxyJump(raw: string): ProxyJumpReading {
   const last = parsed[parsed.length - 1]!;
   if (last.host.toLowerCase() === "none" && last.user === undefined && last.port === undefined && hops.length === 1) {
     // ssh reads e.g. "none # comment" as a jump host named "none", not as no jump.
-    return { ok: false, reason: `ProxyJump ${JSON.stringify(s)} is read by ssh as a jump host named "none": write ProxyJump none alone on its line` };
+    const unusable = `ProxyJump ${JSON.stringify(s)} is read by ssh as a jump host named "none": write ProxyJump none alone on its line`;
+    return { ok: true, spec: formatJumpHost(last), unusable };
   }
   const comma = s.lastIndexOf(",");
   const extra = comma > 0 ? `${s.slice(0, comma)},` : "";

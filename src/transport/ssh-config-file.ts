@@ -782,6 +782,8 @@ class Pass {
     }
     // Validate as OpenSSH does even in blocks that do not apply (ssh refuses the file either way).
     let value: string | undefined;
+    /** Why a ProxyJump ssh accepts cannot be used, refused only where it applies. */
+    let unusable: string | undefined;
     switch (k) {
       case "hostname":
       case "user":
@@ -801,6 +803,7 @@ class Pass {
         const jump = readProxyJump(l.rest);
         if (!jump.ok) this.fail(at, jump.reason);
         value = jump.spec;
+        unusable = jump.unusable;
         break;
       }
       case "stricthostkeychecking":
@@ -871,9 +874,12 @@ class Pass {
         }
         c.canonicalizeHostname = { value: value!, at };
         break;
-      case "proxyjump":
-        if (!p.proxyJump && !c.proxy) c.proxy = { value: { kind: "jump", spec: value! }, at };
+      case "proxyjump": {
+        if (p.proxyJump || c.proxy) break;
+        if (unusable) this.fail(at, unusable);
+        c.proxy = { value: { kind: "jump", spec: value! }, at };
         break;
+      }
       case "proxycommand": {
         if (p.proxyJump || c.proxy) break;
         const spec = l.rest;

@@ -79,7 +79,12 @@ describe("jump hosts postfleet connects through", () => {
 
   it("reads ProxyJump none (alone) as no jump, and none from the inventory hides the file's jump host", () => {
     expect(readProxyJump("none")).toEqual({ ok: true, spec: "none" });
-    expect(readProxyJump("none # c")).toMatchObject({ ok: false, reason: expect.stringMatching(/jump host named "none"/) });
+    expect(readProxyJump("none # c")).toMatchObject({ ok: true, spec: "none", unusable: expect.stringMatching(/jump host named "none"/) });
+    // Refused only where it applies: ssh accepts the line elsewhere.
+    const elsewhere = join(dir, "none-elsewhere");
+    writeFileSync(elsewhere, "Host other\n  ProxyJump none # c\n");
+    expect(resolveHop({ host: "t" }, { files: [elsewhere], home: dir, localUser }).proxyJump).toBeUndefined();
+    expect(() => resolveHop({ host: "other" }, { files: [elsewhere], home: dir, localUser })).toThrow(/jump host named "none"/);
     const file = join(dir, "inv");
     writeFileSync(file, "Host *\n  ProxyJump bastion\n");
     expect(resolveHop({ host: "t" }, { files: [file], home: dir, localUser }).proxyJump).toBe("bastion");
