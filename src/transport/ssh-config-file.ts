@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { isIP } from "node:net";
 import { TransportConfigError } from "./errors.js";
-import { closestSshConfigKeyword, isSshConfigKeyword } from "./ssh-config-keywords.js";
+import { closestSshConfigKeyword, isSshConfigKeyword, sshConfigKeywordElsewhere } from "./ssh-config-keywords.js";
 import { readProxyJump } from "./proxy-jump.js";
 
 /** A user file's relative Includes live in ~/.ssh, a system file's in /etc/ssh (and `~` is refused there). */
@@ -633,6 +633,14 @@ class Pass {
         at,
         `unknown keyword ${JSON.stringify(l.written)}: whether ssh ignores it depends on an IgnoreUnknown in a block postfleet cannot evaluate (${why}); ` +
           "set IgnoreUnknown outside that block, or remove the line",
+      );
+    }
+    const elsewhere = sshConfigKeywordElsewhere(l.keyword);
+    if (elsewhere) {
+      this.fail(
+        at,
+        `unknown keyword ${JSON.stringify(l.written)}: only ${elsewhere} know it; postfleet reads ssh_config as OpenSSH 9.2 does, ` +
+          `which refuses it ("Bad configuration option"): put "IgnoreUnknown ${l.written}" before it (in Host *, or at the top)`,
       );
     }
     const near = closestSshConfigKeyword(l.keyword);

@@ -81,3 +81,23 @@ function editDistance(a: string, b: string, limit: number): number {
   }
   return prev[b.length]!;
 }
+
+/**
+ * Keywords ssh 9.2 refuses but other clients accept: later OpenSSH releases
+ * (the first release whose readconf.c has them, up to 10.5) and Apple's ssh.
+ * A config written for those is refused with this hint rather than a guess.
+ */
+const ELSEWHERE: Record<string, string> = {
+  tag: "OpenSSH 9.4 and later",
+  obscurekeystroketiming: "OpenSSH 9.5 and later",
+  channeltimeout: "OpenSSH 9.6 and later",
+  versionaddendum: "OpenSSH 10.0 and later",
+  refuseconnection: "OpenSSH 10.1 and later",
+  warnweakcrypto: "OpenSSH 10.1 and later",
+  usekeychain: "Apple's ssh on macOS",
+};
+
+/** Which other ssh knows this keyword, when it is one ssh 9.2 does not know. */
+export function sshConfigKeywordElsewhere(keyword: string): string | undefined {
+  return ELSEWHERE[keyword.toLowerCase()];
+}

@@ -124,6 +124,19 @@ describe("ssh_config keywords", () => {
     expect(e?.message).toContain(`${file}:2: unknown keyword "HostNmae" (did you mean HostName?)`);
   });
 
+  it("a keyword of a later OpenSSH or of Apple's ssh is refused (as ssh 9.2 refuses it) with the IgnoreUnknown that lets it through", () => {
+    for (const k of ["UseKeychain", "ChannelTimeout", "Tag", "WarnWeakCrypto"]) {
+      const refused = write({ ".ssh/config": `Host *\n  ${k} x\n` });
+      expect(sshVerdict(refused.home, refused.file, "h").refusedAt, k).toBe(`${refused.file}:2`);
+      const e = ourVerdict(refused.home, refused.file, "h");
+      expect(e?.message, k).toMatch(new RegExp(`${refused.file}:2: unknown keyword "${k}": only .* know it.*IgnoreUnknown ${k}`));
+      // The advice works, for ssh and for postfleet.
+      const fixed = write({ ".ssh/config": `IgnoreUnknown ${k}\nHost *\n  ${k} x\n` });
+      expect(sshVerdict(fixed.home, fixed.file, "h").refusedAt, k).toBeUndefined();
+      expect(ourVerdict(fixed.home, fixed.file, "h"), k).toBeUndefined();
+    }
+  });
+
   it("a keyword without a value is refused like ssh, known or not", () => {
     for (const k of ["ForwardAgent", "Foo", "IgnoreUnknown"]) {
       expect(agree({ ".ssh/config": `Host nomatch\n  ${k}\n` })?.message, k).toMatch(/no argument after keyword/);
