@@ -70,8 +70,19 @@ function cleanHostname(h: string): string {
 
 /** urldecode(): '+' is a space, %XX a byte; null on a bad escape. */
 function urlDecode(s: string): string | null {
-  if (/%(?![0-9a-fA-F]{2})/.test(s)) return null;
-  return Buffer.from(s.replace(/\+/g, " ").replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1").toString("utf8");
+  const bytes = Buffer.from(s, "utf8");
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b === 0x2b) out.push(0x20);
+    else if (b === 0x25) {
+      const hex = bytes.subarray(i + 1, i + 3).toString("latin1");
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) return null;
+      out.push(parseInt(hex, 16));
+      i += 2;
+    } else out.push(b);
+  }
+  return Buffer.from(out).toString("utf8");
 }
 
 /** valid_domain(): letters, digits, '.', '-', '_', starting alphanumeric, no '..'; a final '.' is dropped. */

@@ -28,7 +28,7 @@ const VALUES = [
   "ssh://[::1]:22", "ssh://j/path", "ssh://j.", "ssh://j..k", "ssh://-j", "ssh://@j", "SSH://j", "ssh://u@j:0",
   "a,b,c", "a@b@j", "j/2200", "j:ssh", "j:smtp", "j:nosuchservice", "j:0", "j:65535", "j:65536", "j:+22", "j:",
   "@j", "u@", "", "none", "NONE", "None", "none # comment", "j1,j2 # comment", "j1 # a,b", '"j1"', "u@j:2200,ssh://v@k:2",
-  "j1, j2", "j1,,j2", ",j", "a b,j2", "ok,bad:99999", "x_y.z-1", "=j", "j\t# tab", "[::1]x", "[::1", "j1,ssh://k/p",
+  "ssh://%C3%A9t%C3%A9@j", "ssh://%ff@j", "j1, j2", "j1,,j2", ",j", "a b,j2", "ok,bad:99999", "x_y.z-1", "=j", "j\t# tab", "[::1]x", "[::1", "j1,ssh://k/p",
 ];
 
 describe("ProxyJump values agree with ssh -G", () => {
@@ -75,6 +75,9 @@ describe("jump hosts postfleet connects through", () => {
     expect(formatJumpHost({ host: "10.0.0.1" })).toBe("[10.0.0.1]");
     expect(formatJumpHost({ host: "j", user: "u" })).toBe("u@j");
     expect(parseJumpHost("ssh://j.")).toEqual({ host: "j" });
+    expect(parseJumpHost("ssh://%C3%A9t%C3%A9+x;p=1@j")).toEqual({ host: "j", user: "été x" });
+    expect(parseJumpHost("ssh://€%41@j")).toEqual({ host: "j", user: "€A" });
+    expect(parseJumpHost("ssh://%4@j")).toBeNull();
   });
 
   it("reads ProxyJump none (alone) as no jump, and none from the inventory hides the file's jump host", () => {
