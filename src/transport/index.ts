@@ -193,6 +193,9 @@ class SshHostSession implements HostSession {
   private residentPlan(): ResidentPlan | undefined {
     const idleMs = this.o.persistIdleMs ?? 0;
     if (idleMs <= 0) return undefined;
+    // A host whose key was not verified (checking off) may be an impostor: it gets no resident
+    // agent's secret, as it gets no become password, and none is left for later runs.
+    if (this.connection.unverifiedHostKey) return undefined;
     // The agent keeps none under become to a third user (it would answer to the login user's sshd
     // as someone else): do not ask, rather than warn on every run.
     const becomeUser = this.target.become ? (this.target.becomeUser ?? "root") : null;

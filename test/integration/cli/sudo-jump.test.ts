@@ -94,14 +94,15 @@ describe("postfleet with sudo and a jump host", () => {
     ].join(" && ");
     expect((await h.exec(setup)).exitCode).toBe(0);
     try {
-      const asRoot = await run(["-i", inv, "-l", "edge01", "--json", "ping"]);
+      // --agent-persist 0: Node.js must really start here (an earlier run's resident agent would start nothing).
+      const asRoot = await run(["-i", inv, "-l", "edge01", "--agent-persist", "0", "--json", "ping"]);
       expect(asRoot.exitCode, asRoot.stderr).toBe(0);
       expect(jsonOf(asRoot).hosts[0].data.user).toBe("root");
       expect((await h.exec("test -e /tmp/login-path-node-ran")).exitCode, "the login user's node ran under become").not.toBe(0);
       // The same host without become does use the login user's PATH: the trap is live.
       const plain = join(lab.dir, "no-become.yml");
       writeFileSync(plain, (await import("node:fs")).readFileSync(inv, "utf8").replace("ansible_become: true", "ansible_become: false"));
-      const asOps = await run(["-i", plain, "-l", "edge01", "--json", "ping"]);
+      const asOps = await run(["-i", plain, "-l", "edge01", "--agent-persist", "0", "--json", "ping"]);
       expect(asOps.exitCode, asOps.stderr).toBe(0);
       expect((await h.exec("test -e /tmp/login-path-node-ran")).exitCode).toBe(0);
     } finally {
@@ -129,6 +130,8 @@ describe("postfleet with sudo and a jump host", () => {
     expect(doc.hostKeyCheckingOff).toEqual(["edge01"]);
     expect(doc.hosts[0].hostKey).toMatchObject({ verified: false, presented: "changed", fingerprint: expect.stringMatching(/^SHA256:/) });
     expect(doc.hosts[0].error).toMatch(/refusing to send the become password to edge01: its host key changed/);
+    // Nor the secret of the resident agent an earlier run left there (it would stand in for the password).
+    expect(doc.hosts[0].timings?.resident).toBeFalsy();
     expect(r.stdout + r.stderr).not.toContain(PASSWORD);
   });
 
