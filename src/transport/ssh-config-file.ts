@@ -635,14 +635,10 @@ class Pass {
           "set IgnoreUnknown outside that block, or remove the line",
       );
     }
-    const elsewhere = sshConfigKeywordElsewhere(l.keyword);
-    if (elsewhere) {
-      this.fail(
-        at,
-        `unknown keyword ${JSON.stringify(l.written)}: only ${elsewhere} know it; postfleet reads ssh_config as OpenSSH 9.2 does, ` +
-          `which refuses it ("Bad configuration option"): put "IgnoreUnknown ${l.written}" before it (in Host *, or at the top)`,
-      );
-    }
+    // A keyword of a later OpenSSH or of Apple's ssh: the operator's own ssh, which reads this same
+    // file, may well be that one, and postfleet interprets none of them. Refusing would make them edit
+    // a file their ssh accepts; ssh 9.2 alone would refuse it.
+    if (sshConfigKeywordElsewhere(l.keyword)) return;
     const near = closestSshConfigKeyword(l.keyword);
     this.fail(
       at,

@@ -565,8 +565,8 @@ const SETTINGS = [
   "HashKnownHosts yes",
   "HashKnownHosts no",
   "ForwardAgent yes",
-  "IgnoreUnknown usekeychain,Foo*",
-  "UseKeychain yes",
+  "IgnoreUnknown sitepolicy,Foo*",
+  "FooBar yes",
   "ProxyJump ssh://ops@j5:2222,[10.0.0.9]",
 ];
 
