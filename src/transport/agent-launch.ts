@@ -46,13 +46,14 @@ var t0=Date.now(),fs=require("fs"),crypto=require("crypto"),Module=require("modu
 var a=process.argv,h=a[1],become=a[2]==="1",home=a[3],args=a.slice(4);
 var uid=process.getuid(),owner=become?Number(process.env.SUDO_UID):uid;
 var C=fs.constants,started=false;
+// Another run may create the directory at the same moment (EEXIST): the checks below apply to it all the same.
 function dir(p,create){
   var st;
   try{st=fs.lstatSync(p);}catch(e){
     if(e.code==="EACCES")throw {unreadable:p};
     if(e.code!=="ENOENT")throw e;
     if(!create)return null;
-    fs.mkdirSync(p,448);st=fs.lstatSync(p);
+    try{fs.mkdirSync(p,448);}catch(m){if(m.code!=="EEXIST")throw m;}st=fs.lstatSync(p);
   }
   if(st.isSymbolicLink()||!st.isDirectory())throw {refused:p+" exists and is not a directory"};
   if(st.uid!==owner)throw {refused:p+" is owned by uid "+st.uid+", not by the login user (uid "+owner+")"};

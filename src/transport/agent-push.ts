@@ -50,16 +50,18 @@ const SAFE_DIR = `safe_dir() {
  * 0700 if missing), checks its hash, renames it into place. Runs as the login
  * user. $1: sha256 of the bundle, $2: a Node.js path for hashing (may be empty).
  */
-const UPLOAD = `umask 077
+export const UPLOAD_SCRIPT = `umask 077
 h=$1; node=$2
 [ -n "$HOME" ] && [ -d "$HOME" ] || { echo "the login user has no home directory (HOME=$HOME)" >&2; exit 20; }
 c="\${HOME%/}/.cache"; d="$c/postfleet"; f="$d/agent-$h.cjs"
 ${SUM_FUNCTION}
 ${SAFE_DIR}
+# A directory another run creates at the same moment is fine: safe_dir checks it all the same.
+private_dir() { [ -e "$1" ] || [ -L "$1" ] || mkdir -m 700 "$1" 2>/dev/null || [ -e "$1" ] || mkdir -m 700 "$1"; }
 safe_dir "$HOME"
-[ -e "$c" ] || [ -L "$c" ] || mkdir -m 700 "$c" || exit 21
+private_dir "$c" || exit 21
 safe_dir "$c"
-[ -e "$d" ] || [ -L "$d" ] || mkdir -m 700 "$d" || exit 21
+private_dir "$d" || exit 21
 safe_dir "$d"
 chmod 700 "$d" || exit 21
 t=$(mktemp "$d/.agent-$h.XXXXXX") || exit 23
@@ -82,7 +84,7 @@ export interface UploadOptions {
 /** Put the bundle into the login user's ~/.cache/postfleet (one exec); returns its path on the host. */
 export async function uploadAgent(conn: HostConnection, bundle: AgentBundle, o: UploadOptions = {}): Promise<string> {
   const host = conn.target.name;
-  const up = await execRemote(conn, shScript(UPLOAD, [bundle.sha256, o.nodePath ?? ""]), { stdin: bundle.content, timeoutMs: o.timeoutMs ?? 120_000 });
+  const up = await execRemote(conn, shScript(UPLOAD_SCRIPT, [bundle.sha256, o.nodePath ?? ""]), { stdin: bundle.content, timeoutMs: o.timeoutMs ?? 120_000 });
   if (up.exitCode !== 0) {
     const why = up.stderr.trim() || `exit ${up.exitCode}`;
     const what = up.exitCode === 20 || up.exitCode === 21 || up.exitCode === 22 ? "cannot prepare the agent directory ~/.cache/postfleet" : "uploading the agent failed";

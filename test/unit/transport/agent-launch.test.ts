@@ -31,6 +31,23 @@ describe("agent loader", () => {
     expect(execFileSync("stat", ["-c", "%a", join(home, ".cache", "postfleet")], { encoding: "utf8" }).trim()).toBe("700");
   });
 
+  it("another run creating the cache at the same moment (mkdir: EEXIST) is no failure; the directories are checked all the same", () => {
+    // A preload makes every mkdirSync find its directory just created by someone else, as two controllers starting at once do.
+    const race = join(home, "..", `race-${Date.now()}.cjs`);
+    writeFileSync(race, `const fs=require("fs");const mk=fs.mkdirSync;fs.mkdirSync=function(p,m){mk(p,m);return mk(p,m);};\n`);
+    try {
+      const out = execFileSync("node", ["-r", race, "-e", LOADER, sha(AGENT), "0", home, "--serve"], { encoding: "utf8" }).trim().split("\n");
+      expect(parseLoaderLine(out[0]!)).toMatchObject({ status: "upload-needed", reason: "missing" });
+      // Created by "someone else" with group/other write: refused, not used.
+      rmSync(join(home, ".cache"), { recursive: true });
+      writeFileSync(race, `const fs=require("fs");const mk=fs.mkdirSync;fs.mkdirSync=function(p,m){mk(p,0o777);fs.chmodSync(p,0o777);return mk(p,m);};\n`);
+      const refused = execFileSync("node", ["-r", race, "-e", LOADER, sha(AGENT), "0", home, "--serve"], { encoding: "utf8" }).trim().split("\n");
+      expect(parseLoaderLine(refused[0]!)).toMatchObject({ status: "refused", reason: expect.stringMatching(/writable by group or others/) });
+    } finally {
+      rmSync(race, { force: true });
+    }
+  });
+
   it("runs the verified bytes as a CommonJS module with the agent's argv, after a verified line", () => {
     const path = join(home, ".cache", "postfleet", `agent-${sha(AGENT)}.cjs`);
     mkdirSync(join(home, ".cache", "postfleet"), { recursive: true, mode: 0o700 });
