@@ -89,6 +89,13 @@ export interface AgentClientOptions {
   resident?: boolean;
 }
 
+/** How an agent's stream ended, in words (a resident agent's socket never has an exit status). */
+function endedHow(s: { exitCode: number | null; signal: string | null }, resident: boolean): string {
+  if (s.signal) return `killed by signal ${s.signal}`;
+  if (s.exitCode !== null) return `exited with code ${s.exitCode}`;
+  return resident ? "closed the connection (it was stopped, or exited)" : "ended without an exit status";
+}
+
 /** How long one request took, from its sending to its answer (or its failure). */
 export interface RequestTiming {
   op: string;
@@ -154,13 +161,7 @@ export class AgentClient {
           return;
         }
       }
-      const how = s.signal
-        ? `killed by signal ${s.signal}`
-        : s.exitCode !== null
-          ? `exited with code ${s.exitCode}`
-          : o.resident
-            ? "closed the connection (it was stopped, or exited)"
-            : "ended without an exit status";
+      const how = endedHow(s, o.resident === true);
       const e = new AgentProcessError(host, `${o.resident ? "resident agent" : "agent"} on ${host} ${how}${tail ? `; stderr: ${tail.slice(-1500)}` : ""}`);
       e.exitStatus = s;
       this.die(e);

@@ -198,9 +198,9 @@ class SshHostSession implements HostSession {
     if (this.connection.unverifiedHostKey) return undefined;
     // The agent keeps none under become to a third user (it would answer to the login user's sshd
     // as someone else): do not ask, rather than warn on every run.
-    const becomeUser = this.target.become ? (this.target.becomeUser ?? "root") : null;
-    if (becomeUser !== null && becomeUser !== "root" && becomeUser !== this.connection.settings.user) return undefined;
-    return { store: this.o.residentStore ?? defaultStore(), key: this.residentKey(), idleMs };
+    const key = this.residentKey();
+    if (key.become !== null && key.become !== "root" && key.become !== key.user) return undefined;
+    return { store: this.o.residentStore ?? defaultStore(), key, idleMs };
   }
 
   /** Who logs in where, and as whom the agent runs: one resident agent each. */
@@ -219,10 +219,6 @@ class SshHostSession implements HostSession {
     let client: AgentClient;
     try {
       const channel = await this.connection.openStreamLocal(entry.socketPath);
-      // A socket has no exit status: when the resident agent ends this connection (stopped, or
-      // exiting), sshd sends EOF and waits for ours before it closes the channel. Answer it, so
-      // that a request in flight fails now rather than at its timeout.
-      channel.once("end", () => channel.end());
       const proc = new RemoteProcess(channel);
       proc.forward();
       const attach: AttachLine = { op: "attach", secret: this.residentSecret(entry.secret), sha256: bundle.sha256, idleMs: r.idleMs };

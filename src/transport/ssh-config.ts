@@ -160,10 +160,8 @@ export function resolveTarget(t: ConnectionTarget, o: SshConfigOptions = {}): Ho
   );
 }
 
-export type JumpSpec = JumpHost;
-
 /** Parse `ssh -J` syntax as ssh does: [user@]host[:port] or ssh://[user@]host[:port], comma-separated; IPv6 as [addr]:port. */
-export function parseProxyJump(spec: string, label: string): JumpSpec[] {
+export function parseProxyJump(spec: string, label: string): JumpHost[] {
   try {
     return parseJumpChain(spec);
   } catch (e) {

@@ -209,8 +209,12 @@ export class HostConnection {
       this.client.openssh_forwardOutStreamLocal(socketPath, (err, channel) => {
         clearTimeout(timer);
         if (timedOut) return void channel?.close();
-        if (err) reject(new AgentProcessError(this.target.name, `cannot reach ${socketPath} on ${this.target.name}: ${err.message}`, { cause: err }));
-        else resolve(channel);
+        if (err) return reject(new AgentProcessError(this.target.name, `cannot reach ${socketPath} on ${this.target.name}: ${err.message}`, { cause: err }));
+        // A socket has no exit status: when the far end is done, sshd sends EOF and waits for ours
+        // before it closes the channel. Answer it, so that the channel closes (and a request in
+        // flight fails) now rather than at its timeout.
+        channel.once("end", () => channel.end());
+        resolve(channel);
       });
     });
   }
