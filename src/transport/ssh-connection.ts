@@ -6,7 +6,7 @@ import type { Duplex } from "node:stream";
 import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from "ssh2";
 import { AgentProcessError, AuthError, HostKeyError, TransportError, UnreachableError } from "./errors.js";
 import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./private-keys.js";
-import { knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
+import { fingerprintSha256, knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
 import { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
 import { jumpChain } from "./jump-chain.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
@@ -131,6 +131,8 @@ export interface ConnectTimings {
 
 const connectTimings = new WeakMap<Client, ConnectTimings>();
 const unverifiedKeys = new WeakMap<Client, UnverifiedHostKey>();
+/** The SHA256 fingerprint of the host key each connection presented (and was accepted). */
+const presentedKeys = new WeakMap<Client, string>();
 
 export class HostConnection {
   private closed = false;
@@ -141,6 +143,11 @@ export class HostConnection {
   channelTimeoutMs = 10_000;
   /** Set when the target's key was accepted unverified (host key checking off). */
   unverifiedHostKey: UnverifiedHostKey | undefined;
+  /**
+   * Who answered: the host key fingerprint of each jump host, outermost first, then the target's.
+   * Two inventory hosts at one address and port behind different jump hosts differ here.
+   */
+  hostIdentity: readonly string[] = [];
 
   constructor(
     readonly target: ConnectionTarget,
@@ -276,6 +283,7 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
     conn.timings = connectTimings.get(client) ?? conn.timings;
     conn.channelTimeoutMs = timeoutOf(last, o);
     conn.unverifiedHostKey = unverifiedKeys.get(client);
+    conn.hostIdentity = [...leases.map((l) => presentedKeys.get(l.client) ?? "?"), presentedKeys.get(client) ?? "?"];
     return conn;
   } catch (e) {
     for (const l of leases.reverse()) l.release();
@@ -465,6 +473,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
                 checking,
                 hashNew: s.hashKnownHosts,
               });
+              presentedKeys.set(client, fingerprintSha256(key));
               if (r.status === "added") o.warn?.(`${hop.label}: added host key to ${r.file}: ${r.line}`);
               if (r.status === "accepted-unverified") {
                 unverifiedKeys.set(client, r.key);
