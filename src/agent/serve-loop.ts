@@ -4,10 +4,17 @@
 // one at a time in arrival order; `cancel` is answered at once and aborts its
 // target (a queued one answers "cancelled" without running). `lock` holds the
 // host lock across requests until `unlock`, `shutdown`, the end of input or
-// stop(); meanwhile this agent's own requests do not wait for it.
+// stop(); meanwhile this agent's own requests do not wait for it. From the
+// controller's first heartbeat on, the session is watched: the end of input,
+// or input silent past the heartbeat's deadline, means the controller is gone,
+// and every request is cancelled (as by `cancel`) before the loop ends and
+// releases the lock; an unwatched session finishes its requests at the end of
+// its input.
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import {
+  HEARTBEAT_DEADLINE_MIN_MS,
+  KILL_GRACE_MS,
   PROTOCOL_VERSION,
   type AgentError,
   type AgentRequest,
@@ -63,7 +70,8 @@ export interface ServeLoopOptions {
   resident?: boolean;
 }
 
-export type ServeEnd = "shutdown" | "eof" | "stopped" | "output-closed";
+/** "silent": the controller's heartbeats stopped past their deadline (its end of input never came). */
+export type ServeEnd = "shutdown" | "eof" | "silent" | "stopped" | "output-closed";
 
 export interface ServeLoop {
   /** Settles when the loop has ended; the lock is released by then. */
@@ -117,7 +125,13 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
   let idleWaiters: Array<() => void> = [];
   let hostLock: (HeldLock & { holder: string }) | null = null;
   let inputEnded = false;
+  /** How the loop ends once the queue is empty after the input ended. */
+  let endAs: ServeEnd = "eof";
   let ended = false;
+  // The controller's watch (heartbeats): its deadline, once the first heartbeat came.
+  let deadlineMs = 0;
+  let silenceTimer: NodeJS.Timeout | undefined;
+  let inputSeq = 0;
   let resolveDone!: (end: ServeEnd) => void;
   const done = new Promise<ServeEnd>((r) => (resolveDone = r));
 
@@ -126,6 +140,7 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
   const finish = (end: ServeEnd) => {
     if (ended) return;
     ended = true;
+    clearTimeout(silenceTimer);
     rl.close();
     hostLock?.release();
     hostLock = null;
@@ -208,7 +223,7 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
     while (!running && !ended) {
       const next = queue.shift();
       if (!next) {
-        if (inputEnded) finish("eof");
+        if (inputEnded) finish(endAs);
         return;
       }
       running = next;
@@ -242,11 +257,52 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
     } else send({ id, op: "cancel", target, found: false });
   };
 
+  /**
+   * The controller is gone (its input ended, or went silent, in a watched session): cancel
+   * every request as `cancel` does, then end once the running one has answered (its command
+   * killed), bounded in case a handler ignores its signal.
+   */
+  const controllerGone = (reason: string, end: ServeEnd) => {
+    if (ended || inputEnded) return;
+    inputEnded = true;
+    endAs = end;
+    clearTimeout(silenceTimer);
+    for (const e of queue.splice(0)) {
+      e.controller.abort(reason);
+      send(errorResponseFor(e.req, { message: reason, code: "cancelled" }));
+    }
+    if (!running) return finish(end);
+    running.controller.abort(reason);
+    setTimeout(() => finish(end), KILL_GRACE_MS + 2000).unref();
+  };
+
+  /** (Re)start the silence clock; when it runs out, input already waiting is read first. */
+  const watch = () => {
+    clearTimeout(silenceTimer);
+    if (!deadlineMs || ended || inputEnded) return;
+    const seq = inputSeq;
+    silenceTimer = setTimeout(
+      () => setImmediate(() => seq === inputSeq && controllerGone(`no word from the controller for ${deadlineMs / 1000} s: it is gone`, "silent")),
+      deadlineMs,
+    );
+  };
+
   rl.on("line", (line) => {
-    if (ended || line.trim() === "") return;
+    if (ended || inputEnded) return;
+    inputSeq++;
+    if (deadlineMs) watch();
+    if (line.trim() === "") return;
     let req: AgentRequest;
     try {
       req = JSON.parse(line) as AgentRequest;
+      if (isHeartbeat(req)) {
+        const d = (req as { deadlineMs?: unknown }).deadlineMs;
+        if (!Number.isInteger(d) || (d as number) < HEARTBEAT_DEADLINE_MIN_MS || (d as number) > 86_400_000)
+          throw new Error(`heartbeat needs deadlineMs: ${HEARTBEAT_DEADLINE_MIN_MS}..86400000`);
+        deadlineMs = d as number;
+        watch();
+        return;
+      }
       if (typeof req !== "object" || req === null || typeof req.id !== "number") throw new Error("request must be an object with a numeric id");
     } catch (err) {
       send({ id: 0, op: "error", error: usage(`bad request line: ${(err as Error).message}`) });
@@ -262,6 +318,7 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
     void pump();
   });
   rl.on("close", () => {
+    if (deadlineMs) return controllerGone("the controller's input ended: it is gone", "eof");
     inputEnded = true;
     if (!running) void pump();
   });
@@ -274,6 +331,10 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
     idle: () => (running ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     heldLock: () => hostLock,
   };
+}
+
+function isHeartbeat(line: unknown): boolean {
+  return typeof line === "object" && line !== null && (line as { op?: unknown }).op === "heartbeat";
 }
 
 function cancelledError(signal: AbortSignal): AgentError {

@@ -1,7 +1,8 @@
 // Long-running mode (`--serve`): the serve loop on stdin/stdout with the real
 // handlers. The agent exits when the loop ends (shutdown, end of input, a
-// closed stdout) or on SIGTERM/SIGHUP/SIGINT, releasing the host lock; after
-// a `persist` request and a normal end it first starts the resident agent.
+// controller silent past its heartbeat deadline, a closed stdout) or on
+// SIGTERM/SIGHUP/SIGINT, releasing the host lock; after a `persist` request
+// and an end of input or shutdown it first starts the resident agent.
 import { constants } from "node:os";
 import { Writable } from "node:stream";
 import { KILL_GRACE_MS } from "../protocol/index.js";

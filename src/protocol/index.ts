@@ -241,6 +241,27 @@ export interface AttachLine {
   stop?: boolean;
 }
 
+/**
+ * The controller's heartbeat: a line without id, never answered, written right
+ * after the hello and then every HEARTBEAT_INTERVAL_MS while the session is
+ * open. From the first one on, the agent watches the session: when its input
+ * ends, or stays silent for `deadlineMs` (any line resets that clock), the
+ * controller is gone (killed, or behind a cut link that sends no EOF), and the
+ * agent cancels what runs (process group TERM, then KILL), releases the host
+ * lock and ends the session. A session that never sent one (a hand-driven
+ * `agent.cjs --serve`) is not watched, and still finishes its requests at the
+ * end of its input. No PROTOCOL_VERSION bump: an agent without heartbeats
+ * answers the line with a usage error of id 0, which the controller ignores.
+ */
+export interface HeartbeatLine {
+  op: "heartbeat";
+  /** Silence after which the agent gives the controller up (HEARTBEAT_DEADLINE_MIN_MS..86400000). */
+  deadlineMs: number;
+}
+export const HEARTBEAT_INTERVAL_MS = 5000;
+export const HEARTBEAT_DEADLINE_MS = 30_000;
+export const HEARTBEAT_DEADLINE_MIN_MS = 100;
+
 export type AgentRequest =
   | PostmultiRequest
   | PersistRequest

@@ -9,10 +9,19 @@
 // "timeout" and the results completed so far. That answer is what request()
 // resolves with, so the caller can say which instances were done; only when
 // none comes does request() reject (OperationTimeoutError, OperationAbortedError).
+//
+// While a session is open the client sends heartbeats (HeartbeatLine), all
+// clients of the process on one shared timer, so that an agent whose
+// controller died or sits behind a cut link gives up its work and the host
+// lock within the deadline instead of when TCP gives up.
 import { StringDecoder } from "node:string_decoder";
 import {
+  HEARTBEAT_DEADLINE_MIN_MS,
+  HEARTBEAT_DEADLINE_MS,
+  HEARTBEAT_INTERVAL_MS,
   KILL_GRACE_MS,
   PROTOCOL_VERSION,
+  type HeartbeatLine,
   type AgentError,
   type AgentRequest,
   type AgentResponse,
@@ -87,7 +96,57 @@ export interface AgentClientOptions {
   preHelloLine?: (line: string) => Error | undefined;
   /** The stream is a resident agent's socket (no exit status ever comes): say so when it ends. */
   resident?: boolean;
+  /** Heartbeats to the agent (default: heartbeatSettings()); false sends none. */
+  heartbeat?: HeartbeatSettings | false;
 }
+
+export interface HeartbeatSettings {
+  intervalMs: number;
+  /** The silence after which the agent gives this controller up. */
+  deadlineMs: number;
+}
+
+/**
+ * HEARTBEAT_INTERVAL_MS and HEARTBEAT_DEADLINE_MS, unless POSTFLEET_AGENT_HEARTBEAT
+ * ("INTERVAL_MS,DEADLINE_MS", for tests: e.g. "500,3000") says otherwise; a deadline
+ * of less than twice the interval, or out of the agent's range, is refused.
+ */
+export function heartbeatSettings(env: NodeJS.ProcessEnv = process.env): HeartbeatSettings {
+  const v = env.POSTFLEET_AGENT_HEARTBEAT;
+  if (v === undefined || v === "") return { intervalMs: HEARTBEAT_INTERVAL_MS, deadlineMs: HEARTBEAT_DEADLINE_MS };
+  const m = /^(\d+),(\d+)$/.exec(v.trim());
+  const [intervalMs, deadlineMs] = m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  if (!m || intervalMs < 1 || deadlineMs < 2 * intervalMs || deadlineMs < HEARTBEAT_DEADLINE_MIN_MS || deadlineMs > 86_400_000)
+    throw new Error(`POSTFLEET_AGENT_HEARTBEAT must be INTERVAL_MS,DEADLINE_MS with DEADLINE_MS >= 2 x INTERVAL_MS (and ${HEARTBEAT_DEADLINE_MIN_MS}..86400000), not ${JSON.stringify(v)}`);
+  return { intervalMs, deadlineMs };
+}
+
+/** One timer per interval for every open session of the process, however many hosts. */
+class HeartbeatTicker {
+  private readonly beats = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly intervalMs: number) {}
+
+  /** Beat now and at every tick until the returned function is called. */
+  add(beat: () => void): () => void {
+    beat();
+    this.beats.add(beat);
+    if (!this.timer) {
+      this.timer = setInterval(() => {
+        for (const b of this.beats) b();
+      }, this.intervalMs);
+      this.timer.unref();
+    }
+    return () => {
+      this.beats.delete(beat);
+      if (this.beats.size === 0) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+}
+const tickers = new Map<number, HeartbeatTicker>();
 
 /** How an agent's stream ended, in words (a resident agent's socket never has an exit status). */
 function endedHow(s: { exitCode: number | null; signal: string | null }, resident: boolean): string {
@@ -138,6 +197,7 @@ export class AgentClient {
   private readonly decoder = new StringDecoder("utf8");
   private dead: TransportError | undefined;
   private helloWaiter: Pending | undefined;
+  private stopHeartbeat: (() => void) | undefined;
   /** Set once the hello line arrived. */
   hello!: HelloResponse;
   /** Each request's duration, in the order they ended (shutdown and cancel excluded). */
@@ -193,7 +253,22 @@ export class AgentClient {
       throw new AgentVersionError(host, hello.protocol, PROTOCOL_VERSION);
     }
     client.hello = hello;
+    try {
+      client.startHeartbeat();
+    } catch (e) {
+      proc.kill();
+      throw e;
+    }
     return client;
+  }
+
+  private startHeartbeat(): void {
+    const hb = this.o.heartbeat ?? heartbeatSettings();
+    if (hb === false || this.dead) return;
+    let ticker = tickers.get(hb.intervalMs);
+    if (!ticker) tickers.set(hb.intervalMs, (ticker = new HeartbeatTicker(hb.intervalMs)));
+    const line = `${JSON.stringify({ op: "heartbeat", deadlineMs: hb.deadlineMs } satisfies HeartbeatLine)}\n`;
+    this.stopHeartbeat = ticker.add(() => void this.proc.write(line));
   }
 
   get alive(): boolean {
@@ -216,6 +291,7 @@ export class AgentClient {
   async close(timeoutMs = 5000): Promise<void> {
     if (!this.dead) {
       await this.send({ op: "shutdown" }, timeoutMs, undefined, false).catch(() => undefined);
+      this.stopHeartbeat?.();
       this.proc.end();
       const t = new Promise((r) => setTimeout(r, timeoutMs).unref());
       await Promise.race([this.proc.exited, t]);
@@ -345,6 +421,7 @@ export class AgentClient {
   private die(e: TransportError): void {
     if (this.dead) return;
     this.dead = e;
+    this.stopHeartbeat?.();
     const waiters = [...this.pending.keys()].map((id) => this.settle(id)!);
     if (this.helloWaiter) waiters.push(this.helloWaiter);
     this.helloWaiter = undefined;

@@ -353,4 +353,83 @@ describe("serve loop", () => {
     expect(h.lines.at(-1)).toEqual({ id: 7, op: "shutdown" });
     expect(h.lines.some((l) => l.id === 8)).toBe(false);
   });
+
+  /** A handler whose command (sh + sleep, its own process group) runs until cancelled; its pgid is written to `pidFile`. */
+  function sleeper(pidFile: string): Partial<RequestHandlers> {
+    return {
+      postmulti: async (req, ctx) => {
+        const r = await runCommand(["sh", "-c", `echo $$ > ${pidFile}; sleep 30 & sleep 30; wait`], { env: ctx.env, capture: true, signal: ctx.signal });
+        return postmultiAnswer(req, { exitCode: r.exitCode, stdout: String(ctx.signal.reason ?? "") });
+      },
+    };
+  }
+  /** A watched session (heartbeat with this deadline) holding the lock (request 1), with `sleeps` such requests from id 2 on, the first running. */
+  async function watchedSleep(deadlineMs: number, sleeps: number) {
+    const pidFile = join(root, "pgid");
+    const h = harness(sleeper(pidFile), lockDir);
+    h.send({ op: "heartbeat", deadlineMs });
+    h.send({ id: 1, op: "lock", holder: "run" });
+    await h.answer(1, "lock");
+    for (let i = 0; i < sleeps; i++) h.send({ id: 2 + i, op: "postmulti", args: ["-x", "sleep"] });
+    expect(await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "")).toBe(true);
+    return { h, pgid: Number(readFileSync(pidFile, "utf8")) };
+  }
+
+  it("a watched session (heartbeats came): the end of input cancels what runs and what waits, kills the command's group, releases the lock (issue 26.6)", async () => {
+    const { h, pgid } = await watchedSleep(30_000, 2);
+    const t0 = Date.now();
+    h.end();
+    expect(await h.loop.done).toBe("eof");
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(groupAlive(pgid)).toBe(false);
+    expect(existsSync(join(lockDir, "agent.lock"))).toBe(false);
+    // Both answered "cancelled" (the queued one without running), for whoever still reads.
+    const two = h.lines.find((l) => l.id === 2) as PostmultiResponse;
+    expect([two.error?.code, two.stdout]).toEqual(["cancelled", "the controller's input ended: it is gone"]);
+    expect(h.lines.find((l) => l.id === 3)).toMatchObject({ error: { code: "cancelled" } });
+  });
+
+  it("an unwatched session (no heartbeat: a hand-driven --serve) still finishes its requests at the end of input", async () => {
+    const h = harness({ postmulti: async (req) => (await new Promise((r) => setTimeout(r, 200)), postmultiAnswer(req)) }, lockDir);
+    h.send({ id: 1, op: "postmulti", args: ["-l"] });
+    h.send({ id: 2, op: "postmulti", args: ["-l"] });
+    h.end();
+    expect(await h.loop.done).toBe("eof");
+    expect(h.lines.filter((l) => l.op === "postmulti").map((l) => [l.id, (l as PostmultiResponse).error])).toEqual([
+      [1, undefined],
+      [2, undefined],
+    ]);
+  });
+
+  it("a controller silent past the heartbeat's deadline is gone: the command's group dies, the lock is released, the loop ends (issue 26.8)", async () => {
+    const { h, pgid } = await watchedSleep(400, 1);
+    // Heartbeats (any line) keep it: 1.2 s, three times the deadline.
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      h.send({ op: "heartbeat", deadlineMs: 400 });
+    }
+    expect(groupAlive(pgid)).toBe(true);
+    expect(h.lines.some((l) => l.id === 2)).toBe(false);
+    // Then silence, the input still open (a cut link sends no EOF).
+    const t0 = Date.now();
+    expect(await h.loop.done).toBe("silent");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(350);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(groupAlive(pgid)).toBe(false);
+    expect(existsSync(join(lockDir, "agent.lock"))).toBe(false);
+    expect(h.lines.find((l) => l.id === 2)).toMatchObject({ error: { code: "cancelled" }, stdout: "no word from the controller for 0.4 s: it is gone" });
+  });
+
+  it("no deadline before the first heartbeat; a heartbeat without a usable deadline is a usage error", async () => {
+    const h = harness({}, lockDir);
+    await new Promise((r) => setTimeout(r, 300));
+    h.send({ op: "heartbeat", deadlineMs: 5 });
+    h.send({ op: "heartbeat" });
+    h.send({ id: 1, op: "shutdown" });
+    expect(await h.loop.done).toBe("shutdown");
+    expect(h.lines.filter((l) => l.op === "error").map((l) => [l.id, (l as ErrorResponse).error.code])).toEqual([
+      [0, "usage"],
+      [0, "usage"],
+    ]);
+  });
 });

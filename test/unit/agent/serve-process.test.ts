@@ -48,4 +48,16 @@ describe("agent --serve process", () => {
     expect(await a.exited).toBe(0);
     expect(existsSync(join(lockDir, "agent.lock"))).toBe(false);
   }, 30_000);
+
+  it("exits and releases the lock when its controller goes silent past the heartbeat's deadline, its input still open", async () => {
+    const lockDir = join(root, "silent");
+    const a = startAgent(lockDir);
+    a.child.stdin.write(JSON.stringify({ op: "heartbeat", deadlineMs: 1000 }) + "\n");
+    a.child.stdin.write(JSON.stringify({ id: 1, op: "lock", holder: "a silent controller" }) + "\n");
+    expect(await waitUntil(() => a.output().includes('"op":"lock"'), 20_000)).toBe(true);
+    expect(existsSync(join(lockDir, "agent.lock"))).toBe(true);
+    expect(await a.exited).toBe(0);
+    expect(existsSync(join(lockDir, "agent.lock"))).toBe(false);
+    a.child.stdin.destroy();
+  }, 30_000);
 });

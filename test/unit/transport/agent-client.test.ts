@@ -1,9 +1,9 @@
 // AgentClient framing and failure handling against a scripted in-memory
 // channel (the real-process paths are in test/integration/transport).
 import { EventEmitter } from "node:events";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { PROTOCOL_VERSION } from "../../../src/protocol/index.js";
-import { AgentClient, AgentRequestError } from "../../../src/transport/agent-client.js";
+import { AgentClient, AgentRequestError, heartbeatSettings } from "../../../src/transport/agent-client.js";
 import { AgentProcessError, AgentVersionError, OperationAbortedError, OperationTimeoutError } from "../../../src/transport/errors.js";
 import { RemoteProcess } from "../../../src/transport/remote-process.js";
 import type { ClientChannel } from "ssh2";
@@ -20,6 +20,7 @@ function fakeChannel(answer: (req: Req, ch: FakeChannel) => void) {
   const ch = new EventEmitter() as FakeChannel;
   ch.stderr = new EventEmitter();
   ch.written = [];
+  ch.heartbeats = [];
   let buf = "";
   ch.write = (d: string | Buffer) => {
     buf += d.toString();
@@ -27,8 +28,14 @@ function fakeChannel(answer: (req: Req, ch: FakeChannel) => void) {
     while ((nl = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
+      const msg = JSON.parse(line);
+      // Heartbeats (no id, never answered) are kept apart from the requests.
+      if (msg.op === "heartbeat") {
+        ch.heartbeats.push({ at: Date.now(), deadlineMs: msg.deadlineMs });
+        continue;
+      }
       ch.written.push(line);
-      answer(JSON.parse(line), ch);
+      answer(msg, ch);
     }
     return true;
   };
@@ -46,6 +53,7 @@ function fakeChannel(answer: (req: Req, ch: FakeChannel) => void) {
 interface FakeChannel extends EventEmitter {
   stderr: EventEmitter;
   written: string[];
+  heartbeats: Array<{ at: number; deadlineMs: number }>;
   write(d: string | Buffer): boolean;
   end(): FakeChannel;
   signal(s: string): boolean;
@@ -255,5 +263,47 @@ describe("AgentClient", () => {
     expect(lock.path).toBe("/var/lib/postfleet/lock");
     expect(service.command).toEqual(["systemctl", "reload", "postfix@postfix-out"]);
     expect(unlock.released).toBe(true);
+  });
+
+  it("sends a heartbeat with the agent's deadline right after the hello and at every interval, until close or the agent's end", async () => {
+    const ch = fakeChannel((req, c) => c.say({ id: req.id, op: "shutdown" }));
+    const client = await start(ch, HELLO, { heartbeat: { intervalMs: 40, deadlineMs: 400 } });
+    expect(ch.heartbeats).toHaveLength(1);
+    expect(ch.heartbeats[0]!.deadlineMs).toBe(400);
+    await new Promise((r) => setTimeout(r, 230));
+    expect(ch.heartbeats.length).toBeGreaterThanOrEqual(4);
+    await client.close(100);
+    const n = ch.heartbeats.length;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(ch.heartbeats).toHaveLength(n);
+
+    const ch2 = fakeChannel(() => {});
+    await start(ch2, HELLO, { heartbeat: { intervalMs: 40, deadlineMs: 400 } });
+    ch2.exit(0);
+    await new Promise((r) => setTimeout(r, 100));
+    const m = ch2.heartbeats.length;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(ch2.heartbeats).toHaveLength(m);
+    expect(ch2.written).toEqual([]); // heartbeats never ask for an answer
+  });
+
+  it("all sessions share one heartbeat timer (thousands of hosts, one timer)", async () => {
+    const spy = vi.spyOn(globalThis, "setInterval");
+    try {
+      const chs = Array.from({ length: 50 }, () => fakeChannel((req, c) => c.say({ id: req.id, op: "shutdown" })));
+      const clients = await Promise.all(chs.map((ch) => start(ch, HELLO, { heartbeat: { intervalMs: 37, deadlineMs: 400 } })));
+      await new Promise((r) => setTimeout(r, 120));
+      expect(spy.mock.calls.filter((c) => c[1] === 37)).toHaveLength(1);
+      for (const ch of chs) expect(ch.heartbeats.length).toBeGreaterThanOrEqual(3);
+      await Promise.all(clients.map((c) => c.close(100)));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("heartbeat settings: 5 s / 30 s unless POSTFLEET_AGENT_HEARTBEAT says otherwise; nonsense refused", () => {
+    expect(heartbeatSettings({})).toEqual({ intervalMs: 5000, deadlineMs: 30_000 });
+    expect(heartbeatSettings({ POSTFLEET_AGENT_HEARTBEAT: "500,3000" })).toEqual({ intervalMs: 500, deadlineMs: 3000 });
+    for (const bad of ["500", "500,900", "0,3000", "a,b", "500,-3"]) expect(() => heartbeatSettings({ POSTFLEET_AGENT_HEARTBEAT: bad }), bad).toThrow(/POSTFLEET_AGENT_HEARTBEAT/);
   });
 });
