@@ -41,6 +41,14 @@ export function knownHostsName(host: string, port = 22): string {
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
+/** The name a hop's key is looked up and recorded under: its HostKeyAlias as is (no port: ssh adds none), else knownHostsName. */
+export function knownHostsLookupName(host: string, port: number, hostKeyAlias?: string): string {
+  return hostKeyAlias ?? knownHostsName(host, port);
+}
+
+/** Characters ssh never writes into a known_hosts file (sshconnect.c check_host_key): such a host's new key is not added. */
+const UNRECORDABLE = /[@?*#[\]|'"\\]/;
+
 /** OpenSSH's fingerprint: "SHA256:" + unpadded base64 of sha256(key blob). */
 export function fingerprintSha256(key: Buffer): string {
   return `SHA256:${createHash("sha256").update(key).digest("base64").replace(/=+$/, "")}`;
@@ -131,10 +139,16 @@ export interface VerifyRequest {
   /** Host name/address actually connected to (after ssh_config HostName). */
   host: string;
   port: number;
+  /** ssh_config HostKeyAlias: looked up and recorded under this name instead of host and port. */
+  hostKeyAlias?: string | undefined;
   key: Buffer;
-  file: string;
+  /**
+   * The file new keys go to (the first UserKnownHostsFile); undefined when there is none
+   * (UserKnownHostsFile none): then, as in ssh, a key not already known is refused whatever `checking` says.
+   */
+  file: string | undefined;
   checking: HostKeyChecking;
-  /** Extra read-only files (e.g. /etc/ssh/ssh_known_hosts), consulted but never written. */
+  /** Extra read-only files (the other UserKnownHostsFiles, GlobalKnownHostsFile), consulted but never written. */
   globalFiles?: string[];
   /** accept-new writes the host name hashed (ssh_config HashKnownHosts yes). */
   hashNew?: boolean;
@@ -145,9 +159,8 @@ function readEntries(file: string): KnownHostsEntry[] {
   return parseKnownHosts(readFileSync(file, "utf8"), file).entries;
 }
 
-/** Key types known for this host, so the SSH negotiation can prefer them (as OpenSSH does). */
-export function knownKeyTypes(host: string, port: number, files: string[]): string[] {
-  const lookup = knownHostsName(host, port);
+/** Key types known under `lookup` (knownHostsLookupName), so the SSH negotiation can prefer them (as OpenSSH does). */
+export function knownKeyTypes(lookup: string, files: string[]): string[] {
   const types = new Set<string>();
   for (const f of files) for (const e of readEntries(f)) if (e.marker === null && entryMatches(e, lookup)) types.add(e.keyType);
   return [...types];
@@ -159,10 +172,11 @@ export function knownKeyTypes(host: string, port: number, files: string[]): stri
  * HashKnownHosts default) unless `hashNew`.
  */
 export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
-  const lookup = knownHostsName(req.host, req.port);
+  const lookup = knownHostsLookupName(req.host, req.port, req.hostKeyAlias);
   const presentedType = keyTypeOfBlob(req.key);
   const fp = fingerprintSha256(req.key);
-  const files = [req.file, ...(req.globalFiles ?? [])];
+  const files = [...(req.file === undefined ? [] : [req.file]), ...(req.globalFiles ?? [])];
+  const searched = files.length > 0 ? files.join(", ") : "no known_hosts file (UserKnownHostsFile and GlobalKnownHostsFile none)";
   const matching = files.flatMap(readEntries).filter((e) => entryMatches(e, lookup));
 
   const revoked = matching.find((e) => e.marker === "revoked" && e.key.equals(req.key));
@@ -177,6 +191,19 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
   const plain = matching.filter((e) => e.marker === null);
   const same = plain.find((e) => e.key.equals(req.key));
   if (same) return { status: "ok", entry: same };
+
+  // ssh adds no key where it has no file to add it to, or for a host name it will not write; a key it cannot add
+  // it refuses, whatever StrictHostKeyChecking says (sshconnect.c: a new host on a read-only lookup fails).
+  if (plain.length === 0 && (req.file === undefined || UNRECORDABLE.test(req.host))) {
+    throw new HostKeyError(
+      req.hostLabel,
+      `host key for ${lookup} (${presentedType} ${fp}) is not known in ${searched}, and ssh would not add it ` +
+        (req.file === undefined ? "(UserKnownHostsFile none)" : `(the host name ${JSON.stringify(req.host)} cannot be written to known_hosts)`) +
+        `, so it refuses the host whatever StrictHostKeyChecking says; refusing too. Check the fingerprint with the host's ` +
+        `administrator, then add it under the name ${lookup} to a known_hosts file that is read for this host.`,
+      "unknown",
+    );
+  }
 
   if (req.checking === "off") {
     const what = plain.length > 0 ? "DOES NOT MATCH the known key" : "is not known";
@@ -205,12 +232,12 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
     throw new HostKeyError(
       req.hostLabel,
       `${ca.file}:${ca.line}: @cert-authority entries (host certificates) are not supported by postfleet; ` +
-        `add the host's own key for ${lookup} (${presentedType} ${fp}) to ${req.file}`,
+        `add the host's own key for ${lookup} (${presentedType} ${fp}) to ${req.file ?? "a known_hosts file"}`,
       "unsupported",
     );
   }
 
-  if (req.checking === "accept-new") {
+  if (req.checking === "accept-new" && req.file !== undefined) {
     const name = req.hashNew ? hashHostName(lookup) : lookup;
     const line = `${name} ${presentedType} ${req.key.toString("base64")}\n`;
     mkdirSync(dirname(req.file), { recursive: true, mode: 0o700 });
@@ -222,9 +249,12 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
 
   throw new HostKeyError(
     req.hostLabel,
-    `host key for ${lookup} is not known in ${req.file} (presented ${presentedType} ${fp}); refusing with strict ` +
+    `host key for ${lookup} is not known in ${searched} (presented ${presentedType} ${fp}); refusing with strict ` +
       `host key checking. Check the fingerprint with the host's administrator, then add it ` +
-      `(ssh-keyscan -p ${req.port} ${req.host} >> ${req.file}) or connect once with postfleet_host_key_checking=accept-new.`,
+      (req.hostKeyAlias === undefined
+        ? `(ssh-keyscan -p ${req.port} ${req.host} >> ${req.file})`
+        : `under the name ${lookup} (its HostKeyAlias) to ${req.file}`) +
+      ` or connect once with postfleet_host_key_checking=accept-new.`,
     "unknown",
   );
 }

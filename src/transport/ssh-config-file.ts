@@ -51,12 +51,22 @@ export interface ObtainedConfig {
   proxy?: Obtained<{ kind: "jump" | "command"; spec: string }>;
   /** ConnectTimeout in seconds. */
   connectTimeout?: Obtained<number>;
+  /** UserKnownHostsFile as written (ssh expands `~`, tokens and ${VAR} later: ssh-tokens.ts). */
   userKnownHostsFiles?: Obtained<string[]>;
+  /** GlobalKnownHostsFile as written (ssh expands only `~` there). */
+  globalKnownHostsFiles?: Obtained<string[]>;
+  /** HostKeyAlias as written (ssh lowercases it): the name known_hosts lookups and additions use. */
+  hostKeyAlias?: Obtained<string>;
+  /** CheckHostIP (only the first value counts; a yes is refused where ssh would use it: ssh-config.ts). */
+  checkHostIp?: Obtained<boolean>;
   /** StrictHostKeyChecking, lowercased. */
   strictHostKeyChecking?: Obtained<string>;
   hashKnownHosts?: Obtained<boolean>;
   /** CanonicalizeHostname, lowercased (only "no"/"false" can be obtained: the others are refused). */
   canonicalizeHostname?: Obtained<string>;
+  /** KnownHostsCommand and RevokedHostKeys: only "none" can be obtained (any other value that applies is refused). */
+  knownHostsCommand?: Obtained<string>;
+  revokedHostKeys?: Obtained<string>;
   /** IgnoreUnknown's pattern list: unknown keywords it matches are skipped instead of refused. */
   ignoreUnknown?: Obtained<string>;
 }
@@ -126,6 +136,11 @@ const INTERPRETED = new Set([
   "stricthostkeychecking",
   "hashknownhosts",
   "canonicalizehostname",
+  "globalknownhostsfile",
+  "hostkeyalias",
+  "checkhostip",
+  "knownhostscommand",
+  "revokedhostkeys",
 ]);
 
 /** A cursor over OpenSSH's strdelim(): splits on whitespace or one `=`, honours "double quotes". */
@@ -488,6 +503,11 @@ const INSTEAD: Record<string, string> = {
   proxycommand: "postfleet_proxy_jump in the inventory (or ProxyJump)",
   identityfile: "ansible_ssh_private_key_file in the inventory",
   userknownhostsfile: "postfleet_known_hosts_file in the inventory",
+  globalknownhostsfile: "GlobalKnownHostsFile in a Host block",
+  hostkeyalias: "HostKeyAlias in a Host block",
+  checkhostip: "CheckHostIP in a Host block",
+  knownhostscommand: "KnownHostsCommand in a Host block",
+  revokedhostkeys: "RevokedHostKeys in a Host block",
   stricthostkeychecking: "postfleet_host_key_checking in the inventory",
   connecttimeout: "ConnectTimeout in a Host block",
   canonicalizehostname: "the full host name (HostName in a Host block, or ansible_host)",
@@ -505,6 +525,11 @@ const KEYWORD_NAMES: Record<string, string> = {
   connecttimeout: "ConnectTimeout",
   canonicalizehostname: "CanonicalizeHostname",
   hashknownhosts: "HashKnownHosts",
+  globalknownhostsfile: "GlobalKnownHostsFile",
+  hostkeyalias: "HostKeyAlias",
+  checkhostip: "CheckHostIP",
+  knownhostscommand: "KnownHostsCommand",
+  revokedhostkeys: "RevokedHostKeys",
   ignoreunknown: "IgnoreUnknown",
 };
 
@@ -759,6 +784,16 @@ class Pass {
         return !p.connectTimeout && !c.connectTimeout && l.args[0] !== "none";
       case "userknownhostsfile":
         return !c.userKnownHostsFiles;
+      case "globalknownhostsfile":
+        return !c.globalKnownHostsFiles;
+      case "hostkeyalias":
+        return !c.hostKeyAlias;
+      case "checkhostip":
+        return !c.checkHostIp && ["yes", "true"].includes(l.args[0]?.toLowerCase() ?? "");
+      case "knownhostscommand":
+        return !c.knownHostsCommand && l.rest.toLowerCase() !== "none";
+      case "revokedhostkeys":
+        return !c.revokedHostKeys && l.args[0]?.toLowerCase() !== "none";
       case "stricthostkeychecking":
         return !c.strictHostKeyChecking;
       case "canonicalizehostname":
@@ -792,7 +827,17 @@ class Pass {
       case "hostname":
       case "user":
       case "identityfile":
+      case "hostkeyalias":
+      case "revokedhostkeys":
         value = single();
+        break;
+      case "checkhostip":
+        value = single().toLowerCase();
+        if (!FLAG_VALUES.has(value)) this.fail(at, `invalid CheckHostIP ${JSON.stringify(value)}`);
+        break;
+      case "knownhostscommand":
+        // A command: ssh takes the raw rest of the line, as for ProxyCommand.
+        value = l.rest;
         break;
       case "port":
         value = single();
@@ -823,8 +868,9 @@ class Pass {
         if (!CANONICALIZE_VALUES.has(value)) this.fail(at, `invalid CanonicalizeHostname ${JSON.stringify(value)}`);
         break;
       case "userknownhostsfile":
-        if (l.args.some((a) => a === "")) this.fail(at, "UserKnownHostsFile has an empty argument");
-        if (l.args.some((a) => a.toLowerCase() === "none") && l.args.length > 1) this.fail(at, 'UserKnownHostsFile "none" must appear alone');
+      case "globalknownhostsfile":
+        if (l.args.some((a) => a === "")) this.fail(at, `${name} has an empty argument`);
+        if (l.args.some((a) => a.toLowerCase() === "none") && l.args.length > 1) this.fail(at, `${name} "none" must appear alone`);
         break;
     }
     if (active.state === "no") return;
@@ -861,6 +907,34 @@ class Pass {
       case "userknownhostsfile":
         c.userKnownHostsFiles ??= { value: l.args, at };
         break;
+      case "globalknownhostsfile":
+        c.globalKnownHostsFiles ??= { value: l.args, at };
+        break;
+      case "hostkeyalias":
+        c.hostKeyAlias ??= { value: value!, at };
+        break;
+      case "checkhostip":
+        c.checkHostIp ??= { value: value === "yes" || value === "true", at };
+        break;
+      case "knownhostscommand":
+      case "revokedhostkeys": {
+        // First value wins; "none" (any case) is ssh's way of saying there is none.
+        const slot = k === "knownhostscommand" ? "knownHostsCommand" : "revokedHostKeys";
+        if (c[slot]) break;
+        if (value!.toLowerCase() !== "none") {
+          this.fail(
+            at,
+            k === "knownhostscommand"
+              ? `KnownHostsCommand applies to ${this.label}, but postfleet cannot run it, and ssh may refuse a key postfleet ` +
+                  "would accept (the command can vouch for another key); put the keys it gives in a known_hosts file " +
+                  "(UserKnownHostsFile or GlobalKnownHostsFile) and set KnownHostsCommand none for this host before this line"
+              : `RevokedHostKeys applies to ${this.label}, but postfleet cannot read revocation lists, and ssh refuses the keys ` +
+                  "it lists; mark them @revoked in known_hosts instead and set RevokedHostKeys none for this host before this line",
+          );
+        }
+        c[slot] = { value: value!, at };
+        break;
+      }
       case "stricthostkeychecking":
         c.strictHostKeyChecking ??= { value: value!, at };
         break;

@@ -1,11 +1,15 @@
 // ~/.ssh/config (and /etc/ssh/ssh_config) for the few options postfleet
 // honours: HostName, User, Port, IdentityFile, ProxyJump, ConnectTimeout,
-// UserKnownHostsFile, StrictHostKeyChecking, HashKnownHosts, evaluated by
+// UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias,
+// StrictHostKeyChecking, HashKnownHosts (and CheckHostIP, KnownHostsCommand,
+// RevokedHostKeys, refused where ssh would use them), evaluated by
 // ssh-config-file.ts as OpenSSH does (Include, Host, Match, first value wins,
-// IdentityFile accumulates); values from the inventory win over the files.
+// IdentityFile accumulates), file names expanded as ssh expands them
+// (ssh-tokens.ts); values from the inventory win over the files.
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
-import { connectTimeoutMsOf, evaluateSshConfig, type ConfigFileRef } from "./ssh-config-file.js";
+import { connectTimeoutMsOf, evaluateSshConfig, type ConfigFileRef, type Origin } from "./ssh-config-file.js";
+import { connectionTokens, expandSshPath, PathExpansionError, sshTildeExpand, type ConnectionTokens } from "./ssh-tokens.js";
 import { parseJumpChain, type JumpHost } from "./proxy-jump.js";
 import { TransportConfigError } from "./errors.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
@@ -17,6 +21,10 @@ export interface SshConfigOptions {
   localUser?: string;
   /** Local home (~, %d); default the process's home. */
   home?: string;
+  /** Environment for ${VAR} in file names; default the process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Local host name (%l, %L, %C); default the machine's. */
+  thisHost?: string;
 }
 
 export interface HopSettings {
@@ -30,8 +38,14 @@ export interface HopSettings {
   /** Jump hosts in `ssh -J` syntax, or undefined. */
   proxyJump: string | undefined;
   connectTimeoutMs: number | undefined;
-  /** UserKnownHostsFile (expanded), or undefined. */
+  /** UserKnownHostsFile (`~`, tokens and ${VAR} expanded; [] for none: nothing read, nothing added), or undefined. */
   knownHostsFiles: string[] | undefined;
+  /** GlobalKnownHostsFile (`~` expanded, as ssh does; [] for none), or undefined. */
+  globalKnownHostsFiles: string[] | undefined;
+  /** HostKeyAlias, lowercased as ssh does: known_hosts lookups and additions use it instead of host and port. */
+  hostKeyAlias: string | undefined;
+  /** Where `CheckHostIP yes` was set, when it was (ssh_config's first value). */
+  checkHostIp: Origin | undefined;
   /** StrictHostKeyChecking mapped to postfleet's modes, or undefined. */
   hostKeyChecking: HostKeyChecking | undefined;
   /** HashKnownHosts: write new known_hosts entries hashed. */
@@ -71,26 +85,14 @@ function configFileRefs(o: SshConfigOptions, home: string): ConfigFileRef[] {
   );
 }
 
-/** Expand OpenSSH's %-tokens that are cheap to know here. */
-export function expandTokens(s: string, t: { h: string; p: number; r: string; u: string; d: string; n: string }): string {
-  return s.replace(/%(.)/g, (whole, c: string) => {
-    switch (c) {
-      case "%": return "%";
-      case "h": return t.h;
-      case "p": return String(t.p);
-      case "r": return t.r;
-      case "u": return t.u;
-      case "d": return t.d;
-      case "n": return t.n;
-      default: return whole;
-    }
-  });
-}
-
-export function expandTilde(p: string, home: string): string {
-  if (p === "~") return home;
-  if (p.startsWith("~/")) return join(home, p.slice(2));
-  return p;
+/** One file name as ssh expands it, or a refusal naming where it was written (ssh exits on these too). */
+function expandPathAt(raw: string, keyword: string, at: string, label: string, expand: (raw: string) => string): string {
+  try {
+    return expand(raw);
+  } catch (e) {
+    if (!(e instanceof PathExpansionError)) throw e;
+    throw new TransportConfigError(label, `${at}: ${keyword} ${JSON.stringify(raw)}: ${e.message} (ssh refuses it too)`);
+  }
 }
 
 /** Settings for one hop (the target itself or a jump host), ssh_config applied under inventory values. */
@@ -120,18 +122,36 @@ export function resolveHop(
     throw new TransportConfigError(given.host, `invalid port ${port} for ${given.host}`);
   }
   const user = given.user ?? c.user?.value ?? localUser;
-  const tokens = { h: hostname, n: given.host, p: port, r: user, u: localUser, d: home };
-  const identityFiles = (explicit ? given.identityFiles! : c.identityFiles.map((f) => f.value))
-    // Relative paths stay relative to the working directory, as in OpenSSH.
-    .map((f) => expandTilde(expandTokens(f, tokens), home));
+  const hostKeyAlias = c.hostKeyAlias?.value.toLowerCase();
+  const tokens: ConnectionTokens = connectionTokens({
+    hostArg: given.host,
+    hostname,
+    port,
+    remoteUser: user,
+    localUser,
+    home,
+    hostKeyAlias,
+    thisHost: o.thisHost,
+  });
+  const full = (raw: string) => expandSshPath(raw, tokens, home, localUser, o.env ?? process.env);
+  const at = (origin: Origin) => `${origin.file}:${origin.line}`;
+  // Relative paths stay relative to the working directory, as in OpenSSH. Inventory files are expanded as ssh expands -i.
+  const identityFiles = explicit
+    ? given.identityFiles!.map((f) => expandPathAt(f, "ansible_ssh_private_key_file", `host ${given.host}`, given.host, full))
+    : c.identityFiles.map((f) => expandPathAt(f.value, "IdentityFile", at(f.at), given.host, full));
   const cfgJump = c.proxy?.value.kind === "jump" ? c.proxy.value.spec : undefined;
   // "none" (inventory or file) means no jump host, as for ssh -J none; an inventory's none still hides the file's.
   const jump = given.proxyJump ?? cfgJump;
   const proxyJump = jump && jump.toLowerCase() !== "none" ? jump : undefined;
   const cfgTimeout = c.connectTimeout?.value;
   const connectTimeoutMs = given.connectTimeoutMs ?? (cfgTimeout !== undefined ? connectTimeoutMsOf(cfgTimeout) : undefined);
-  // "none" (OpenSSH: no user known_hosts file) reads as empty and takes no new entry.
-  const knownHostsFiles = c.userKnownHostsFiles?.value.map((f) => (f.toLowerCase() === "none" ? "/dev/null" : expandTilde(expandTokens(f, tokens), home)));
+  // "none" (OpenSSH: no such file) is an empty list: nothing is read from it, and no new key can be added.
+  const khs = c.userKnownHostsFiles;
+  const knownHostsFiles = khs && (isNone(khs.value) ? [] : khs.value.map((f) => expandPathAt(f, "UserKnownHostsFile", at(khs.at), given.host, full)));
+  const gkhs = c.globalKnownHostsFiles;
+  const globalKnownHostsFiles =
+    gkhs &&
+    (isNone(gkhs.value) ? [] : gkhs.value.map((f) => expandPathAt(f, "GlobalKnownHostsFile", at(gkhs.at), given.host, (raw) => sshTildeExpand(raw, home, localUser))));
   return {
     hostname,
     port,
@@ -141,9 +161,16 @@ export function resolveHop(
     proxyJump,
     connectTimeoutMs,
     knownHostsFiles,
+    globalKnownHostsFiles,
+    hostKeyAlias,
+    checkHostIp: c.checkHostIp?.value ? c.checkHostIp.at : undefined,
     hostKeyChecking: mapStrictHostKeyChecking(c.strictHostKeyChecking?.value),
     hashKnownHosts: c.hashKnownHosts?.value ?? false,
   };
+}
+
+function isNone(files: string[]): boolean {
+  return files.length === 1 && files[0]!.toLowerCase() === "none";
 }
 
 export function resolveTarget(t: ConnectionTarget, o: SshConfigOptions = {}): HopSettings {

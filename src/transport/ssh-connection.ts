@@ -1,12 +1,13 @@
 // One SSH connection per host (through jump hosts when asked), with host key
 // verification, key/agent authentication and classified errors.
+import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel, type ConnectConfig } from "ssh2";
-import { AgentProcessError, AuthError, HostKeyError, TransportError, UnreachableError } from "./errors.js";
+import { AgentProcessError, AuthError, HostKeyError, TransportConfigError, TransportError, UnreachableError } from "./errors.js";
 import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./private-keys.js";
-import { fingerprintSha256, knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
+import { fingerprintSha256, knownHostsLookupName, knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
 import { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
 import { jumpChain } from "./jump-chain.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
@@ -16,7 +17,7 @@ export interface ConnectionOptions {
   sshConfig?: SshConfigOptions;
   /** Default when the target sets none: ~/.ssh/known_hosts. */
   knownHostsFile?: string;
-  /** Read-only system-wide known_hosts files; default /etc/ssh/ssh_known_hosts. */
+  /** Read-only system-wide known_hosts files where ssh_config sets no GlobalKnownHostsFile; default ssh's, /etc/ssh/ssh_known_hosts and ssh_known_hosts2. */
   globalKnownHostsFiles?: string[];
   /** Default when the target sets none: "strict". */
   hostKeyChecking?: HostKeyChecking;
@@ -389,15 +390,29 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
   const s = hop.settings;
   // A shared jump host's errors are about the jump host, whichever target asked first.
   const errHost = isJump ? hop.label : target.name;
-  // Inventory, then run options, then ssh_config, then OpenSSH's defaults.
+  // Inventory, then run options, then ssh_config, then OpenSSH's defaults. New keys go to the first user file (none: no file).
+  const home = o.sshConfig?.home ?? homedir();
   const [knownHostsFile, ...moreKnownHosts] = target.knownHostsFile
     ? [target.knownHostsFile]
     : o.knownHostsFile
       ? [o.knownHostsFile]
-      : (s.knownHostsFiles ?? [join(o.sshConfig?.home ?? homedir(), ".ssh", "known_hosts")]);
-  const globalFiles = [...moreKnownHosts, ...(o.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts"])];
+      : (s.knownHostsFiles ?? [join(home, ".ssh", "known_hosts"), join(home, ".ssh", "known_hosts2")]);
+  const globalFiles = [...moreKnownHosts, ...(s.globalKnownHostsFiles ?? o.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"])];
+  const lookupName = knownHostsLookupName(s.hostname, s.port, s.hostKeyAlias);
   const checking = hostKeyCheckingOf(isJump ? undefined : target, s, o);
   const timeoutMs = s.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000;
+  // CheckHostIP yes: ssh also checks the key recorded for the address it reached, and refuses when that one differs.
+  // postfleet does not know that address; ssh skips the check through a jump host and when HostName is an address.
+  if (s.checkHostIp && !sock && !isIP(s.hostname)) {
+    return Promise.reject(
+      new TransportConfigError(
+        errHost,
+        `${s.checkHostIp.file}:${s.checkHostIp.line}: CheckHostIP yes applies to ${hop.label}, but postfleet cannot check the key ` +
+          `recorded for the address it reaches, and ssh may refuse a key postfleet would accept; ` +
+          `set CheckHostIP no for this host before this line (the default), or give its address as HostName`,
+      ),
+    );
+  }
 
   const keysStart = performance.now();
   return authMethods(hop, target, o, keys).then(
@@ -447,7 +462,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
         });
         client.once("close", () => finish(refused ?? new UnreachableError(errHost, `connection to ${hop.label} closed during the handshake`)));
 
-        const lookupFiles = [knownHostsFile!, ...globalFiles];
+        const lookupFiles = [...(knownHostsFile === undefined ? [] : [knownHostsFile]), ...globalFiles];
         const queue = [...methods];
         const config: ConnectConfig = {
           host: s.hostname,
@@ -456,7 +471,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
           readyTimeout: timeoutMs,
           keepaliveInterval: o.keepaliveIntervalMs ?? 15_000,
           keepaliveCountMax: o.keepaliveCountMax ?? 3,
-          algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(s.hostname, s.port, lookupFiles)) as never },
+          algorithms: { serverHostKey: hostKeyAlgorithms(knownKeyTypes(lookupName, lookupFiles)) as never },
           authHandler: (_left: AuthenticationType[], _partial: boolean, next) => {
             authStart ??= performance.now();
             next((queue.shift() ?? false) as never);
@@ -467,8 +482,9 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
                 hostLabel: errHost,
                 host: s.hostname,
                 port: s.port,
+                hostKeyAlias: s.hostKeyAlias,
                 key,
-                file: knownHostsFile!,
+                file: knownHostsFile,
                 globalFiles,
                 checking,
                 hashNew: s.hashKnownHosts,

@@ -1,7 +1,7 @@
 // known_hosts parsing and host key verification, checked against OpenSSH's
 // own ssh-keygen where it has an opinion (hashing, fingerprints, lookups).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -11,6 +11,7 @@ import {
   entryMatches,
   fingerprintSha256,
   hashHostName,
+  knownHostsLookupName,
   knownHostsName,
   knownKeyTypes,
   parseKnownHosts,
@@ -162,6 +163,40 @@ describe("verifyHostKey", () => {
     expect(verifyHostKey({ ...base, key: k.blob, file: user, checking: "strict", globalFiles: [g] }).status).toBe("ok");
     const ec = newKey("ecdsa");
     const both = file(`[127.0.0.1]:2222 ${ec.line}\n[127.0.0.1]:2222 ${k.line}\n`);
-    expect(knownKeyTypes("127.0.0.1", 2222, [both])).toEqual(["ecdsa-sha2-nistp256", "ssh-ed25519"]);
+    expect(knownKeyTypes(knownHostsLookupName("127.0.0.1", 2222), [both])).toEqual(["ecdsa-sha2-nistp256", "ssh-ed25519"]);
+  });
+
+  it("HostKeyAlias: looks up and records the alias as is (no port), as ssh does; the address's own entry does not count", () => {
+    const other = newKey();
+    // A wrong key pinned under the alias: refused (ssh: REMOTE HOST IDENTIFICATION HAS CHANGED), even in accept-new.
+    const f = file(`mx-alias ${other.line}\n[127.0.0.1]:2222 ${k.line}\n`);
+    for (const checking of ["strict", "accept-new"] as const) {
+      expect(() => verifyHostKey({ ...base, hostKeyAlias: "mx-alias", key: k.blob, file: f, checking })).toThrow(/host key for mx-alias has CHANGED/);
+    }
+    expect(knownKeyTypes(knownHostsLookupName("127.0.0.1", 2222, "mx-alias"), [f])).toEqual(["ssh-ed25519"]);
+    // accept-new adds the alias; ssh-keygen finds it under that name, and the next check is ok.
+    const g = join(dir, "alias_known_hosts");
+    expect(verifyHostKey({ ...base, hostKeyAlias: "mx-alias", key: k.blob, file: g, checking: "accept-new" })).toMatchObject({ status: "added" });
+    expect(readFileSync(g, "utf8")).toBe(`mx-alias ${k.line}\n`);
+    expect(execFileSync("ssh-keygen", ["-F", "mx-alias", "-f", g]).toString()).toContain(k.line);
+    expect(verifyHostKey({ ...base, hostKeyAlias: "mx-alias", key: k.blob, file: g, checking: "strict" }).status).toBe("ok");
+  });
+
+  it("no user known_hosts file (UserKnownHostsFile none): a known key verifies, an unknown one is refused in every mode, as ssh refuses it", () => {
+    const g = file(`[127.0.0.1]:2222 ${k.line}\n`);
+    expect(verifyHostKey({ ...base, key: k.blob, file: undefined, checking: "strict", globalFiles: [g] }).status).toBe("ok");
+    for (const checking of ["strict", "accept-new", "off"] as const) {
+      expect(() => verifyHostKey({ ...base, host: "10.9.9.9", key: k.blob, file: undefined, checking, globalFiles: [g] })).toThrow(
+        /not known in .*, and ssh would not add it \(UserKnownHostsFile none\)/,
+      );
+    }
+  });
+
+  it("a host name ssh will not write to known_hosts: an unknown key is refused even in accept-new and off", () => {
+    const f = join(dir, "never_written");
+    for (const checking of ["accept-new", "off"] as const) {
+      expect(() => verifyHostKey({ ...base, host: "a*b", key: k.blob, file: f, checking })).toThrow(/cannot be written to known_hosts/);
+    }
+    expect(existsSync(f)).toBe(false);
   });
 });

@@ -8,7 +8,8 @@ import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TransportConfigError } from "../../../src/transport/errors.js";
 import { evaluateSshConfig, sshConfigParseCount } from "../../../src/transport/ssh-config-file.js";
-import { expandTokens, resolveHop } from "../../../src/transport/ssh-config.js";
+import { resolveHop } from "../../../src/transport/ssh-config.js";
+import { connectionTokens, expandSshPath } from "../../../src/transport/ssh-tokens.js";
 
 const root = mkdtempSync(join(tmpdir(), "postfleet-sshinc-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -90,9 +91,9 @@ function compare(home: string, host: string, user: string | undefined): void {
   if (ours.identityFiles.length === 0) {
     expect(theirs.identityfile.every((f) => f.startsWith("~/.ssh/id_")), `default keys for ${label}`).toBe(true);
   } else {
-    const tokens = { h: theirs.hostname, p: theirs.port, r: theirs.user, u: localUser, d: home, n: host };
-    expect(ours.identityFiles, `identityfile of ${label}`).toEqual(
-      theirs.identityfile.map((f) => expandTokens(f, tokens).replace(/^~\//, `${home}/`)),
+    // ssh -G prints IdentityFile as written (ssh expands it when it loads the keys): expand it the same way here.
+    const tokens = connectionTokens({ hostArg: host, hostname: theirs.hostname, port: theirs.port, remoteUser: theirs.user, localUser, home });
+    expect(ours.identityFiles, `identityfile of ${label}`).toEqual(theirs.identityfile.map((f) => expandSshPath(f, tokens, home, localUser)),
     );
   }
   if (ours.knownHostsFiles === undefined) {

@@ -6,7 +6,8 @@ import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TransportConfigError } from "../../../src/transport/errors.js";
-import { expandTokens, parseProxyJump, resolveHop } from "../../../src/transport/ssh-config.js";
+import { parseProxyJump, resolveHop } from "../../../src/transport/ssh-config.js";
+import { connectionTokens, expandSshPath } from "../../../src/transport/ssh-tokens.js";
 
 const CONFIG = `# test config
 Host web* !web9
@@ -57,7 +58,7 @@ function sshG(host: string, localUser: string, home: string) {
     hash: get("hashknownhosts")[0],
     connectTimeoutMs: get("connecttimeout")[0] === "none" ? undefined : Number(get("connecttimeout")[0]) * 1000,
     identityFiles: get("identityfile").map((f) =>
-      expandTokens(f, { h: hostname, p: port, r: user, u: localUser, d: home, n: host }).replace(/^~\//, `${home}/`),
+      expandSshPath(f, connectionTokens({ hostArg: host, hostname, port, remoteUser: user, localUser, home }), home, localUser),
     ),
   };
 }
