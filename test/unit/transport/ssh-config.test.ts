@@ -141,3 +141,28 @@ describe("ProxyJump syntax", () => {
     expect(() => parseProxyJump("a:99999", "h")).toThrow(/invalid ProxyJump entry "a:99999"/);
   });
 });
+
+describe("known_hosts keywords postfleet cannot honour", () => {
+  const write = (name: string, text: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  it.each([
+    ["KnownHostsCommand", "KnownHostsCommand /usr/local/bin/keys %H"],
+    ["RevokedHostKeys", "RevokedHostKeys ~/.ssh/revoked"],
+  ])("%s is refused with file:line where it applies; none, or a block that does not apply, is fine", (keyword, line) => {
+    const f = write(`kw-${keyword}`, `Host skipped\n  ${line}\nHost off\n  ${keyword} none\nHost *\n  ${line}\n`);
+    expect(() => resolveHop({ host: "target" }, { ...opts, files: [f] })).toThrow(new RegExp(`${f}:6: ${keyword} applies to target`));
+    expect(() => resolveHop({ host: "off" }, { ...opts, files: [f] })).not.toThrow();
+    const maybe = write(`kw-maybe-${keyword}`, `Match exec "true"\n  ${line}\n`);
+    expect(() => resolveHop({ host: "target" }, { ...opts, files: [maybe] })).toThrow(new RegExp(`${maybe}:2: ${keyword} is set in a block postfleet cannot evaluate`));
+  });
+
+  it("CheckHostIP: its first value is kept with where it was set (the connection refuses yes where ssh would use it)", () => {
+    const f = write("checkhostip", "Host a\n  CheckHostIP no\nHost *\n  CheckHostIP yes\n");
+    expect(resolveHop({ host: "a" }, { ...opts, files: [f] }).checkHostIp).toBeUndefined();
+    expect(resolveHop({ host: "b" }, { ...opts, files: [f] }).checkHostIp).toEqual({ file: f, line: 4 });
+    expect(() => resolveHop({ host: "b" }, { ...opts, files: [write("checkhostip-bad", "CheckHostIP maybe\n")] })).toThrow(/:1: invalid CheckHostIP "maybe"/);
+  });
+});

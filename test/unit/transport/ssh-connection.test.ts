@@ -1,8 +1,11 @@
 // Connection failures that need no SSH server, classified: silent peer
 // (handshake timeout), closed port, peer hanging up, no way to authenticate.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { AuthError, UnreachableError, openHost } from "../../../src/transport/index.js";
+import { AuthError, TransportConfigError, UnreachableError, openHost } from "../../../src/transport/index.js";
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -47,5 +50,24 @@ describe("connection failures", () => {
     const e = await openHost({ name: "badkey", host: "127.0.0.1", port: 1, privateKeyFiles: [key] }, isolated).catch((x: Error) => x);
     expect(e).toBeInstanceOf(AuthError);
     expect((e as Error).message).toContain(key);
+  });
+});
+
+describe("CheckHostIP yes", () => {
+  const dir = mkdtempSync(join(tmpdir(), "postfleet-checkhostip-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const cfg = join(dir, "config");
+  writeFileSync(cfg, "Host by-name\n  HostName mx.example.invalid\n  CheckHostIP yes\nHost by-address\n  HostName 127.0.0.1\n  Port 1\n  CheckHostIP yes\n");
+  const o = { ...isolated, agentSocket: "/nonexistent.sock", sshConfig: { files: [cfg] } };
+
+  it("is refused with file:line, before connecting, where ssh would check the address's key too", async () => {
+    const e = await openHost({ name: "by-name", host: "by-name" }, o).catch((x: Error) => x);
+    expect(e).toBeInstanceOf(TransportConfigError);
+    expect((e as Error).message).toContain(`${cfg}:3: CheckHostIP yes applies to by-name`);
+  });
+
+  it("is no obstacle where ssh skips it (HostName is an address): the connection is tried", async () => {
+    const e = await openHost({ name: "by-address", host: "by-address" }, o).catch((x: Error) => x);
+    expect(e).toBeInstanceOf(UnreachableError);
   });
 });
