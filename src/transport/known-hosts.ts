@@ -191,6 +191,13 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
   const plain = matching.filter((e) => e.marker === null);
   const same = plain.find((e) => e.key.equals(req.key));
   if (same) return { status: "ok", entry: same };
+  // Nothing recorded under [host]:port: ssh also accepts the same key recorded under the bare host name
+  // (sshconnect.c, "checking without port identifier"); another key there does not count.
+  if (plain.length === 0 && req.hostKeyAlias === undefined && req.port !== 22) {
+    const underBareName = files.flatMap(readEntries).filter((e) => entryMatches(e, req.host) && e.key.equals(req.key));
+    const bare = underBareName.find((e) => e.marker === null);
+    if (bare && !underBareName.some((e) => e.marker === "revoked")) return { status: "ok", entry: bare };
+  }
 
   // ssh adds no key where it has no file to add it to, or for a host name it will not write; a key it cannot add
   // it refuses, whatever StrictHostKeyChecking says (sshconnect.c: a new host on a read-only lookup fails).

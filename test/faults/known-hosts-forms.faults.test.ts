@@ -1,7 +1,7 @@
 // Issue 26.1: the ssh_config forms that choose which known_hosts a host's key is
 // checked against (UserKnownHostsFile with %k, %h, %p, %r, ~ and ${VAR};
 // HostKeyAlias; GlobalKnownHostsFile; UserKnownHostsFile none;
-// KnownHostsCommand; CheckHostIP), on a real lab host, judged by the real
+// KnownHostsCommand; CheckHostIP; a key under the bare address), on a real lab host, judged by the real
 // OpenSSH client with the same config file. postfleet (ping, with a become
 // password) must never accept a key ssh refuses, and must accept what ssh
 // accepts. A wrongly accepted key is an impostor given the become password:
@@ -122,6 +122,13 @@ describe("known_hosts forms of ssh_config: postfleet's verdict is ssh's", () => 
         name: "env-right",
         lines: ["UserKnownHostsFile ${POSTFLEET_KH_FORMS}/env_kh", "StrictHostKeyChecking yes"],
         files: { [join(dir, "env_kh")]: `${addr} ${right}\n` },
+        ssh: "accepts",
+      },
+      {
+        // Nothing under [address]:port: ssh also takes the same key recorded under the bare address.
+        name: "bare-name-right",
+        lines: [`UserKnownHostsFile ${dir}/bare_kh`, "StrictHostKeyChecking yes"],
+        files: { [join(dir, "bare_kh")]: `${host.address} ${right}\n` },
         ssh: "accepts",
       },
       {

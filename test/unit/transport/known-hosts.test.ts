@@ -182,6 +182,16 @@ describe("verifyHostKey", () => {
     expect(verifyHostKey({ ...base, hostKeyAlias: "mx-alias", key: k.blob, file: g, checking: "strict" }).status).toBe("ok");
   });
 
+  it("a port other than 22 with nothing under [host]:port: the same key under the bare name verifies (as ssh checks without the port); another key or a revoked one there does not", () => {
+    const other = newKey();
+    expect(verifyHostKey({ ...base, key: k.blob, file: file(`127.0.0.1 ${k.line}\n`), checking: "strict" }).status).toBe("ok");
+    expect(() => verifyHostKey({ ...base, key: k.blob, file: file(`127.0.0.1 ${other.line}\n`), checking: "strict" })).toThrow(/not known/);
+    expect(() => verifyHostKey({ ...base, key: k.blob, file: file(`@revoked 127.0.0.1 ${k.line}\n127.0.0.1 ${k.line}\n`), checking: "strict" })).toThrow(/not known/);
+    // A key recorded under [host]:port decides alone, and an alias is looked up as is.
+    expect(() => verifyHostKey({ ...base, key: k.blob, file: file(`127.0.0.1 ${k.line}\n[127.0.0.1]:2222 ${other.line}\n`), checking: "strict" })).toThrow(/CHANGED/);
+    expect(() => verifyHostKey({ ...base, hostKeyAlias: "al", key: k.blob, file: file(`127.0.0.1 ${k.line}\n`), checking: "strict" })).toThrow(/not known/);
+  });
+
   it("no user known_hosts file (UserKnownHostsFile none): a known key verifies, an unknown one is refused in every mode, as ssh refuses it", () => {
     const g = file(`[127.0.0.1]:2222 ${k.line}\n`);
     expect(verifyHostKey({ ...base, key: k.blob, file: undefined, checking: "strict", globalFiles: [g] }).status).toBe("ok");
