@@ -18,21 +18,22 @@ import { stagedEdit } from "./staged-edit.js";
 import { postconfRun, RequestError, toAgentError, unknownInstance, type RequestInstance } from "./request-instance.js";
 
 /** postconf -n of the target (a simulated instance's as it will read in its own directory). */
-async function readMain(ctx: RequestContext, t: ConfigTarget): Promise<Map<string, string>> {
-  return asInstanceMain(t, parsePostconfLines((await postconfRun(ctx, t.ri, ["-n"])).stdout).values);
+async function readMain(ctx: RequestContext, t: ConfigTarget, dir?: string): Promise<Map<string, string>> {
+  return asInstanceMain(t, parsePostconfLines((await postconfRun(ctx, t.ri, ["-n"], dir)).stdout).values);
 }
 
-async function readCurrent(ctx: RequestContext, t: ConfigTarget, spec: ConfigSpec): Promise<CurrentConfig> {
+/** The target's configuration, from its own files or from copies of them in `dir`. */
+async function readCurrent(ctx: RequestContext, t: ConfigTarget, spec: ConfigSpec, dir?: string): Promise<CurrentConfig> {
   const ri = t.ri;
-  const main = await readMain(ctx, t);
+  const main = await readMain(ctx, t, dir);
   const wantDefaults = defaultsNeeded(spec, main);
   // postconf -d warns about (and omits) parameters it does not know: those have no default.
-  const defaults = wantDefaults.length ? parsePostconfLines((await postconfRun(ctx, ri, ["-d", ...wantDefaults])).stdout).values : new Map<string, string>();
+  const defaults = wantDefaults.length ? parsePostconfLines((await postconfRun(ctx, ri, ["-d", ...wantDefaults], dir)).stdout).values : new Map<string, string>();
   let master = new Map<string, MasterEntry>();
   if (spec.master && Object.keys(spec.master).length) {
-    const fields = (await postconfRun(ctx, ri, ["-F"])).stdout;
-    const params = (await postconfRun(ctx, ri, ["-P"])).stdout;
-    const lines = (await postconfRun(ctx, ri, ["-M"])).stdout;
+    const fields = (await postconfRun(ctx, ri, ["-F"], dir)).stdout;
+    const params = (await postconfRun(ctx, ri, ["-P"], dir)).stdout;
+    const lines = (await postconfRun(ctx, ri, ["-M"], dir)).stdout;
     master = masterEntries(fields, params, lines);
   }
   return { main, defaults, master };
@@ -67,14 +68,19 @@ export async function handleConfig(req: ConfigRequest, ctx: RequestContext): Pro
     answer.instance = ri.info;
     const spec: ConfigSpec = req.set ?? {};
     const apply = async () => {
-      const plan = planConfig(spec, await readCurrent(ctx, t, spec));
+      let plan = planConfig(spec, await readCurrent(ctx, t, spec));
       answer.changes = plan.changes;
       if (!dryRun && plan.commands.length) {
-        // All of the request's writes, or none, reach each file (staged-edit.ts).
-        await stagedEdit(ri.instance.configDir, async (stage) => {
+        // All of the request's writes, or none, reach each file (staged-edit.ts). When
+        // another writer changed a file meanwhile, the edit is planned and made again
+        // on fresh copies, so that writer's change stays.
+        const edit = async (stage: string, attempt: number) => {
+          if (attempt > 0) plan = planConfig(spec, await readCurrent(ctx, t, spec, stage));
           for (const args of plan.commands) await postconfRun(ctx, ri, args, stage);
-        });
-        answer.changed = true;
+        };
+        await stagedEdit(ri.instance.configDir, edit, { signal: ctx.signal });
+        answer.changes = plan.changes;
+        answer.changed = plan.commands.length > 0;
       }
       return plan;
     };
