@@ -67,6 +67,8 @@ export async function serve(lockTimeoutMs: number): Promise<number> {
       loop.stop(`the agent got ${sig}`);
     });
   const end = await loop.done;
+  // Said on stderr, which the controller quotes if it ever hears of this agent again (a link back up).
+  if (end === "silent") writeAll(2, "postfleet-agent: no word from the controller past its heartbeat deadline: what ran was cancelled and the host lock released\n");
   // The run ended normally: a resident agent takes over if the controller asked for one.
   if (end === "eof" || end === "shutdown") await handOverIfPlanned().catch(() => undefined);
   if (end === "stopped") {

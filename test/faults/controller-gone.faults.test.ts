@@ -18,28 +18,11 @@ const RESIDENT = "[p]ostfleet-agent .resident.";
 /** Exit 0 when nobody holds the host lock (the agent's flock(2) lock). */
 const LOCK_FREE = "flock -n /run/postfleet/agent.lock true";
 
-const RUN_STEP = writePlaybook(
-  "run-step.yml",
-  `- name: a long run step
-  hosts: all
-  steps:
-    - name: sleep
-      instances: [postfix-out]
-      run: [sleep, "40"]
-`,
-);
-const WAIT_STEP = writePlaybook(
-  "wait-step.yml",
-  `- name: a long wait step
-  hosts: all
-  steps:
-    - name: wait
-      instances: [postfix-out]
-      wait:
-        command: [sleep, "40"]
-        timeout: 90s
-`,
-);
+/** A one-play, one-step playbook on the postfix-out instance. */
+const oneStep = (name: string, step: string) =>
+  writePlaybook(`${name}.yml`, `- name: ${name}\n  hosts: all\n  steps:\n    - name: ${name}\n      instances: [postfix-out]\n${step}`);
+const RUN_STEP = oneStep("run-step", `      run: [sleep, "40"]\n`);
+const WAIT_STEP = oneStep("wait-step", `      wait:\n        command: [sleep, "40"]\n        timeout: 90s\n`);
 
 describe("the controller killed while a host runs its command", () => {
   let lab: Lab;

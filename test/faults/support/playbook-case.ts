@@ -97,6 +97,8 @@ export async function playbookCase(
     opTimeout?: number;
     /** Hosts removed by the case (not checked on the host side, left out of the rerun). */
     gone?: string[];
+    /** More environment for the controller (and the rerun). */
+    env?: Record<string, string>;
   },
 ) {
   round++;
@@ -111,7 +113,7 @@ export async function playbookCase(
     name,
     hosts,
     args: [...inv, "run", FAULT_PLAYBOOK, ...extra, "--json", "-T", "15", "--op-timeout", String(o.opTimeout ?? 90)],
-    env: { HOME: join(lab.dir, "home") },
+    env: { HOME: join(lab.dir, "home"), ...o.env },
     inject: o.inject,
     ...(o.repair ? { repair: o.repair } : {}),
     rerun: [...inv, ...(gone.length ? ["-l", `all:!${gone.join(":!")}`] : []), "run", SETTINGS_ONLY, ...extra, "--json"],
