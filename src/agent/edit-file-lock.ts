@@ -77,6 +77,24 @@ function unlinkIfThere(path: string): void {
 }
 
 /**
+ * With the lock held on `fd`: is it the file at `path`, fit to be ours (then
+ * emptied)? A file the writer we waited for renamed or removed is not (lock
+ * the current one); one left in an odd state (a crash in the middle of a
+ * rename) is removed, as postconf does, and is not either.
+ */
+function takeOver(fd: number, path: string): boolean {
+  const locked = fstatSync(fd);
+  const now = statOrNull(path);
+  if (!now || now.ino !== locked.ino || now.dev !== locked.dev) return false;
+  if (!now.isFile() || now.nlink > 1 || (now.mode & 0o7777) !== TMP_MODE) {
+    unlinkIfThere(path);
+    return false;
+  }
+  ftruncateSync(fd, 0);
+  return true;
+}
+
+/**
  * Become the only writer of `file` in Postfix's protocol: lock `file`.tmp
  * as postconf does, waiting at most `waitMs` for a writer that holds it.
  * Throws PostmultiFatal with code "lock" when the wait times out, "cancelled"
@@ -99,21 +117,17 @@ export async function lockForEdit(file: string, waitMs: number, signal?: AbortSi
       if (outcome === "busy") throw new PostmultiFatal(`timed out after ${waitMs} ms waiting for the lock on ${path}: another process (a postconf) is writing ${file}`, "lock");
       throw new PostmultiFatal(`cannot lock ${path}: ${outcome.failed}`, "failed");
     }
-    const locked = fstatSync(fd);
-    const now = statOrNull(path);
-    if (!now || now.ino !== locked.ino || now.dev !== locked.dev) {
-      // The writer we waited for renamed or removed it: lock the current one.
+    let usable: boolean;
+    try {
+      usable = takeOver(fd, path);
+    } catch (e) {
+      closeSync(fd);
+      throw new PostmultiFatal(`cannot use ${path}: ${(e as Error).message}`, "failed");
+    }
+    if (!usable) {
       closeSync(fd);
       continue;
     }
-    if (!now.isFile() || now.nlink > 1 || (now.mode & 0o7777) !== TMP_MODE) {
-      // Left behind in an odd state (a crash in the middle of a rename): as
-      // postconf does, remove it and start over.
-      unlinkIfThere(path);
-      closeSync(fd);
-      continue;
-    }
-    ftruncateSync(fd, 0);
     let held = true;
     return {
       path,

@@ -41,14 +41,14 @@ function removeStale(configDir: string): void {
 }
 
 /** A file as its staged copy was made from it: content, mode and owner (null: there was none). */
-interface Original {
+interface FileState {
   data: Buffer;
   mode: number;
   uid: number;
   gid: number;
 }
 
-function readOriginal(path: string): Original | null {
+function readState(path: string): FileState | null {
   let st;
   try {
     st = lstatSync(path);
@@ -60,18 +60,18 @@ function readOriginal(path: string): Original | null {
 }
 
 /** The live file `f` is still exactly (content, mode, owner) what its copy was made from. */
-function unchanged(configDir: string, f: string, originals: Map<string, Original | null>): boolean {
-  const a = readOriginal(join(configDir, f));
+function unchanged(configDir: string, f: string, originals: Map<string, FileState | null>): boolean {
+  const a = readState(join(configDir, f));
   const b = originals.get(f) ?? null;
   if (a === null || b === null) return a === b;
   return a.mode === b.mode && a.uid === b.uid && a.gid === b.gid && a.data.equals(b.data);
 }
 
 /** Copy the instance's files into `stage`; what each copy was made from. */
-function stageCopies(configDir: string, stage: string): Map<string, Original | null> {
-  const originals = new Map<string, Original | null>();
+function stageCopies(configDir: string, stage: string): Map<string, FileState | null> {
+  const originals = new Map<string, FileState | null>();
   for (const f of FILES) {
-    const o = readOriginal(join(configDir, f));
+    const o = readState(join(configDir, f));
     originals.set(f, o);
     if (!o) continue;
     const copy = join(stage, f);
@@ -110,7 +110,7 @@ export async function stagedEdit(configDir: string, edit: (stageDir: string, att
         throw e;
       }
       const changed = FILES.filter((f) => {
-        const copy = readOriginal(join(stage, f));
+        const copy = readState(join(stage, f));
         const original = originals.get(f) ?? null;
         return copy !== null && (original === null || !copy.data.equals(original.data));
       });
@@ -134,7 +134,7 @@ export async function stagedEdit(configDir: string, edit: (stageDir: string, att
  * copied, rename the staged copies over them and return their paths; else
  * null, with nothing renamed.
  */
-async function commit(configDir: string, stage: string, changed: readonly string[], originals: Map<string, Original | null>, o: StagedEditOptions): Promise<string[] | null> {
+async function commit(configDir: string, stage: string, changed: readonly string[], originals: Map<string, FileState | null>, o: StagedEditOptions): Promise<string[] | null> {
   const locks: EditFileLock[] = [];
   try {
     // In FILES order, so two agents could not deadlock (postconf takes one at a time).

@@ -111,6 +111,20 @@ describe("stagedEdit with other writers", () => {
     expect(existsSync(lock.path)).toBe(false);
   });
 
+  it("takes over a FILE.tmp a crashed writer left, as postconf does: emptied if it is its own kind, else replaced", async () => {
+    const tmp = join(dir, "main.cf.tmp");
+    writeFileSync(tmp, "half of a main.cf", { mode: 0o600 });
+    const ino = statSync(tmp).ino;
+    let lock = await lockForEdit(join(dir, "main.cf"), 1000);
+    expect([statSync(tmp).ino, statSync(tmp).size]).toEqual([ino, 0]);
+    lock.release();
+    writeFileSync(tmp, "not ours", { mode: 0o644 });
+    lock = await lockForEdit(join(dir, "main.cf"), 1000);
+    expect([statSync(tmp).mode & 0o7777, statSync(tmp).size]).toEqual([0o600, 0]);
+    lock.release();
+    expect(existsSync(tmp)).toBe(false);
+  });
+
   it("fails the edit with code lock, naming FILE.tmp, when a writer holds it past the wait; nothing written", async () => {
     const main = join(dir, "main.cf");
     holder = spawn("flock", ["-x", `${main}.tmp`, "sh", "-c", `touch "$1.locked"; sleep 30`, "sh", main]);
