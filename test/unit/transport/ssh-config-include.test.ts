@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { TransportConfigError } from "../../../src/transport/errors.js";
 import { evaluateSshConfig, sshConfigParseCount } from "../../../src/transport/ssh-config-file.js";
 import { resolveHop } from "../../../src/transport/ssh-config.js";
-import { connectionTokens, expandSshPath } from "../../../src/transport/ssh-tokens.js";
+import { connectionTokens, expandSshPath, sshTildeExpand } from "../../../src/transport/ssh-tokens.js";
 
 const root = mkdtempSync(join(tmpdir(), "postfleet-sshinc-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -55,6 +55,9 @@ function sshG(home: string, host: string, user: string | undefined) {
     proxycommand: get("proxycommand")[0],
     identityfile: get("identityfile"),
     userknownhostsfile: get("userknownhostsfile")[0]!.split(" "),
+    globalknownhostsfile: get("globalknownhostsfile")[0]!.split(" "),
+    hostkeyalias: get("hostkeyalias")[0],
+    checkhostip: get("checkhostip")[0],
     stricthostkeychecking: get("stricthostkeychecking")[0]!,
     connecttimeout: get("connecttimeout")[0]!,
     hashknownhosts: get("hashknownhosts")[0]!,
@@ -101,12 +104,20 @@ function compare(home: string, host: string, user: string | undefined): void {
       `${passwdHome}/.ssh/known_hosts`,
       `${passwdHome}/.ssh/known_hosts2`,
     ]);
+  } else if (ours.knownHostsFiles.length === 0) {
+    expect(theirs.userknownhostsfile, `userknownhostsfile of ${label}`).toEqual(["none"]);
   } else {
-    // ssh expands ~ there from the passwd entry: compare under our home.
+    // ssh expands ~ (and %d) there from the passwd entry: compare under our home.
     expect(ours.knownHostsFiles, `userknownhostsfile of ${label}`).toEqual(
       theirs.userknownhostsfile.map((f) => (f.startsWith(`${passwdHome}/`) ? home + f.slice(passwdHome.length) : f)),
     );
   }
+  // GlobalKnownHostsFile: ssh -G prints it as written; ssh expands only its ~ when it reads the files.
+  expect(ours.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"], `globalknownhostsfile of ${label}`).toEqual(
+    theirs.globalknownhostsfile[0] === "none" ? [] : theirs.globalknownhostsfile.map((f) => sshTildeExpand(f, home, localUser)),
+  );
+  expect(ours.hostKeyAlias, `hostkeyalias of ${label}`).toBe(theirs.hostkeyalias);
+  expect(ours.checkHostIp ? "yes" : "no", `checkhostip of ${label}`).toBe(theirs.checkhostip);
   expect(ours.hashKnownHosts ? "yes" : "no", `hashknownhosts of ${label}`).toBe(theirs.hashknownhosts);
   expect(STRICT_AS_SSH_PRINTS[raw.config.strictHostKeyChecking?.value ?? "ask"], `stricthostkeychecking of ${label}`).toBe(
     theirs.stricthostkeychecking,
@@ -560,6 +571,13 @@ const SETTINGS = [
   "ConnectTimeout 0",
   "UserKnownHostsFile ~/.ssh/kh1",
   "UserKnownHostsFile /etc/kh2 /etc/kh3",
+  "UserKnownHostsFile ~/.ssh/known_hosts.d/%k %d/kh_%h_%p_%r_%n_%C",
+  "UserKnownHostsFile none",
+  "GlobalKnownHostsFile ~/.ssh/global_kh /etc/%h_kh",
+  "GlobalKnownHostsFile none",
+  "HostKeyAlias Pinned.Alias",
+  "CheckHostIP yes",
+  "CheckHostIP no",
   "StrictHostKeyChecking accept-new",
   "StrictHostKeyChecking no",
   "StrictHostKeyChecking yes",
