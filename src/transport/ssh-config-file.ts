@@ -3,9 +3,11 @@
 // quotes, comments), Host and Match blocks, Include (globs, nesting, inside
 // blocks), first obtained value wins, and the second pass `Match final` asks
 // for. What cannot be evaluated here (Match exec, ProxyCommand, hostname
-// canonicalisation...) is refused when it could change where or how the
-// connection goes, rather than silently skipped: skipping an included
-// ProxyJump reaches a host around its bastion.
+// canonicalisation, KnownHostsCommand, RevokedHostKeys...) is refused when it
+// could change where or how the connection goes or which host keys ssh
+// accepts, rather than silently skipped: skipping an included ProxyJump
+// reaches a host around its bastion, skipping a KnownHostsCommand accepts a
+// key ssh refuses.
 import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { isIP } from "node:net";
 import { TransportConfigError } from "./errors.js";
