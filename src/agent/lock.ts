@@ -26,7 +26,8 @@
 // so -x commands see postmulti's environment.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { ensureRunDir, ROOT_RUN_DIR } from "./run-dir.js";
 import { PostmultiFatal } from "./messages.js";
 
 export interface LockInfo {
@@ -47,7 +48,7 @@ export interface HeldLock {
 }
 
 export function lockDirectory(): string {
-  return process.env.POSTFLEET_LOCK_DIR ?? "/run/postfleet";
+  return process.env.POSTFLEET_LOCK_DIR ?? ROOT_RUN_DIR;
 }
 
 /** flock(1) is looked up here only: never on a caller's PATH (the agent runs as root). */
@@ -105,18 +106,21 @@ export function releaseAllLocks(): void {
 }
 
 function ensureDirectory(dir: string): void {
-  try {
-    mkdirSync(dir, { mode: 0o700, recursive: true });
-  } catch (e) {
-    throw new PostmultiFatal(`cannot create lock directory ${dir}: ${(e as Error).message}`, "lock");
-  }
-  const st = lstatSync(dir);
   const euid = process.geteuid?.() ?? 0;
-  if (!st.isDirectory() || st.uid !== euid || (st.mode & 0o022) !== 0)
-    throw new PostmultiFatal(
-      `unsafe lock directory ${dir}: must be a directory owned by uid ${euid}, not writable by group or others`,
-      "lock",
-    );
+  try {
+    // The same directory a root resident agent listens in: created and checked one way (run-dir.ts).
+    ensureRunDir(dir, euid);
+  } catch (e) {
+    const st = (() => {
+      try {
+        return lstatSync(dir);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (!st) throw new PostmultiFatal(`cannot create lock directory ${dir}: ${(e as Error).message}`, "lock");
+    throw new PostmultiFatal(`unsafe lock directory ${dir}: must be a directory owned by uid ${euid}, not writable by group or others`, "lock");
+  }
 }
 
 function readInfo(path: string): LockInfo | null {

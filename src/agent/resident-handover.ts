@@ -1,14 +1,17 @@
 // The stdio agent's side of the resident agent (`--agent-persist`, on by default):
-// a `persist` request records the plan; when the run's input ends, the agent
-// starts the resident agent detached (its own session, no terminal, no
-// output) and hands it the header (socket, secret, idle time) through a
-// pipe, so that the secret never touches the disk, an argument list or an
-// environment. The new process reads the bundle once and compiles the bytes
-// it hashed, as the loader does: no file is run by path after its check.
+// a `persist` request starts the resident agent at once, detached (its own
+// session, no terminal, no output), and hands it the header (socket, secret,
+// idle time) through a pipe, so that the secret never touches the disk, an
+// argument list or an environment. It starts while the run that asked for it
+// goes on, so that it listens before that run ends and a run right after it
+// finds it (issue 20: a hand-over at the end of the run was still starting
+// when back-to-back runs came). The new process reads the bundle once and
+// compiles the bytes it hashed, as the loader does: no file is run by path
+// after its check.
 import { spawn } from "node:child_process";
-import { lstatSync, mkdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { PersistRequest, PersistResponse } from "../protocol/index.js";
+import { ensureRunDir, ROOT_RUN_DIR } from "./run-dir.js";
 
 /** What the resident agent is told at its start (over its stdin, never on disk). */
 export interface ResidentHeader {
@@ -21,10 +24,17 @@ export interface ResidentHeader {
   /** The login user, who must be able to connect to the socket through sshd. */
   ownerUid: number;
   ownerGid: number;
+  /**
+   * A root agent started through sudo: the login user's name. Every attach asks sudo whether that user
+   * may still run commands as root, so a right revoked since is not kept alive by the resident agent.
+   */
+  sudoUser?: string;
   lockTimeoutMs: number;
 }
 
-let planned: ResidentHeader | undefined;
+/** Idle time and lifetime caps of a resident agent, whatever a caller asks. */
+export const MAX_RESIDENT_IDLE_MS = 3_600_000;
+export const MAX_RESIDENT_LIFE_MS = 12 * 3_600_000;
 
 /** The bundle this agent was started from by the loader: ~/.cache/postfleet/agent-<sha256>.cjs. */
 function startedBundle(): { file: string; sha256: string } {
@@ -34,72 +44,124 @@ function startedBundle(): { file: string; sha256: string } {
   return { file, sha256: m[1]! };
 }
 
-/** Where a root resident agent listens: a directory only root can change. */
-export const ROOT_SOCKET_DIR = "/run/postfleet";
+/** Where a root resident agent listens: a directory only root can change (run-dir.ts). */
+export const ROOT_SOCKET_DIR = ROOT_RUN_DIR;
 
-/**
- * The socket's directory. A root agent's must be one the login user cannot
- * write: in the login user's own cache, that user could swap the socket for a
- * relay of their own and ride a controller's session into root. An agent of
- * the login user's own uid listens in that user's private cache.
- */
-function socketDirFor(euid: number, loginUid: number, cacheDir: string): string {
-  if (euid === loginUid) return cacheDir;
-  if (euid !== 0) throw new Error(`a resident agent runs as root or as the login user, not as uid ${euid}`);
-  mkdirSync(ROOT_SOCKET_DIR, { recursive: true, mode: 0o755 });
-  const st = lstatSync(ROOT_SOCKET_DIR);
-  if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) throw new Error(`${ROOT_SOCKET_DIR} is not a directory owned and writable by root alone`);
-  return ROOT_SOCKET_DIR;
+/** The login user behind this process, as sudo states it (sudo sets SUDO_* itself; the caller cannot). */
+export interface LoginIdentity {
+  uid: number;
+  gid: number;
+  /** Set when the agent runs as root through sudo for a non-root login user. */
+  sudoUser?: string;
 }
 
-/** The `persist` request: remember the plan; nothing starts before the input ends. */
+const id = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+
+/**
+ * Who the resident agent must serve and where it listens, decided from this
+ * process's own identity and sudo's variables only: nothing under the login
+ * user's home (which that user can swap for a symlink at any moment) is
+ * trusted for it. A root agent always listens in /run/postfleet; an agent of
+ * the login user's own uid in the directory it was started from, which is
+ * that user's own.
+ */
+export function residentPlace(euid: number, env: NodeJS.ProcessEnv, bundleDir: string): { dir: string; login: LoginIdentity } {
+  if (euid !== 0) {
+    const sudoUid = id(env.SUDO_UID);
+    if (sudoUid !== undefined && sudoUid !== euid) throw new Error(`a resident agent runs as root or as the login user, not as uid ${euid}`);
+    return { dir: bundleDir, login: { uid: euid, gid: process.getegid?.() ?? euid } };
+  }
+  const uid = id(env.SUDO_UID) ?? 0;
+  const gid = id(env.SUDO_GID) ?? 0;
+  if (uid === 0) return { dir: ROOT_SOCKET_DIR, login: { uid: 0, gid: 0 } };
+  const user = env.SUDO_USER;
+  if (!user || !/^[A-Za-z0-9._][A-Za-z0-9._@-]*\$?$/.test(user)) throw new Error("SUDO_USER is not a user name: cannot tell the login user under become");
+  return { dir: ROOT_SOCKET_DIR, login: { uid, gid, sudoUser: user } };
+}
+
+/** The socket's name: whose sshd may open it, and as whom the agent behind it runs. */
+export function residentSocketName(loginUid: number, euid: number): string {
+  return `resident-${loginUid}-as-${euid}.sock`;
+}
+
+let planned: ResidentHeader | undefined;
+let starting: Promise<void> | undefined;
+
+/** The `persist` request: start the resident agent now; it listens while this run goes on. */
 export function persistHandler(lockTimeoutMs: number) {
   return (req: PersistRequest): PersistResponse => {
     const { file, sha256 } = startedBundle();
-    // The cache directory is the login user's (the loader checked it): the socket will be theirs to open.
-    const cache = statSync(dirname(file));
     const euid = process.geteuid?.() ?? 0;
-    const socketPath = join(socketDirFor(euid, cache.uid, dirname(file)), `resident-${cache.uid}-as-${euid}.sock`);
-    planned = { sha256, file, socketPath, secret: req.secret, idleMs: req.idleMs, ownerUid: cache.uid, ownerGid: cache.gid, lockTimeoutMs };
-    return { id: req.id, op: "persist", socketPath, idleMs: req.idleMs };
+    const { dir, login } = residentPlace(euid, process.env, dirname(file));
+    // Never leave behind a resident agent nobody can reach: sshd, as the login user, must enter its directory.
+    if (dir === ROOT_SOCKET_DIR) ensureRunDir(ROOT_SOCKET_DIR, 0);
+    const socketPath = join(dir, residentSocketName(login.uid, euid));
+    const idleMs = Math.min(Math.max(1, Math.trunc(req.idleMs)), MAX_RESIDENT_IDLE_MS);
+    planned = {
+      sha256,
+      file,
+      socketPath,
+      secret: req.secret,
+      idleMs,
+      ownerUid: login.uid,
+      ownerGid: login.gid,
+      ...(login.sudoUser ? { sudoUser: login.sudoUser } : {}),
+      lockTimeoutMs,
+    };
+    starting = startResident();
+    return { id: req.id, op: "persist", socketPath, idleMs };
   };
 }
 
 /**
- * Reads the header from stdin, then the bundle file once (no symlink), checks
- * the sha256 of those bytes and compiles the same buffer as the resident agent.
+ * Reads the header (one line) from stdin, then the bundle file once (no
+ * symlink), checks the sha256 of those bytes and compiles the same buffer as
+ * the resident agent. stdin stays open: its end says that the agent which
+ * started this one (and the run it serves) is gone, whichever way it went.
  */
 const RESIDENT_BOOT = `(function(){
-var chunks=[];process.stdin.on("data",function(c){chunks.push(c);});
-process.stdin.on("end",function(){
-  var fs=require("fs"),h=JSON.parse(Buffer.concat(chunks).toString("utf8"));
+var buf=Buffer.alloc(0),parent=globalThis.__postfleetResidentParent={ended:false,onEnd:null};
+function gone(){if(parent.ended)return;parent.ended=true;if(parent.onEnd)parent.onEnd();}
+process.stdin.on("end",gone);process.stdin.on("close",gone);process.stdin.on("error",gone);
+function onData(c){
+  buf=Buffer.concat([buf,c]);var nl=buf.indexOf(10);if(nl<0)return;
+  process.stdin.removeListener("data",onData);process.stdin.on("data",function(){});
+  var fs=require("fs"),h=JSON.parse(buf.subarray(0,nl).toString("utf8"));
   var fd=fs.openSync(h.file,fs.constants.O_RDONLY|fs.constants.O_NOFOLLOW),code=fs.readFileSync(fd);fs.closeSync(fd);
   if(require("crypto").createHash("sha256").update(code).digest("hex")!==h.sha256)process.exit(1);
   globalThis.__postfleetResident=h;
   var Module=require("module"),m=new Module(h.file,null);m.filename=h.file;m.paths=[];
   process.argv=[process.execPath,h.file];
   m._compile(code.toString("utf8"),h.file);
-});
+}
+process.stdin.on("data",onData);
 })()`;
 
 /**
- * After the run: start the resident agent if one was asked for. The header is
- * small enough to sit in the pipe, so this agent exits without waiting for
- * the new one's Node.js to start.
+ * Start the planned resident agent (once). The header goes down a pipe that
+ * stays open while this agent lives: the resident agent counts its idle time
+ * from that pipe's end, so it does not expire during a run longer than it.
+ * Nothing waits for its Node.js.
  */
-export async function handOverIfPlanned(): Promise<void> {
+function startResident(): Promise<void> {
   const h = planned;
   planned = undefined;
-  if (!h) return;
+  if (!h) return Promise.resolve();
   const child = spawn(process.execPath, ["-e", RESIDENT_BOOT], { detached: true, stdio: ["pipe", "ignore", "ignore"], cwd: "/" });
   child.on("error", () => undefined);
   child.stdin.on("error", () => undefined);
-  await new Promise<void>((resolve) => {
+  child.unref();
+  (child.stdin as unknown as { unref?: () => void }).unref?.();
+  return new Promise<void>((resolve) => {
     const t = setTimeout(resolve, 2000);
-    child.stdin.end(JSON.stringify(h), () => {
+    child.stdin.write(`${JSON.stringify(h)}\n`, () => {
       clearTimeout(t);
       resolve();
     });
   });
-  child.unref();
+}
+
+/** At the end of the run: the resident agent a `persist` started has been handed its header. */
+export async function handOverIfPlanned(): Promise<void> {
+  await starting;
 }

@@ -147,13 +147,15 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
  * start per host is most of a short run's time). 0 turns it off.
  */
 export const DEFAULT_AGENT_PERSIST_S = 300;
+/** The longest idle time a resident agent keeps (the agent caps it too): its right is re-judged at each use, not its standing. */
+export const MAX_AGENT_PERSIST_S = 3600;
 
 /** --agent-persist, else $POSTFLEET_AGENT_PERSIST, else the default, in ms (0: no resident agent). */
 function agentPersistMs(args: HostArgs): number {
   const env = process.env.POSTFLEET_AGENT_PERSIST;
   const raw = args["agent-persist"] ?? (env !== undefined && env !== "" ? Number(env) : DEFAULT_AGENT_PERSIST_S);
-  if (!Number.isFinite(raw) || raw < 0 || raw > 86_400) {
-    throw new UsageError(`--agent-persist (or POSTFLEET_AGENT_PERSIST) must be a number of seconds from 0 to 86400, not ${String(args["agent-persist"] ?? process.env.POSTFLEET_AGENT_PERSIST)}`);
+  if (!Number.isFinite(raw) || raw < 0 || raw > MAX_AGENT_PERSIST_S) {
+    throw new UsageError(`--agent-persist (or POSTFLEET_AGENT_PERSIST) must be a number of seconds from 0 to ${MAX_AGENT_PERSIST_S}, not ${String(args["agent-persist"] ?? process.env.POSTFLEET_AGENT_PERSIST)}`);
   }
   return Math.round(raw * 1000);
 }

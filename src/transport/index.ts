@@ -12,7 +12,7 @@ import { HostConnection, openConnection, type ConnectionOptions } from "./ssh-co
 import { AgentProcessError, AgentVersionError } from "./errors.js";
 import { requireNode, type NodeInfo } from "./node-detect.js";
 import { execRemote, RemoteProcess, spawnRemote, type BecomeOptions, type ExecResult } from "./remote-process.js";
-import { ResidentStore, type ResidentKey } from "./resident-store.js";
+import { expectedResidentSocket, ResidentStore, type ResidentEntry, type ResidentKey } from "./resident-store.js";
 import type { AttachLine } from "../protocol/index.js";
 import { createHmac, randomBytes } from "node:crypto";
 import type { ConnectionTarget } from "../shared/connection-target.js";
@@ -135,6 +135,11 @@ interface ResidentPlan {
   idleMs: number;
 }
 
+/** How long after its record was written a resident agent may still be starting, and how often to look again. */
+const RESIDENT_START_GRACE_MS = 15_000;
+const RESIDENT_RETRY_MS = 200;
+const SSH_OPEN_CONNECT_FAILED = 2;
+
 let sharedStore: ResidentStore | undefined;
 const defaultStore = (): ResidentStore => (sharedStore ??= new ResidentStore());
 
@@ -206,7 +211,13 @@ class SshHostSession implements HostSession {
   /** Who logs in where, and as whom the agent runs: one resident agent each. */
   private residentKey(): ResidentKey {
     const s = this.connection.settings;
-    return { user: s.user, hostname: s.hostname, port: s.port, become: this.target.become ? (this.target.becomeUser ?? "root") : null };
+    return {
+      user: s.user,
+      hostname: s.hostname,
+      port: s.port,
+      become: this.target.become ? (this.target.becomeUser ?? "root") : null,
+      identity: this.connection.hostIdentity,
+    };
   }
 
   /** Reach the resident agent a previous run left: one channel, no Node.js start. Undefined when there is none to use. */
@@ -218,7 +229,7 @@ class SshHostSession implements HostSession {
     if (entry.sha256 !== bundle.sha256) return forget();
     let client: AgentClient;
     try {
-      const channel = await this.connection.openStreamLocal(entry.socketPath);
+      const channel = await this.openResidentChannel(entry);
       const proc = new RemoteProcess(channel);
       proc.forward();
       const attach: AttachLine = { op: "attach", secret: this.residentSecret(entry.secret), sha256: bundle.sha256, idleMs: r.idleMs };
@@ -244,6 +255,26 @@ class SshHostSession implements HostSession {
   }
 
   /**
+   * The resident agent's socket. A record written moments ago (a run that just ended, or one still
+   * going, asked for it) may name an agent whose Node.js is still starting: wait for it a little rather
+   * than start a second agent, which back-to-back runs would pay on every host (issue 20).
+   */
+  private async openResidentChannel(entry: ResidentEntry) {
+    const youngUntil = (entry.createdAt ?? 0) + RESIDENT_START_GRACE_MS;
+    for (;;) {
+      try {
+        return await this.connection.openStreamLocal(entry.socketPath);
+      } catch (e) {
+        // Only "nothing listens there yet" (SSH_OPEN_CONNECT_FAILED) is worth a wait; a refusal by sshd is final.
+        const notYet = ((e as Error).cause as { reason?: unknown } | undefined)?.reason === SSH_OPEN_CONNECT_FAILED;
+        const wait = Math.min(RESIDENT_RETRY_MS, youngUntil - Date.now());
+        if (!notYet || wait <= 0 || !this.connection.isOpen) throw e;
+        await new Promise((res) => setTimeout(res, wait));
+      }
+    }
+  }
+
+  /**
    * What the resident agent wants in the attach line: the stored seed bound to this run's become
    * password, so that a run with another (wrong, or rotated) password is not let in on the strength
    * of an earlier run's: it starts a fresh agent and sudo judges its password. Nothing derived from
@@ -260,8 +291,20 @@ class SshHostSession implements HostSession {
     const secret = randomBytes(32).toString("hex");
     try {
       const p = await client.request({ op: "persist", secret: this.residentSecret(secret), idleMs: r.idleMs });
-      const node = this.agentOnHost?.node;
-      r.store.set(r.key, { socketPath: p.socketPath, secret, sha256: bundle.sha256, nodePath: node?.path ?? "", nodeVersion: node?.version ?? client.hello.nodeVersion });
+      const onHost = this.agentOnHost;
+      if (!expectedResidentSocket(p.socketPath, { become: r.key.become, bundlePath: onHost?.remotePath ?? "" })) {
+        this.o.warn?.(`${this.target.name}: no resident agent will be kept: the agent would listen on ${p.socketPath}, not where this host's must`);
+        return;
+      }
+      const node = onHost?.node;
+      r.store.set(r.key, {
+        socketPath: p.socketPath,
+        secret,
+        sha256: bundle.sha256,
+        nodePath: node?.path ?? "",
+        nodeVersion: node?.version ?? client.hello.nodeVersion,
+        createdAt: Date.now(),
+      });
     } catch (e) {
       this.o.warn?.(`${this.target.name}: no resident agent will be kept: ${(e as Error).message}`);
     }

@@ -16,6 +16,8 @@ export interface ResidentEntry {
   sha256: string;
   nodePath: string;
   nodeVersion: string;
+  /** When the run that asked for it wrote this record (ms since the epoch): a young record's agent may still be starting. */
+  createdAt?: number;
 }
 
 /** Where a host's entry is: who logs in where, and as whom the agent runs. */
@@ -25,6 +27,27 @@ export interface ResidentKey {
   port: number;
   /** The become user, or null without become. */
   become: string | null;
+  /**
+   * The verified host key fingerprint of each jump host and of the host itself (HostConnection.hostIdentity):
+   * a secret is only ever sent to the host whose key it was made for, never to another host that answers at
+   * the same address and port through another jump host.
+   */
+  identity: readonly string[];
+}
+
+/**
+ * Is `socketPath` where the agent on the host must listen for this record? A root agent listens in
+ * /run/postfleet only (root's alone), an agent of the login user's own uid in the private cache its
+ * bundle was verified in; any other answer (a swapped directory, a foreign agent) is not recorded.
+ */
+export function expectedResidentSocket(socketPath: string, o: { become: string | null; bundlePath: string }): boolean {
+  const root = /^\/run\/postfleet\/resident-(\d+)-as-0\.sock$/.exec(socketPath);
+  if (o.become === "root") return root !== null;
+  const dir = o.bundlePath.slice(0, o.bundlePath.lastIndexOf("/"));
+  const own = /^resident-(\d+)-as-(\d+)\.sock$/.exec(socketPath.slice(dir.length + 1));
+  if (socketPath.startsWith(`${dir}/`) && own && own[1] === own[2]) return true;
+  // Logged in as root without become: root's own directory.
+  return root !== null && root[1] === "0";
 }
 
 export function defaultResidentDir(): string {
@@ -43,7 +66,7 @@ export class ResidentStore {
   constructor(readonly dir: string = defaultResidentDir()) {}
 
   private file(k: ResidentKey): string {
-    const id = createHash("sha256").update(JSON.stringify([k.user, k.hostname, k.port, k.become])).digest("hex").slice(0, 32);
+    const id = createHash("sha256").update(JSON.stringify([k.user, k.hostname, k.port, k.become, k.identity])).digest("hex").slice(0, 32);
     return join(this.dir, `${id}.json`);
   }
 

@@ -172,11 +172,11 @@ describe("the resident agent", () => {
     expect(await nodes(host)).toEqual([]);
     expect((await lab.hosts[host]!.exec(`test -e ${SOCKET}`)).exitCode).not.toBe(0);
 
-    // Idle: 2 s without a connection, then gone.
-    expect((await run(["--json", "ping"], 2)).exitCode).toBe(0);
+    // Idle: 5 s without a connection after the run, then gone.
+    expect((await run(["--json", "ping"], 5)).exitCode).toBe(0);
     await new Promise((res) => setTimeout(res, 1000));
     for (const i of [0, 1]) expect(await nodes(i)).toHaveLength(1);
-    await new Promise((res) => setTimeout(res, 3000));
+    await new Promise((res) => setTimeout(res, 6000));
     for (const i of [0, 1]) {
       expect(await nodes(i)).toEqual([]);
       expect((await lab.hosts[i]!.exec(`test -e ${SOCKET}`)).exitCode).not.toBe(0);
@@ -214,5 +214,38 @@ describe("the resident agent", () => {
     for (const i of [0, 1]) expect(await nodes(i)).toEqual([]);
     const again = jsonOf(await run(["--json", "agent", "stop"]));
     expect(again.hosts.map((h: any) => h.status)).toEqual(["ok", "ok"]);
+  });
+
+  it("listens before the run that asked for it ends: a run that overlaps it and the runs right after it all reach it, on every host", async () => {
+    await run(["--json", "agent", "stop"]);
+    // The first run asks for a resident agent at its start, then works for a while: its resident
+    // agent listens while it runs (it used to start only when that run ended).
+    const first = run(["--json", "postmulti", "-x", "sleep", "10"]);
+    for (const i of [0, 1]) {
+      const listening = await lab.hosts[i]!.exec(["sh", "-c", `for i in $(seq 80); do test -S ${SOCKET} && exit 0; sleep 0.1; done; exit 1`]);
+      expect(listening.exitCode, `mta0${i + 1}: no resident agent listening 8 s into the run that asked for it`).toBe(0);
+    }
+    const overlapping = jsonOf(await run(["--json", "ping"]));
+    expect(overlapping.hosts.map((h: any) => [h.host, h.timings.resident])).toEqual([
+      ["mta01", true],
+      ["mta02", true],
+    ]);
+    const r = await first;
+    expect(r.exitCode, r.stderr).toBe(0);
+    for (const h of jsonOf(r).hosts) expect(h.timings.resident).toBeFalsy();
+    // Back to back, no pause: every run is served by the one resident agent on every host.
+    for (let i = 0; i < 3; i++) {
+      const d = jsonOf(await run(["--json", "postmulti", "-l"]));
+      expect(d.hosts.map((h: any) => h.timings.resident), `run ${i + 1}`).toEqual([true, true]);
+    }
+    for (const i of [0, 1]) expect(await nodes(i)).toHaveLength(1);
+  });
+
+  it("does not idle out during a run longer than its idle time: it counts from the end of the run that started it", async () => {
+    await run(["--json", "agent", "stop"]);
+    const r = await run(["--json", "postmulti", "-x", "sleep", "4"], 2);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const next = jsonOf(await run(["--json", "ping"], 2));
+    expect(next.hosts.map((h: any) => h.timings.resident)).toEqual([true, true]);
   });
 });

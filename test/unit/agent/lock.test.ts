@@ -15,11 +15,11 @@ describe("host lock file", async () => {
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it("creates a private directory and a lock file naming the holder, removed on release", async () => {
+  it("creates a directory only its owner can write (searchable: a root resident agent's socket is reached there) and a private lock file naming the holder, removed on release", async () => {
     const lock = await acquireLock("postmulti -e create", 1000, { dir });
     const info = JSON.parse(readFileSync(join(dir, "agent.lock"), "utf8"));
     expect(info).toMatchObject({ pid: process.pid, what: "postmulti -e create", token: lock.token });
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(dir).mode & 0o777).toBe(0o711);
     expect(statSync(join(dir, "agent.lock")).mode & 0o777).toBe(0o600);
     lock.release();
     expect(existsSync(join(dir, "agent.lock"))).toBe(false);
