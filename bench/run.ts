@@ -2,7 +2,8 @@
 // in the same run (issue 14). Run: npm run bench -- [options]
 //   --hosts N       fleet size for cases a-c (default 50)
 //   --scale LIST    fleet sizes for case d (default 50,200)
-//   --cases LIST    any of a,b,c,d,floors (default a,b,c,d,floors)
+//   --cases LIST    any of a,b,c,d,e,floors (default a,b,c,d,e,floors)
+//   --series N      case e: runs back to back in each series (default 5)
 //   --runs N        runs of each command, tools alternating (default 3; case d: --scale-runs, default 1)
 //   --out DIR       where results go (default bench/results)
 // Every command runs under /usr/bin/time: wall time, CPU seconds of the
@@ -19,7 +20,8 @@ const { values: opt } = parseArgs({
   options: {
     hosts: { type: "string", default: "50" },
     scale: { type: "string", default: "50,200" },
-    cases: { type: "string", default: "a,b,c,d,floors" },
+    cases: { type: "string", default: "a,b,c,d,e,floors" },
+    series: { type: "string", default: "5" },
     runs: { type: "string", default: "3" },
     "scale-runs": { type: "string", default: "1" },
     out: { type: "string", default: "bench/results" },
@@ -64,6 +66,8 @@ interface Command {
   env?: Record<string, string>;
   /** Before each run (not timed): e.g. remove Ansible's ControlPersist sockets. */
   prepare?: () => void;
+  /** After each run (not timed): e.g. read what it printed. */
+  after?: () => void;
 }
 
 interface Sample {
@@ -119,6 +123,7 @@ async function measure(caseName: string, hosts: number, commands: Command[], run
     for (const c of commands) {
       c.prepare?.();
       const s = await timed(c);
+      c.after?.();
       samples.get(c.label)!.push(s);
       log(`${caseName} N=${hosts} run ${r + 1}/${runs} ${c.label}: ${s.wallS} s wall, ${s.cpuS} s CPU, ${s.maxRssMB} MB${s.exitCode ? ` (exit ${s.exitCode})` : ""}`);
     }
@@ -244,6 +249,74 @@ function restartProfile(f: BenchFleet): RestartProfile {
   return { hosts: f.hosts.length, command: "postfleet --json run rolling-restart.yml (resident agent)", batches };
 }
 
+const shq = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+
+/** Case (e): how many runs of a resident series reached a resident agent on every host. */
+interface SeriesCheck {
+  hosts: number;
+  runs: number;
+  /** Per run of each timed series: hosts served by a resident agent (timings.resident). */
+  residentHosts: number[][];
+}
+const seriesChecks: SeriesCheck[] = [];
+
+/**
+ * Case (e): `count` runs of `postmulti -l` back to back, no pause, as one timed command per tool
+ * (scripts and cron jobs run commands so). The resident series starts right after a fresh run
+ * (untimed: `agent stop`, then one run that asks for resident agents), the case issue 20 found
+ * slower than --agent-persist 0; each of its runs prints --json, to count the hosts served by a
+ * resident agent.
+ */
+function backToBack(f: BenchFleet, count: number): Command[] {
+  const dir = join(PRIVATE, "series");
+  const state = join(PRIVATE, "state-series");
+  const loop = (body: string) => `for i in $(seq ${count}); do ${body}; done`;
+  const pf = (persist: string, out: string) =>
+    `XDG_STATE_HOME=${shq(state)} node ${shq(CLI)} -i ${shq(f.inventory)} -f 50 --agent-persist ${persist} --json postmulti -l > ${out}`;
+  const resident: Command = {
+    label: `postfleet postmulti -l ×${count} back to back (resident agent, default)`,
+    tool: "postfleet",
+    argv: ["sh", "-c", loop(pf("300", `${shq(dir)}/run-$i.json`))],
+    prepare: () => {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const env = { ...process.env, XDG_STATE_HOME: state };
+      execFileSync("node", [CLI, "-i", f.inventory, "-f", "50", "agent", "stop"], { stdio: "ignore", env });
+      execFileSync("node", [CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "300", "postmulti", "-l"], { stdio: "ignore", env });
+    },
+    after: () => {
+      const residentHosts = Array.from({ length: count }, (_, i) => {
+        try {
+          const doc = JSON.parse(readFileSync(join(dir, `run-${i + 1}.json`), "utf8")) as { hosts: Array<{ timings?: { resident?: boolean } }> };
+          return doc.hosts.filter((h) => h.timings?.resident === true).length;
+        } catch {
+          return 0;
+        }
+      });
+      const last = seriesChecks.find((c) => c.hosts === f.hosts.length) ?? seriesChecks[seriesChecks.push({ hosts: f.hosts.length, runs: count, residentHosts: [] }) - 1]!;
+      last.residentHosts.push(residentHosts);
+    },
+  };
+  const fresh: Command = {
+    label: `postfleet postmulti -l ×${count} back to back (--agent-persist 0)`,
+    tool: "postfleet",
+    argv: ["sh", "-c", loop(pf("0", "/dev/null"))],
+  };
+  const ansibleEnv = { ANSIBLE_CONFIG: f.ansibleConfig, ANSIBLE_HOST_KEY_CHECKING: "True" };
+  const ansible: Command = {
+    label: `ansible -m raw (cold) ×${count} back to back`,
+    tool: "ansible",
+    argv: ["sh", "-c", loop(`rm -f ${shq(f.controlPath)}/*; ansible all -m raw -a 'postmulti -l' > /dev/null`)],
+    env: ansibleEnv,
+  };
+  const pssh: Command = {
+    label: `parallel-ssh -p 50 ×${count} back to back`,
+    tool: "parallel-ssh",
+    argv: ["sh", "-c", loop(`parallel-ssh -p 50 -t 0 -h ${shq(f.psshHosts)} -x ${shq(f.psshSshArgs.join(" "))} 'postmulti -l' > /dev/null`)],
+  };
+  return [resident, fresh, ansible, pssh];
+}
+
 function machine() {
   return {
     cpus: cpus().length,
@@ -276,7 +349,7 @@ async function main(): Promise<void> {
   const stem = join(outDir, `bench-${started.slice(0, 16).replace(/[:T]/g, "-")}`);
   const { otherContainers: _, ...machineInfo } = m;
   const write = (all: Row[]) => {
-    const doc = { date: started, machine: machineInfo, load, options: opt, rows: all, profiles, restarts };
+    const doc = { date: started, machine: machineInfo, load, options: opt, rows: all, profiles, restarts, series: seriesChecks };
     writeFileSync(`${stem}.json`, `${JSON.stringify(doc, null, 2)}\n`);
     writeFileSync(`${stem}.md`, markdown(doc));
     return doc;
@@ -319,7 +392,7 @@ async function main(): Promise<void> {
     profiles.push(hostProfile(f));
     onRows([]);
   };
-  if (["a", "b", "c", "floors"].some((c) => cases.has(c))) {
+  if (["a", "b", "c", "e", "floors"].some((c) => cases.has(c))) {
     await withFleet(n, async (f) => {
       const t = tools(f);
       if (cases.has("a")) {
@@ -367,11 +440,12 @@ async function main(): Promise<void> {
         restarts.push(restartProfile(f));
         onRows([]);
       }
+      if (cases.has("e")) rows.push(...(await measure("e", n, backToBack(f, Number(opt.series)), runs)));
       if (scale.includes(n)) await caseD(f);
     });
   }
   if (cases.has("d")) {
-    for (const size of scale.filter((x) => x !== n || !["a", "b", "c", "floors"].some((c) => cases.has(c)))) {
+    for (const size of scale.filter((x) => x !== n || !["a", "b", "c", "e", "floors"].some((c) => cases.has(c)))) {
       await withFleet(size, caseD);
     }
   }
@@ -383,7 +457,7 @@ async function main(): Promise<void> {
 }
 
 /** The table: per case and N, each command's medians and postfleet's ratio to it. */
-function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[]; profiles: HostProfile[]; restarts: RestartProfile[] }): string {
+function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[]; profiles: HostProfile[]; restarts: RestartProfile[]; series: SeriesCheck[] }): string {
   const lines = [`Date: ${doc.date}; machine: ${JSON.stringify(doc.machine)}`, `Load: ${JSON.stringify(doc.load)}`, ""];
   lines.push("| case | N | command | median wall s | postfleet/this | CPU s | CPU ms/host | max RSS MB | runs (failed) |", "|---|---|---|---|---|---|---|---|---|");
   const groups = new Map<string, Row[]>();
@@ -403,6 +477,14 @@ function markdown(doc: { date: string; machine: Record<string, unknown>; load: u
   for (const p of doc.restarts) {
     lines.push("", `Where a rolling restart's time goes, ${p.command}, N=${p.hosts}: per batch, wall ms; slowest host ms; median per host ms by request type`);
     for (const b of p.batches) lines.push(`- batch ${b.batch}: ${b.wallMs}; ${b.slowestHostMs}; ${Object.entries(b.medianByOp).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  }
+  for (const c of doc.series) {
+    const all = c.residentHosts.flat();
+    lines.push(
+      "",
+      `Case (e), N=${c.hosts}: hosts served by a resident agent in each run of each resident series (of ${c.hosts}): ${c.residentHosts.map((r) => `[${r.join(", ")}]`).join(" ")}; ` +
+        `every run on every host: ${all.length > 0 && all.every((x) => x === c.hosts) ? "yes" : "no"}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
