@@ -39,6 +39,7 @@ const result = (args) => ({ name: "-", group: "-", enabled: true, configDirector
 out({ id: 0, op: "hello", protocol: __PROTOCOL__, agentVersion: tag, nodeVersion: process.versions.node, uid: process.getuid() });
 readline.createInterface({ input: process.stdin }).on("line", (line) => {
   const r = JSON.parse(line);
+  if (r.op === "heartbeat") return; // the controller's, never answered
   if (r.op === "shutdown") { out({ id: r.id, op: "shutdown" }); process.exit(0); }
   if (r.op === "cancel") {
     const held = slow.get(r.target);
