@@ -91,6 +91,9 @@ interface Entry {
 
 const usage = (message: string): AgentError => ({ message, code: "usage" });
 
+/** After the heartbeat deadline, how long the loop waits for input already on its way before it gives the controller up. */
+const SECOND_LOOK_MS = 1000;
+
 /** Reject what the loop cannot dispatch; the handlers check their own fields further. */
 function invalid(req: AgentRequest): string | null {
   switch (req.op) {
@@ -276,15 +279,21 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
     setTimeout(() => finish(end), KILL_GRACE_MS + 2000).unref();
   };
 
-  /** (Re)start the silence clock; when it runs out, input already waiting is read first. */
+  /**
+   * (Re)start the silence clock. When it runs out, a second look a little later: a host frozen
+   * (docker pause, a VM stall) wakes with its timers expired and the controller's heartbeats
+   * still in sshd's buffers, and they must be read before the controller is given up.
+   */
   const watch = () => {
     clearTimeout(silenceTimer);
     if (!deadlineMs || ended || inputEnded) return;
     const seq = inputSeq;
-    silenceTimer = setTimeout(
-      () => setImmediate(() => seq === inputSeq && controllerGone(`no word from the controller for ${deadlineMs / 1000} s: it is gone`, "silent")),
-      deadlineMs,
-    );
+    silenceTimer = setTimeout(() => {
+      silenceTimer = setTimeout(
+        () => seq === inputSeq && controllerGone(`no word from the controller for ${deadlineMs / 1000} s: it is gone`, "silent"),
+        SECOND_LOOK_MS,
+      );
+    }, deadlineMs);
   };
 
   rl.on("line", (line) => {

@@ -420,6 +420,17 @@ describe("serve loop", () => {
     expect(h.lines.find((l) => l.id === 2)).toMatchObject({ error: { code: "cancelled" }, stdout: "no word from the controller for 0.4 s: it is gone" });
   });
 
+  it("input that comes just after the deadline (a host thawed from a freeze) still counts: the controller is not given up", async () => {
+    const h = harness({}, lockDir);
+    h.send({ op: "heartbeat", deadlineMs: 300 });
+    await new Promise((r) => setTimeout(r, 500)); // past the deadline, before the second look
+    h.send({ op: "heartbeat", deadlineMs: 300 });
+    const ended = await Promise.race([h.loop.done, new Promise((r) => setTimeout(() => r("running"), 700))]);
+    expect(ended).toBe("running");
+    h.send({ id: 1, op: "shutdown" });
+    expect(await h.loop.done).toBe("shutdown");
+  });
+
   it("no deadline before the first heartbeat; a heartbeat without a usable deadline is a usage error", async () => {
     const h = harness({}, lockDir);
     await new Promise((r) => setTimeout(r, 300));
