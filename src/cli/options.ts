@@ -38,10 +38,16 @@ export const HOST_OPTIONS = {
 
 export type HostOptionName = keyof typeof HOST_OPTIONS;
 
+/** Machine-readable records of a run (run, postmulti; and `runs show` after the fact). */
+export const RECORD_OPTIONS = {
+  events: { type: "string", describe: "Write the run's events as JSON Lines to FILE while it runs ('-': stdout, human output to stderr); schema: playbooks/events.schema.json" },
+  junit: { type: "string", describe: "Write JUnit XML to FILE at the end: a testsuite per play, a testcase per host" },
+} as const satisfies Record<string, Options>;
+
 /** Flags (long and short) that take a value, so the argv split can skip it. */
 function valueFlags(): Set<string> {
   const flags = new Set<string>();
-  for (const [name, spec] of Object.entries(HOST_OPTIONS) as Array<[string, Options]>) {
+  for (const [name, spec] of Object.entries({ ...HOST_OPTIONS, ...RECORD_OPTIONS }) as Array<[string, Options]>) {
     if (spec.type === "boolean" || spec.type === "count") continue;
     flags.add(`--${name}`);
     if (typeof spec.alias === "string") flags.add(spec.alias.length === 1 ? `-${spec.alias}` : `--${spec.alias}`);

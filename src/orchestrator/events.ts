@@ -1,7 +1,9 @@
 // What a run announces while it happens. The progress line, the human
 // renderer and anything else that watches a run subscribe here; the engine
 // never prints.
+import type { ParamChange } from "../protocol/index.js";
 import type { HostOutcome, HostStatus, RunDocument } from "./run-document.js";
+import type { StepStatus } from "./steps/step-results.js";
 
 export type RunEvent =
   | { type: "run-started"; command: string; hosts: readonly string[] }
@@ -13,6 +15,10 @@ export type RunEvent =
   | { type: "host-finished"; outcome: HostOutcome }
   | { type: "batch-finished"; play: number; batch: number; outcomes: readonly HostOutcome[] }
   | { type: "play-finished"; play: number; name: string; stopped?: string }
+  /** A play's failure count changed (a host failed or was unreachable). */
+  | { type: "budget"; play: number; failures: number; maxFail?: number }
+  /** An instance's transition within a step (stopping, stopped, starting, health_gate, healthy, failed...), and `done` with its result. */
+  | { type: "instance"; host: string; step?: number; instance: string; state: string; status?: StepStatus; action?: string; changes?: readonly ParamChange[]; detail?: string }
   | { type: "run-finished"; document: RunDocument };
 
 export type RunListener = (event: RunEvent) => void;

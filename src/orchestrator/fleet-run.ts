@@ -53,8 +53,14 @@ export class FleetRun {
 
   /** True once the run was told to start nothing new. */
   get stopped(): boolean {
-    return this.settings.stop?.aborted ?? false;
+    return (this.settings.stop?.aborted ?? false) || this.halted !== undefined;
   }
+
+  /** Start nothing new, as a first Ctrl-C does, for a reason of the controller's own (its journal cannot be written). */
+  halt(reason: string): void {
+    this.halted ??= reason;
+  }
+  private halted: string | undefined;
 
   /** Those of `hosts` whose host key is not verified on this run (host key checking off), in order. */
   hostsWithoutKeyChecking(hosts: readonly string[]): string[] {

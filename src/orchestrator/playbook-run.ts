@@ -49,8 +49,13 @@ export interface PlaybookRunOptions {
 export const BUDGET_SPENT = "failure budget spent";
 export const INTERRUPTED = "interrupted";
 
+/** The `command` of a playbook run's document. */
+export function playbookLabel(file: string, check: boolean): string {
+  return `run ${file}${check ? " --check" : ""}`;
+}
+
 export async function runPlaybook(run: FleetRun, pb: ExecPlaybook, o: PlaybookRunOptions): Promise<PlaybookDocument> {
-  const label = `run ${pb.file}${o.check ? " --check" : ""}`;
+  const label = playbookLabel(pb.file, o.check);
   const allHosts = [...new Set(pb.plays.flatMap((p) => p.hosts))];
   run.events.emit({ type: "run-started", command: label, hosts: allHosts });
   const plays: PlayResult[] = [];
@@ -84,15 +89,19 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
   const prompts = new Map<string, Promise<void>>();
   // Count a failed or unreachable host the moment it ends, not when its batch does: the budget is
   // reached mid-batch, and the hosts still in flight must then stop after their current step.
+  const failed = () => {
+    result.failures++;
+    run.events.emit({ type: "budget", play: pi, failures: result.failures, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) });
+  };
   const counted =
     (work: (c: HostContext) => Promise<HostResult>) =>
     async (c: HostContext): Promise<HostResult> => {
       try {
         const r = await work(c);
-        if (r.status === "failed" || r.status === "unreachable") result.failures++;
+        if (r.status === "failed" || r.status === "unreachable") failed();
         return r;
       } catch (err) {
-        result.failures++; // runHosts makes it the host's failed/unreachable outcome
+        failed(); // runHosts makes it the host's failed/unreachable outcome
         throw err;
       }
     };
@@ -112,6 +121,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
       batch,
       counted(async ({ host, session, hardStop, opTimeoutMs }): Promise<HostResult> => {
         let facts: ReturnType<typeof loadFacts> | undefined;
+        let step: number | undefined;
         let created: ReadonlySet<string> = new Set();
         const ctx: StepContext = {
           host,
@@ -130,6 +140,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
           },
           predicted: (name) => created.has(name),
           doing: (what) => run.doing(host, what),
+          transition: (instance, state, detail) => run.events.emit({ type: "instance", host, ...(step !== undefined ? { step } : {}), instance, state, ...(detail ? { detail } : {}) }),
           prompt: (text) => {
             // One prompt per step and batch, whichever host reaches it first.
             const key = `${bi}:${text}`;
@@ -146,8 +157,16 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
         try {
           r = await runHostSteps(ctx, steps, {
             stopReason,
-            onStepStarted: (s) => run.events.emit({ type: "step-started", host, step: s.index, name: s.name }),
-            onStepFinished: (s) => run.events.emit({ type: "step-finished", host, step: s.index, name: s.name, status: s.status, ...(s.error ? { detail: s.error } : {}) }),
+            onStepStarted: (s) => {
+              step = s.index;
+              run.events.emit({ type: "step-started", host, step: s.index, name: s.name });
+            },
+            onStepFinished: (s) => {
+              // Each instance's result in the step (with settings changes, before/after), then the step.
+              for (const i of s.instances)
+                run.events.emit({ type: "instance", host, step: s.index, instance: i.instance, state: "done", status: i.status, action: i.action, ...(i.changes?.length ? { changes: i.changes } : {}), ...(i.error ? { detail: i.error } : {}) });
+              run.events.emit({ type: "step-finished", host, step: s.index, name: s.name, status: s.status, ...(s.error ? { detail: s.error } : {}) });
+            },
           });
         } finally {
           if (locked) await session.request({ op: "unlock" }, { timeoutMs: 10_000 }).catch(() => undefined);
@@ -225,7 +244,7 @@ function resultRows(steps: readonly StepResult[]): ResultRow[] {
 const RANK: Record<HostStatus, number> = { ok: 0, changed: 1, skipped: 2, unreachable: 3, failed: 4 };
 
 /** Each host's overall status over the plays: the worst of them. */
-function overallHosts(hosts: readonly string[], plays: readonly PlayResult[]): HostOutcome[] {
+export function overallHosts(hosts: readonly string[], plays: readonly PlayResult[]): HostOutcome[] {
   return hosts.map((host) => {
     const mine = plays.flatMap((p) => p.batches.flatMap((b) => b.hosts.filter((h) => h.host === host)));
     const worst = mine.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));

@@ -5,15 +5,16 @@ import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Argv, CommandModule } from "yargs";
 import { execPlaybook } from "../../orchestrator/playbook-plan.js";
-import { runPlaybook } from "../../orchestrator/playbook-run.js";
+import { playbookLabel, runPlaybook } from "../../orchestrator/playbook-run.js";
 import { exitCodeOf } from "../../orchestrator/run-document.js";
 import { loadPlaybook, parseExtraVars, renderListHosts } from "../../playbook/index.js";
 import { attachPlaybookOutput, renderPlaybookRecap } from "../../report/playbook-human.js";
 import { attachProgress } from "../../report/progress.js";
 import { makeRun, openInventory, UsageError, type HostArgs } from "../context.js";
-import { HOST_OPTIONS } from "../options.js";
+import { HOST_OPTIONS, RECORD_OPTIONS } from "../options.js";
+import { checkOutputArgs, humanStream, startRecording, type OutputArgs } from "../recording.js";
 
-interface RunArgs extends HostArgs {
+interface RunArgs extends HostArgs, OutputArgs {
   playbook: string;
   "extra-vars"?: string[];
   check: boolean;
@@ -39,6 +40,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y: Argv) =>
     y
       .options(HOST_OPTIONS)
+      .options(RECORD_OPTIONS)
       .positional("playbook", { type: "string", describe: "The playbook file (YAML)" })
       .option("extra-vars", { alias: "e", type: "string", array: true, describe: "Variables KEY=VALUE, @FILE (YAML/JSON) or a JSON object; highest precedence" })
       .option("check", { alias: "C", type: "boolean", default: false, describe: "Change nothing: print the batch plan and what each step would change" })
@@ -48,6 +50,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example("$0 -i inv.yml run playbooks/rolling-restart.yml -l mta", "restart every enabled instance, in batches")
       .example("$0 -i inv.yml run playbooks/create-instances.yml --check --diff", "what would change, nothing changed") as unknown as Argv<RunArgs>,
   handler: async (argv) => {
+    checkOutputArgs(argv);
     const loaded = await openInventory(argv);
     const extraVars = parseExtraVars(argv["extra-vars"] ?? []);
     const interactive = !!process.stdin.isTTY && !!process.stderr.isTTY;
@@ -68,10 +71,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const hosts = [...new Set(playbook.plays.flatMap((p) => p.batches.flat()))];
     if (hosts.length === 0) throw new UsageError(`no hosts matched any play${argv.limit ? ` within the limit '${argv.limit}'` : ""}`);
     const ctx = await makeRun(argv, loaded, hosts);
-    const human = { color: ctx.color, diff: argv.diff, check: argv.check, verbose: (argv.verbose ?? 0) > 0 };
-    if (!ctx.json && argv.check) process.stdout.write(`${renderListHosts(playbook)}\n`);
+    const out = humanStream(argv);
+    const human = { color: ctx.color && !!out.isTTY, diff: argv.diff, check: argv.check, verbose: (argv.verbose ?? 0) > 0 };
+    // The journal (and --events) before any host is touched: a run that cannot keep one does not start.
+    const recording = startRecording(ctx, { kind: "playbook", command: playbookLabel(argv.playbook, argv.check), journal: true, args: argv, playbook: argv.playbook, check: argv.check, extraVars, plays: playbook.plays });
+    if (!ctx.json && argv.check) out.write(`${renderListHosts(playbook)}\n`);
     const detachProgress = attachProgress(ctx.run.events, hosts.length, !ctx.json && !!process.stderr.isTTY);
-    const detachOutput = ctx.json ? () => undefined : attachPlaybookOutput(ctx.run.events, human, (s) => process.stdout.write(s));
+    const detachOutput = ctx.json ? () => undefined : attachPlaybookOutput(ctx.run.events, human, (s) => out.write(s));
     let doc;
     try {
       doc = await runPlaybook(ctx.run, execPlaybook(playbook), { check: argv.check, prompt: terminalPrompt });
@@ -79,8 +85,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       detachOutput();
       detachProgress();
     }
+    recording.finish(doc);
     if (ctx.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(renderPlaybookRecap(doc, human));
+    else out.write(renderPlaybookRecap(doc, human));
 
     const retryFile = argv["retry-file"] ?? (argv.retry ? argv.playbook.replace(/\.ya?ml$/i, "") + ".retry" : undefined);
     if (retryFile) {

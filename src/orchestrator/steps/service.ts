@@ -14,6 +14,7 @@ import { instanceArg, PartialStepError, perInstance, type StepContext } from "./
 export const GATE_CHECKS: HealthCheck[] = [{ kind: "master" }, { kind: "smtp" }];
 
 const DONE: Record<ServiceAction, string> = { start: "started", stop: "stopped", restart: "restarted", reload: "reloaded" };
+const DOING: Record<ServiceAction, string> = { start: "starting", stop: "stopping", restart: "restarting", reload: "reloading" };
 
 /** Run one service action on the instances, in the order given; stops at the first failure. */
 export async function serviceInstances(
@@ -55,6 +56,7 @@ async function serviceOne(
   ctx.doing(`${action} ${inst.name}`);
   if (ctx.check && ctx.predicted(inst.name)) return predictedService(action, inst);
   const started = performance.now();
+  if (!ctx.check) ctx.transition?.(inst.name, DOING[action]);
   const r: ServiceResponse = await ctx.session.request(
     { op: "service", instance: instanceArg(inst), action, dryRun: ctx.check, timeoutMs: ctx.opTimeoutMs },
     { signal: ctx.hardStop },
@@ -80,10 +82,12 @@ async function serviceOne(
   } else if (r.changed) {
     res.status = "changed";
   }
+  if (!ctx.check) ctx.transition?.(inst.name, res.status === "failed" ? "failed" : r.changed ? DONE[action] : "unchanged", res.status === "failed" ? res.error : res.action);
   // The gate: only an instance that should now serve mail, and not in --check.
   const shouldServe = action !== "stop" && !ctx.check && res.status !== "failed" && inst.enabled && r.skipped !== "disabled" && r.skipped !== "not running";
   if (shouldServe) {
     ctx.doing(`health gate of ${inst.name}`);
+    ctx.transition?.(inst.name, "health_gate");
     const h = await ctx.session.request(
       { op: "health", instance: instanceArg(inst), checks: gate, timeoutMs: healthyTimeoutMs, intervalMs: 500 },
       { signal: ctx.hardStop, timeoutMs: healthyTimeoutMs + ctx.opTimeoutMs },
@@ -93,8 +97,10 @@ async function serviceOne(
       res.status = "failed";
       const bad = h.checks.filter((c) => !c.ok).map((c) => `${c.kind}: ${c.detail}`);
       res.error = `${res.action} but not healthy within ${Math.round(healthyTimeoutMs / 1000)} s: ${h.error?.message ?? bad.join("; ")}`;
-    } else if (res.status === "changed") {
-      res.action += `, healthy after ${(h.durationMs / 1000).toFixed(1)} s`;
+      ctx.transition?.(inst.name, "failed", res.error);
+    } else {
+      ctx.transition?.(inst.name, "healthy");
+      if (res.status === "changed") res.action += `, healthy after ${(h.durationMs / 1000).toFixed(1)} s`;
     }
   }
   res.durationMs = Math.round(performance.now() - started);

@@ -28,6 +28,8 @@ export interface StepContext {
   doing(what: string): void;
   /** Show a prompt on the terminal and wait for Enter (pause steps). */
   prompt(text: string): Promise<void>;
+  /** An instance's transition (stopping, stopped, starting, health_gate, healthy, failed...), for the run's journal and event streams. */
+  transition?(instance: string, state: string, detail?: string): void;
 }
 
 export class StepError extends Error {}

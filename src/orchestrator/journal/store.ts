@@ -1,0 +1,215 @@
+// Where runs are kept and how their journals are written and read:
+// $XDG_STATE_HOME/postfleet/runs/<run-id>/journal.jsonl (default
+// ~/.local/state), directories 0700, files 0600. A journal is append-only
+// JSON Lines; every record is written and fsync'd before the run goes on, so
+// a controller killed at any moment leaves every transition it had made.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, fchmodSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { RecordBody, RunRecord } from "./records.js";
+
+export const JOURNAL_FILE = "journal.jsonl";
+export const DEFAULT_KEEP_RUNS = 50;
+export const DEFAULT_MAX_AGE_DAYS = 90;
+
+/** $XDG_STATE_HOME/postfleet/runs, XDG_STATE_HOME defaulting to ~/.local/state (a relative value is ignored, as the spec says). */
+export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_STATE_HOME;
+  const state = xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".local", "state");
+  return join(state, "postfleet", "runs");
+}
+
+/** Sortable by start: UTC timestamp to the ms, then random (two runs in one ms still differ). */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, "").replace(".", "");
+  return `${t}-${randomBytes(3).toString("hex")}`;
+}
+
+const RUN_ID = /^\d{8}T\d{9}Z-[0-9a-f]{6}$/;
+export function isRunId(s: string): boolean {
+  return RUN_ID.test(s);
+}
+
+export class JournalError extends Error {}
+
+/** A place records go: the journal file (fsync'd) or an --events stream. */
+export interface RecordSink {
+  write(line: string): void;
+  close(): void;
+}
+
+/** The journal of a new run: creates its directory and file (0700/0600); throws JournalError when it cannot. */
+export function createJournalFile(dir: string, runId: string): RecordSink & { path: string } {
+  const runDir = join(dir, runId);
+  const path = join(runDir, JOURNAL_FILE);
+  let fd: number;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(runDir, { mode: 0o700 });
+    fd = openSync(path, "wx", 0o600);
+    fchmodSync(fd, 0o600);
+  } catch (err) {
+    throw new JournalError(`cannot create the run's journal ${path}: ${(err as Error).message}`);
+  }
+  return {
+    path,
+    write(line) {
+      let off = 0;
+      const buf = Buffer.from(line);
+      while (off < buf.length) off += writeSync(fd, buf, off);
+      fsyncSync(fd);
+    },
+    close() {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
+
+/**
+ * Numbers, stamps and writes records to every sink. The first sink is the
+ * journal: a failure to write it is reported once through `onJournalError`
+ * (the caller stops starting hosts) and no further journal write is tried.
+ * Other sinks (--events) that fail are dropped silently after one report.
+ */
+export class RecordWriter {
+  private seq = 0;
+  private journalBroken: Error | undefined;
+  private readonly live: Array<RecordSink | undefined>;
+  readonly records: RunRecord[] = [];
+
+  constructor(
+    sinks: RecordSink[],
+    private readonly onError: (sink: number, err: Error) => void = () => undefined,
+  ) {
+    this.live = [...sinks];
+  }
+
+  get journalError(): Error | undefined {
+    return this.journalBroken;
+  }
+
+  /** Write one record; throws only for the very first record (run_start), so that a run whose journal cannot be written never starts. */
+  write(body: RecordBody): RunRecord {
+    const record = { seq: ++this.seq, ts: new Date().toISOString(), ...body } as RunRecord;
+    const line = `${JSON.stringify(record)}\n`;
+    this.records.push(record);
+    for (const [i, sink] of this.live.entries()) {
+      if (!sink) continue;
+      try {
+        sink.write(line);
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        if (record.seq === 1 && i === 0) throw new JournalError(`cannot write the run's journal: ${e.message}`);
+        this.live[i] = undefined;
+        if (i === 0) this.journalBroken = e;
+        this.onError(i, e);
+      }
+    }
+    return record;
+  }
+
+  close(): void {
+    for (const s of this.live) s?.close();
+  }
+}
+
+/** Records of a journal file; a last line cut short by a crash is ignored. */
+export function readJournal(path: string): RunRecord[] {
+  const text = readFileSync(path, "utf8");
+  const out: RunRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as RunRecord);
+    } catch {
+      break; // a torn last write
+    }
+  }
+  return out;
+}
+
+/** The ids of the stored runs, newest first. */
+export function listRunIds(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => isRunId(n) && existsSync(join(dir, n, JOURNAL_FILE)))
+    .sort()
+    .reverse();
+}
+
+/** Linux: a process's start time in clock ticks since boot (field 22 of /proc/PID/stat); undefined elsewhere. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return rest[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is the process that wrote a journal still the same live process (not a reused pid)? Only on this controller host. */
+export function writerAlive(c: { hostname: string; pid: number; startTime?: string | undefined }, thisHost: string): boolean {
+  if (c.hostname !== thisHost) return true; // another machine's run: cannot tell, assume it is going
+  try {
+    process.kill(c.pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  const now = processStartTime(c.pid);
+  return c.startTime === undefined || now === undefined || now === c.startTime;
+}
+
+export interface PruneOptions {
+  keep: number;
+  maxAgeDays: number;
+  /** Runs never pruned (e.g. still running). */
+  spare?: (id: string) => boolean;
+  now?: number;
+}
+
+/** Keep the newest `keep` runs and none older than `maxAgeDays` (0: no age limit); returns the ids removed. */
+export function pruneRuns(dir: string, o: PruneOptions): string[] {
+  const now = o.now ?? Date.now();
+  const removed: string[] = [];
+  for (const [i, id] of listRunIds(dir).entries()) {
+    const ageDays = (now - runIdTime(id)) / 86_400_000;
+    const old = i >= o.keep || (o.maxAgeDays > 0 && ageDays > o.maxAgeDays);
+    if (!old || o.spare?.(id)) continue;
+    rmSync(join(dir, id), { recursive: true, force: true });
+    removed.push(id);
+  }
+  return removed;
+}
+
+function runIdTime(id: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z/.exec(id);
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : 0;
+}
+
+/** POSTFLEET_RUNS_KEEP and POSTFLEET_RUNS_MAX_AGE_DAYS, else the defaults. */
+export function pruneSettings(env: NodeJS.ProcessEnv = process.env): { keep: number; maxAgeDays: number } {
+  const num = (name: string, dflt: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return dflt;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new JournalError(`${name} must be a whole number >= 0, not '${raw}'`);
+    return n;
+  };
+  return { keep: Math.max(1, num("POSTFLEET_RUNS_KEEP", DEFAULT_KEEP_RUNS)), maxAgeDays: num("POSTFLEET_RUNS_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS) };
+}
+
+/** Is `path` a directory we could hash? */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
