@@ -70,10 +70,23 @@ export function normalizeArgv(argv: readonly string[], commands: readonly string
       if (takesValue.has(a)) i++;
       continue;
     }
-    if (!commands.includes(a)) return [...argv];
-    const before = argv.slice(0, i);
+    if (!commands.includes(a)) return stdinValues(argv);
+    const before = stdinValues(argv.slice(0, i));
     const after = argv.slice(i + 1);
-    return passThrough.includes(a) ? [a, ...before, "--", ...after] : [a, ...before, ...after];
+    return passThrough.includes(a) ? [a, ...before, "--", ...after] : [a, ...before, ...stdinValues(after)];
   }
-  return [...argv];
+  return stdinValues(argv);
+}
+
+/** `--events -` as `--events=-`: yargs would take a lone "-" for a positional argument (stdin), not the option's value. */
+function stdinValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--") return [...out, ...args.slice(i)];
+    if (args[i] === "--events" && args[i + 1] === "-") {
+      out.push("--events=-");
+      i++;
+    } else out.push(args[i]!);
+  }
+  return out;
 }

@@ -159,7 +159,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
             stopReason,
             onStepStarted: (s) => {
               step = s.index;
-              run.events.emit({ type: "step-started", host, step: s.index, name: s.name });
+              run.events.emit({ type: "step-started", host, step: s.index, name: s.name, kind: s.action.type });
             },
             onStepFinished: (s) => {
               // Each instance's result in the step (with settings changes, before/after), then the step.

@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { HostOutcome, RunDocument, Summary } from "../run-document.js";
 import { runDocument, summarize } from "../run-document.js";
-import type { PlayHostOutcome, PlayResult, PlaybookDocument } from "../steps/step-results.js";
+import type { InstanceStepResult, PlayHostOutcome, PlayResult, PlaybookDocument, StepResult } from "../steps/step-results.js";
 import { overallHosts, retryHosts } from "../playbook-run.js";
 import type { RecordOf, RunRecord } from "./records.js";
 import { JOURNAL_FILE, readJournal, writerAlive } from "./store.js";
@@ -68,8 +68,33 @@ function inFlight(records: readonly RunRecord[]): Array<{ host: string; step?: s
   return [...open].map(([host, step]) => ({ host, ...(step ? { step } : {}) }));
 }
 
-function flightOutcome(host: string, step: string | undefined, steps: PlayHostOutcome["steps"] = []): PlayHostOutcome {
+function flightOutcome(host: string, step: string | undefined, steps: StepResult[] = []): PlayHostOutcome {
   return { host, status: "skipped", error: `${IN_FLIGHT}${step ? ` (at ${step})` : ""}`, results: [], durationMs: 0, steps, incomplete: IN_FLIGHT };
+}
+
+/** The steps a host in flight had ended (from its last host_start on), each with its instances' results. */
+function stepsSoFar(records: readonly RunRecord[], host: string): StepResult[] {
+  let from = -1;
+  records.forEach((r, i) => {
+    if (r.type === "host_start" && r.host === host) from = i;
+  });
+  const steps: StepResult[] = [];
+  const kinds = new Map<number, string>();
+  let instances: InstanceStepResult[] = [];
+  for (const r of records.slice(from + 1)) {
+    if (!("host" in r) || r.host !== host) continue;
+    if (r.type === "step_start") {
+      kinds.set(r.step, r.kind ?? "run");
+      instances = [];
+    } else if (r.type === "instance" && r.state === "done" && r.status) {
+      instances.push({ instance: r.instance, status: r.status, action: r.action ?? "", ...(r.changes ? { changes: r.changes as InstanceStepResult["changes"] } : {}), ...(r.detail ? { error: r.detail } : {}), durationMs: 0 });
+    } else if (r.type === "step_end") {
+      const status = r.status === "unreachable" ? "failed" : r.status;
+      steps.push({ index: r.step, name: r.name, type: (kinds.get(r.step) ?? "run") as StepResult["type"], status, ...(r.detail ? { error: r.detail } : {}), instances, durationMs: 0 });
+      instances = [];
+    }
+  }
+  return steps;
 }
 
 /** The document of a run that did not end, as far as its records go. */
@@ -92,7 +117,7 @@ export function rebuildDocument(start: RecordOf<"run_start">, records: readonly 
         const end = records.find((r): r is RecordOf<"host_end"> => r.type === "host_end" && r.host === h && r.play === pi && r.batch === bi);
         if (end) return end.outcome as unknown as PlayHostOutcome;
         const began = started && records.some((r) => r.type === "host_start" && r.host === h && r.play === pi && r.batch === bi);
-        if (began && flying.has(h)) return flightOutcome(h, flying.get(h));
+        if (began && flying.has(h)) return flightOutcome(h, flying.get(h), stepsSoFar(records, h));
         return { ...notReached(h), steps: [] };
       }),
       durationMs: 0,

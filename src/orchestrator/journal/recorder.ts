@@ -39,7 +39,7 @@ function recordOf(e: RunEvent): RecordBody | undefined {
     case "host-started":
       return { type: "host_start", host: e.host };
     case "step-started":
-      return { type: "step_start", host: e.host, step: e.step, name: e.name };
+      return { type: "step_start", host: e.host, step: e.step, name: e.name, ...(e.kind ? { kind: e.kind } : {}) };
     case "step-finished":
       return { type: "step_end", host: e.host, step: e.step, name: e.name, status: e.status, ...(e.detail ? { detail: e.detail } : {}) };
     case "instance":

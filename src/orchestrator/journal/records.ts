@@ -53,7 +53,7 @@ export const RecordSchemas = {
   play_start: z.strictObject({ ...base, type: z.literal("play_start"), play: z.int(), name: z.string(), hosts: z.array(z.string()), batches: z.int() }),
   batch_start: z.strictObject({ ...base, type: z.literal("batch_start"), play: z.int(), batch: z.int(), hosts: z.array(z.string()) }),
   host_start: z.strictObject({ ...base, type: z.literal("host_start"), host: z.string(), play: z.int().optional(), batch: z.int().optional() }),
-  step_start: z.strictObject({ ...base, type: z.literal("step_start"), host: z.string(), step: z.int(), name: z.string() }),
+  step_start: z.strictObject({ ...base, type: z.literal("step_start"), host: z.string(), step: z.int(), name: z.string(), kind: z.string().optional().describe("The step's type: restart, instances, pause...") }),
   instance: z.strictObject({
     ...base,
     type: z.literal("instance"),
