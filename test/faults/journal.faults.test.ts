@@ -11,13 +11,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encryptVault } from "../../src/inventory/index.js";
 import { postfleet } from "../support/cli.js";
 import { startLab, type Lab } from "../support/lab.js";
 import { until, writePlaybook } from "../support/playbook.js";
 import { docOf, startController } from "./support/controller.js";
 import { recordCase } from "./support/figures.js";
 import { masterPids } from "./support/host-checks.js";
+import { vaultedBecomeInventory } from "./support/vault-inventory.js";
 
 const BECOME = "pf-Become-71c0d2e9";
 const VAULT_PASSWORD = "pf-VaultPw-5a93bb14";
@@ -43,27 +43,8 @@ describe("the run journal under faults", () => {
     const key = join(dir, "id_enc");
     copyFileSync(lab.privateKeyPath, key);
     execFileSync("ssh-keygen", ["-q", "-p", "-P", "", "-N", PASSPHRASE, "-f", key]);
-    const vaulted = encryptVault(BECOME, VAULT_PASSWORD)
-      .split("\n")
-      .map((l) => `      ${l}`)
-      .join("\n");
     inv = join(dir, "inv.yml");
-    writeFileSync(
-      inv,
-      [
-        "all:",
-        "  vars:",
-        "    ansible_user: ops",
-        `    ansible_ssh_private_key_file: ${key}`,
-        `    postfleet_known_hosts_file: ${lab.knownHostsPath}`,
-        "    ansible_become: true",
-        "    ansible_become_password: !vault |",
-        vaulted,
-        "  hosts:",
-        ...lab.hosts.flatMap((h) => [`    ${h.name}:`, `      ansible_host: ${h.address}`, `      ansible_port: ${h.port}`]),
-        "",
-      ].join("\n"),
-    );
+    writeFileSync(inv, vaultedBecomeInventory(lab, { become: BECOME, vaultPassword: VAULT_PASSWORD, keyFile: key }));
     stop = writePlaybook("stop.yml", "- name: Stop all\n  hosts: all\n  steps:\n    - name: stop\n      instances: all\n      stop:\n");
   });
   afterAll(async () => {

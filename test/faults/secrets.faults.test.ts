@@ -10,12 +10,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { encryptVault } from "../../src/inventory/index.js";
 import { startLab, type Lab } from "../support/lab.js";
 import { writePlaybook } from "../support/playbook.js";
 import { startController, type ControllerResult } from "./support/controller.js";
 import { recordCase } from "./support/figures.js";
 import { hostLeftovers } from "./support/host-checks.js";
+import { vaultedBecomeInventory } from "./support/vault-inventory.js";
 
 const run = promisify(execFile);
 const BECOME = "pf-Become-9f3c1e7a";
@@ -35,33 +35,14 @@ describe("planted secrets never appear in any output", () => {
     dir = mkdtempSync(join(tmpdir(), "postfleet-secrets-"));
     vaultFile = join(dir, "vault-pass");
     writeFileSync(vaultFile, `${VAULT_PASSWORD}\n`, { mode: 0o600 });
-    const vaulted = encryptVault(BECOME, VAULT_PASSWORD)
-      .split("\n")
-      .map((l) => `      ${l}`)
-      .join("\n");
     inv = join(dir, "inv.yml");
     writeFileSync(
       inv,
-      [
-        "all:",
-        "  vars:",
-        "    ansible_user: ops",
-        `    ansible_ssh_private_key_file: ${lab.privateKeyPath}`,
-        `    postfleet_known_hosts_file: ${lab.knownHostsPath}`,
-        "    ansible_become: true",
-        "    ansible_become_password: !vault |",
-        vaulted,
-        "  children:",
-        "    mta:",
-        "      hosts:",
-        ...lab.hosts.flatMap((h) => [`        ${h.name}:`, `          ansible_host: ${h.address}`, `          ansible_port: ${h.port}`]),
-        "    dead:",
-        "      hosts:",
-        "        mta99:",
-        "          ansible_host: 127.0.0.1",
-        "          ansible_port: 1",
-        "",
-      ].join("\n"),
+      vaultedBecomeInventory(lab, {
+        become: BECOME,
+        vaultPassword: VAULT_PASSWORD,
+        extraGroups: ["    dead:", "      hosts:", "        mta99:", "          ansible_host: 127.0.0.1", "          ansible_port: 1"],
+      }),
     );
   });
   afterAll(async () => {
