@@ -109,7 +109,7 @@ export function startRecording(ctx: CliRun, plan: RecordingPlan): Recording {
       process.stderr.write(`postfleet: error: the run's journal ${journalPath} cannot be written (${err.message}): starting no new host, the hosts in progress finish\n`);
       ctx.run.halt("journal write failed");
     } else process.stderr.write(`postfleet: warning: --events ${plan.args.events}: ${err.message}; no further events written\n`);
-  });
+  }, plan.journal);
   try {
     writer.write(runStart(ctx, plan, runId ?? "none"));
   } catch (err) {

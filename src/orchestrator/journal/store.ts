@@ -85,6 +85,8 @@ export class RecordWriter {
   constructor(
     sinks: RecordSink[],
     private readonly onError: (sink: number, err: Error) => void = () => undefined,
+    /** False when there is no journal (read-only commands): the first sink is then an --events stream like the others. */
+    private readonly journalFirst = true,
   ) {
     this.live = [...sinks];
   }
@@ -104,9 +106,9 @@ export class RecordWriter {
         sink.write(line);
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
-        if (record.seq === 1 && i === 0) throw new JournalError(`cannot write the run's journal: ${e.message}`);
+        if (record.seq === 1 && i === 0 && this.journalFirst) throw new JournalError(`cannot write the run's journal: ${e.message}`);
         this.live[i] = undefined;
-        if (i === 0) this.journalBroken = e;
+        if (i === 0 && this.journalFirst) this.journalBroken = e;
         this.onError(i, e);
       }
     }

@@ -119,6 +119,12 @@ describe("run journal", () => {
     expect(errors).toEqual(["0: ENOSPC: no space left on device"]);
     expect(w.journalError?.message).toMatch(/ENOSPC/);
     expect(lines).toHaveLength(3); // the events stream got every record
+
+    // Without a journal (read-only commands) a broken --events stream never stops the run, even at its first record.
+    const streamErrors: number[] = [];
+    fail = true;
+    expect(() => new RecordWriter([bad], (i) => streamErrors.push(i), false).write(start("x"))).not.toThrow();
+    expect(streamErrors).toEqual([0]);
   });
 
   it("records a playbook run from the engine's events; a finished run reads back with the document it printed", () => {
