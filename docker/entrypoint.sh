@@ -25,6 +25,11 @@ firstboot() {
     fi
     chmod 440 "/etc/sudoers.d/$LAB_USER"
   fi
+  # LAB_MAIL_FLOW=1: the mail chain (postfleet-lab-mail-flow), set up once and started.
+  if [ "${LAB_MAIL_FLOW:-}" = 1 ] && [ ! -e /etc/postfleet-lab.mail-flow ]; then
+    /usr/local/sbin/postfleet-lab-mail-flow install && touch /etc/postfleet-lab.mail-flow
+  fi
+  if [ "${LAB_MAIL_FLOW:-}" = 1 ]; then /usr/local/sbin/postfleet-lab-mail-flow start; fi
 }
 
 case "${1:-sshd}" in

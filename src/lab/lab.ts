@@ -31,6 +31,12 @@ export interface LabOptions {
   namePrefix?: string;
   /** Run systemd as PID 1 (Debian's postfix@<instance> units), not sshd alone. */
   systemd?: boolean;
+  /**
+   * The mail chain on every host (docker/mail-flow.sh): postfix-in on :25 →
+   * content filter postfix-filter on 127.0.0.1:10025 → postfix-out on
+   * 127.0.0.1:10026 → smtp-sink on 127.0.0.1:2525; ready when startLab returns.
+   */
+  mailFlow?: boolean;
   /** Progress messages. */
   log?: (msg: string) => void;
 }
@@ -68,6 +74,7 @@ export async function startLab(count: number, o: LabOptions): Promise<Lab> {
   const env: Record<string, string> = { LAB_AUTHORIZED_KEYS: key.publicKey };
   if (user !== "root") env.LAB_USER = user;
   if (o.sudoPassword) env.LAB_SUDO_PASSWORD = o.sudoPassword;
+  if (o.mailFlow) env.LAB_MAIL_FLOW = "1";
   o.log?.(`starting ${count} lab host(s) from ${image}`);
 
   const started = await Promise.allSettled(
@@ -111,6 +118,10 @@ export async function startLab(count: number, o: LabOptions): Promise<Lab> {
       for (let tries = 0; tries < 50 && !hostKey.startsWith("ssh-"); tries++) {
         if (tries) await new Promise((r) => setTimeout(r, 200));
         hostKey = (await exec(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"])).stdout.trim();
+      }
+      if (o.mailFlow) {
+        const r = await exec(["/usr/local/sbin/postfleet-lab-mail-flow", "wait"]);
+        if (r.exitCode !== 0) throw new Error(`${names[i]}: the lab's mail chain is not up: ${r.stderr.trim()}`);
       }
       const network = container.getNetworkNames()[0] ?? "bridge";
       return {

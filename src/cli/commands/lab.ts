@@ -15,6 +15,7 @@ interface LabArgs {
   dir?: string;
   user?: string;
   systemd: boolean;
+  "mail-flow": boolean;
   json: boolean;
 }
 
@@ -40,8 +41,14 @@ export const labCommand: CommandModule<object, LabArgs> = {
       .option("dir", { type: "string", describe: `Lab directory: key, known_hosts, inventory (default ${defaultLabDir()})` })
       .option("user", { type: "string", default: "root", describe: "Login user on the lab hosts (non-root: with sudo)" })
       .option("systemd", { type: "boolean", default: false, describe: "Run systemd in the hosts (postfix@<instance> units)" })
+      .option("mail-flow", {
+        type: "boolean",
+        default: false,
+        describe: "Every host carries mail: postfix-in :25 → postfix-filter 127.0.0.1:10025 → postfix-out 127.0.0.1:10026 → smtp-sink 127.0.0.1:2525",
+      })
       .option("json", { type: "boolean", default: false, describe: "Machine-readable output" })
       .example("$0 lab up 4", "start 4 hosts and print the inventory path")
+      .example("$0 lab up 2 --mail-flow", "2 hosts whose instance chain carries mail to a local sink")
       .example("$0 lab down", "remove this lab's containers, nothing else") as unknown as Argv<LabArgs>,
   handler: async (argv) => {
     const dir = resolve(argv.dir ?? defaultLabDir());
@@ -52,7 +59,7 @@ export const labCommand: CommandModule<object, LabArgs> = {
       if ((await listLabContainers(dir)).length) {
         throw new UsageError(`a lab is already up in ${dir}: 'postfleet lab status' shows it, 'postfleet lab down' removes it`);
       }
-      const lab = await startLab(count, { dir, user: argv.user, systemd: argv.systemd, namePrefix: labNamePrefix(dir), log: say });
+      const lab = await startLab(count, { dir, user: argv.user, systemd: argv.systemd, mailFlow: argv["mail-flow"], namePrefix: labNamePrefix(dir), log: say });
       if (argv.json) {
         const hosts = lab.hosts.map(({ name, address, port, internalAddress, hostKey, containerId }) => ({
           name, address, port, internalAddress, hostKey, containerId,
