@@ -35,10 +35,10 @@ function listRuns(dir: string): StoredRun[] {
 }
 
 const hostsText = (r: StoredRun) =>
-  Object.entries(r.hosts)
+  (Object.entries(r.hosts)
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${s}=${n}`)
-    .join(" ") || "-";
+    .join(" ") || "-") + (r.inFlight.length ? ` (${r.inFlight.length} in flight)` : "");
 
 function renderList(runs: readonly StoredRun[]): string {
   if (!runs.length) return `no runs recorded in ${runsDir()}\n`;

@@ -29,7 +29,7 @@ export interface StoredRun {
 }
 
 export const IN_FLIGHT = "in flight when the run stopped";
-export const NOT_REACHED = "never attempted: the run stopped before this host";
+export const NOT_REACHED = "the run stopped before this host was reached";
 
 export function loadRun(dir: string, id: string, thisHost = hostname()): { run: StoredRun; records: RunRecord[]; document: RunDocument } {
   const path = join(dir, id, JOURNAL_FILE);

@@ -171,7 +171,7 @@ describe("run journal", () => {
     expect(pb.aborted).toBe(true);
     expect(pb.plays[0]!.batches.map((b) => b.hosts.map((h) => `${h.host}:${h.status}`))).toEqual([["a:changed", "b:skipped"], ["c:skipped"]]);
     expect(pb.plays[0]!.batches[0]!.hosts[1]!.error).toMatch(/in flight.*step 1 \(restart\)/);
-    expect(pb.plays[0]!.batches[1]!.hosts[0]!.error).toMatch(/never attempted/);
+    expect(pb.plays[0]!.batches[1]!.hosts[0]!.error).toMatch(/the run stopped before this host was reached/);
     expect(pb.retryHosts).toEqual(["b", "c"]);
 
     const reused = newRunId();
