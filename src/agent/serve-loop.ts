@@ -22,6 +22,8 @@ import {
   type ConfigRequest,
   type ConfigResponse,
   type DriftFactsRequest,
+  type ProbeRequest,
+  type ProbeResponse,
   type DriftFactsResponse,
   type FactsRequest,
   type FactsResponse,
@@ -49,6 +51,7 @@ export interface RequestHandlers {
   health(req: HealthRequest, ctx: RequestContext): Promise<HealthResponse>;
   service(req: ServiceRequest, ctx: RequestContext): Promise<ServiceResponse>;
   "drift-facts"(req: DriftFactsRequest, ctx: RequestContext): Promise<DriftFactsResponse>;
+  probe(req: ProbeRequest, ctx: RequestContext): Promise<ProbeResponse>;
   /** Only where an agent can hand over to a resident one (the agent started by the loader). */
   persist?(req: PersistRequest): PersistResponse;
 }
@@ -106,6 +109,7 @@ function invalid(req: AgentRequest): string | null {
     case "config":
     case "health":
     case "service":
+    case "probe":
       return typeof req.instance === "string" ? null : `${req.op} request needs instance: string`;
     case "persist":
       return typeof req.secret === "string" && /^[0-9a-f]{64}$/.test(req.secret) && Number.isInteger(req.idleMs) && req.idleMs > 0 && req.idleMs <= 86_400_000
@@ -196,6 +200,8 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
         return o.handlers.service(req, ctx);
       case "drift-facts":
         return o.handlers["drift-facts"](req, ctx);
+      case "probe":
+        return o.handlers.probe(req, ctx);
       case "persist":
         if (!o.handlers.persist) return { id: req.id, op: "error", error: usage("persist is not available here (this agent is already resident)") };
         return o.handlers.persist(req);

@@ -17,6 +17,7 @@ import { createServeLoop, type RequestHandlers } from "./serve-loop.js";
 import { enablePostconfReadCache } from "./postconf-cache.js";
 import { handOverIfPlanned, persistHandler } from "./resident-handover.js";
 import { handleService } from "./service-request.js";
+import { handleProbe } from "./probe.js";
 import { processEnv } from "./system.js";
 import { writeAll } from "./write-all.js";
 
@@ -43,6 +44,7 @@ export const agentHandlers: RequestHandlers = {
   health: handleHealth,
   service: handleService,
   "drift-facts": handleDriftFacts,
+  probe: handleProbe,
 };
 
 /** Stdout as a stream whose writes are complete and synchronous (nothing lost at exit). */

@@ -205,6 +205,75 @@ export interface ServiceRequest {
 }
 
 /**
+ * A mail-flow probe: inject one uniquely tagged message into `instance` (SMTP
+ * to `address`:`port`, else to the instance's first inet smtpd listener, else
+ * through the instance's sendmail) and follow it through Postfix's own log
+ * (maillog_file of each instance, else /var/log/mail.log) by queue ID across
+ * the instance chain ("queued as" links) until `outcome`: "delivered" (status=
+ * sent to a relay that is no local Postfix listener), "accepted" (the first
+ * hop queued it and handed it on) or "verify" (sendmail -bv: the recipient is
+ * deliverable; no message is sent). A deferral or bounce at a hop ends the
+ * probe at once; any probe still queued is removed with postsuper -d.
+ */
+export interface ProbeRequest {
+  id: number;
+  op: "probe";
+  instance: string;
+  outcome?: ProbeOutcome;
+  /** Envelope sender (default PROBE_SENDER). */
+  sender?: string;
+  /** Envelope recipient (default PROBE_RECIPIENT, which no real mailbox has). */
+  recipient?: string;
+  address?: string;
+  port?: number;
+  /** The whole probe must reach its outcome within this time (default PROBE_MAX_LATENCY_MS). */
+  maxLatencyMs?: number;
+}
+export type ProbeOutcome = "delivered" | "accepted" | "verify";
+export const PROBE_SENDER = "postfleet-probe@postfleet.invalid";
+export const PROBE_RECIPIENT = "probe@postfleet.invalid";
+export const PROBE_MAX_LATENCY_MS = 30_000;
+
+/** One queue the probe passed through: an instance's queue ID and what that instance did with it. */
+export interface ProbeHop {
+  /** The instance's syslog_name as logged ("postfix-in"), and its multi_instance_name when known. */
+  syslogName: string;
+  instance: string | null;
+  queueId: string;
+  /** Where this hop delivered it ("127.0.0.1[127.0.0.1]:10025"); null while not delivered. */
+  relay: string | null;
+  /** sent, deferred, bounced, deliverable, undeliverable; null while queued. */
+  status: string | null;
+  /** Postfix's delay= for this hop, in ms (time the message spent in this instance). */
+  latencyMs: number | null;
+  /** When the agent saw this hop's last line, ms after the injection. */
+  seenAfterMs: number;
+  /** The hop's delivery line (or its last line). */
+  line: string;
+}
+
+export interface ProbeResponse {
+  id: number;
+  op: "probe";
+  instance: InstanceInfo;
+  ok: boolean;
+  outcome: ProbeOutcome;
+  /** The probe's Message-ID (its tag in the log). */
+  messageId: string;
+  /** Where it was injected: "smtp 127.0.0.1:25" or "sendmail -C /etc/postfix-in". */
+  injectedVia: string;
+  hops: ProbeHop[];
+  /** Why it failed: the hop (syslog_name) where it stopped and the log line that says why. */
+  failure?: { hop: string; reason: string; line?: string };
+  /** Probe messages left in a queue and removed (postsuper -d), with what postsuper said. */
+  removed: { instance: string; queueId: string; result: string }[];
+  /** The log files read. */
+  logFiles: string[];
+  durationMs: number;
+  error?: AgentError;
+}
+
+/**
  * Read-only: every instance's configuration in one request (for `postfleet
  * drift`): main.cf (postconf -n), master.cf (-M, -F, -P), the instance set.
  */
@@ -273,7 +342,8 @@ export type AgentRequest =
   | ConfigRequest
   | HealthRequest
   | ServiceRequest
-  | DriftFactsRequest;
+  | DriftFactsRequest
+  | ProbeRequest;
 
 // ---------------------------------------------------------------- responses
 
@@ -516,4 +586,5 @@ export type AgentResponse =
   | HealthResponse
   | ServiceResponse
   | DriftFactsResponse
+  | ProbeResponse
   | ErrorResponse;

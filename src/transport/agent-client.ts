@@ -28,6 +28,7 @@ import {
   type CancelResponse,
   type ConfigResponse,
   type DriftFactsResponse,
+  type ProbeResponse,
   type PersistResponse,
   type FactsResponse,
   type HealthResponse,
@@ -66,6 +67,7 @@ export interface ResponseByOp {
   service: ServiceResponse;
   "drift-facts": DriftFactsResponse;
   persist: PersistResponse;
+  probe: ProbeResponse;
 }
 
 export type ResponseFor<R> = R extends { op: infer O } ? (O extends keyof ResponseByOp ? ResponseByOp[O] : AgentResponse) : AgentResponse;

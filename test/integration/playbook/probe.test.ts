@@ -1,0 +1,76 @@
+// Mail-flow probes on a `--mail-flow` lab host (postfix-in :25 → postfix-filter
+// 127.0.0.1:10025 → postfix-out 127.0.0.1:10026 → smtp-sink 127.0.0.1:2525):
+// the agent's probe request crosses every hop with per-hop latencies; with
+// the filter stopped it fails at postfix-in naming the refused connection and
+// removes the probe from the queue.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProbeRequest, ProbeResponse } from "../../../src/protocol/index.js";
+import { AGENT, installAgent, sh, shq } from "../../support/agent-on-host.js";
+import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
+
+async function probe(host: TestLabHost, req: Omit<ProbeRequest, "id" | "op">): Promise<ProbeResponse> {
+  const line = JSON.stringify({ id: 1, op: "probe", ...req });
+  const r = await sh(host, `printf '%s\\n' ${shq(line)} | node ${AGENT} --serve`);
+  const answer = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as ProbeResponse).find((a) => a.id === 1);
+  if (!answer) throw new Error(`no answer (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
+  return answer;
+}
+
+/** Messages in every queue of every instance (postqueue -j lines). */
+async function queued(host: TestLabHost): Promise<string> {
+  const r = await host.exec("for d in /etc/postfix /etc/postfix-in /etc/postfix-filter /etc/postfix-out; do postqueue -c $d -j; done");
+  return r.stdout.trim();
+}
+
+describe("mail-flow probe (agent request) on a --mail-flow lab host", { timeout: 300_000 }, () => {
+  let lab: Lab;
+  let host: TestLabHost;
+
+  beforeAll(async () => {
+    lab = await startLab(1, { mailFlow: true });
+    host = lab.hosts[0]!;
+    await installAgent(host);
+  }, 300_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it("crosses postfix-in → postfix-filter → postfix-out → the sink, with each hop's latency", async () => {
+    const a = await probe(host, { instance: "postfix-in", maxLatencyMs: 60_000 });
+    expect(a.error).toBeUndefined();
+    expect(a.failure).toBeUndefined();
+    expect(a.ok).toBe(true);
+    expect(a.injectedVia).toBe("smtp 127.0.0.1:25");
+    expect(a.logFiles).toEqual(["/var/log/postfix.log"]);
+    expect(a.hops.map((h) => [h.syslogName, h.instance, h.status])).toEqual([
+      ["postfix-in", "postfix-in", "sent"],
+      ["postfix-filter", "postfix-filter", "sent"],
+      ["postfix-out", "postfix-out", "sent"],
+    ]);
+    expect(a.hops.map((h) => h.relay)).toEqual(["127.0.0.1[127.0.0.1]:10025", "127.0.0.1[127.0.0.1]:10026", "127.0.0.1[127.0.0.1]:2525"]);
+    for (const h of a.hops) expect(h.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(a.removed).toEqual([]);
+    expect(await queued(host)).toBe("");
+    // The tag is in the log of every hop.
+    const log = (await host.exec(["grep", "-c", `message-id=${a.messageId}`, "/var/log/postfix.log"])).stdout.trim();
+    expect(log).toBe("3");
+  });
+
+  it("with the filter stopped, fails at postfix-in naming the refused hop, and leaves nothing queued", async () => {
+    await host.exec("postmulti -i postfix-filter -p stop");
+    try {
+      const a = await probe(host, { instance: "postfix-in", maxLatencyMs: 60_000 });
+      expect(a.ok).toBe(false);
+      expect(a.failure?.hop).toBe("postfix-in");
+      expect(a.failure?.reason).toMatch(/^deferred: .*connect to 127\.0\.0\.1\[127\.0\.0\.1\]:10025: Connection refused/);
+      expect(a.failure?.line).toMatch(/postfix-in\/smtp\[\d+\]: [0-9A-F]+: to=<probe@postfleet\.invalid>, relay=none, .*status=deferred/);
+      expect(a.hops).toHaveLength(1);
+      expect(a.removed).toHaveLength(1);
+      expect(a.removed[0]).toMatchObject({ instance: "postfix-in", queueId: a.hops[0]!.queueId });
+      expect(a.removed[0]!.result).toMatch(/postsuper -c \/etc\/postfix-in -d [0-9A-F]+: .*Deleted: 1 message/);
+      expect(await queued(host)).toBe("");
+    } finally {
+      await host.exec("postmulti -i postfix-filter -p start");
+    }
+  });
+});
