@@ -183,6 +183,17 @@ describe("run journal", () => {
     expect(loadRun(dir, live, "ctl").run.status).toBe("running");
   });
 
+  it("the first Ctrl-C (SIGTERM, SIGHUP) is an interrupt record", () => {
+    const lines: string[] = [];
+    const w = new RecordWriter([{ write: (l) => void lines.push(l), close: () => undefined }]);
+    w.write(start("x"));
+    const stop = new AbortController();
+    const detach = attachRecorder(new RunEvents(), w, stop.signal);
+    stop.abort();
+    detach();
+    expect(JSON.parse(lines[1]!)).toMatchObject({ seq: 2, type: "interrupt", reason: expect.stringMatching(/^interrupted/) });
+  });
+
   it("a last line torn by a crash is ignored", () => {
     const dir = join(tmp(), "runs");
     const id = newRunId();

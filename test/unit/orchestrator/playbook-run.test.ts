@@ -169,6 +169,37 @@ describe("runPlaybook", () => {
     expect(h2.steps[0]!.instances.find((i) => i.instance === "postfix-in")!.error).toMatch(/not started again/);
   });
 
+  it("announces each instance's transitions, its result, and every change of the failure budget (for the journal and --events)", async () => {
+    const { hosts, fakes, clocks } = setup(2);
+    fakes.h2!.failService = "start postfix-out";
+    const run = fleet(hosts, fakes, clocks);
+    const seen: string[] = [];
+    run.events.on((e) => {
+      if (e.type === "instance" && e.host === "h1" && e.instance === "-") seen.push(`${e.step}:${e.state}${e.status ? `=${e.status}` : ""}`);
+      if (e.type === "budget") seen.push(`budget ${e.failures}/${e.maxFail}`);
+      if (e.type === "step-started") seen.push(`step ${e.host} ${e.kind}`);
+    });
+    await runPlaybook(run, { file: "p.yml", plays: [play(hosts, [["h1"], ["h2"]], [step(0, { type: "restart", healthyTimeoutMs: 1000 })], { maxFail: 2 })] }, { check: false });
+    expect(seen).toEqual([
+      "step h1 restart",
+      "0:stopping", "0:stopped", "0:starting", "0:started", "0:health_gate", "0:healthy", "0:done=changed",
+      "step h2 restart",
+      "budget 1/2",
+    ]);
+  });
+
+  it("a halted run (its journal cannot be written) starts no new host, as a first Ctrl-C", async () => {
+    const { hosts, fakes, clocks } = setup(3);
+    const run = fleet(hosts, fakes, clocks);
+    run.events.on((e) => {
+      if (e.type === "host-finished" && e.outcome.host === "h1") run.halt("journal write failed");
+    });
+    const doc = await runPlaybook(run, { file: "p.yml", plays: [play(hosts, [["h1"], ["h2", "h3"]], [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: false });
+    expect(Object.fromEntries(doc.hosts.map((h) => [h.host, h.status]))).toEqual({ h1: "changed", h2: "skipped", h3: "skipped" });
+    expect(fakes.h2!.log).toEqual([]);
+    expect(doc.aborted).toBe(true);
+  });
+
   it("max_fail_per_batch stops only after a batch whose failures EXCEED it", async () => {
     const { hosts, fakes, clocks } = setup(6);
     fakes.h1!.failService = "stop -";
