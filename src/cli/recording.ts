@@ -4,7 +4,7 @@
 // touched: if that fails, the run does not start (exit 1). If a write fails
 // later, the run starts no new host, lets the hosts in progress finish, and
 // says so (the run ends aborted, exit 4).
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,6 +91,8 @@ export function startRecording(ctx: CliRun, plan: RecordingPlan): Recording {
   const sinks: RecordSink[] = [];
   let runId: string | undefined;
   let journalPath: string | undefined;
+  // --events first: a bad FILE is a usage error that leaves no empty journal behind.
+  const events = plan.args.events ? eventsSink(plan.args.events) : undefined;
   if (plan.journal) {
     const dir = runsDir();
     runId = newRunId();
@@ -103,7 +105,7 @@ export function startRecording(ctx: CliRun, plan: RecordingPlan): Recording {
       throw new UsageError(`${(err as Error).message}; nothing was started (set XDG_STATE_HOME to a writable place)`);
     }
   }
-  if (plan.args.events) sinks.push(eventsSink(plan.args.events));
+  if (events) sinks.push(events);
   const writer = new RecordWriter(sinks, (i, err) => {
     if (plan.journal && i === 0) {
       process.stderr.write(`postfleet: error: the run's journal ${journalPath} cannot be written (${err.message}): starting no new host, the hosts in progress finish\n`);
@@ -114,6 +116,12 @@ export function startRecording(ctx: CliRun, plan: RecordingPlan): Recording {
     writer.write(runStart(ctx, plan, runId ?? "none"));
   } catch (err) {
     writer.close();
+    // A journal without its start record is no run: leave nothing behind (best effort: the disk may be full or gone).
+    try {
+      if (journalPath) rmSync(dirname(journalPath), { recursive: true, force: true });
+    } catch {
+      // a read-only file system: the empty journal stays, and `runs` ignores it
+    }
     throw new UsageError(`${(err as Error).message} (${journalPath}); nothing was started`);
   }
   if (runId) ctx.verbose(1, `postfleet: run ${runId}, journal ${journalPath}`);

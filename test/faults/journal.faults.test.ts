@@ -90,6 +90,8 @@ describe("the run journal under faults", () => {
       expect(r.exitCode, r.stderr).toBe(1);
       expect(r.stderr).toMatch(/postfleet: error: cannot (create|write) the run's journal.*nothing was started/);
     }
+    // The full file system keeps no half-made run (a journal without its start record).
+    expect(readdirSync(join(full, "postfleet", "runs"))).toEqual([]);
     const pm = await controller(blocked, ["postmulti", "-p", "stop"]).done;
     expect(pm.exitCode, pm.stderr).toBe(1);
     // Nothing stopped, nothing restarted: the same masters, same pids.

@@ -80,7 +80,6 @@ export class RecordWriter {
   private seq = 0;
   private journalBroken: Error | undefined;
   private readonly live: Array<RecordSink | undefined>;
-  readonly records: RunRecord[] = [];
 
   constructor(
     sinks: RecordSink[],
@@ -99,7 +98,6 @@ export class RecordWriter {
   write(body: RecordBody): RunRecord {
     const record = { seq: ++this.seq, ts: new Date().toISOString(), ...body } as RunRecord;
     const line = `${JSON.stringify(record)}\n`;
-    this.records.push(record);
     for (const [i, sink] of this.live.entries()) {
       if (!sink) continue;
       try {
