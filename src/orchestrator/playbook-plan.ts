@@ -24,9 +24,9 @@ function action(s: Step): StepAction {
     case "stop":
     case "restart":
     case "reload":
-      return { type: s.type, healthyTimeoutMs: s.healthyTimeoutMs };
+      return { type: s.type, healthyTimeoutMs: s.healthyTimeoutMs, ...(s.gate ? { gate: s.gate } : {}) };
     case "wait":
-      return { type: "wait", checks: s.checks, timeoutMs: s.timeoutMs, intervalMs: s.intervalMs };
+      return { type: "wait", checks: s.checks, timeoutMs: s.timeoutMs, intervalMs: s.intervalMs, ...(s.probe ? { probe: s.probe } : {}) };
     case "drain":
       return { type: "drain", timeoutMs: s.timeoutMs };
     case "undrain":

@@ -3,11 +3,11 @@
 // milliseconds, health checks in the agent's terms.
 
 import type { z } from "zod";
-import type { HealthCheck } from "../protocol/index.js";
+import { PROBE_MAX_LATENCY_MS, type HealthCheck } from "../protocol/index.js";
 import { parseDuration } from "./duration.js";
 import { toBool, TemplateError } from "./host-templates.js";
 import type { STEP_SCHEMAS, StepType } from "./schema.js";
-import type { ConfigSettings, DesiredInstance, InstanceSelector, Step } from "./types.js";
+import type { ConfigSettings, DesiredInstance, GateSettings, InstanceSelector, ProbeSettings, Step } from "./types.js";
 import type { Path } from "./yaml-source.js";
 
 /** A value that rendered to something the step cannot use, at `path` (relative to the step). */
@@ -96,8 +96,24 @@ function waitChecks(w: Parsed<"wait">["wait"]): HealthCheck[] {
     checks.push({ kind: "queue", max: w.queue.max });
   }
   if (w.command) checks.push({ kind: "command", argv: [...w.command] });
-  if (!checks.length) throw new StepValueError(["wait"], "wait needs at least one check: master, smtp, queue or command");
+  if (!checks.length && w.probe === undefined) throw new StepValueError(["wait"], "wait needs at least one check: master, smtp, queue, command or probe");
   return checks;
+}
+
+type RawProbe = true | { outcome?: ProbeSettings["outcome"]; sender?: string; recipient?: string; max_latency?: unknown; address?: string; port?: unknown; instance?: string };
+
+function probeSettings(raw: RawProbe, path: Path): ProbeSettings {
+  const p = raw === true ? {} : raw;
+  const out: ProbeSettings = { outcome: p.outcome ?? "delivered", maxLatencyMs: ms(p.max_latency, [...path, "max_latency"], PROBE_MAX_LATENCY_MS) };
+  if (p.instance !== undefined) out.instance = p.instance;
+  if (p.sender !== undefined) out.sender = p.sender;
+  if (p.recipient !== undefined) out.recipient = p.recipient;
+  if (p.address !== undefined) out.address = p.address;
+  if (p.port !== undefined) {
+    if (typeof p.port !== "number" || p.port > 65535) throw new StepValueError([...path, "port"], `port must be a TCP port number, not '${String(p.port)}'`);
+    out.port = p.port;
+  }
+  return out;
 }
 
 /** The typed step for one host from its rendered, schema-checked value. */
@@ -124,8 +140,13 @@ export function resolveStep(type: StepType, parsed: Parsed<StepType>, head: Step
     case "restart":
     case "reload": {
       const p = parsed as Parsed<"start"> & Record<string, unknown>;
-      const gate = p[type] as { healthy_timeout?: unknown } | null;
-      return { ...head, type, select: selector(p.instances), healthyTimeoutMs: ms(gate?.healthy_timeout, [type, "healthy_timeout"], DEFAULTS.healthyTimeoutMs) };
+      const gate = p[type] as { healthy_timeout?: unknown; gate?: { probe?: RawProbe } } | null;
+      const s: Step = { ...head, type, select: selector(p.instances), healthyTimeoutMs: ms(gate?.healthy_timeout, [type, "healthy_timeout"], DEFAULTS.healthyTimeoutMs) };
+      if (gate?.gate?.probe !== undefined) {
+        const g: GateSettings = { probe: probeSettings(gate.gate.probe, [type, "gate", "probe"]) };
+        s.gate = g;
+      }
+      return s;
     }
     case "wait": {
       const p = parsed as Parsed<"wait">;
@@ -136,6 +157,7 @@ export function resolveStep(type: StepType, parsed: Parsed<StepType>, head: Step
         checks: waitChecks(p.wait),
         timeoutMs: ms(p.wait.timeout, ["wait", "timeout"], DEFAULTS.waitTimeoutMs),
         intervalMs: ms(p.wait.interval, ["wait", "interval"], DEFAULTS.waitIntervalMs),
+        ...(p.wait.probe !== undefined ? { probe: probeSettings(p.wait.probe, ["wait", "probe"]) } : {}),
       };
     }
     case "drain": {

@@ -136,6 +136,44 @@ const thenField = z
 
 const selector = { instances: SelectorSchema.optional() };
 
+const probeFields = {
+  outcome: z
+    .enum(["delivered", "accepted", "verify"])
+    .optional()
+    .describe("delivered (default): status=sent at the last hop (a relay that is no local Postfix listener); accepted: queued by the entry instance and handed to the next hop; verify: address verification only (sendmail -bv), no message sent."),
+  sender: z.string().optional().describe("Envelope sender (default postfleet-probe@postfleet.invalid)."),
+  recipient: z.string().optional().describe("Envelope recipient (default probe@postfleet.invalid, which no real mailbox has: route it to a sink, or name a probe mailbox)."),
+  max_latency: duration("The probe must reach its outcome within this (default 30s); else it fails naming the hop where it is.").optional(),
+  address: z.string().optional().describe("SMTP address to inject at (default: the instance's first inet smtpd listener; none: the instance's sendmail)."),
+  port: count("SMTP port to inject at (default 25 with address).").optional(),
+};
+
+/** A mail-flow probe: true (defaults) or its settings. */
+const probeCheck = (extra: Record<string, z.ZodType>, description: string) =>
+  z.union([z.literal(true), z.strictObject({ ...probeFields, ...extra })], { error: "expected true or {outcome, sender, recipient, max_latency, address, port}" }).describe(description);
+
+const gateField = z
+  .strictObject({
+    probe: probeCheck(
+      { instance: z.string().optional().describe("The instance the probe enters (default: the first selected instance that is not the primary).") },
+      "A mail-flow probe after the step's instances are back: inject a tagged message and follow it through the instance chain in Postfix's log.",
+    ).optional(),
+  })
+  .describe("Checks that must hold on the host once the step's instances are back (after the health gate); a failed check fails the host.");
+
+const serviceGate = z
+  .union(
+    [
+      z.null(),
+      z.strictObject({
+        healthy_timeout: duration("How long each instance may take to become healthy (master running, SMTP banner on its inet listeners). Default 30s.").optional(),
+        gate: gateField.optional(),
+      }),
+    ],
+    { error: "expected nothing (null) or {healthy_timeout: DURATION, gate: {probe: ...}}" },
+  )
+  .describe("null, or {healthy_timeout: DURATION, gate: {probe: true | {...}}}.");
+
 const healthGate = z
   .union([z.null(), z.strictObject({ healthy_timeout: duration("How long each instance may take to become healthy (master running, SMTP banner on its inet listeners). Default 30s.").optional() })], {
     error: "expected nothing (null) or {healthy_timeout: DURATION}",
@@ -167,10 +205,10 @@ export const STEP_SCHEMAS = {
       then: thenField,
     })
     .describe("Apply main.cf/master.cf settings to the selected instances."),
-  start: z.strictObject({ ...stepCommon, ...selector, start: healthGate.describe("Start the selected enabled instances in multi_instance_directories order, each health-gated before the next.") }),
+  start: z.strictObject({ ...stepCommon, ...selector, start: serviceGate.describe("Start the selected enabled instances in multi_instance_directories order, each health-gated before the next.") }),
   stop: z.strictObject({ ...stepCommon, ...selector, stop: healthGate.describe("Stop the selected instances in reverse multi_instance_directories order.") }),
-  restart: z.strictObject({ ...stepCommon, ...selector, restart: healthGate.describe("Stop the selected instances (reverse order), then start them (postmulti order), each start health-gated.") }),
-  reload: z.strictObject({ ...stepCommon, ...selector, reload: healthGate.describe("Reload the selected running instances, in postmulti order, each health-gated.") }),
+  restart: z.strictObject({ ...stepCommon, ...selector, restart: serviceGate.describe("Stop the selected instances (reverse order), then start them (postmulti order), each start health-gated.") }),
+  reload: z.strictObject({ ...stepCommon, ...selector, reload: serviceGate.describe("Reload the selected running instances, in postmulti order, each health-gated.") }),
   wait: z.strictObject({
     ...stepCommon,
     ...selector,
@@ -192,10 +230,13 @@ export const STEP_SCHEMAS = {
           .optional()
           .describe("The instance's queue (active + incoming + deferred) holds at most `max` messages."),
         command: argv("A command run in the instance's context (as postmulti -x) that must exit 0; an argument vector, no shell.").optional(),
+        probe: probeCheck({}, "A mail-flow probe into each selected instance reaches its outcome (repeated every `interval` until `timeout`).").optional(),
         timeout: duration("Give up after this long (default 60s).").optional(),
         interval: duration("Pause between attempts (default 1s).").optional(),
       })
-      .refine((w) => w.master !== undefined || w.smtp !== undefined || w.queue !== undefined || w.command !== undefined, { error: "wait needs at least one check: master, smtp, queue or command" })
+      .refine((w) => w.master !== undefined || w.smtp !== undefined || w.queue !== undefined || w.command !== undefined || w.probe !== undefined, {
+        error: "wait needs at least one check: master, smtp, queue, command or probe",
+      })
       .describe("Wait until every given check passes on every selected instance, or fail the host after `timeout`."),
   }),
   drain: z.strictObject({

@@ -2,7 +2,7 @@
 // template rendered for its host, every duration in milliseconds, every step
 // with the place it was written.
 
-import type { HealthCheck } from "../protocol/index.js";
+import type { HealthCheck, ProbeOutcome } from "../protocol/index.js";
 import type { SourceLocation } from "./yaml-source.js";
 
 export type { SourceLocation } from "./yaml-source.js";
@@ -52,10 +52,27 @@ interface StepBase {
 
 export type ThenAction = "reload" | "restart";
 
+/** A mail-flow probe (the agent's probe request): where it enters, what it must reach, how fast. */
+export interface ProbeSettings {
+  /** Gates: the instance the probe enters (default: the first selected instance that is not the primary). */
+  instance?: string;
+  outcome: ProbeOutcome;
+  sender?: string;
+  recipient?: string;
+  maxLatencyMs: number;
+  address?: string;
+  port?: number;
+}
+
+/** What must hold on a host after a start/restart/reload step: a list of checks (today: the probe). */
+export interface GateSettings {
+  probe?: ProbeSettings;
+}
+
 export type InstancesStep = StepBase & { type: "instances"; instances: DesiredInstance[]; then?: ThenAction };
 export type PostconfStep = StepBase & { type: "postconf"; select: InstanceSelector; config: ConfigSettings; then?: ThenAction };
-export type ServiceStep = StepBase & { type: "start" | "stop" | "restart" | "reload"; select: InstanceSelector; healthyTimeoutMs: number };
-export type WaitStep = StepBase & { type: "wait"; select: InstanceSelector; checks: HealthCheck[]; timeoutMs: number; intervalMs: number };
+export type ServiceStep = StepBase & { type: "start" | "stop" | "restart" | "reload"; select: InstanceSelector; healthyTimeoutMs: number; gate?: GateSettings };
+export type WaitStep = StepBase & { type: "wait"; select: InstanceSelector; checks: HealthCheck[]; timeoutMs: number; intervalMs: number; probe?: ProbeSettings };
 export type DrainStep = StepBase & { type: "drain"; select: InstanceSelector; timeoutMs: number };
 export type UndrainStep = StepBase & { type: "undrain"; select: InstanceSelector };
 export type PostmultiStep = StepBase & { type: "postmulti"; args: string[] };

@@ -3,7 +3,7 @@
 // main.cf/master.cf change), then a recap per host and per play.
 import type { ParamChange } from "../protocol/index.js";
 import type { RunEvents } from "../orchestrator/events.js";
-import type { PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
+import type { InstanceStepResult, PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
 import type { HostStatus } from "../orchestrator/run-document.js";
 import { indent, painter } from "./human.js";
 
@@ -25,6 +25,17 @@ export function renderChange(c: ParamChange): string {
   return `~ ${c.name}: ${v(c.before ?? "")} → ${v(c.after)}`;
 }
 
+/** A probe's hops, one line each: instance, queue ID, where it went, status, Postfix's delay; then what was removed. */
+export function renderProbeHops(p: NonNullable<InstanceStepResult["probe"]>): string[] {
+  const lines = [`      probe ${p.messageId} via ${p.injectedVia} (${p.outcome}, ${p.durationMs} ms):`];
+  for (const h of p.hops)
+    lines.push(
+      `        ${h.instance ?? h.syslogName} ${h.queueId}${h.relay ? ` → ${h.relay}` : ""} ${h.status ?? "queued"}${h.latencyMs !== null ? `, ${h.latencyMs} ms` : ""}`,
+    );
+  for (const r of p.removed) lines.push(`        removed from ${r.instance}: ${r.result}`);
+  return lines;
+}
+
 function renderStep(s: StepResult, o: PlaybookHumanOptions): string[] {
   const { c, byStatus } = painter(o.color);
   const out: string[] = [];
@@ -36,6 +47,7 @@ function renderStep(s: StepResult, o: PlaybookHumanOptions): string[] {
     if (o.verbose) for (const cmd of i.commands ?? []) out.push(c.dim(`      $ ${cmd}`));
     if (i.health?.length && (o.verbose || i.status === "failed"))
       out.push(`      gate: ${i.health.map((h) => (h.ok ? c.green(`✓ ${h.kind}: ${h.detail}`) : c.red(`✗ ${h.kind}: ${h.detail}`))).join("  ")}`);
+    if (i.probe && (o.verbose || i.status === "failed")) out.push(...renderProbeHops(i.probe).map((l) => c.dim(l)));
     if (o.diff) for (const ch of i.changes ?? []) out.push(`      ${ch.after === null ? c.red(renderChange(ch)) : ch.before === null ? c.green(renderChange(ch)) : c.yellow(renderChange(ch))}`);
     if (i.stdout && (o.verbose || i.status === "failed")) out.push(indent(i.stdout, "      "));
     if (i.stderr && (o.verbose || i.status === "failed")) out.push(c.red(indent(i.stderr, "      ")));

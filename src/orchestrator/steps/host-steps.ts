@@ -14,6 +14,7 @@ import { settingsStep } from "./settings.js";
 import { isAgentRefusal, PartialStepError, selectInstances, StepError, type StepContext } from "./step-context.js";
 import { postmultiStep, runStep } from "./commands.js";
 import { waitStep } from "./wait.js";
+import { gateAfter } from "./probe-gate.js";
 
 export interface HostStepsOptions {
   /** Checked between steps: a reason stops this host's remaining steps (budget spent, interrupted). */
@@ -147,10 +148,12 @@ async function execute(ctx: StepContext, step: ExecStep): Promise<InstanceStepRe
     case "start":
     case "stop":
     case "restart":
-    case "reload":
-      return serviceStep(ctx, a.type, await selected(ctx, step), a.healthyTimeoutMs);
+    case "reload": {
+      const done = await serviceStep(ctx, a.type, await selected(ctx, step), a.healthyTimeoutMs);
+      return a.gate ? [...done, ...(await gateAfter(ctx, done, await selected(ctx, step), a.gate))] : done;
+    }
     case "wait":
-      return waitStep(ctx, await selected(ctx, step), a.checks, a.timeoutMs, a.intervalMs);
+      return waitStep(ctx, await selected(ctx, step), a.checks, a.timeoutMs, a.intervalMs, a.probe);
     case "drain":
       return drainStep(ctx, await selected(ctx, step), a.timeoutMs, true);
     case "undrain":

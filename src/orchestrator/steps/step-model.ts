@@ -3,6 +3,7 @@
 // run starts. src/playbook turns a playbook file into these; nothing here
 // knows YAML.
 import type { ConfigSpec, HealthCheck } from "../../protocol/index.js";
+import type { GateSettings, ProbeSettings } from "../../playbook/types.js";
 
 /** Which instances of a host a step acts on. */
 export type InstanceSelector = { kind: "all" } | { kind: "enabled" } | { kind: "names"; names: string[] } | { kind: "group"; group: string };
@@ -20,8 +21,8 @@ export type ServiceAction = "start" | "stop" | "restart" | "reload";
 export type StepAction =
   | { type: "instances"; desired: DesiredInstance[] }
   | { type: "postconf"; settings: ConfigSpec }
-  | { type: ServiceAction; healthyTimeoutMs: number }
-  | { type: "wait"; checks: HealthCheck[]; timeoutMs: number; intervalMs: number }
+  | { type: ServiceAction; healthyTimeoutMs: number; gate?: GateSettings }
+  | { type: "wait"; checks: HealthCheck[]; timeoutMs: number; intervalMs: number; probe?: ProbeSettings }
   | { type: "drain"; timeoutMs: number }
   | { type: "undrain" }
   | { type: "postmulti"; args: string[] }

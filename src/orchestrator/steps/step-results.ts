@@ -1,7 +1,7 @@
 // Results of a playbook run, per play → batch → host → step → instance. They
 // extend the run document of one-command runs, so that scripts written for
 // `--json` of the other commands (summary, aborted, hosts[].status) keep working.
-import type { HealthCheckResult, ParamChange } from "../../protocol/index.js";
+import type { HealthCheckResult, ParamChange, ProbeResponse } from "../../protocol/index.js";
 import type { HostOutcome, HostStatus, RunDocument } from "../run-document.js";
 import type { StepType } from "./step-model.js";
 
@@ -20,6 +20,8 @@ export interface InstanceStepResult {
   changes?: ParamChange[];
   /** Health checks of the gate or wait, as last seen. */
   health?: HealthCheckResult[];
+  /** A mail-flow probe of the gate or wait: its hops, where it stopped, what was removed. */
+  probe?: Pick<ProbeResponse, "ok" | "outcome" | "messageId" | "injectedVia" | "hops" | "failure" | "removed" | "durationMs">;
   stdout?: string;
   stderr?: string;
   error?: string;

@@ -1,6 +1,8 @@
 // wait steps: explicit health checks on the selected instances, retried by
 // the agent until they pass or the timeout is up.
 import type { HealthCheck, InstanceFacts } from "../../protocol/index.js";
+import type { ProbeSettings } from "../../playbook/types.js";
+import { probeOnce } from "./probe-gate.js";
 import type { InstanceStepResult } from "./step-results.js";
 import { instanceArg, perInstance, type StepContext } from "./step-context.js";
 
@@ -28,16 +30,46 @@ export async function waitFor(
   return res;
 }
 
-export async function waitStep(ctx: StepContext, selected: readonly InstanceFacts[], checks: HealthCheck[], timeoutMs: number, intervalMs: number): Promise<InstanceStepResult[]> {
+/** A probe into `inst`, repeated every intervalMs until one reaches its outcome or timeoutMs is up. */
+async function probeUntil(ctx: StepContext, inst: InstanceFacts, p: ProbeSettings, timeoutMs: number, intervalMs: number): Promise<InstanceStepResult> {
+  const deadline = performance.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const r = await probeOnce(ctx, inst, p);
+    if (r.status !== "failed" || performance.now() + intervalMs >= deadline || ctx.hardStop.aborted) {
+      if (r.status === "failed" && attempt > 1) r.error = `after ${attempt} probes in ${Math.round(timeoutMs / 1000)} s, the last ${r.error}`;
+      return r;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, intervalMs);
+      ctx.hardStop.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    });
+  }
+}
+
+export async function waitStep(
+  ctx: StepContext,
+  selected: readonly InstanceFacts[],
+  checks: HealthCheck[],
+  timeoutMs: number,
+  intervalMs: number,
+  probe?: ProbeSettings,
+): Promise<InstanceStepResult[]> {
   const out: InstanceStepResult[] = [];
   for (const inst of selected) {
     if (ctx.check) {
       out.push({ instance: inst.name, status: "skipped", action: "not checked (--check)", durationMs: 0 });
       continue;
     }
-    const r = await perInstance(out, inst, `wait for ${inst.name}`, () => waitFor(ctx, inst, checks, timeoutMs, intervalMs));
-    out.push(r);
-    if (r.status === "failed") break;
+    if (checks.length) {
+      const r = await perInstance(out, inst, `wait for ${inst.name}`, () => waitFor(ctx, inst, checks, timeoutMs, intervalMs));
+      out.push(r);
+      if (r.status === "failed") break;
+    }
+    if (probe) {
+      const r = await perInstance(out, inst, `the mail-flow probe into ${inst.name}`, () => probeUntil(ctx, inst, probe, timeoutMs, intervalMs));
+      out.push(r);
+      if (r.status === "failed") break;
+    }
   }
   return out;
 }

@@ -2,11 +2,18 @@
 // 127.0.0.1:10025 → postfix-out 127.0.0.1:10026 → smtp-sink 127.0.0.1:2525):
 // the agent's probe request crosses every hop with per-hop latencies; with
 // the filter stopped it fails at postfix-in naming the refused connection and
-// removes the probe from the queue.
+// removes the probe from the queue. In playbooks: a `wait` with the probe
+// check, and a restart gated on the probe (passing; and failing at the hop
+// whose next hop is down, the later step untouched).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProbeRequest, ProbeResponse } from "../../../src/protocol/index.js";
 import { AGENT, installAgent, sh, shq } from "../../support/agent-on-host.js";
+import { jsonOf } from "../../support/cli.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
+import { explain, outcomeOf, runPlaybook, writePlaybook } from "../../support/playbook.js";
+
+/** A one-play playbook on every host with these steps (YAML, indented by 4). */
+const play = (name: string, steps: string) => writePlaybook(name, `- name: probe-gated restart\n  hosts: all\n  steps:\n${steps}`);
 
 async function probe(host: TestLabHost, req: Omit<ProbeRequest, "id" | "op">): Promise<ProbeResponse> {
   const line = JSON.stringify({ id: 1, op: "probe", ...req });
@@ -68,6 +75,63 @@ describe("mail-flow probe (agent request) on a --mail-flow lab host", { timeout:
       expect(a.removed).toHaveLength(1);
       expect(a.removed[0]).toMatchObject({ instance: "postfix-in", queueId: a.hops[0]!.queueId });
       expect(a.removed[0]!.result).toMatch(/postsuper -c \/etc\/postfix-in -d [0-9A-F]+: .*Deleted: 1 message/);
+      expect(await queued(host)).toBe("");
+    } finally {
+      await host.exec("postmulti -i postfix-filter -p start");
+    }
+  });
+
+  it("playbook: a wait with the probe check, then a restart gated on a probe, report every hop", async () => {
+    const pb = play(
+      "probe.yml",
+      `    - name: mail flows
+      instances: [postfix-in]
+      wait:
+        probe: {max_latency: 60s}
+        timeout: 90s
+    - name: restart the chain
+      instances: [postfix-out, postfix-filter, postfix-in]
+      restart:
+        gate:
+          probe: {instance: postfix-in, outcome: delivered, max_latency: 60s}
+`,
+    );
+    const r = await runPlaybook(lab, pb, ["--json"]);
+    expect(r.exitCode, explain(r)).toBe(0);
+    const h = outcomeOf(jsonOf(r), "mta01");
+    const [wait, restart] = h.steps as any[];
+    expect(wait.status).toBe("ok");
+    expect(wait.instances[0].probe.hops.map((x: { instance: string }) => x.instance)).toEqual(["postfix-in", "postfix-filter", "postfix-out"]);
+    expect(restart.status).toBe("changed");
+    const gate = restart.instances.find((i: { probe?: unknown }) => i.probe);
+    expect(gate.instance).toBe("postfix-in");
+    expect(gate.action).toMatch(/^mail flows \(delivered\): postfix-in \d+ ms → postfix-filter \d+ ms → postfix-out \d+ ms → 127\.0\.0\.1\[127\.0\.0\.1\]:2525$/);
+    expect(await queued(host)).toBe("");
+  });
+
+  it("playbook: a restart whose probe gate fails names the hop and the log line, fails the host, and later steps do not run", async () => {
+    const pb = play(
+      "probe-fail.yml",
+      `    - name: stop the filter
+      instances: [postfix-filter]
+      stop:
+    - name: restart the input
+      instances: [postfix-in]
+      restart:
+        gate: {probe: {max_latency: 60s}}
+    - name: after
+      instances: ["-"]
+      run: ["touch", "/tmp/after-probe"]
+`,
+    );
+    try {
+      const r = await runPlaybook(lab, pb);
+      expect(r.exitCode, explain(r)).not.toBe(0);
+      expect(r.stdout).toMatch(/mail-flow probe failed: probe <postfleet-probe\.[^>]+> via smtp 127\.0\.0\.1:25 failed at postfix-in: deferred: .*connect to 127\.0\.0\.1\[127\.0\.0\.1\]:10025: Connection refused/);
+      expect(r.stdout).toMatch(/\(log: .*postfix-in\/smtp\[\d+\]: [0-9A-F]+: to=<probe@postfleet\.invalid>.*status=deferred/);
+      expect(r.stdout).toMatch(/removed from the queue: postfix-in [0-9A-F]+/);
+      expect(r.stdout).toMatch(/removed from postfix-in: \S*postsuper -c \/etc\/postfix-in -d [0-9A-F]+: .*Deleted: 1 message/);
+      expect((await host.exec(["test", "-e", "/tmp/after-probe"])).exitCode).not.toBe(0);
       expect(await queued(host)).toBe("");
     } finally {
       await host.exec("postmulti -i postfix-filter -p start");

@@ -112,7 +112,7 @@ describe("malformed playbooks are rejected at file:line:column", () => {
       "pb.yml:4:19: 'bad name': not a main.cf parameter name",
       'pb.yml:5:21: \'smtp\': a master.cf entry is named "service/type", e.g. "smtp/inet" or "127.0.0.1:10026/inet"',
       "pb.yml:6:17: postconf needs at least one of main_cf, main_cf_absent, master_cf",
-      "pb.yml:7:13: wait needs at least one check: master, smtp, queue or command",
+      "pb.yml:7:13: wait needs at least one check: master, smtp, queue, command or probe",
       'pb.yml:8:19: argv: with shell: true, argv is one command line (a string), e.g. argv: "postqueue -p | tail -1"',
       "pb.yml:9:19: argv is a list of arguments (no shell); to run a command line through /bin/sh, add shell: true",
       "pb.yml:10:3: a play is a mapping (hosts:, steps:, ...), not '3'",
