@@ -69,6 +69,11 @@ export interface TrackerOptions {
   instanceOf(syslogName: string): string | null;
   /** The first hop's queue ID when the injection reply said it. */
   firstQueueId?: { syslogName: string; queueId: string };
+  /**
+   * sendmail -bv ignores the message (cleanup makes its own Message-ID): the
+   * first hop is then the entry instance's first pickup line from this sender.
+   */
+  pickupFrom?: { syslogName: string; sender: string };
 }
 
 export type TrackerState = { done: false } | { done: true; ok: true } | { done: true; ok: false; hop: string; reason: string; line: string };
@@ -118,6 +123,11 @@ export class ProbeTracker {
     const l = parseLogLine(raw);
     if (!l || !l.queueId) return;
     const key = `${l.syslogName} ${l.queueId}`;
+    const pf = this.o.pickupFrom;
+    if (pf && this.hops.length === 0 && l.daemon === "pickup" && l.syslogName === pf.syslogName && l.text.startsWith("uid=") && l.text.endsWith(` from=<${pf.sender}>`)) {
+      this.addHop(l.syslogName, l.queueId, raw, at);
+      return;
+    }
     if (l.daemon === "cleanup" && l.text === `message-id=${this.o.messageId}`) {
       if (!this.hop(l.syslogName, l.queueId) && !this.notices.some((n) => `${n.syslogName} ${n.queueId}` === key)) this.addHop(l.syslogName, l.queueId, raw, at);
       return;

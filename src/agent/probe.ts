@@ -204,6 +204,7 @@ export async function handleProbe(req: ProbeRequest, ctx: RequestContext): Promi
       isLocalListener: (h, p) => isLocalListener(endpoints, local, h, p),
       instanceOf: bySyslog,
       firstQueueId,
+      ...(outcome === "verify" ? { pickupFrom: { syslogName: mine.syslogName, sender: from } } : {}),
     });
     const deadline = injectedAt + maxMs;
     try {

@@ -81,6 +81,20 @@ describe("mail-flow probe (agent request) on a --mail-flow lab host", { timeout:
     }
   });
 
+  it("verify: sendmail -bv into postfix-out (once it lets root submit) finds the recipient deliverable, and its report is not left queued", async () => {
+    // postmulti-created instances have authorized_submit_users empty: nobody may use their sendmail.
+    const refused = await probe(host, { instance: "postfix-out", outcome: "verify", maxLatencyMs: 30_000 });
+    expect(refused.ok).toBe(false);
+    expect(refused.error?.message).toMatch(/sendmail: fatal: User root\(0\) is not allowed to submit mail/);
+    await host.exec(["postconf", "-c", "/etc/postfix-out", "-e", "authorized_submit_users=static:anyone"]);
+    const a = await probe(host, { instance: "postfix-out", outcome: "verify", maxLatencyMs: 30_000 });
+    expect(a.failure).toBeUndefined();
+    expect(a.ok).toBe(true);
+    expect(a.injectedVia).toBe("sendmail -C /etc/postfix-out -bv");
+    expect(a.hops.map((h) => [h.syslogName, h.status, h.relay])).toEqual([["postfix-out", "deliverable", "127.0.0.1[127.0.0.1]:2525"]]);
+    expect(await queued(host)).toBe("");
+  });
+
   it("playbook: a wait with the probe check, then a restart gated on a probe, report every hop", async () => {
     const pb = play(
       "probe.yml",

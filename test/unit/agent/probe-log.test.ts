@@ -69,4 +69,17 @@ describe("probe log follower", () => {
     expect(t.state).toEqual({ done: true, ok: false, hop: "postfix-in", reason: "deferred: connect to 127.0.0.1[127.0.0.1]:10025: Connection refused", line });
     expect(t.leftInQueue()).toEqual([{ syslogName: "postfix-in", queueId: "397C91865D6" }]);
   });
+
+  it("verify: the entry instance's pickup line from the sender is the hop; deliverable passes and the report is to remove", () => {
+    const t = new ProbeTracker({ messageId: MID, outcome: "verify", isLocalListener: local, instanceOf: (s) => s, pickupFrom: { syslogName: "postfix-out", sender: "p@x.invalid" } });
+    t.feed(`${H} postfix-in/pickup[1]: 1111111: uid=0 from=<p@x.invalid>`, 0);
+    t.feed(`${H} postfix-out/pickup[384]: 5B837186037: uid=0 from=<p@x.invalid>`, 1);
+    t.feed(`${H} postfix-out/cleanup[399]: 5B837186037: message-id=<20261206123942.5B837186037@h.localdomain>`, 2);
+    t.feed(`${H} postfix-out/smtp[402]: 5B837186037: to=<probe@postfleet.invalid>, relay=127.0.0.1[127.0.0.1]:2525, delay=0.08, delays=0.04/0.02/0/0.02, dsn=2.1.5, status=deliverable (250 2.1.5 Ok)`, 3);
+    t.feed(`${H} postfix-out/bounce[403]: 5B837186037: sender delivery status notification: 69C10186204`, 4);
+    t.feed(`${H} postfix-out/qmgr[385]: 5B837186037: removed`, 5);
+    expect(t.state).toEqual({ done: true, ok: true });
+    expect(t.hops.map((h) => [h.syslogName, h.queueId, h.status])).toEqual([["postfix-out", "5B837186037", "deliverable"]]);
+    expect(t.leftInQueue()).toEqual([{ syslogName: "postfix-out", queueId: "69C10186204" }]);
+  });
 });
