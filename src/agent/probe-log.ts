@@ -65,6 +65,8 @@ export interface TrackerOptions {
   outcome: ProbeOutcome;
   /** Does a relay address belong to a local Postfix instance's SMTP listener (then the next hop follows)? */
   isLocalListener(host: string, port: number): boolean;
+  /** A local address that is no Postfix listener (a content filter such as amavisd re-injecting into Postfix). */
+  isLocalAddress?(host: string): boolean;
   /** syslog_name → multi_instance_name, where known. */
   instanceOf(syslogName: string): string | null;
   /** The first hop's queue ID when the injection reply said it. */
@@ -86,6 +88,8 @@ export class ProbeTracker {
   /** Delivery status notifications the probe caused (they are removed too). */
   readonly notices: { syslogName: string; queueId: string }[] = [];
   private result: TrackerState = { done: false };
+  /** Delivered to a local non-Postfix server that said "queued as": done unless a next hop shows up in time. */
+  private pending: { at: number } | null = null;
 
   constructor(private readonly o: TrackerOptions) {
     if (o.firstQueueId) this.addHop(o.firstQueueId.syslogName, o.firstQueueId.queueId, "", 0);
@@ -108,6 +112,7 @@ export class ProbeTracker {
   }
 
   private addHop(syslogName: string, queueId: string, line: string, at: number): ProbeHop {
+    this.pending = null;
     const h: ProbeHop = { syslogName, instance: this.o.instanceOf(syslogName), queueId, relay: null, status: null, latencyMs: null, seenAfterMs: at, line };
     this.hops.push(h);
     this.queued.add(`${syslogName} ${queueId}`);
@@ -171,7 +176,16 @@ export class ProbeTracker {
     const addr = relayAddress(d.relay);
     const next = queuedAs(d.reply);
     if (addr && next && this.o.isLocalListener(addr.host, addr.port)) return; // the next hop's cleanup line follows
+    if (addr && next && this.o.isLocalAddress?.(addr.host)) {
+      this.pending = { at };
+      return;
+    }
     if (!this.result.done) this.result = { done: true, ok: true };
+  }
+
+  /** At `at` ms: a delivery to a local non-Postfix server that no next hop followed within graceMs is the last hop. */
+  settle(at: number, graceMs: number): void {
+    if (this.pending && !this.result.done && at - this.pending.at >= graceMs) this.result = { done: true, ok: true };
   }
 
   /** The hop where the probe is now (the last one seen), for a timeout's report. */

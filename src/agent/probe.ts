@@ -27,6 +27,8 @@ import { listenEndpoints, readServices, targetText, type ListenEndpoint } from "
 /** Where Postfix logs when maillog_file is empty (syslog): Debian's, then Red Hat's file. */
 export const SYSLOG_MAIL_FILES = ["/var/log/mail.log", "/var/log/maillog"];
 const POLL_MS = 100;
+/** After a hand-over to a local server that is no Postfix instance (amavisd): how long its re-injection may take to show. */
+const FILTER_GRACE_MS = 5000;
 
 interface InstanceLog {
   instance: Instance;
@@ -202,6 +204,7 @@ export async function handleProbe(req: ProbeRequest, ctx: RequestContext): Promi
       messageId,
       outcome,
       isLocalListener: (h, p) => isLocalListener(endpoints, local, h, p),
+      isLocalAddress: (h) => local.has(canonicalHost(h)),
       instanceOf: bySyslog,
       firstQueueId,
       ...(outcome === "verify" ? { pickupFrom: { syslogName: mine.syslogName, sender: from } } : {}),
@@ -210,6 +213,7 @@ export async function handleProbe(req: ProbeRequest, ctx: RequestContext): Promi
     try {
       for (;;) {
         for (const t of tails) for (const line of t.lines()) tracker.feed(line, Date.now() - injectedAt);
+        tracker.settle(Date.now() - injectedAt, FILTER_GRACE_MS);
         const s = tracker.state;
         if (s.done) {
           answer.ok = s.ok;

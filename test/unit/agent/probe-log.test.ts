@@ -82,4 +82,26 @@ describe("probe log follower", () => {
     expect(t.hops.map((h) => [h.syslogName, h.queueId, h.status])).toEqual([["postfix-out", "5B837186037", "deliverable"]]);
     expect(t.leftInQueue()).toEqual([{ syslogName: "postfix-out", queueId: "69C10186204" }]);
   });
+
+  it("a local content filter that is no Postfix listener (amavisd on 10024) re-injecting: followed; without a next hop, done after the grace", () => {
+    const opts = { messageId: MID, outcome: "delivered" as const, isLocalListener: local, isLocalAddress: (h: string) => h === "127.0.0.1", instanceOf: (s: string) => s };
+    const amavis = `${H} postfix-in/smtp[5]: 397C91865D6: to=<probe@postfleet.invalid>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 8888888888)`;
+    const t = new ProbeTracker(opts);
+    t.feed(SENT[1]!, 0);
+    t.feed(amavis, 100);
+    t.settle(1000, 5000);
+    expect(t.state.done).toBe(false);
+    t.feed(`${H} postfix-in/cleanup[6]: 8888888888: message-id=${MID}`, 1200);
+    t.settle(9000, 5000);
+    expect(t.state.done).toBe(false); // the re-injected hop is still on its way
+    t.feed(`${H} postfix-in/smtp[7]: 8888888888: to=<probe@postfleet.invalid>, relay=mx.example.net[192.0.2.1]:2525, delay=0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as ABC)`, 9100);
+    expect(t.state).toEqual({ done: true, ok: true });
+    expect(t.hops.map((h) => h.queueId)).toEqual(["397C91865D6", "8888888888"]);
+
+    const alone = new ProbeTracker(opts);
+    alone.feed(SENT[1]!, 0);
+    alone.feed(amavis, 100);
+    alone.settle(5100, 5000);
+    expect(alone.state).toEqual({ done: true, ok: true });
+  });
 });
