@@ -108,9 +108,9 @@ describe("faults around the resident agent", () => {
   it("a foreign listener on its socket that never answers: the run does not hang on it, starts a fresh agent, and takes the socket back", async () => {
     const h = lab.hosts[1]!;
     expect((await listRun())[h.name]).toBe(true);
-    // Root logs in here, so the agent listens in root's own cache (under become it would be /run/postfleet).
-    const socket = (await h.exec("ls /root/.cache/postfleet/*.sock")).stdout.trim();
-    expect(socket).toMatch(/^\/root\/\.cache\/postfleet\/resident-0-as-0\.sock$/);
+    // A root agent always listens in /run/postfleet (root logs in here: its socket is root's own).
+    const socket = (await h.exec("ls /run/postfleet/*.sock")).stdout.trim();
+    expect(socket).toMatch(/^\/run\/postfleet\/resident-0-as-0\.sock$/);
     // Root replaces the socket with a listener that accepts and says nothing (the resident agent exits once its socket is gone).
     const taken = await h.exec(["sh", "-c", `rm -f ${socket}; nohup node -e 'require("net").createServer(()=>{}).listen(process.argv[1])' ${socket} >/dev/null 2>&1 & sleep 1; test -S ${socket}`]);
     expect(taken.exitCode, "the silent listener took the socket").toBe(0);
