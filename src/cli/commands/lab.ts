@@ -71,6 +71,10 @@ export const labCommand: CommandModule<object, LabArgs> = {
         `${lab.hosts.map((h) => `${h.name}  ${h.address}:${h.port}`).join("\n")}\n\n` +
           `inventory: ${lab.inventoryPath}\n` +
           `known_hosts (this lab's own): ${lab.knownHostsPath}\n\n` +
+          (argv["mail-flow"]
+            ? `mail chain on every host: postfix-in :25 → postfix-filter 127.0.0.1:10025 → postfix-out 127.0.0.1:10026 → smtp-sink 127.0.0.1:2525 (log: /var/log/postfix.log)\n` +
+              `a probe follows a message through it: a 'wait: {probe: true}' step on postfix-in, or 'restart: {gate: {probe: true}}'\n\n`
+            : "") +
           `Try:\n` +
           `  postfleet -i ${lab.inventoryPath} ping\n` +
           `  postfleet -i ${lab.inventoryPath} postmulti -l\n` +
