@@ -4,7 +4,8 @@
 // the filter stopped it fails at postfix-in naming the refused connection and
 // removes the probe from the queue. In playbooks: a `wait` with the probe
 // check, and a restart gated on the probe (passing; and failing at the hop
-// whose next hop is down, the later step untouched).
+// whose next hop is down, the later step untouched). With --systemd the same
+// chain runs as enabled postfix@ units plus the sink's unit.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProbeRequest, ProbeResponse } from "../../../src/protocol/index.js";
 import { AGENT, installAgent, sh, shq } from "../../support/agent-on-host.js";
@@ -150,5 +151,28 @@ describe("mail-flow probe (agent request) on a --mail-flow lab host", { timeout:
     } finally {
       await host.exec("postmulti -i postfix-filter -p start");
     }
+  });
+});
+
+describe("--mail-flow with --systemd: the chain runs as enabled units", { timeout: 300_000 }, () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await startLab(1, { mailFlow: true, systemd: true });
+    await installAgent(lab.hosts[0]!);
+  }, 300_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it("postfix@ units and the sink unit are enabled and active, and a probe crosses every hop", async () => {
+    const host = lab.hosts[0]!;
+    const units = ["postfix@-.service", "postfix@postfix-in.service", "postfix@postfix-filter.service", "postfix@postfix-out.service", "postfleet-lab-sink.service"];
+    const r = await host.exec(["sh", "-c", `systemctl is-enabled ${units.join(" ")}; systemctl is-active ${units.join(" ")}`]);
+    expect(r.stdout.trim().split("\n")).toEqual([...units.map(() => "enabled"), ...units.map(() => "active")]);
+    const a = await probe(host, { instance: "postfix-in", maxLatencyMs: 60_000 });
+    expect(a.failure).toBeUndefined();
+    expect(a.ok).toBe(true);
+    expect(a.hops.map((h) => h.instance)).toEqual(["postfix-in", "postfix-filter", "postfix-out"]);
+    expect(await queued(host)).toBe("");
   });
 });
