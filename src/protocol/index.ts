@@ -283,11 +283,12 @@ export interface DriftFactsRequest {
 }
 
 /**
- * Keep an agent for the next runs (the resident agent): when this agent's
- * input ends, it hands over to a resident agent of the same verified bundle
- * that listens on a Unix socket only the login user can open (in /run/postfleet
- * for a root agent, in the login user's private cache otherwise) for `idleMs`
- * without a connection, then exits. A caller must present
+ * Keep an agent for the next runs (the resident agent): this agent starts at
+ * once, detached, a resident agent of the same verified bundle that listens
+ * on a Unix socket only the login user can open (in /run/postfleet for a root
+ * agent, in the login user's private cache otherwise) while this run goes on,
+ * and for `idleMs` (at most an hour) without a served caller after this run
+ * ended, then exits. A caller must present
  * `secret` (64 hex digits, held only by the controller and, on the host, only
  * in the resident agent's memory) in its first line, an AttachLine.
  */
