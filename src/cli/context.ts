@@ -10,7 +10,7 @@ import { loadAnsibleConfig, loadInventory, type Inventory } from "../inventory/i
 import { EXIT, exitCodeOf, type RunDocument } from "../orchestrator/run-document.js";
 import { FleetRun } from "../orchestrator/fleet-run.js";
 import type { HostOperation } from "../orchestrator/operations.js";
-import { renderHost, renderRecap } from "../report/human.js";
+import { renderHosts, renderRecap } from "../report/human.js";
 import { attachProgress } from "../report/progress.js";
 import { KeyStore } from "../transport/index.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
@@ -219,6 +219,6 @@ export async function runAndReport(ctx: CliRun, op: HostOperation, extra?: (doc:
 
 export function printHumanResults(ctx: CliRun, doc: RunDocument): void {
   const o = { color: ctx.color, verbose: (ctx.args.verbose ?? 0) > 0 };
-  for (const h of doc.hosts) process.stdout.write(renderHost(h, o));
+  process.stdout.write(renderHosts(doc.hosts, o));
   process.stdout.write(renderRecap(doc, o));
 }

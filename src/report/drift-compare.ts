@@ -5,6 +5,7 @@
 import type { HostOutcome } from "../orchestrator/run-document.js";
 import type { ComparableHost, ComparableInstance, ComparableService, NormalisedSetting } from "./drift-normalise.js";
 import { assignOrder, globMatcher, makeReplacer, NormalisationLog, normaliseHost, normaliseServiceKey } from "./drift-normalise.js";
+import { groupBy } from "./fold-hosts.js";
 
 /** One way an instance differs from the reference. */
 export interface Difference {
@@ -141,18 +142,6 @@ function instanceNames(hosts: readonly ComparableHost[], extra: readonly string[
   const names: string[] = [];
   for (const n of [...hosts.flatMap((h) => h.names), ...extra]) if (!names.includes(n)) names.push(n);
   return names.sort((a, b) => (a === "-" ? -1 : b === "-" ? 1 : 0));
-}
-
-/** Hosts grouped by a key, groups in the order of their first host. */
-function groupBy<T>(items: readonly T[], key: (t: T) => string): T[][] {
-  const m = new Map<string, T[]>();
-  for (const t of items) {
-    const k = key(t);
-    const g = m.get(k);
-    if (g) g.push(t);
-    else m.set(k, [t]);
-  }
-  return [...m.values()];
 }
 
 /** Each host's differences against its expected configuration, hosts with equal differences together. */

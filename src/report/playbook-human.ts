@@ -1,11 +1,15 @@
 // Human output of a playbook run, as it happens: each play, each batch, each
-// host's steps and instances when the host finishes (with --diff, every
-// main.cf/master.cf change), then a recap per host and per play.
+// failed or unreachable host's steps and instances when the host finishes,
+// the other hosts of the batch folded by outcome when the batch ends (with
+// --diff, every main.cf/master.cf change), then a recap and one line per play.
+// With -v every host is shown as it finishes, with steps skipped by `when`.
 import type { ParamChange } from "../protocol/index.js";
 import type { RunEvents } from "../orchestrator/events.js";
 import type { InstanceStepResult, PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
 import type { HostStatus } from "../orchestrator/run-document.js";
-import { indent, painter } from "./human.js";
+import { groupLabel, indent, painter } from "./human.js";
+import { compactHostList } from "./host-ranges.js";
+import { groupBy, playHostKey, shownInFull, withoutHostName } from "./fold-hosts.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : word.endsWith("ch") ? "es" : "s"}`;
 
@@ -36,9 +40,13 @@ export function renderProbeHops(p: NonNullable<InstanceStepResult["probe"]>): st
   return lines;
 }
 
+/** A step `when` said no to on this host: shown with -v only. */
+const skippedByWhen = (s: StepResult) => s.status === "skipped" && s.skipped?.startsWith("`when` is false") === true;
+
 function renderStep(s: StepResult, o: PlaybookHumanOptions): string[] {
   const { c, byStatus } = painter(o.color);
   const out: string[] = [];
+  if (!o.verbose && skippedByWhen(s)) return out;
   const why = s.skipped ? ` (${s.skipped})` : s.error && s.instances.length === 0 ? `: ${s.error}` : "";
   out.push(`  ${byStatus[s.status](`[${s.status}]`)} ${c.bold(s.name)}${why}`);
   for (const i of s.instances) {
@@ -56,45 +64,88 @@ function renderStep(s: StepResult, o: PlaybookHumanOptions): string[] {
 }
 
 export function renderPlayHost(h: PlayHostOutcome, o: PlaybookHumanOptions): string {
+  return renderBlock(h, h.host, (s) => s, o);
+}
+
+/** A host's block under a label (its name, or a folded group's host list), its texts passed through `text`. */
+function renderBlock(h: PlayHostOutcome, label: string, text: (s: string) => string, o: PlaybookHumanOptions): string {
   const { byStatus } = painter(o.color);
-  const head = `${h.host} | ${h.status.toUpperCase()}${h.error ? `: ${h.error}` : ""}${h.message ? ` | ${h.message}` : ""}`;
+  const head = `${label} | ${h.status.toUpperCase()}${h.error ? `: ${text(h.error)}` : ""}${h.message ? ` | ${text(h.message)}` : ""}`;
   const lines = [byStatus[h.status](head)];
-  for (const s of h.steps ?? []) lines.push(...renderStep(s, o));
+  for (const s of h.steps ?? []) lines.push(...renderStep(s, o).map(text));
   return lines.join("\n") + "\n";
+}
+
+/** Hosts with the same outcome as one block: `mta[01:40] (40 hosts) | CHANGED`, then the steps they share. */
+export function renderPlayHostGroup(group: readonly PlayHostOutcome[], o: PlaybookHumanOptions): string {
+  const first = group[0]!;
+  if (group.length === 1) return renderPlayHost(first, o);
+  return renderBlock(first, groupLabel(group.map((h) => h.host)), (s) => withoutHostName(s, first.host)!, o);
+}
+
+/** Hosts as the default output shows them: failed and unreachable ones each in full, the others folded by outcome; -v: each host. */
+export function renderPlayHosts(hosts: readonly PlayHostOutcome[], o: PlaybookHumanOptions): string {
+  if (o.verbose) return hosts.map((h) => renderPlayHost(h, o)).join("");
+  return groupBy(hosts, (h) => (shownInFull(h) ? `\0${h.host}` : playHostKey(h)))
+    .map((g) => renderPlayHostGroup(g, o))
+    .join("");
 }
 
 /** Print the run as it happens; returns the function that stops listening. */
 export function attachPlaybookOutput(events: RunEvents, o: PlaybookHumanOptions, write: (s: string) => void): () => void {
   const { c } = painter(o.color);
   let batches = 0;
-  return events.on((e) => {
+  // Hosts of the running batch not printed yet (folded when the batch ends).
+  let pending: PlayHostOutcome[] = [];
+  const flush = () => {
+    if (pending.length) write(renderPlayHosts(pending, o));
+    pending = [];
+  };
+  const off = events.on((e) => {
     if (e.type === "play-started") {
       batches = e.batches;
       write(`\n${c.bold(`PLAY [${e.name}]`)} ${e.hosts.length} host${e.hosts.length === 1 ? "" : "s"} in ${e.batches} batch${e.batches === 1 ? "" : "es"}${o.check ? c.cyan(" (check: nothing changes)") : ""}\n`);
     } else if (e.type === "batch-started") {
-      write(`\n${c.bold(`BATCH ${e.batch + 1}/${batches}`)} (${e.hosts.length} host${e.hosts.length === 1 ? "" : "s"}): ${e.hosts.join(", ")}\n`);
+      write(`\n${c.bold(`BATCH ${e.batch + 1}/${batches}`)} (${e.hosts.length} host${e.hosts.length === 1 ? "" : "s"}): ${compactHostList(e.hosts)}\n`);
     } else if (e.type === "host-finished") {
-      write(renderPlayHost(e.outcome as PlayHostOutcome, o));
-    } else if (e.type === "play-finished" && e.stopped) {
-      write(c.red(`\nPLAY [${e.name}] stopped: ${e.stopped}\n`));
+      const h = e.outcome as PlayHostOutcome;
+      if (o.verbose || shownInFull(h)) write(renderPlayHost(h, o));
+      else pending.push(h);
+    } else if (e.type === "batch-finished") {
+      flush();
+    } else if (e.type === "play-finished") {
+      flush();
+      if (e.stopped) write(c.red(`\nPLAY [${e.name}] stopped: ${e.stopped}\n`));
     }
   });
+  return () => {
+    off();
+    flush();
+  };
 }
 
-/** Ansible-style recap: one line per host (steps ok/changed/failed/skipped), one per play. */
+/** Ansible-style recap: one line per failed or unreachable host (steps ok/changed/failed/skipped), the other hosts folded
+ * into one line per identical line (-v: one line per host), then one line per play. */
 export function renderPlaybookRecap(doc: PlaybookDocument, o: PlaybookHumanOptions): string {
   const { c, byStatus } = painter(o.color);
-  const width = Math.max(4, ...doc.hosts.map((h) => h.host.length));
-  const lines: string[] = [`\n${c.bold("RECAP")} ${doc.command}`];
-  for (const h of doc.hosts) {
-    const steps = doc.plays.flatMap((p) => p.batches.flatMap((b) => b.hosts.filter((x) => x.host === h.host).flatMap((x) => x.steps ?? [])));
+  const stepsOf = new Map<string, StepResult[]>();
+  for (const p of doc.plays) for (const b of p.batches) for (const x of b.hosts) stepsOf.set(x.host, [...(stepsOf.get(x.host) ?? []), ...(x.steps ?? [])]);
+  const rows = doc.hosts.map((h) => {
+    const steps = stepsOf.get(h.host) ?? [];
     const n = (s: StepStatus) => steps.filter((x) => x.status === s).length;
     const unreachable = h.status === "unreachable" ? 1 : 0;
-    lines.push(
-      `${byStatus[h.status](h.host.padEnd(width))} : ok=${n("ok")}  changed=${n("changed")}  failed=${n("failed")}  unreachable=${unreachable}  skipped=${n("skipped")}` +
-        (h.status === "skipped" ? c.cyan(`  (not attempted: ${h.error ?? ""})`) : h.message ? c.cyan(`  (${h.message})`) : ""),
-    );
-  }
+    const note = h.status === "skipped" ? `  (not attempted: ${h.error ?? ""})` : h.message ? `  (${h.message})` : "";
+    const fields = `ok=${n("ok")}  changed=${n("changed")}  failed=${n("failed")}  unreachable=${unreachable}  skipped=${n("skipped")}`;
+    return { h, fields, note, shared: withoutHostName(note, h.host)! };
+  });
+  const groups = o.verbose ? rows.map((r) => [r]) : groupBy(rows, (r) => (shownInFull(r.h) ? `\0${r.h.host}` : JSON.stringify([r.h.status, r.fields, r.shared])));
+  const labelled = groups.map((g) => {
+    const first = g[0]!;
+    return { ...first, label: groupLabel(g.map((r) => r.h.host)), note: g.length === 1 ? first.note : first.shared };
+  });
+  const width = Math.max(4, ...labelled.map((r) => r.label.length));
+  const lines: string[] = [`\n${c.bold("RECAP")} ${doc.command}`];
+  for (const r of labelled) lines.push(`${byStatus[r.h.status](r.label.padEnd(width))} : ${r.fields}${r.note ? c.cyan(r.note) : ""}`);
   for (const p of doc.plays) {
     const hosts = p.batches.flatMap((b) => b.hosts);
     const count = (s: HostStatus) => hosts.filter((h) => h.status === s).length;

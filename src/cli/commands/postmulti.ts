@@ -5,7 +5,7 @@
 // --check are read-only and are not.
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { postmultiOperation } from "../../orchestrator/operations.js";
-import { renderHost, renderRecap } from "../../report/human.js";
+import { renderHosts, renderRecap } from "../../report/human.js";
 import { prepareRun, runAndReport, UsageError, type HostArgs } from "../context.js";
 import { HOST_OPTIONS, RECORD_OPTIONS } from "../options.js";
 import { checkOutputArgs, humanStream, startRecording, type OutputArgs } from "../recording.js";
@@ -50,7 +50,7 @@ export const postmultiCommand: CommandModule<object, PostmultiArgs> = {
     if (!ctx.json) {
       const out = humanStream(argv);
       const o = { color: ctx.color && !!out.isTTY, verbose: (argv.verbose ?? 0) > 0 };
-      for (const h of doc.hosts) out.write(renderHost(h, o));
+      out.write(renderHosts(doc.hosts, o));
       out.write(renderRecap(doc, o));
     }
     process.exitCode = exitCode;

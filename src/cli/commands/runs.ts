@@ -9,9 +9,9 @@ import { listRunIds, runsDir } from "../../orchestrator/journal/store.js";
 import type { RunDocument } from "../../orchestrator/run-document.js";
 import type { PlaybookDocument } from "../../orchestrator/steps/step-results.js";
 import { renderEventsJsonl } from "../../report/events-jsonl.js";
-import { renderHost, renderRecap } from "../../report/human.js";
+import { renderHosts, renderRecap } from "../../report/human.js";
 import { renderJunit } from "../../report/junit.js";
-import { renderPlayHost, renderPlaybookRecap } from "../../report/playbook-human.js";
+import { renderPlayHosts, renderPlaybookRecap } from "../../report/playbook-human.js";
 import { UsageError } from "../context.js";
 import { RECORD_OPTIONS } from "../options.js";
 import { checkOutputArgs, humanStream, type OutputArgs } from "../recording.js";
@@ -57,10 +57,10 @@ function renderShow(run: StoredRun, doc: RunDocument): string {
   if ("plays" in doc) {
     const pb = doc as PlaybookDocument;
     const po = { ...o, diff: false, check: pb.check };
-    const plays = pb.plays.map((p) => `PLAY [${p.name}]\n` + p.batches.flatMap((b) => b.hosts.map((h) => renderPlayHost(h, po))).join(""));
+    const plays = pb.plays.map((p) => `PLAY [${p.name}]\n` + p.batches.map((b) => renderPlayHosts(b.hosts, po)).join(""));
     return head + plays.join("\n") + renderPlaybookRecap(pb, po);
   }
-  return head + doc.hosts.map((h) => renderHost(h, o)).join("") + renderRecap(doc, o);
+  return head + renderHosts(doc.hosts, o) + renderRecap(doc, o);
 }
 
 const showCommand: CommandModule<RunsArgs, RunsArgs> = {
