@@ -5,8 +5,7 @@
 // with NO_COLOR.
 import pc from "picocolors";
 import type { HostOutcome, HostStatus, RunDocument } from "../orchestrator/run-document.js";
-import { groupBy, hostKey, shownInFull, withoutHostName } from "./fold-hosts.js";
-import { compactHostList } from "./host-ranges.js";
+import { groupBy, groupLabel, hostKey, renderFolded, shownInFull } from "./fold-hosts.js";
 
 export interface HumanOptions {
   color: boolean;
@@ -41,14 +40,11 @@ export function renderHost(h: HostOutcome, o: HumanOptions): string {
   return renderHostBlock(h, h.host, (s) => s, o);
 }
 
-/** The label for a group of hosts: the host's name, or `mta[01:40] (40 hosts)`. */
-export const groupLabel = (hosts: readonly string[]): string => (hosts.length === 1 ? hosts[0]! : `${compactHostList(hosts)} (${hosts.length} hosts)`);
-
 /** Hosts as the default output shows them: failed and unreachable ones each in full, the others folded by outcome; -v: each host. */
 export function renderHosts(hosts: readonly HostOutcome[], o: HumanOptions): string {
   if (o.verbose) return hosts.map((h) => renderHost(h, o)).join("");
   return groupBy(hosts, (h) => (shownInFull(h) ? `\0${h.host}` : hostKey(h)))
-    .map((g) => (g.length === 1 ? renderHost(g[0]!, o) : renderHostBlock(g[0]!, groupLabel(g.map((h) => h.host)), (s) => withoutHostName(s, g[0]!.host)!, o)))
+    .map((g) => renderFolded(g, (h, label, text) => renderHostBlock(h, label, text, o)))
     .join("");
 }
 

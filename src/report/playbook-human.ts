@@ -7,9 +7,9 @@ import type { ParamChange } from "../protocol/index.js";
 import type { RunEvents } from "../orchestrator/events.js";
 import type { InstanceStepResult, PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
 import type { HostStatus } from "../orchestrator/run-document.js";
-import { groupLabel, indent, painter } from "./human.js";
+import { indent, painter } from "./human.js";
 import { compactHostList } from "./host-ranges.js";
-import { groupBy, playHostKey, shownInFull, withoutHostName } from "./fold-hosts.js";
+import { groupBy, groupLabel, playHostKey, renderFolded, shownInFull, withoutHostName } from "./fold-hosts.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : word.endsWith("ch") ? "es" : "s"}`;
 
@@ -76,11 +76,9 @@ function renderBlock(h: PlayHostOutcome, label: string, text: (s: string) => str
   return lines.join("\n") + "\n";
 }
 
-/** Hosts with the same outcome as one block: `mta[01:40] (40 hosts) | CHANGED`, then the steps they share. */
+/** Hosts with the same outcome as one block: `mta[01:40] (40 hosts) | CHANGED`, then the steps they share (durations as ranges). */
 export function renderPlayHostGroup(group: readonly PlayHostOutcome[], o: PlaybookHumanOptions): string {
-  const first = group[0]!;
-  if (group.length === 1) return renderPlayHost(first, o);
-  return renderBlock(first, groupLabel(group.map((h) => h.host)), (s) => withoutHostName(s, first.host)!, o);
+  return renderFolded(group, (h, label, text) => renderBlock(h, label, text, o));
 }
 
 /** Hosts as the default output shows them: failed and unreachable ones each in full, the others folded by outcome; -v: each host. */

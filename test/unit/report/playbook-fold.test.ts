@@ -9,7 +9,7 @@ const v = { ...o, verbose: true };
 
 const restarted = (ms: number): StepResult => ({
   index: 0, name: "restart", type: "restart", status: "changed", durationMs: ms,
-  instances: [{ instance: "postfix-in", status: "changed", action: `stopped, started, healthy after ${ms / 1000} s`.replace(/after .* s/, "after 1.0 s"), via: "postfix", durationMs: ms }],
+  instances: [{ instance: "postfix-in", status: "changed", action: `stopped, started, healthy after ${(ms / 1000).toFixed(1)} s`, via: "postfix", durationMs: ms }],
 });
 const whenSkipped: StepResult = { index: 1, name: "drain relay", type: "wait", status: "skipped", skipped: "`when` is false on this host", instances: [], durationMs: 0 };
 const waited = (ms: number): StepResult => ({ index: 2, name: "wait", type: "wait", status: "ok", durationMs: ms, instances: [{ instance: "postfix-in", status: "ok", action: "healthy", durationMs: ms }] });
@@ -23,11 +23,12 @@ const failed = (host: string): PlayHostOutcome => ({
 const unreachable = (host: string): PlayHostOutcome => ({ host, status: "unreachable", error: `connect to ${host}: ECONNREFUSED`, results: [], durationMs: 1, steps: [] });
 
 describe("playbook output folded by outcome", () => {
-  it("folds hosts with the same steps and instance results, timings apart, into one block with a compact host list", () => {
-    const hosts = [good("mta01", 100), good("mta02", 230), good("mta03", 170), good("mta04", 90)];
+  it("folds hosts with the same steps and instance results, timings apart, into one block with a compact host list and the range of durations", () => {
+    const hosts = [good("mta01", 1100), good("mta02", 2300), good("mta03", 1700), good("mta04", 900)];
     expect(renderPlayHosts(hosts, o)).toBe(
-      ["mta[01:04] (4 hosts) | CHANGED", "  [changed] restart", "    postfix-in stopped, started, healthy after 1.0 s via postfix", "  [ok] wait", "    postfix-in healthy", ""].join("\n"),
+      ["mta[01:04] (4 hosts) | CHANGED", "  [changed] restart", "    postfix-in stopped, started, healthy after 0.9–2.3 s via postfix", "  [ok] wait", "    postfix-in healthy", ""].join("\n"),
     );
+    expect(renderPlayHosts([good("mta01", 1100), good("mta02", 1100)], o)).toContain("healthy after 1.1 s via postfix");
   });
 
   it("shows failed and unreachable hosts in full, one by one, and folds the rest around them", () => {
