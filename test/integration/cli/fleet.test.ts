@@ -95,11 +95,16 @@ describe("postfleet CLI on a 4-host lab", () => {
     expect(create.exitCode, create.stderr).toBe(0);
     expect(jsonOf(create).summary).toMatchObject({ changed: 4 });
 
-    const list = await run(["-i", inv, "postmulti", "-l"]);
+    // -v: every host in full; by default the four identical listings fold into one block and one recap line.
+    const list = await run(["-i", inv, "-v", "postmulti", "-l"]);
     expect(list.exitCode).toBe(0);
     for (const h of ["mta01", "mta02", "mta03", "mta04"]) expect(list.stdout).toContain(`${h} | OK`);
     expect(list.stdout.match(/postfix-out\s+mta\s+n\s+\/etc\/postfix-out/g)?.length).toBe(4);
     expect(list.stdout).toMatch(/RECAP/);
+    const folded = await run(["-i", inv, "postmulti", "-l"]);
+    expect(folded.stdout).toMatch(/^mta\[01:04\] \(4 hosts\) \| OK\n/m);
+    expect(folded.stdout.match(/postfix-out\s+mta\s+n\s+\/etc\/postfix-out/g)?.length).toBe(1);
+    expect(folded.stdout).toMatch(/^mta\[01:04\] \(4 hosts\) : ok=/m);
 
     for (const h of lab.hosts) {
       const l = await h.exec("postmulti -l");

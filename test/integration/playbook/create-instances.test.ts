@@ -87,6 +87,6 @@ describe("run playbooks/create-instances.yml on 4 hosts", () => {
     expect(doc.summary).toMatchObject({ ok: 4, changed: 0, failed: 0 });
     expect(changes(doc)).toEqual([]);
     const text = await run([]);
-    expect(text.stdout).toMatch(/mta01 : ok=2 {2}changed=0 {2}failed=0/);
+    expect(text.stdout).toMatch(/^mta\[01:04\] \(4 hosts\) : ok=2 {2}changed=0 {2}failed=0/m);
   }, 360_000);
 });

@@ -113,6 +113,6 @@ describe("reload-group.yml and destroy-instance.yml on 2 hosts", { timeout: 480_
       for (const s of h.steps) for (const i of s.instances) expect(`${h.host} ${i.instance} ${i.status} ${i.action}`).toMatch(/ ok unchanged \(absent\)$/);
     expect(await Promise.all(lab.hosts.map(configOf))).toEqual(configBefore);
     const text = await runPlaybook(lab, DESTROY, ["-e", "instance=postfix-in"]);
-    expect(text.stdout).toMatch(/^mta01 : ok=\d+ {2}changed=0 {2}failed=0/m);
+    expect(text.stdout).toMatch(/^mta01, mta02 \(2 hosts\) : ok=\d+ {2}changed=0 {2}failed=0/m);
   });
 });
