@@ -38,7 +38,7 @@ describe("agent lock, serve mode, facts and wrapper API", () => {
     await mustSh(host, "for i in $(seq 1 300); do [ -e /tmp/a-started ] && exit 0; sleep 0.1; done; exit 1");
     const held = JSON.parse(await mustSh(host, `cat ${LOCK}`)) as { pid: number; what: string };
     expect(held.what).toMatch(/^postmulti -x sh -c/);
-    expect(await mustSh(host, "stat -c '%U %a' /run/postfleet")).toBe("root 700\n");
+    expect(await mustSh(host, "stat -c '%U %a' /run/postfleet")).toBe("root 711\n");
 
     const tree = await mustSh(host, "cat /etc/postfix/main.cf");
     const busy = await agentJson(host, ["-I", "postfix-b", "-e", "create"], ["--lock-timeout=0.3"]);
