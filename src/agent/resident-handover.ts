@@ -4,8 +4,8 @@
 // idle time) through a pipe, so that the secret never touches the disk, an
 // argument list or an environment. It starts while the run that asked for it
 // goes on, so that it listens before that run ends and a run right after it
-// finds it (issue 20: a hand-over at the end of the run was still starting
-// when back-to-back runs came). The new process reads the bundle once and
+// finds it (started at the end of the run, it was still starting when
+// back-to-back runs came). The new process reads the bundle once and
 // compiles the bytes it hashed, as the loader does: no file is run by path
 // after its check.
 import { spawn } from "node:child_process";
@@ -44,9 +44,6 @@ function startedBundle(): { file: string; sha256: string } {
   return { file, sha256: m[1]! };
 }
 
-/** Where a root resident agent listens: a directory only root can change (run-dir.ts). */
-export const ROOT_SOCKET_DIR = ROOT_RUN_DIR;
-
 /** The login user behind this process, as sudo states it (sudo sets SUDO_* itself; the caller cannot). */
 export interface LoginIdentity {
   uid: number;
@@ -73,10 +70,10 @@ export function residentPlace(euid: number, env: NodeJS.ProcessEnv, bundleDir: s
   }
   const uid = id(env.SUDO_UID) ?? 0;
   const gid = id(env.SUDO_GID) ?? 0;
-  if (uid === 0) return { dir: ROOT_SOCKET_DIR, login: { uid: 0, gid: 0 } };
+  if (uid === 0) return { dir: ROOT_RUN_DIR, login: { uid: 0, gid: 0 } };
   const user = env.SUDO_USER;
   if (!user || !/^[A-Za-z0-9._][A-Za-z0-9._@-]*\$?$/.test(user)) throw new Error("SUDO_USER is not a user name: cannot tell the login user under become");
-  return { dir: ROOT_SOCKET_DIR, login: { uid, gid, sudoUser: user } };
+  return { dir: ROOT_RUN_DIR, login: { uid, gid, sudoUser: user } };
 }
 
 /** The socket's name: whose sshd may open it, and as whom the agent behind it runs. */
@@ -94,7 +91,7 @@ export function persistHandler(lockTimeoutMs: number) {
     const euid = process.geteuid?.() ?? 0;
     const { dir, login } = residentPlace(euid, process.env, dirname(file));
     // Never leave behind a resident agent nobody can reach: sshd, as the login user, must enter its directory.
-    if (dir === ROOT_SOCKET_DIR) ensureRunDir(ROOT_SOCKET_DIR, 0);
+    if (dir === ROOT_RUN_DIR) ensureRunDir(ROOT_RUN_DIR, 0);
     const socketPath = join(dir, residentSocketName(login.uid, euid));
     const idleMs = Math.min(Math.max(1, Math.trunc(req.idleMs)), MAX_RESIDENT_IDLE_MS);
     planned = {

@@ -257,7 +257,7 @@ class SshHostSession implements HostSession {
   /**
    * The resident agent's socket. A record written moments ago (a run that just ended, or one still
    * going, asked for it) may name an agent whose Node.js is still starting: wait for it a little rather
-   * than start a second agent, which back-to-back runs would pay on every host (issue 20).
+   * than start a second agent, which back-to-back runs would pay on every host.
    */
   private async openResidentChannel(entry: ResidentEntry) {
     const youngUntil = (entry.createdAt ?? 0) + RESIDENT_START_GRACE_MS;

@@ -13,6 +13,7 @@ import { isIP } from "node:net";
 import { TransportConfigError } from "./errors.js";
 import { closestSshConfigKeyword, isSshConfigKeyword, sshConfigKeywordElsewhere } from "./ssh-config-keywords.js";
 import { readProxyJump } from "./proxy-jump.js";
+import { expandGlobTilde, globPaths } from "./ssh-config-glob.js";
 
 /** A user file's relative Includes live in ~/.ssh, a system file's in /etc/ssh (and `~` is refused there). */
 export type ConfigScope = "user" | "system";
@@ -371,113 +372,6 @@ export function matchPatternList(s: string, list: string, lowercasePatterns: boo
 
 function matchHostname(host: string, list: string): boolean {
   return matchPatternList(host.toLowerCase(), list, true) === 1;
-}
-
-// ---------------------------------------------------------------- glob(3)
-
-function hasMagic(s: string): boolean {
-  return /[*?[]/.test(s);
-}
-
-/** One path component's glob pattern as a RegExp (`*`, `?`, `[...]`, backslash escapes). */
-function componentRegExp(p: string): RegExp {
-  let re = "";
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === "\\" && i + 1 < p.length) re += escapeRe(p[++i]!);
-    else if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      let j = i + 1;
-      let negate = false;
-      if (p[j] === "!" || p[j] === "^") {
-        negate = true;
-        j++;
-      }
-      let body = "";
-      let first = true;
-      while (j < p.length && (first || p[j] !== "]")) {
-        const ch = p[j]!;
-        if (ch === "-" && !first && j + 1 < p.length && p[j + 1] !== "]") body += "-";
-        else body += ch === "\\" || ch === "]" || ch === "[" || ch === "^" || ch === "-" ? `\\${ch}` : ch;
-        first = false;
-        j++;
-      }
-      if (j >= p.length) re += "\\[";
-      else {
-        re += `[${negate ? "^" : ""}${body}]`;
-        i = j;
-      }
-    } else re += escapeRe(c);
-  }
-  return new RegExp(`^${re}$`, "s");
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-}
-
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-/** glob(3) as OpenSSH calls it for Include: sorted, hidden names only for patterns starting with `.`, no match → []. */
-export function globPaths(pattern: string): string[] {
-  if (!hasMagic(pattern)) {
-    return statSync(pattern, { throwIfNoEntry: false }) ? [pattern] : [];
-  }
-  const absolute = pattern.startsWith("/");
-  const parts = pattern.split("/").filter((p, i) => p !== "" || i === 0);
-  let current: string[] = [absolute ? "/" : ""];
-  if (absolute) parts.shift();
-  else if (parts[0] === "") parts.shift();
-  parts.forEach((part, index) => {
-    const last = index === parts.length - 1;
-    const next: string[] = [];
-    for (const base of current) {
-      const join = (name: string) => (base === "" ? name : base.endsWith("/") ? `${base}${name}` : `${base}/${name}`);
-      if (!hasMagic(part)) {
-        const p = join(part.replace(/\\(.)/g, "$1"));
-        const st = statSync(p, { throwIfNoEntry: false });
-        if (st && (last || st.isDirectory())) next.push(p);
-        continue;
-      }
-      let names: string[];
-      try {
-        names = readdirSync(base === "" ? "." : base);
-      } catch {
-        continue;
-      }
-      const re = componentRegExp(part);
-      for (const name of names) {
-        if (name.startsWith(".") && !part.startsWith(".")) continue;
-        if (!re.test(name)) continue;
-        const p = join(name);
-        if (!last && !statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue;
-        next.push(p);
-      }
-    }
-    current = next;
-  });
-  return current.sort(byteOrder);
-}
-
-/** GLOB_TILDE: `~` and `~/...` are the home; `~user/...` that user's home from the passwd file, else left as is. */
-function expandGlobTilde(p: string, home: string, localUser: string): string {
-  const m = /^~([^/]*)(\/.*)?$/.exec(p);
-  if (!m) return p;
-  const user = m[1]!;
-  const tail = m[2] ?? "";
-  if (user === "" || user === localUser) return home + tail;
-  try {
-    for (const entry of readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const f = entry.split(":");
-      if (f[0] === user && f[5]) return f[5] + tail;
-    }
-  } catch {
-    // no passwd file: leave as is, like glob(3) for an unknown user
-  }
-  return p;
 }
 
 // ---------------------------------------------------------------- evaluation

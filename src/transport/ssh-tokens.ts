@@ -75,7 +75,7 @@ export function connectionTokens(t: TokenInput): ConnectionTokens {
 export class PathExpansionError extends Error {}
 
 /** The home directory of `user` from /etc/passwd, or undefined. */
-function passwdHome(user: string): string | undefined {
+export function passwdHome(user: string): string | undefined {
   try {
     for (const entry of readFileSync("/etc/passwd", "utf8").split("\n")) {
       const f = entry.split(":");
