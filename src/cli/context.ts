@@ -151,7 +151,7 @@ export const DEFAULT_AGENT_PERSIST_S = 300;
 export const MAX_AGENT_PERSIST_S = 3600;
 
 /** --agent-persist, else $POSTFLEET_AGENT_PERSIST, else the default, in ms (0: no resident agent). */
-function agentPersistMs(args: HostArgs): number {
+export function agentPersistMs(args: HostArgs): number {
   const env = process.env.POSTFLEET_AGENT_PERSIST;
   const raw = args["agent-persist"] ?? (env !== undefined && env !== "" ? Number(env) : DEFAULT_AGENT_PERSIST_S);
   if (!Number.isFinite(raw) || raw < 0 || raw > MAX_AGENT_PERSIST_S) {
