@@ -24,6 +24,8 @@ import {
   type DriftFactsRequest,
   type ProbeRequest,
   type ProbeResponse,
+  type QueueRequest,
+  type QueueResponse,
   type DriftFactsResponse,
   type FactsRequest,
   type FactsResponse,
@@ -52,6 +54,7 @@ export interface RequestHandlers {
   service(req: ServiceRequest, ctx: RequestContext): Promise<ServiceResponse>;
   "drift-facts"(req: DriftFactsRequest, ctx: RequestContext): Promise<DriftFactsResponse>;
   probe(req: ProbeRequest, ctx: RequestContext): Promise<ProbeResponse>;
+  queue(req: QueueRequest, ctx: RequestContext): Promise<QueueResponse>;
   /** Only where an agent can hand over to a resident one (the agent started by the loader). */
   persist?(req: PersistRequest): PersistResponse;
 }
@@ -110,6 +113,7 @@ function invalid(req: AgentRequest): string | null {
     case "health":
     case "service":
     case "probe":
+    case "queue":
       return typeof req.instance === "string" ? null : `${req.op} request needs instance: string`;
     case "persist":
       return typeof req.secret === "string" && /^[0-9a-f]{64}$/.test(req.secret) && Number.isInteger(req.idleMs) && req.idleMs > 0 && req.idleMs <= 86_400_000
@@ -202,6 +206,8 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
         return o.handlers["drift-facts"](req, ctx);
       case "probe":
         return o.handlers.probe(req, ctx);
+      case "queue":
+        return o.handlers.queue(req, ctx);
       case "persist":
         if (!o.handlers.persist) return { id: req.id, op: "error", error: usage("persist is not available here (this agent is already resident)") };
         return o.handlers.persist(req);

@@ -18,6 +18,7 @@ import { enablePostconfReadCache } from "./postconf-cache.js";
 import { handOverIfPlanned, persistHandler } from "./resident-handover.js";
 import { handleService } from "./service-request.js";
 import { handleProbe } from "./probe.js";
+import { handleQueue } from "./queue-stats.js";
 import { processEnv } from "./system.js";
 import { writeAll } from "./write-all.js";
 
@@ -45,6 +46,7 @@ export const agentHandlers: RequestHandlers = {
   service: handleService,
   "drift-facts": handleDriftFacts,
   probe: handleProbe,
+  queue: handleQueue,
 };
 
 /** Stdout as a stream whose writes are complete and synchronous (nothing lost at exit). */

@@ -274,6 +274,43 @@ export interface ProbeResponse {
 }
 
 /**
+ * Read-only: one instance's queues from `postqueue -c CONFIG_DIR -j`, read as
+ * a stream (a queue may hold millions of messages; nothing is kept per
+ * message): counts per queue, the age of the oldest deferred message, and the
+ * distinct delay_reason texts (normalised: whitespace collapsed, identifiers
+ * of 8+ characters with a digit as "#", at most 200 characters; at most
+ * `maxReasons`, default QUEUE_MAX_REASONS).
+ */
+export interface QueueRequest {
+  id: number;
+  op: "queue";
+  instance: string;
+  maxReasons?: number;
+}
+export const QUEUE_MAX_REASONS = 20;
+export const QUEUE_GATE_QUEUES = ["active", "incoming", "deferred", "hold", "maildrop"] as const;
+export type QueueGateQueue = (typeof QUEUE_GATE_QUEUES)[number];
+
+export interface QueueResponse {
+  id: number;
+  op: "queue";
+  instance: InstanceInfo;
+  counts: Record<QueueGateQueue, number>;
+  /** Messages postqueue listed in a queue not named above (corrupt...). */
+  other: number;
+  /** Age in seconds of the oldest deferred message (by arrival_time); null when none is deferred. */
+  oldestDeferredS: number | null;
+  /** Distinct normalised delay_reason texts, in the order first seen. */
+  delayReasons: string[];
+  /** More distinct reasons were seen than maxReasons. */
+  reasonsTruncated: boolean;
+  /** Lines that were no JSON object (counted, not kept). */
+  badLines: number;
+  durationMs: number;
+  error?: AgentError;
+}
+
+/**
  * Read-only: every instance's configuration in one request (for `postfleet
  * drift`): main.cf (postconf -n), master.cf (-M, -F, -P), the instance set.
  */
@@ -344,7 +381,8 @@ export type AgentRequest =
   | HealthRequest
   | ServiceRequest
   | DriftFactsRequest
-  | ProbeRequest;
+  | ProbeRequest
+  | QueueRequest;
 
 // ---------------------------------------------------------------- responses
 
@@ -588,4 +626,5 @@ export type AgentResponse =
   | ServiceResponse
   | DriftFactsResponse
   | ProbeResponse
+  | QueueResponse
   | ErrorResponse;

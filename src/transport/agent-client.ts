@@ -29,6 +29,7 @@ import {
   type ConfigResponse,
   type DriftFactsResponse,
   type ProbeResponse,
+  type QueueResponse,
   type PersistResponse,
   type FactsResponse,
   type HealthResponse,
@@ -68,6 +69,7 @@ export interface ResponseByOp {
   "drift-facts": DriftFactsResponse;
   persist: PersistResponse;
   probe: ProbeResponse;
+  queue: QueueResponse;
 }
 
 export type ResponseFor<R> = R extends { op: infer O } ? (O extends keyof ResponseByOp ? ResponseByOp[O] : AgentResponse) : AgentResponse;
