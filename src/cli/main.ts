@@ -12,11 +12,12 @@ import { labCommand } from "./commands/lab.js";
 import { pingCommand } from "./commands/ping.js";
 import { postmultiCommand } from "./commands/postmulti.js";
 import { reportCommand } from "./commands/report.js";
+import { resumeCommand } from "./commands/resume.js";
 import { runCommand } from "./commands/run.js";
 import { runsCommand } from "./commands/runs.js";
 import { normalizeArgv } from "./options.js";
 
-const commands = [postmultiCommand, runCommand, runsCommand, pingCommand, reportCommand, driftCommand, bootstrapCommand, agentCommand, inventoryCommand, labCommand];
+const commands = [postmultiCommand, runCommand, runsCommand, resumeCommand, pingCommand, reportCommand, driftCommand, bootstrapCommand, agentCommand, inventoryCommand, labCommand];
 const words = commands.map((c) => String(c.command).split(" ")[0]!);
 const argv = normalizeArgv(hideBin(process.argv), words, ["postmulti"]);
 

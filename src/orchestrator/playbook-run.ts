@@ -13,7 +13,8 @@ import { hostname } from "node:os";
 import type { HostContext, HostResult } from "./operations.js";
 import { hostStatusOf, type BatchResult, type PlayHostOutcome, type PlayResult, type PlaybookDocument, type StepResult } from "./steps/step-results.js";
 import type { ExecStep } from "./steps/step-model.js";
-import { runHostSteps } from "./steps/host-steps.js";
+import { runHostSteps, type HostStepsOptions } from "./steps/host-steps.js";
+import { resumeHostSteps, type PlayResume } from "./resume-host.js";
 import { loadFacts, type StepContext } from "./steps/step-context.js";
 import { ABORTED_BEFORE_START, type FleetRun } from "./fleet-run.js";
 import { statusOfError } from "./host-errors.js";
@@ -31,6 +32,8 @@ export interface ExecPlay {
   /** Per batch (same index as `batches`): the play stops after a batch whose failures exceed it. */
   maxFailPerBatch?: number[];
   pauseBetweenBatchesMs: number;
+  /** A batch not finished within this stops the play (hosts in flight finish their current step; later batches untouched). */
+  progressDeadlineMs?: number;
   /** The play's steps for one host (templates rendered for it). */
   stepsFor(host: string): ExecStep[];
 }
@@ -44,6 +47,8 @@ export interface PlaybookRunOptions {
   check: boolean;
   /** Show a prompt and wait for Enter (pause steps); absent: pause prompts are refused at validation. */
   prompt?(text: string): Promise<void>;
+  /** `postfleet resume`: per play, what the stopped run had done (finished hosts are kept, hosts in flight taken up where they were). */
+  resume?: readonly PlayResume[];
 }
 
 export const BUDGET_SPENT = "failure budget spent";
@@ -82,8 +87,13 @@ export async function runPlaybook(run: FleetRun, pb: ExecPlaybook, o: PlaybookRu
 }
 
 async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRunOptions, pbFile: string): Promise<PlayResult> {
+  const prior = o.resume?.[pi];
+  if (prior?.ended) return prior.ended;
   run.events.emit({ type: "play-started", play: pi, name: play.name, hosts: play.hosts, batches: play.batches.length });
-  const result: PlayResult = { name: play.name, pattern: play.pattern, hosts: play.hosts, batches: [], failures: 0, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) };
+  const result: PlayResult = { name: play.name, pattern: play.pattern, hosts: play.hosts, batches: [], failures: prior?.failures ?? 0, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) };
+  // Resumed: the budget carries over (as recorded, or 0 after --reset-budget), and the journal says so.
+  if (prior) run.events.emit({ type: "budget", play: pi, failures: result.failures, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) });
+  let lastRun = -1; // the last batch run by this process (a resume: the pause before the first one counts from the recorded end)
   const budgetSpent = () => play.maxFail !== undefined && result.failures >= play.maxFail;
   const stopReason = (): string | undefined => (run.stopped ? INTERRUPTED : budgetSpent() ? `${BUDGET_SPENT} (${result.failures} of ${play.maxFail} failed)` : result.stopped);
   const prompts = new Map<string, Promise<void>>();
@@ -107,18 +117,27 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
     };
 
   for (const [bi, batch] of play.batches.entries()) {
+    // Resumed: hosts that finished keep their outcome; a batch they fill is not started again.
+    const left = prior ? batch.filter((h) => !prior.done.has(h)) : batch;
+    const inOrder = (outs: readonly PlayHostOutcome[]) => batch.map((h) => prior?.done.get(h) ?? outs.find((x) => x.host === h)!);
+    if (!left.length) {
+      result.batches.push({ batch: bi, hosts: inOrder([]), durationMs: 0 });
+      continue;
+    }
     // The pause first: a Ctrl-C (or anything else that stops the play) during it means this batch never starts.
-    if (bi > 0 && play.pauseBetweenBatchesMs > 0 && !stopReason()) await pause(play.pauseBetweenBatchesMs, run);
+    if (bi > 0 && play.pauseBetweenBatchesMs > 0 && !stopReason()) await pause(pauseLeft(play.pauseBetweenBatchesMs, lastRun === bi - 1 ? undefined : prior?.batchEnded.get(bi - 1)), run);
     const started = performance.now();
     const before = stopReason();
     if (before) {
       // Never attempted: every host of this and later batches.
-      result.batches.push({ batch: bi, hosts: batch.map((h) => skippedHost(h, before === INTERRUPTED ? ABORTED_BEFORE_START : before)), durationMs: 0 });
+      result.batches.push({ batch: bi, hosts: inOrder(left.map((h) => skippedHost(h, before === INTERRUPTED ? ABORTED_BEFORE_START : before))), durationMs: 0 });
       continue;
     }
-    run.events.emit({ type: "batch-started", play: pi, batch: bi, hosts: batch });
+    lastRun = bi;
+    run.events.emit({ type: "batch-started", play: pi, batch: bi, hosts: left });
+    const progressTimer = progressDeadline(play, bi, batch, result);
     const outcomes = (await run.runHosts(
-      batch,
+      left,
       counted(async ({ host, session, hardStop, opTimeoutMs }): Promise<HostResult> => {
         let facts: ReturnType<typeof loadFacts> | undefined;
         let step: number | undefined;
@@ -155,7 +174,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
         const locked = await lockHost(session, o, `postfleet run ${pbFile} (pid ${process.pid} on ${hostname()})`, opTimeoutMs, hardStop);
         let r;
         try {
-          r = await runHostSteps(ctx, steps, {
+          const hostSteps: HostStepsOptions = {
             stopReason,
             onStepStarted: (s) => {
               step = s.index;
@@ -167,7 +186,9 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
                 run.events.emit({ type: "instance", host, step: s.index, instance: i.instance, state: "done", status: i.status, action: i.action, ...(i.changes?.length ? { changes: i.changes } : {}), ...(i.error ? { detail: i.error } : {}) });
               run.events.emit({ type: "step-finished", host, step: s.index, name: s.name, status: s.status, ...(s.error ? { detail: s.error } : {}) });
             },
-          });
+          };
+          const progress = prior?.progress.get(host);
+          r = progress ? await resumeHostSteps(ctx, steps, progress, hostSteps) : await runHostSteps(ctx, steps, hostSteps);
         } finally {
           if (locked) await session.request({ op: "unlock" }, { timeoutMs: 10_000 }).catch(() => undefined);
         }
@@ -185,12 +206,14 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
       }),
       { skipReason: () => stopReason() },
     )) as PlayHostOutcome[];
+    clearTimeout(progressTimer);
     for (const h of outcomes) h.steps ??= [];
+    const all = inOrder(outcomes);
     // result.failures was counted as each host ended (counted); this batch's share, for max_fail_per_batch:
-    const failures = outcomes.filter((h) => h.status === "failed" || h.status === "unreachable").length;
-    const batchResult: BatchResult = { batch: bi, hosts: outcomes, durationMs: Math.round(performance.now() - started) };
+    const failures = all.filter((h) => h.status === "failed" || h.status === "unreachable").length;
+    const batchResult: BatchResult = { batch: bi, hosts: all, durationMs: Math.round(performance.now() - started) };
     result.batches.push(batchResult);
-    run.events.emit({ type: "batch-finished", play: pi, batch: bi, outcomes });
+    run.events.emit({ type: "batch-finished", play: pi, batch: bi, outcomes: all });
     const perBatch = play.maxFailPerBatch?.[bi];
     if (perBatch !== undefined && failures > perBatch && !result.stopped) {
       result.stopped = `${failures} of ${batch.length} hosts failed in batch ${bi + 1}, more than max_fail_per_batch allows (${perBatch})`;
@@ -204,6 +227,15 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
   return result;
 }
 
+/** progress_deadline: when it passes before the batch has finished, the play stops (stopReason() then gives result.stopped). */
+function progressDeadline(play: ExecPlay, bi: number, batch: string[], result: PlayResult): NodeJS.Timeout | undefined {
+  const ms = play.progressDeadlineMs;
+  if (!ms) return undefined;
+  return setTimeout(() => {
+    result.stopped ??= `progress_deadline (${ms / 1000} s) passed before batch ${bi + 1} (${batch.join(", ")}) had finished`;
+  }, ms);
+}
+
 /** Take the host lock for a real run as root (the lock lives in /run/postfleet); a --check run changes nothing and takes none. */
 async function lockHost(session: HostContext["session"], o: PlaybookRunOptions, holder: string, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
   if (o.check) return false;
@@ -215,6 +247,11 @@ async function lockHost(session: HostContext["session"], o: PlaybookRunOptions, 
 
 function skippedHost(host: string, why: string): PlayHostOutcome {
   return { host, status: "skipped", error: why, results: [], durationMs: 0, steps: [] };
+}
+
+/** The pause before a batch: whole, or (resumed) what is left of it since the previous batch ended. */
+function pauseLeft(ms: number, previousEnded: number | undefined): number {
+  return previousEnded === undefined ? ms : Math.max(0, ms - (Date.now() - previousEnded));
 }
 
 function pause(ms: number, run: FleetRun): Promise<void> {

@@ -1,7 +1,6 @@
 // `postfleet run PLAYBOOK.yml`: plays of steps over hosts in rolling batches,
 // health-gated, with one failure budget per play. The whole file is checked
 // (structure, patterns, variables per host) before anything connects.
-import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Argv, CommandModule } from "yargs";
 import { execPlaybook } from "../../orchestrator/playbook-plan.js";
@@ -13,6 +12,7 @@ import { attachProgress } from "../../report/progress.js";
 import { makeRun, openInventory, UsageError, type HostArgs } from "../context.js";
 import { HOST_OPTIONS, RECORD_OPTIONS } from "../options.js";
 import { checkOutputArgs, humanStream, startRecording, type OutputArgs } from "../recording.js";
+import { retryFileOf, updateRetryFile } from "../retry-file.js";
 
 interface RunArgs extends HostArgs, OutputArgs {
   playbook: string;
@@ -24,7 +24,7 @@ interface RunArgs extends HostArgs, OutputArgs {
 }
 
 /** Ask on the terminal and wait for Enter (pause steps with a prompt). */
-function terminalPrompt(text: string): Promise<void> {
+export function terminalPrompt(text: string): Promise<void> {
   return new Promise((resolve) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
     rl.question(`${text} [press Enter to go on] `, () => {
@@ -89,16 +89,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (ctx.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else out.write(renderPlaybookRecap(doc, human));
 
-    const retryFile = argv["retry-file"] ?? (argv.retry ? argv.playbook.replace(/\.ya?ml$/i, "") + ".retry" : undefined);
-    if (retryFile) {
-      if (doc.retryHosts.length) {
-        writeFileSync(retryFile, doc.retryHosts.map((h) => `${h}\n`).join(""));
-        process.stderr.write(`postfleet: ${doc.retryHosts.length} host(s) to retry written to ${retryFile} (use -l @${retryFile})\n`);
-      } else if (existsSync(retryFile)) {
-        rmSync(retryFile);
-        process.stderr.write(`postfleet: nothing to retry; removed ${retryFile}\n`);
-      }
-    }
+    const retryFile = retryFileOf(argv.playbook, { file: argv["retry-file"], retry: argv.retry });
+    if (retryFile) updateRetryFile(retryFile, doc.retryHosts);
     process.exitCode = exitCodeOf(doc);
   },
 };

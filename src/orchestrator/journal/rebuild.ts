@@ -36,10 +36,13 @@ export function loadRun(dir: string, id: string, thisHost = hostname()): { run: 
   const records = readJournal(path);
   const start = records.find((r): r is RecordOf<"run_start"> => r.type === "run_start");
   if (!start) throw new Error(`${path}: no run_start record (not a journal, or written by no run)`);
-  const end = records.find((r): r is RecordOf<"run_end"> => r.type === "run_end");
+  // A resumed run goes on in the same journal: what counts is its last part (from the last `resume` record).
+  const lastResume = findLast(records, (r): r is RecordOf<"resume"> => r.type === "resume");
+  const part = lastResume ? records.slice(records.indexOf(lastResume)) : records;
+  const end = findLast(part, (r): r is RecordOf<"run_end"> => r.type === "run_end");
   const flying = inFlight(records);
   const document = end ? (end.document as unknown as RunDocument) : rebuildDocument(start, records);
-  const status: RunStatus = end ? (end.aborted ? "aborted" : "finished") : writerAlive(start.controller, thisHost) ? "running" : "interrupted";
+  const status: RunStatus = end ? (end.aborted ? "aborted" : "finished") : writerAlive((lastResume ?? start).controller, thisHost) ? "running" : "interrupted";
   return {
     records,
     document,
@@ -100,7 +103,7 @@ function stepsSoFar(records: readonly RunRecord[], host: string): StepResult[] {
 /** The document of a run that did not end, as far as its records go. */
 export function rebuildDocument(start: RecordOf<"run_start">, records: readonly RunRecord[]): RunDocument {
   const ended = new Map<string, HostOutcome[]>();
-  for (const r of records) if (r.type === "host_end") ended.set(r.host, [...(ended.get(r.host) ?? []), r.outcome as unknown as HostOutcome]);
+  for (const r of records) if (r.type === "host_end") ended.set(r.host, [r.outcome as unknown as HostOutcome, ...(ended.get(r.host) ?? [])]);
   const flying = new Map(inFlight(records).map((f) => [f.host, f.step]));
   if (!start.plan) {
     const hosts = start.hosts.map((h) => ended.get(h)?.[0] ?? (flying.has(h) ? flightOutcome(h, flying.get(h)) : notReached(h)));
@@ -108,13 +111,13 @@ export function rebuildDocument(start: RecordOf<"run_start">, records: readonly 
   }
   // Playbooks: per play and batch, the host_end records of that play/batch.
   const plays: PlayResult[] = start.plan.plays.map((p, pi) => {
-    const playEnd = records.find((r): r is RecordOf<"play_end"> => r.type === "play_end" && r.play === pi);
+    const playEnd = findLast(records, (r): r is RecordOf<"play_end"> => r.type === "play_end" && r.play === pi);
     const budget = records.filter((r): r is RecordOf<"budget"> => r.type === "budget" && r.play === pi).at(-1);
     const started = records.some((r) => r.type === "play_start" && r.play === pi);
     const batches = p.batches.map((hosts, bi) => ({
       batch: bi,
       hosts: hosts.map((h): PlayHostOutcome => {
-        const end = records.find((r): r is RecordOf<"host_end"> => r.type === "host_end" && r.host === h && r.play === pi && r.batch === bi);
+        const end = findLast(records, (r): r is RecordOf<"host_end"> => r.type === "host_end" && r.host === h && r.play === pi && r.batch === bi);
         if (end) return end.outcome as unknown as PlayHostOutcome;
         const began = started && records.some((r) => r.type === "host_start" && r.host === h && r.play === pi && r.batch === bi);
         if (began && flying.has(h)) return flightOutcome(h, flying.get(h), stepsSoFar(records, h));
@@ -141,4 +144,10 @@ export function rebuildDocument(start: RecordOf<"run_start">, records: readonly 
 
 function notReached(host: string): HostOutcome {
   return { host, status: "skipped", error: NOT_REACHED, results: [], durationMs: 0 };
+}
+
+/** The last element that matches (Array.prototype.findLast is ES2023). */
+export function findLast<T, S extends T>(xs: readonly T[], p: (x: T) => x is S): S | undefined {
+  for (let i = xs.length - 1; i >= 0; i--) if (p(xs[i]!)) return xs[i] as S;
+  return undefined;
 }

@@ -29,6 +29,8 @@ export const PlannedPlaySchema = z.strictObject({
   pauseBetweenBatchesMs: z.int().optional(),
 });
 
+const controller = z.strictObject({ hostname: z.string(), pid: z.int(), startTime: z.string().optional().describe("The process's start time (Linux: /proc/PID/stat field 22), to tell a live writer from a reused pid"), user: z.string() });
+
 const RunStart = z.strictObject({
   ...base,
   type: z.literal("run_start"),
@@ -37,7 +39,7 @@ const RunStart = z.strictObject({
   kind: z.enum(["playbook", "operation"]),
   argv: z.array(z.string()).describe("The command line; values of -e/--extra-vars are replaced by the redacted `extraVars`"),
   cwd: z.string(),
-  controller: z.strictObject({ hostname: z.string(), pid: z.int(), startTime: z.string().optional().describe("The process's start time (Linux: /proc/PID/stat field 22), to tell a live writer from a reused pid"), user: z.string() }),
+  controller,
   version: z.string().describe("postfleet's version"),
   playbook: z.strictObject({ path: z.string(), sha256: z.string() }).optional(),
   check: z.boolean().optional(),
@@ -72,6 +74,18 @@ export const RecordSchemas = {
   play_end: z.strictObject({ ...base, type: z.literal("play_end"), play: z.int(), name: z.string(), stopped: z.string().optional() }),
   budget: z.strictObject({ ...base, type: z.literal("budget"), play: z.int(), failures: z.int(), maxFail: z.int().optional() }),
   interrupt: z.strictObject({ ...base, type: z.literal("interrupt"), reason: z.string() }),
+  resume: z.strictObject({
+    ...base,
+    type: z.literal("resume"),
+    controller: controller.describe("The process that continues the run (it writes the records that follow)"),
+    argv: z.array(z.string()).describe("The resume's command line (-e values replaced)"),
+    version: z.string(),
+    forced: z.array(z.strictObject({ source: z.string(), recorded: z.string().nullable(), now: z.string().nullable() })).optional().describe("--force: inventory sources or playbook whose content changed since the run started, accepted"),
+    resetBudget: z.boolean().optional().describe("--reset-budget: the plays' failure counts start again from 0"),
+    done: z.array(z.string()).describe("Hosts that had finished: not touched again"),
+    reexamine: z.array(z.string()).describe("Hosts in flight or stopped before their last step: their instances are looked at first"),
+    left: z.array(z.string()).describe("Hosts never reached"),
+  }),
   run_end: z.strictObject({ ...base, type: z.literal("run_end"), exitCode: z.int(), aborted: z.boolean(), summary, document }),
 } as const;
 

@@ -52,6 +52,19 @@ export function createJournalFile(dir: string, runId: string): RecordSink & { pa
   } catch (err) {
     throw new JournalError(`cannot create the run's journal ${path}: ${(err as Error).message}`);
   }
+  return fsyncedSink(path, fd);
+}
+
+/** A stored run's journal, opened to append (a resume goes on writing the same run); throws JournalError when it cannot. */
+export function appendJournalFile(path: string): RecordSink & { path: string } {
+  try {
+    return fsyncedSink(path, openSync(path, "a", 0o600));
+  } catch (err) {
+    throw new JournalError(`cannot append to the run's journal ${path}: ${(err as Error).message}`);
+  }
+}
+
+function fsyncedSink(path: string, fd: number): RecordSink & { path: string } {
   return {
     path,
     write(line) {
@@ -77,7 +90,8 @@ export function createJournalFile(dir: string, runId: string): RecordSink & { pa
  * Other sinks (--events) that fail are dropped silently after one report.
  */
 export class RecordWriter {
-  private seq = 0;
+  private seq: number;
+  private first = true;
   private journalBroken: Error | undefined;
   private readonly live: Array<RecordSink | undefined>;
 
@@ -86,7 +100,10 @@ export class RecordWriter {
     private readonly onError: (sink: number, err: Error) => void = () => undefined,
     /** False when there is no journal (read-only commands): the first sink is then an --events stream like the others. */
     private readonly journalFirst = true,
+    /** The last seq already in the journal (a resume numbers on from there). */
+    lastSeq = 0,
   ) {
+    this.seq = lastSeq;
     this.live = [...sinks];
   }
 
@@ -94,9 +111,11 @@ export class RecordWriter {
     return this.journalBroken;
   }
 
-  /** Write one record; throws only for the very first record (run_start), so that a run whose journal cannot be written never starts. */
+  /** Write one record; throws only for the very first record (run_start, resume), so that a run whose journal cannot be written never starts. */
   write(body: RecordBody): RunRecord {
     const record = { seq: ++this.seq, ts: new Date().toISOString(), ...body } as RunRecord;
+    const first = this.first;
+    this.first = false;
     const line = `${JSON.stringify(record)}\n`;
     for (const [i, sink] of this.live.entries()) {
       if (!sink) continue;
@@ -104,7 +123,7 @@ export class RecordWriter {
         sink.write(line);
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
-        if (record.seq === 1 && i === 0 && this.journalFirst) throw new JournalError(`cannot write the run's journal: ${e.message}`);
+        if (first && i === 0 && this.journalFirst) throw new JournalError(`cannot write the run's journal: ${e.message}`);
         this.live[i] = undefined;
         if (i === 0 && this.journalFirst) this.journalBroken = e;
         this.onError(i, e);
