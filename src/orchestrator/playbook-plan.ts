@@ -26,7 +26,7 @@ function action(s: Step): StepAction {
     case "reload":
       return { type: s.type, healthyTimeoutMs: s.healthyTimeoutMs, ...(s.gate ? { gate: s.gate } : {}) };
     case "wait":
-      return { type: "wait", checks: s.checks, timeoutMs: s.timeoutMs, intervalMs: s.intervalMs, ...(s.probe ? { probe: s.probe } : {}) };
+      return { type: "wait", checks: s.checks, timeoutMs: s.timeoutMs, intervalMs: s.intervalMs, ...(s.probe ? { probe: s.probe } : {}), ...(s.gate ? { gate: s.gate } : {}) };
     case "drain":
       return { type: "drain", timeoutMs: s.timeoutMs };
     case "undrain":
@@ -62,6 +62,7 @@ export function execPlay(p: Play): ExecPlay {
     ...(p.maxFail !== null ? { maxFail: p.maxFail } : {}),
     ...(p.maxFailPerBatch ? { maxFailPerBatch: p.maxFailPerBatch } : {}),
     pauseBetweenBatchesMs: p.pauseBetweenBatchesMs,
+    ...(p.progressDeadlineMs !== undefined ? { progressDeadlineMs: p.progressDeadlineMs } : {}),
     stepsFor: (host) => (p.steps[host] ?? []).map(execStep),
   };
 }

@@ -183,6 +183,7 @@ function loadPlay(play: CheckedPlay, index: number, ctx: PlayContext): Play | un
     steps: {},
   };
   if (seed !== undefined) out.orderSeed = seed;
+  if (p.progress_deadline !== undefined) out.progressDeadlineMs = parseDuration(p.progress_deadline) ?? 0;
   if (p.max_fail_per_batch !== undefined) out.maxFailPerBatch = perBatchTolerance(p.max_fail_per_batch as number | string, batches);
 
   // A prompt needs someone to answer it: reject before anything runs.

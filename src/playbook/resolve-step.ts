@@ -7,7 +7,7 @@ import { PROBE_MAX_LATENCY_MS, type HealthCheck } from "../protocol/index.js";
 import { parseDuration } from "./duration.js";
 import { toBool, TemplateError } from "./host-templates.js";
 import type { STEP_SCHEMAS, StepType } from "./schema.js";
-import type { ConfigSettings, DesiredInstance, GateSettings, InstanceSelector, ProbeSettings, Step } from "./types.js";
+import type { ConfigSettings, DesiredInstance, GateSettings, InstanceSelector, ProbeSettings, QueueGateSettings, Step } from "./types.js";
 import type { Path } from "./yaml-source.js";
 
 /** A value that rendered to something the step cannot use, at `path` (relative to the step). */
@@ -25,6 +25,7 @@ export const DEFAULTS = {
   waitTimeoutMs: 60_000,
   waitIntervalMs: 1_000,
   drainTimeoutMs: 300_000,
+  gateIntervalMs: 5_000,
 } as const;
 
 type Parsed<T extends StepType> = z.output<(typeof STEP_SCHEMAS)[T]>;
@@ -91,12 +92,12 @@ function waitChecks(w: Parsed<"wait">["wait"]): HealthCheck[] {
     }
     checks.push(c);
   }
-  if (w.queue) {
+  if (w.queue && w.queue.max !== undefined) {
     if (typeof w.queue.max !== "number") throw new StepValueError(["wait", "queue", "max"], `max must be a whole number, not '${String(w.queue.max)}'`);
     checks.push({ kind: "queue", max: w.queue.max });
   }
   if (w.command) checks.push({ kind: "command", argv: [...w.command] });
-  if (!checks.length && w.probe === undefined) throw new StepValueError(["wait"], "wait needs at least one check: master, smtp, queue, command or probe");
+  if (!checks.length && w.probe === undefined && !w.queue) throw new StepValueError(["wait"], "wait needs at least one check: master, smtp, queue, command or probe");
   return checks;
 }
 
@@ -114,6 +115,60 @@ function probeSettings(raw: RawProbe, path: Path): ProbeSettings {
     out.port = p.port;
   }
   return out;
+}
+
+type RawQueueGate = Partial<Record<"max_active" | "max_incoming" | "max_deferred" | "max_hold" | "max_maildrop" | "max_deferred_growth", unknown>> & { max_oldest_deferred?: unknown; no_new_delay_reason?: unknown };
+const QUEUE_COUNTS = [
+  ["max_active", "maxActive"],
+  ["max_incoming", "maxIncoming"],
+  ["max_deferred", "maxDeferred"],
+  ["max_hold", "maxHold"],
+  ["max_maildrop", "maxMaildrop"],
+  ["max_deferred_growth", "maxDeferredGrowth"],
+] as const;
+
+/** The queue gate's limits; undefined when none is given (a wait's queue may hold only `max`). */
+function queueGate(q: RawQueueGate, path: Path): QueueGateSettings | undefined {
+  const out: QueueGateSettings = {};
+  for (const [raw, key] of QUEUE_COUNTS) {
+    const v = q[raw];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) throw new StepValueError([...path, raw], `${raw} must be a whole number (0 or more), not '${String(v)}'`);
+    out[key] = v;
+  }
+  if (q.max_oldest_deferred !== undefined) out.maxOldestDeferredMs = ms(q.max_oldest_deferred, [...path, "max_oldest_deferred"], 0);
+  if (q.no_new_delay_reason !== undefined) out.noNewDelayReason = bool(q.no_new_delay_reason, [...path, "no_new_delay_reason"]);
+  return Object.keys(out).length ? out : undefined;
+}
+
+type RawSoak = { soak?: unknown; interval?: unknown; healthy_deadline?: unknown };
+
+/**
+ * soak / interval / healthy_deadline of a gate (path: where they are written).
+ * The deadline defaults to the step's own time to become healthy plus the soak.
+ */
+function soakSettings(raw: RawSoak, path: Path, healthyMs: number, intervalDefault: number, intervalPath: Path = [...path, "interval"]): Pick<GateSettings, "soakMs" | "intervalMs" | "healthyDeadlineMs"> {
+  const out: Pick<GateSettings, "soakMs" | "intervalMs" | "healthyDeadlineMs"> = {};
+  const soak = ms(raw.soak, [...path, "soak"], 0);
+  if (raw.soak === undefined && raw.healthy_deadline === undefined) return out;
+  const interval = ms(raw.interval, intervalPath, intervalDefault);
+  if (interval <= 0) throw new StepValueError(intervalPath, "interval must be more than 0 with soak or healthy_deadline (the gate is re-checked every interval)");
+  const deadline = ms(raw.healthy_deadline, [...path, "healthy_deadline"], healthyMs + soak);
+  if (deadline < soak)
+    throw new StepValueError([...path, "healthy_deadline"], `healthy_deadline (${deadline / 1000} s) is shorter than the soak (${soak / 1000} s): the gate could never hold for the soak within it`);
+  if (soak > 0 && interval > soak) throw new StepValueError(intervalPath, `interval (${interval / 1000} s) is longer than the soak (${soak / 1000} s): the soak would be checked only at its two ends`);
+  return { soakMs: soak, intervalMs: interval, healthyDeadlineMs: deadline };
+}
+
+type RawGate = RawSoak & { probe?: RawProbe; queue?: RawQueueGate };
+
+function gateSettings(raw: RawGate, path: Path, healthyMs: number): GateSettings | undefined {
+  const g: GateSettings = { ...soakSettings(raw, path, healthyMs, DEFAULTS.gateIntervalMs) };
+  if (raw.probe !== undefined) g.probe = probeSettings(raw.probe, [...path, "probe"]);
+  const q = raw.queue ? queueGate(raw.queue, [...path, "queue"]) : undefined;
+  if (q) g.queue = q;
+  if (raw.interval !== undefined && g.intervalMs === undefined) throw new StepValueError([...path, "interval"], "interval is the pause between checks of a soak: give soak (or healthy_deadline) too");
+  return Object.keys(g).length ? g : undefined;
 }
 
 /** The typed step for one host from its rendered, schema-checked value. */
@@ -140,24 +195,27 @@ export function resolveStep(type: StepType, parsed: Parsed<StepType>, head: Step
     case "restart":
     case "reload": {
       const p = parsed as Parsed<"start"> & Record<string, unknown>;
-      const gate = p[type] as { healthy_timeout?: unknown; gate?: { probe?: RawProbe } } | null;
+      const gate = p[type] as { healthy_timeout?: unknown; gate?: RawGate } | null;
       const s: Step = { ...head, type, select: selector(p.instances), healthyTimeoutMs: ms(gate?.healthy_timeout, [type, "healthy_timeout"], DEFAULTS.healthyTimeoutMs) };
-      if (gate?.gate?.probe !== undefined) {
-        const g: GateSettings = { probe: probeSettings(gate.gate.probe, [type, "gate", "probe"]) };
-        s.gate = g;
-      }
+      const g = gate?.gate ? gateSettings(gate.gate, [type, "gate"], s.healthyTimeoutMs) : undefined;
+      if (g) s.gate = g;
       return s;
     }
     case "wait": {
       const p = parsed as Parsed<"wait">;
+      const timeoutMs = ms(p.wait.timeout, ["wait", "timeout"], DEFAULTS.waitTimeoutMs);
+      const gate: GateSettings = soakSettings(p.wait, ["wait"], timeoutMs, DEFAULTS.waitIntervalMs);
+      const q = p.wait.queue ? queueGate(p.wait.queue, ["wait", "queue"]) : undefined;
+      if (q) gate.queue = q;
       return {
         ...head,
         type,
         select: selector(p.instances),
         checks: waitChecks(p.wait),
-        timeoutMs: ms(p.wait.timeout, ["wait", "timeout"], DEFAULTS.waitTimeoutMs),
+        timeoutMs,
         intervalMs: ms(p.wait.interval, ["wait", "interval"], DEFAULTS.waitIntervalMs),
         ...(p.wait.probe !== undefined ? { probe: probeSettings(p.wait.probe, ["wait", "probe"]) } : {}),
+        ...(Object.keys(gate).length ? { gate } : {}),
       };
     }
     case "drain": {

@@ -152,14 +152,39 @@ const probeFields = {
 const probeCheck = (extra: Record<string, z.ZodType>, description: string) =>
   z.union([z.literal(true), z.strictObject({ ...probeFields, ...extra })], { error: "expected true or {outcome, sender, recipient, max_latency, address, port}" }).describe(description);
 
+const queueLimits = {
+  max_active: count("At most this many messages in the active queue.", 0).optional(),
+  max_incoming: count("At most this many messages in the incoming queue.", 0).optional(),
+  max_deferred: count("At most this many messages in the deferred queue.", 0).optional(),
+  max_hold: count("At most this many messages in the hold queue.", 0).optional(),
+  max_maildrop: count("At most this many messages in the maildrop queue.", 0).optional(),
+  max_deferred_growth: count("The deferred queue grows by at most this many messages over its count before the step.", 0).optional(),
+  max_oldest_deferred: duration("The oldest deferred message is at most this old (by its arrival time).").optional(),
+  no_new_delay_reason: boolOrTemplate("No delay_reason (normalised) that the deferred messages did not already have before the step.").optional(),
+};
+const QUEUE_LIMIT_KEYS = Object.keys(queueLimits);
+
+const queueGate = z
+  .strictObject(queueLimits)
+  .refine((q) => Object.values(q).some((v) => v !== undefined), { error: `a queue gate needs at least one of ${QUEUE_LIMIT_KEYS.join(", ")}` })
+  .describe("Limits on each of the step's instances' queues (postqueue -j, read as a stream); growth and new delay reasons are measured against a reading taken before the step.");
+
+const soakFields = {
+  soak: duration("Every check of the gate (health, queue, probe) must hold continuously this long, re-checked every `interval`; a failed check resets the soak clock (Nomad's min_healthy_time).").optional(),
+  interval: duration("Pause between two checks of the gate (default 5s).").optional(),
+  healthy_deadline: duration("The host fails when the gate has not held for the soak within this (default: the step's healthy_timeout plus the soak).").optional(),
+};
+
 const gateField = z
   .strictObject({
     probe: probeCheck(
       { instance: z.string().optional().describe("The instance the probe enters (default: the first selected instance that is not the primary).") },
       "A mail-flow probe after the step's instances are back: inject a tagged message and follow it through the instance chain in Postfix's log.",
     ).optional(),
+    queue: queueGate.optional(),
+    ...soakFields,
   })
-  .describe("Checks that must hold on the host once the step's instances are back (after the health gate); a failed check fails the host.");
+  .describe("Checks that must hold on the host once the step's instances are back (after the health gate); a failed check fails the host. With soak, they (and the health gate) must hold continuously for that long.");
 
 const serviceGate = z
   .union(
@@ -170,9 +195,9 @@ const serviceGate = z
         gate: gateField.optional(),
       }),
     ],
-    { error: "expected nothing (null) or {healthy_timeout: DURATION, gate: {probe: ...}}" },
+    { error: "expected nothing (null) or {healthy_timeout: DURATION, gate: {probe: ..., queue: ..., soak: ...}}" },
   )
-  .describe("null, or {healthy_timeout: DURATION, gate: {probe: true | {...}}}.");
+  .describe("null, or {healthy_timeout: DURATION, gate: {probe: true | {...}, queue: {...}, soak, interval, healthy_deadline}}.");
 
 const healthGate = z
   .union([z.null(), z.strictObject({ healthy_timeout: duration("How long each instance may take to become healthy (master running, SMTP banner on its inet listeners). Default 30s.").optional() })], {
@@ -226,13 +251,16 @@ export const STEP_SCHEMAS = {
           .optional()
           .describe("An SMTP server answers with a 220 banner: true (the instance's own listeners) or {address, port}."),
         queue: z
-          .strictObject({ max: count("Largest acceptable active + incoming + deferred count.", 0) })
+          .strictObject({ max: count("Largest acceptable active + incoming + deferred count.", 0).optional(), ...queueLimits })
+          .refine((q) => Object.values(q).some((v) => v !== undefined), { error: `queue needs max or at least one of ${QUEUE_LIMIT_KEYS.join(", ")}` })
           .optional()
-          .describe("The instance's queue (active + incoming + deferred) holds at most `max` messages."),
+          .describe("The instance's queue (active + incoming + deferred) holds at most `max` messages; the queue gate's limits (max_deferred, max_deferred_growth, ...) measure growth and new delay reasons against a reading taken when the wait starts."),
         command: argv("A command run in the instance's context (as postmulti -x) that must exit 0; an argument vector, no shell.").optional(),
         probe: probeCheck({}, "A mail-flow probe into each selected instance reaches its outcome (repeated every `interval` until `timeout`).").optional(),
         timeout: duration("Give up after this long (default 60s).").optional(),
         interval: duration("Pause between attempts (default 1s).").optional(),
+        soak: soakFields.soak,
+        healthy_deadline: duration("With soak: the host fails when the checks have not held for the soak within this (default: timeout plus soak).").optional(),
       })
       .refine((w) => w.master !== undefined || w.smtp !== undefined || w.queue !== undefined || w.command !== undefined || w.probe !== undefined, {
         error: "wait needs at least one check: master, smtp, queue, command or probe",
@@ -316,6 +344,9 @@ export const PlaySchema = z
     ).optional(),
     max_fail_per_batch: countOrPercent(
       "Ansible's max_fail_percentage semantics, for those who want them: a count or a percentage of each batch; the play stops after a batch whose failed and unreachable hosts EXCEED it.",
+    ).optional(),
+    progress_deadline: duration(
+      "A batch must have finished (every host healthy, gates and soaks held) within this; when it passes, the play stops: hosts in flight finish their current step and stop, later batches are not touched.",
     ).optional(),
     pause_between_batches: duration('Wait this long between two batches (e.g. "30s", "2m", or a number of seconds).').optional(),
     vars: z.record(z.string(), z.unknown()).optional().describe("Variables of this play, for {{ templates }}: above inventory variables, below -e/--extra-vars."),

@@ -64,15 +64,36 @@ export interface ProbeSettings {
   port?: number;
 }
 
-/** What must hold on a host after a start/restart/reload step: a list of checks (today: the probe). */
+/** Limits on one instance's queues (postqueue -j); growth and new delay reasons against a reading before the step. */
+export interface QueueGateSettings {
+  maxActive?: number;
+  maxIncoming?: number;
+  maxDeferred?: number;
+  maxHold?: number;
+  maxMaildrop?: number;
+  maxDeferredGrowth?: number;
+  maxOldestDeferredMs?: number;
+  noNewDelayReason?: boolean;
+}
+
+/**
+ * What must hold on a host after a start/restart/reload step (or during a
+ * wait): a list of checks (the probe, the queue limits), checked once, or
+ * with `soakMs` continuously for that long (every `intervalMs`), within
+ * `healthyDeadlineMs`.
+ */
 export interface GateSettings {
   probe?: ProbeSettings;
+  queue?: QueueGateSettings;
+  soakMs?: number;
+  intervalMs?: number;
+  healthyDeadlineMs?: number;
 }
 
 export type InstancesStep = StepBase & { type: "instances"; instances: DesiredInstance[]; then?: ThenAction };
 export type PostconfStep = StepBase & { type: "postconf"; select: InstanceSelector; config: ConfigSettings; then?: ThenAction };
 export type ServiceStep = StepBase & { type: "start" | "stop" | "restart" | "reload"; select: InstanceSelector; healthyTimeoutMs: number; gate?: GateSettings };
-export type WaitStep = StepBase & { type: "wait"; select: InstanceSelector; checks: HealthCheck[]; timeoutMs: number; intervalMs: number; probe?: ProbeSettings };
+export type WaitStep = StepBase & { type: "wait"; select: InstanceSelector; checks: HealthCheck[]; timeoutMs: number; intervalMs: number; probe?: ProbeSettings; gate?: GateSettings };
 export type DrainStep = StepBase & { type: "drain"; select: InstanceSelector; timeoutMs: number };
 export type UndrainStep = StepBase & { type: "undrain"; select: InstanceSelector };
 export type PostmultiStep = StepBase & { type: "postmulti"; args: string[] };
@@ -107,6 +128,8 @@ export interface Play {
    */
   maxFailPerBatch?: number[];
   pauseBetweenBatchesMs: number;
+  /** A batch not finished (healthy) within this stops the play. */
+  progressDeadlineMs?: number;
   /** The play's vars, as written (templates unrendered). */
   vars: Record<string, unknown>;
   /** Each host's steps, in order, rendered for that host. */

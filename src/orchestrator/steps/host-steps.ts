@@ -9,12 +9,11 @@ import { predictFacts } from "./predicted-facts.js";
 import { drainStep } from "./drain.js";
 import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep } from "./step-model.js";
 import { stepStatusOf, type InstanceStepResult, type StepResult } from "./step-results.js";
-import { serviceStep } from "./service.js";
 import { settingsStep } from "./settings.js";
 import { isAgentRefusal, PartialStepError, selectInstances, StepError, type StepContext } from "./step-context.js";
 import { postmultiStep, runStep } from "./commands.js";
 import { waitStep } from "./wait.js";
-import { gateAfter } from "./probe-gate.js";
+import { gatedServiceStep } from "./probe-gate.js";
 
 export interface HostStepsOptions {
   /** Checked between steps: a reason stops this host's remaining steps (budget spent, interrupted). */
@@ -149,11 +148,10 @@ async function execute(ctx: StepContext, step: ExecStep): Promise<InstanceStepRe
     case "stop":
     case "restart":
     case "reload": {
-      const done = await serviceStep(ctx, a.type, await selected(ctx, step), a.healthyTimeoutMs);
-      return a.gate ? [...done, ...(await gateAfter(ctx, done, await selected(ctx, step), a.gate))] : done;
+      return gatedServiceStep(ctx, a.type, await selected(ctx, step), a.healthyTimeoutMs, a.gate);
     }
     case "wait":
-      return waitStep(ctx, await selected(ctx, step), a.checks, a.timeoutMs, a.intervalMs, a.probe);
+      return waitStep(ctx, await selected(ctx, step), a.checks, a.timeoutMs, a.intervalMs, a.probe, a.gate);
     case "drain":
       return drainStep(ctx, await selected(ctx, step), a.timeoutMs, true);
     case "undrain":

@@ -22,7 +22,7 @@ export type StepAction =
   | { type: "instances"; desired: DesiredInstance[] }
   | { type: "postconf"; settings: ConfigSpec }
   | { type: ServiceAction; healthyTimeoutMs: number; gate?: GateSettings }
-  | { type: "wait"; checks: HealthCheck[]; timeoutMs: number; intervalMs: number; probe?: ProbeSettings }
+  | { type: "wait"; checks: HealthCheck[]; timeoutMs: number; intervalMs: number; probe?: ProbeSettings; gate?: GateSettings }
   | { type: "drain"; timeoutMs: number }
   | { type: "undrain" }
   | { type: "postmulti"; args: string[] }

@@ -1,8 +1,10 @@
 // wait steps: explicit health checks on the selected instances, retried by
 // the agent until they pass or the timeout is up.
 import type { HealthCheck, InstanceFacts } from "../../protocol/index.js";
-import type { ProbeSettings } from "../../playbook/types.js";
+import type { GateSettings, ProbeSettings } from "../../playbook/types.js";
+import { gateRound, holdGate } from "./gate.js";
 import { probeOnce } from "./probe-gate.js";
+import { queueBaseline } from "./queue-gate.js";
 import type { InstanceStepResult } from "./step-results.js";
 import { instanceArg, perInstance, type StepContext } from "./step-context.js";
 
@@ -53,7 +55,9 @@ export async function waitStep(
   timeoutMs: number,
   intervalMs: number,
   probe?: ProbeSettings,
+  gate?: GateSettings,
 ): Promise<InstanceStepResult[]> {
+  if (gate && !ctx.check) return waitGate(ctx, selected, checks, timeoutMs, intervalMs, probe, gate);
   const out: InstanceStepResult[] = [];
   for (const inst of selected) {
     if (ctx.check) {
@@ -72,4 +76,35 @@ export async function waitStep(
     }
   }
   return out;
+}
+
+/**
+ * A wait with queue limits or a soak: rounds of every check (the health checks,
+ * the queues against a reading taken when the wait starts, the probe) on each
+ * selected instance, until they held for the soak (0: once) within the
+ * healthy deadline (default: the timeout plus the soak).
+ */
+async function waitGate(
+  ctx: StepContext,
+  selected: readonly InstanceFacts[],
+  checks: HealthCheck[],
+  timeoutMs: number,
+  intervalMs: number,
+  probe: ProbeSettings | undefined,
+  gate: GateSettings,
+): Promise<InstanceStepResult[]> {
+  const baseline = await queueBaseline(ctx, selected, gate.queue);
+  const rounds = selected.map((inst) =>
+    gateRound(ctx, {
+      health: { checks, instances: [inst] },
+      ...(gate.queue ? { queue: { settings: gate.queue, instances: [inst], baseline } } : {}),
+      ...(probe ? { probe: { entry: inst, run: () => probeOnce(ctx, inst, probe) } } : {}),
+    }),
+  );
+  const round = async () => {
+    const rows: InstanceStepResult[] = [];
+    for (const r of rounds) rows.push(...(await r()));
+    return rows;
+  };
+  return holdGate(ctx, round, { soakMs: gate.soakMs ?? 0, intervalMs: gate.intervalMs ?? intervalMs, deadlineMs: gate.healthyDeadlineMs ?? timeoutMs });
 }
