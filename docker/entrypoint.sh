@@ -6,7 +6,11 @@
 set -eu
 
 firstboot() {
-  [ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -A >/dev/null
+  # Ed25519 and ECDSA only (sshd_config names them): an RSA key costs up to a
+  # second of CPU per host, which a lab of many hosts on few cores feels.
+  for t in ed25519 ecdsa; do
+    [ -e "/etc/ssh/ssh_host_${t}_key" ] || ssh-keygen -q -t "$t" -N '' -f "/etc/ssh/ssh_host_${t}_key"
+  done
   if [ -n "${LAB_AUTHORIZED_KEYS:-}" ]; then
     printf '%s\n' "$LAB_AUTHORIZED_KEYS" > /root/.ssh/authorized_keys
     chmod 600 /root/.ssh/authorized_keys
