@@ -1,90 +1,18 @@
 // Faults during one-command fleet runs (`postfleet postmulti -p stop|start`,
 // `postmulti -x postconf -e ...`) on 4 lab hosts: the faulted host's ssh
 // session killed, the host paused, cut off its network, its config disk
-// full, its agent killed mid-edit, removed; the controller killed,
-// interrupted and terminated at several points. Every case: the other hosts
-// finish, each host's report matches it, files whole, nothing left behind,
-// the documented exit code.
-import { join } from "node:path";
+// full, its agent killed mid-edit, removed (the controller stopped:
+// fleet-controller.faults.test.ts). Every case: the other hosts finish, each
+// host's report matches it, files whole, nothing left behind, the documented
+// exit code.
+import { expect, describe, it } from "vitest";
 import { reached } from "./support/fault-case.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab, type TestLabHost } from "../support/lab.js";
-import { runFaultCase, type FaultCase } from "./support/fault-case.js";
-import { AGENT_PATTERN, armAgentKillAtWrite, armHoldAtWrite, HOLDING, trapFired, cutNetwork, fillDisk, installPostconfTrap, installStopTrap, armHoldAtStop, stopTrapFired, STOP_HOLDING, killSshSessions, pause, removeHost, sleep, unpause, waitOnHost } from "./support/faults.js";
-import { fleetStated, type FleetAction } from "./support/fleet-state.js";
+import { POINT, useFleetLab } from "./support/fleet-lab.js";
+import { armAgentKillAtWrite, armHoldAtStop, armHoldAtWrite, cutNetwork, fillDisk, installPostconfTrap, killSshSessions, pause, removeHost, stopTrapFired, trapFired, unpause } from "./support/faults.js";
+import type { FleetAction } from "./support/fleet-state.js";
 
-// Points of a run on the faulted host, as seen from inside it.
-const POINT = {
-  // (Patterns written so that they do not match the polling shell itself.)
-  agent: `pgrep -f -- '${AGENT_PATTERN}'`,
-  // A write is too short to catch from outside: the postconf trap holds it (armHoldAtWrite).
-  write: HOLDING,
-  // A stop too: the stop trap holds it (armHoldAtStop).
-  stopping: STOP_HOLDING,
-  sleeping: "pgrep -f '^sleep 2$'",
-} as const;
-
-describe("faults during fleet commands", () => {
-  let lab: Lab;
-  let hosts: TestLabHost[];
-  let n = 0;
-  const home = () => join(lab.dir, "home");
-
-  beforeAll(async () => {
-    lab = await startLab(4);
-    hosts = lab.hosts;
-    await Promise.all(
-      hosts.map((h) => h.exec("postmulti -e init && postmulti -I postfix-out -G mta -e create && postmulti -i postfix-out -e enable && postmulti -p start")),
-    );
-    // The postconf and stop traps on every host (inert until a case arms them).
-    await Promise.all(hosts.map(async (h) => (await installPostconfTrap(h), await installStopTrap(h))));
-  });
-  afterAll(async () => {
-    await lab?.stop();
-  });
-
-  // -T 15: connecting takes seconds on a loaded 2-core machine; --op-timeout 15 bounds a hung host.
-  const base = (...more: string[]) => ["-i", lab.inventoryPath, "--json", "-T", "15", "--op-timeout", "15", ...more];
-  const edit = () => {
-    n++;
-    const settings = { delay_warning_time: `${n}h`, maximal_queue_lifetime: `${n + 1}d` };
-    const argv = ["postmulti", "-x", "postconf", "-e", ...Object.entries(settings).map(([k, v]) => `${k}=${v}`)];
-    return { action: { kind: "edit", settings } as FleetAction, argv };
-  };
-  const live = () => hosts.filter((h) => h.name !== "gone");
-
-  function fleetCase(
-    name: string,
-    o: {
-      action: FleetAction;
-      argv: string[];
-      faulted: string[];
-      inject: FaultCase["inject"];
-      repair?: () => Promise<void>;
-      exits: FaultCase["exits"];
-      interrupted?: boolean;
-      gone?: string[];
-      rerun?: boolean;
-    },
-  ) {
-    const hs = live();
-    return runFaultCase({
-      name,
-      hosts: hs,
-      args: base(...o.argv),
-      env: { HOME: home() },
-      inject: o.inject,
-      ...(o.repair ? { repair: o.repair } : {}),
-      ...(o.gone ? { gone: o.gone } : {}),
-      ...(o.rerun === false ? {} : { rerun: ["-i", lab.inventoryPath, ...(o.gone ? ["-l", `all:!${o.gone.join(":!")}`] : []), "--json", ...o.argv] }),
-      exits: o.exits,
-      stated: (doc, h, b, nw) => fleetStated(o.action, !o.faulted.includes(h.name) && !o.interrupted)(doc, h, b, nw),
-      marker: lab.dir,
-      ports: hs.map((h) => h.port),
-    });
-  }
-  const host = (name: string) => hosts.find((h) => h.name === name)!;
-  const startAll = () => Promise.all(live().map((h) => h.exec("postmulti -p start >/dev/null 2>&1 || true")));
+describe("host faults during fleet commands", () => {
+  const { host, edit, fleetCase, startAll } = useFleetLab();
 
   it("ssh session killed on one host: at the agent's start, mid-edit, mid-stop", async () => {
     const h = host("mta02");
@@ -175,28 +103,6 @@ describe("faults during fleet commands", () => {
       throw e;
     }
   });
-
-  for (const sig of ["SIGKILL", "SIGINT", "SIGTERM"] as const)
-    it(`the controller ${sig === "SIGKILL" ? "killed" : sig === "SIGINT" ? "interrupted" : "terminated"} (${sig}) at the agent's start, mid-edit, mid-command`, async () => {
-      const h = host("mta02");
-      await installPostconfTrap(h);
-      for (const point of ["agent", "write", "sleeping"] as const) {
-        await startAll();
-        // "write": mta02's postconf -e is held for 2 s when it starts, and the signal lands then.
-        if (point === "write") await armHoldAtWrite(h, 2000);
-        const cmd = point === "sleeping" ? { action: { kind: "edit", settings: {} } as FleetAction, argv: ["postmulti", "-x", "sleep", "2"] } : edit();
-        await fleetCase(`controller ${sig} at ${point}`, {
-          ...cmd,
-          faulted: [],
-          interrupted: true,
-          inject: async ({ controller }) => {
-            if (await reached(h, point === "write" ? HOLDING : POINT[point])) controller.signal(sig);
-          },
-          exits: sig === "SIGKILL" ? ["SIGKILL"] : [4],
-        });
-        if (point === "write") expect(await trapFired(h), "the held write happened").toBe(true);
-      }
-    });
 
   it("a host removed mid-run (last: the lab has 3 hosts afterwards)", async () => {
     const h = host("mta04");
