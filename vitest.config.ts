@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongestFirstSequencer from "./test/support/longest-first.js";
 
 // Four suites: `unit` (pure logic, no Docker), `integration` (real lab
 // containers; its global set-up makes a Docker engine and the lab image
@@ -9,6 +10,8 @@ export default defineConfig({
   test: {
     // In CI, also a JSON record of the results, which .ci/run sums up in one line.
     reporters: process.env.CI ? ["default", ["json", { outputFile: "test-results.json" }]] : ["default"],
+    // Longest files first within each suite (a fresh clone has no timing cache).
+    sequence: { sequencer: LongestFirstSequencer },
     env: { TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED ?? "true" },
     projects: [
       {
