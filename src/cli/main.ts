@@ -4,20 +4,10 @@
 import yargs, { type CommandModule } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { EXIT } from "../orchestrator/run-document.js";
-import { agentCommand } from "./commands/agent.js";
-import { bootstrapCommand } from "./commands/bootstrap.js";
-import { driftCommand } from "./commands/drift.js";
-import { inventoryCommand } from "./commands/inventory.js";
-import { labCommand } from "./commands/lab.js";
-import { pingCommand } from "./commands/ping.js";
-import { postmultiCommand } from "./commands/postmulti.js";
-import { reportCommand } from "./commands/report.js";
-import { resumeCommand } from "./commands/resume.js";
-import { runCommand } from "./commands/run.js";
-import { runsCommand } from "./commands/runs.js";
+import { COMMANDS } from "./command-list.js";
 import { normalizeArgv } from "./options.js";
 
-const commands = [postmultiCommand, runCommand, runsCommand, resumeCommand, pingCommand, reportCommand, driftCommand, bootstrapCommand, agentCommand, inventoryCommand, labCommand];
+const commands = COMMANDS;
 const words = commands.map((c) => String(c.command).split(" ")[0]!);
 const argv = normalizeArgv(hideBin(process.argv), words, ["postmulti"]);
 

@@ -135,10 +135,10 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
     }
     lastRun = bi;
     run.events.emit({ type: "batch-started", play: pi, batch: bi, hosts: left });
-    const progressTimer = progressDeadline(play, bi, batch, result);
+    const progress = progressDeadline(play, bi, batch, result);
     const outcomes = (await run.runHosts(
       left,
-      counted(async ({ host, session, hardStop, opTimeoutMs }): Promise<HostResult> => {
+      progressTracked(progress, counted(async ({ host, session, hardStop, opTimeoutMs }): Promise<HostResult> => {
         let facts: ReturnType<typeof loadFacts> | undefined;
         let step: number | undefined;
         let created: ReadonlySet<string> = new Set();
@@ -203,10 +203,10 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
           steps: r.steps,
           ...(r.incomplete ? { incomplete: r.incomplete } : {}),
         } as HostResult;
-      }),
+      })),
       { skipReason: () => stopReason() },
     )) as PlayHostOutcome[];
-    clearTimeout(progressTimer);
+    progressVerdict(progress, outcomes, result);
     for (const h of outcomes) h.steps ??= [];
     const all = inOrder(outcomes);
     // result.failures was counted as each host ended (counted); this batch's share, for max_fail_per_batch:
@@ -227,13 +227,45 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
   return result;
 }
 
-/** progress_deadline: when it passes before the batch has finished, the play stops (stopReason() then gives result.stopped). */
-function progressDeadline(play: ExecPlay, bi: number, batch: string[], result: PlayResult): NodeJS.Timeout | undefined {
+/** progress_deadline of one batch: when it passes before the batch has finished, the play stops (stopReason() then gives result.stopped). */
+interface ProgressWatch {
+  timer?: NodeJS.Timeout;
+  passed?: string;
+  /** Hosts that had finished before it passed. */
+  done: Set<string>;
+}
+
+function progressDeadline(play: ExecPlay, bi: number, batch: string[], result: PlayResult): ProgressWatch {
+  const w: ProgressWatch = { done: new Set() };
   const ms = play.progressDeadlineMs;
-  if (!ms) return undefined;
-  return setTimeout(() => {
-    result.stopped ??= `progress_deadline (${ms / 1000} s) passed before batch ${bi + 1} (${batch.join(", ")}) had finished`;
+  if (!ms) return w;
+  w.timer = setTimeout(() => {
+    w.passed = `progress_deadline (${ms / 1000} s) passed before batch ${bi + 1} (${batch.join(", ")}) had finished`;
+    result.stopped ??= w.passed;
   }, ms);
+  return w;
+}
+
+function progressTracked(w: ProgressWatch, work: (c: HostContext) => Promise<HostResult>) {
+  return async (c: HostContext): Promise<HostResult> => {
+    try {
+      return await work(c);
+    } finally {
+      if (!w.passed) w.done.add(c.host);
+    }
+  };
+}
+
+/** A host still in flight when the deadline passed did not become healthy in time: failed (and counted), whatever its steps did after. */
+function progressVerdict(w: ProgressWatch, outcomes: PlayHostOutcome[], result: PlayResult): void {
+  clearTimeout(w.timer);
+  if (!w.passed) return;
+  for (const h of outcomes) {
+    if (w.done.has(h.host) || h.status === "failed" || h.status === "unreachable" || h.status === "skipped") continue;
+    h.status = "failed";
+    h.error = `not finished within the play's progress_deadline: ${w.passed}`;
+    result.failures++;
+  }
 }
 
 /** Take the host lock for a real run as root (the lock lives in /run/postfleet); a --check run changes nothing and takes none. */

@@ -2,6 +2,8 @@
 // gets (durations in ms, the healthy deadline's default), and bad values
 // rejected at their file:line. The limits' messages and the soak's rounds as
 // pure logic (a scripted round, no host).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { QueueResponse } from "../../../src/protocol/index.js";
 import { holdGate } from "../../../src/orchestrator/steps/gate.js";
@@ -47,6 +49,19 @@ describe("queue gate, soak and deadline settings", () => {
     expect(await bad("    - restart:\n        gate:\n          queue: {max_deferrd: 1}\n")).toContainEqual(expect.stringMatching(/^pb\.yml:5:\d+: unknown key 'max_deferrd' .*did you mean 'max_deferred'/));
     expect(await bad("    - wait: {queue: {max_oldest_deferred: soon}}\n")).toEqual([expect.stringMatching(/^pb\.yml:3:\d+: .*duration/)]);
     expect(await bad("    - wait: {master: true}\n", "  progress_deadline: later\n")).toEqual([expect.stringMatching(/^pb\.yml:2:\d+: .*duration/)]);
+  });
+
+  it("every example of the README's 'Mail-flow probes' section is a valid playbook, the gates' examples with their settings", async () => {
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8");
+    const section = /### Mail-flow probes([\s\S]*?)\n### /.exec(readme)![1]!;
+    const examples = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(examples).toHaveLength(4);
+    const plays = await Promise.all(examples.map(async (e) => (await load(e)).plays[0]!));
+    const first = (i: number) => Object.values(plays[i]!.steps)[0]!;
+    expect(first(1)[0]).toMatchObject({ type: "start", gate: { queue: { maxDeferredGrowth: 0, maxOldestDeferredMs: 600_000, noNewDelayReason: true }, soakMs: 30_000 } });
+    expect(first(1)[1]).toMatchObject({ type: "wait", gate: { queue: { maxDeferred: 100, maxActive: 500 } } });
+    expect(first(2)[0]).toMatchObject({ type: "restart", gate: { queue: { maxDeferredGrowth: 5 }, soakMs: 30_000, intervalMs: 5000, healthyDeadlineMs: 120_000 } });
+    expect(plays[3]!.progressDeadlineMs).toBe(300_000);
   });
 });
 
