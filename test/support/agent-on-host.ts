@@ -30,6 +30,15 @@ export async function mustSh(host: TestLabHost, cmd: string): Promise<string> {
   return r.stdout;
 }
 
+/** One protocol request (id 1) through `node agent.cjs --serve` on the host; its answer. */
+export async function serveOnce<T extends AgentResponse>(host: TestLabHost, req: Record<string, unknown> & { op: string }): Promise<T> {
+  const line = JSON.stringify({ id: 1, ...req });
+  const r = await sh(host, `printf '%s\\n' ${shq(line)} | node ${AGENT} --serve`);
+  const answer = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as T).find((a) => a.id === 1);
+  if (!answer) throw new Error(`no answer (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
+  return answer;
+}
+
 /** Run `node agent.cjs --json [flags] ARGS` on the host and parse its one response line. */
 export async function agentJson(host: TestLabHost, args: string[], flags: string[] = []): Promise<PostmultiResponse & { processExit: number }> {
   const r = await sh(host, `node ${AGENT} --json ${flags.join(" ")} ${args.map(shq).join(" ")}`);

@@ -8,7 +8,7 @@
 // chain runs as enabled postfix@ units plus the sink's unit.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProbeRequest, ProbeResponse } from "../../../src/protocol/index.js";
-import { AGENT, installAgent, sh, shq } from "../../support/agent-on-host.js";
+import { installAgent, serveOnce } from "../../support/agent-on-host.js";
 import { jsonOf } from "../../support/cli.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
 import { explain, outcomeOf, runPlaybook, writePlaybook } from "../../support/playbook.js";
@@ -16,13 +16,7 @@ import { explain, outcomeOf, runPlaybook, writePlaybook } from "../../support/pl
 /** A one-play playbook on every host with these steps (YAML, indented by 4). */
 const play = (name: string, steps: string) => writePlaybook(name, `- name: probe-gated restart\n  hosts: all\n  steps:\n${steps}`);
 
-async function probe(host: TestLabHost, req: Omit<ProbeRequest, "id" | "op">): Promise<ProbeResponse> {
-  const line = JSON.stringify({ id: 1, op: "probe", ...req });
-  const r = await sh(host, `printf '%s\\n' ${shq(line)} | node ${AGENT} --serve`);
-  const answer = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as ProbeResponse).find((a) => a.id === 1);
-  if (!answer) throw new Error(`no answer (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
-  return answer;
-}
+const probe = (host: TestLabHost, req: Omit<ProbeRequest, "id" | "op">) => serveOnce<ProbeResponse>(host, { op: "probe", ...req });
 
 /** Messages in every queue of every instance (postqueue -j lines). */
 async function queued(host: TestLabHost): Promise<string> {

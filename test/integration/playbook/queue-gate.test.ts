@@ -8,20 +8,14 @@
 // - a progress_deadline that stops a play before its second batch.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueueRequest, QueueResponse } from "../../../src/protocol/index.js";
-import { AGENT, installAgent, sh, shq } from "../../support/agent-on-host.js";
+import { installAgent, serveOnce } from "../../support/agent-on-host.js";
 import { jsonOf } from "../../support/cli.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
 import { explain, outcomeOf, runPlaybook, writePlaybook } from "../../support/playbook.js";
 
 const INSTANCE_DIRS = "/etc/postfix /etc/postfix-in /etc/postfix-filter /etc/postfix-out";
 
-async function queueOf(host: TestLabHost, req: Omit<QueueRequest, "id" | "op">): Promise<QueueResponse> {
-  const line = JSON.stringify({ id: 1, op: "queue", ...req });
-  const r = await sh(host, `printf '%s\\n' ${shq(line)} | node ${AGENT} --serve`);
-  const answer = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as QueueResponse).find((a) => a.id === 1);
-  if (!answer) throw new Error(`no answer (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
-  return answer;
-}
+const queueOf = (host: TestLabHost, req: Omit<QueueRequest, "id" | "op">) => serveOnce<QueueResponse>(host, { op: "queue", ...req });
 
 /** Every queue of every instance emptied (what a case left behind must not reach the next). */
 const emptyQueues = (host: TestLabHost) => host.exec(`for d in ${INSTANCE_DIRS}; do postsuper -c $d -d ALL >/dev/null 2>&1; done; true`);
