@@ -7,6 +7,7 @@ import { createHash, createHmac, randomBytes } from "node:crypto";
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from "node:fs";
 import { dirname } from "node:path";
 import { HostKeyError } from "./errors.js";
+import { checkHostCertificate, isCertificateType, type KeySource } from "./ssh-cert.js";
 import type { HostKeyChecking } from "../shared/connection-target.js";
 
 export type KnownHostsMarker = "revoked" | "cert-authority" | null;
@@ -178,6 +179,7 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
   const files = [...(req.file === undefined ? [] : [req.file]), ...(req.globalFiles ?? [])];
   const searched = files.length > 0 ? files.join(", ") : "no known_hosts file (UserKnownHostsFile and GlobalKnownHostsFile none)";
   const matching = files.flatMap(readEntries).filter((e) => entryMatches(e, lookup));
+  if (isCertificateType(presentedType)) return verifyHostCertificate(req, lookup, matching);
 
   const revoked = matching.find((e) => e.marker === "revoked" && e.key.equals(req.key));
   // Revoked keys are refused even with checking off, as OpenSSH does.
@@ -235,11 +237,12 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
   }
 
   const ca = matching.find((e) => e.marker === "cert-authority");
-  if (ca) {
+  if (ca && !certificateSetAside.has(req)) {
     throw new HostKeyError(
       req.hostLabel,
-      `${ca.file}:${ca.line}: @cert-authority entries (host certificates) are not supported by postfleet; ` +
-        `add the host's own key for ${lookup} (${presentedType} ${fp}) to ${req.file ?? "a known_hosts file"}`,
+      `${ca.file}:${ca.line}: only an @cert-authority line vouches for ${lookup}, and postfleet's SSH library (ssh2) cannot ` +
+        `negotiate certificate host keys (*-cert-v01@openssh.com), so the host showed its plain key (${presentedType} ${fp}), ` +
+        `which no known_hosts line lists; add the host's own key for ${lookup} to ${req.file ?? "a known_hosts file"}`,
       "unsupported",
     );
   }
@@ -264,6 +267,42 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
       ` or connect once with postfleet_host_key_checking=accept-new.`,
     "unknown",
   );
+}
+
+/** Requests for the plain key of a certificate that did not count: the refusal is about the certificate, not about @cert-authority support. */
+const certificateSetAside = new WeakSet<VerifyRequest>();
+
+const where = (e: KnownHostsEntry): KeySource => ({ key: e.key, where: `${e.file}:${e.line}` });
+
+/**
+ * A host certificate, checked as ssh checks it (sshconnect.c check_host_key): trusted when an
+ * @cert-authority line for the host lists its CA and the certificate passes the rules of
+ * checkHostCertificate; refused when it or its CA is @revoked; otherwise, as ssh does, the
+ * certificate is set aside and its plain key checked against the known keys (so accept-new may
+ * add it), and a refusal then says why the certificate did not count.
+ */
+function verifyHostCertificate(req: VerifyRequest, lookup: string, matching: KnownHostsEntry[]): VerifyOutcome {
+  const authorities = matching.filter((e) => e.marker === "cert-authority");
+  const v = checkHostCertificate({
+    blob: req.key,
+    principal: req.hostKeyAlias ?? req.host,
+    authorities: authorities.map(where),
+    revoked: matching.filter((e) => e.marker === "revoked").map(where),
+  });
+  const fp = fingerprintSha256(req.key);
+  if (v.ok) return { status: "ok", entry: authorities.find((e) => `${e.file}:${e.line}` === v.ca.where)! };
+  const refused = `host certificate for ${lookup} (${keyTypeOfBlob(req.key)} ${fp}) refused: ${v.message}`;
+  if (v.reason === "revoked" || !v.cert) {
+    throw new HostKeyError(req.hostLabel, `${refused}; refusing to connect`, v.reason === "revoked" ? "revoked" : "unknown");
+  }
+  const plain = { ...req, key: v.cert.publicKey };
+  certificateSetAside.add(plain);
+  try {
+    return verifyHostKey(plain);
+  } catch (e) {
+    if (e instanceof HostKeyError) throw new HostKeyError(req.hostLabel, `${refused}; and its plain key: ${e.message}`, e.reason);
+    throw e;
+  }
 }
 
 /** True when the file exists, is not empty and its last byte is not a newline. */

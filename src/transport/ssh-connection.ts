@@ -10,6 +10,7 @@ import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./private-keys
 import { fingerprintSha256, knownHostsLookupName, knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
 import { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
 import { jumpChain } from "./jump-chain.js";
+import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from "./ssh-cert.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
 
 export interface ConnectionOptions {
@@ -93,15 +94,8 @@ async function acquireJump(key: string, share: boolean, create: () => Promise<Cl
   };
 }
 
-const HOST_KEY_ALGORITHMS = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "rsa-sha2-512",
-  "rsa-sha2-256",
-  "ssh-rsa",
-];
+/** OpenSSH's modern signature algorithms (those it accepts from a CA), then the legacy ssh-rsa a plain host key may still use. */
+const HOST_KEY_ALGORITHMS = [...DEFAULT_CA_SIGNATURE_ALGORITHMS, "ssh-rsa"];
 
 /** Algorithms for the key types already known for this host first, so a known key is what we get. */
 function hostKeyAlgorithms(knownTypes: string[]): string[] {

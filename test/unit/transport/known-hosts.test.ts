@@ -128,9 +128,11 @@ describe("verifyHostKey", () => {
     }
   });
 
-  it("explains that @cert-authority is not supported", () => {
+  it("explains that a host vouched for by @cert-authority only showed a plain key (ssh2 negotiates no certificates)", () => {
     const f = file(`@cert-authority [127.0.0.1]:* ${other.line}\n`);
-    expect(() => verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" })).toThrow(/@cert-authority entries .* not supported/);
+    expect(() => verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" })).toThrow(
+      /only an @cert-authority line vouches for \[127\.0\.0\.1\]:2222, and postfleet's SSH library \(ssh2\) cannot negotiate certificate host keys/,
+    );
   });
 
   it("strict refuses unknown hosts; accept-new appends a plain entry (creating the file) that then verifies", () => {
