@@ -23,7 +23,7 @@ describe("playbooks/schema.json", () => {
   it("documents every play key and step type", () => {
     const schema = JSON.parse(schemaText()) as { items: { properties: Record<string, { description?: string }> } };
     const play = schema.items.properties;
-    expect(Object.keys(play).sort()).toEqual(["hosts", "max_fail", "max_fail_per_batch", "name", "order", "pause_between_batches", "serial", "steps", "vars"]);
+    expect(Object.keys(play).sort()).toEqual(["hosts", "max_fail", "max_fail_per_batch", "name", "order", "pause_between_batches", "progress_deadline", "serial", "steps", "vars"]);
     for (const [k, v] of Object.entries(play)) expect(v.description, k).toMatch(/\w/);
     expect(play["max_fail"]!.description).toMatch(/REACHES/);
   });
