@@ -35,6 +35,7 @@ export async function holdGate(ctx: StepContext, round: GateRound, s: Soak): Pro
   let rounds = 0;
   let resets = 0;
   let lastHeld = 0;
+  let lastFailure = "";
   const every = `every ${secs(s.intervalMs)}`;
   const summary = (status: "ok" | "failed", action: string, error?: string): InstanceStepResult => ({
     instance: "(gate)",
@@ -49,6 +50,7 @@ export async function holdGate(ctx: StepContext, round: GateRound, s: Soak): Pro
     rounds++;
     const t = performance.now();
     const failed = rows.some((r) => r.status === "failed");
+    if (failed) lastFailure = failedText(rows);
     let flapped = false;
     if (!failed) {
       since ??= t;
@@ -71,7 +73,7 @@ export async function holdGate(ctx: StepContext, round: GateRound, s: Soak): Pro
       if (ctx.hardStop.aborted) error = `gate stopped after ${rounds} checks: the run was stopped`;
       else if (flapped) error = `gate failed after holding ${secs(lastHeld)} of ${soak}: ${failedText(rows)}; ${soak} cannot complete within ${deadline}`;
       else if (failed) error = `gate did not hold within ${deadline} (${rounds} checks ${every}${resets ? `, held at most ${secs(lastHeld)} of ${soak}` : ""}): ${failedText(rows)}`;
-      else error = `gate held for ${secs(t - since!)}, but ${soak} cannot complete within ${deadline}`;
+      else error = `gate held for ${secs(t - since!)}${lastFailure ? ` since its last failure (${lastFailure})` : ""}, but ${soak} cannot complete within ${deadline}`;
       return [summary("failed", failed ? "gate did not hold" : "gate held too late", error), ...rows];
     }
     const pause = since === null ? s.intervalMs : Math.min(s.intervalMs, Math.max(0, need));

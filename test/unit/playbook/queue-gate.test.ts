@@ -130,6 +130,14 @@ describe("holdGate (soak within the healthy deadline)", () => {
     expect(r[0]).toMatchObject({ status: "ok", action: expect.stringMatching(/the soak clock was reset 1 time\)$/) });
   });
 
+  it("healthy too late for a whole soak: fails at once, naming the failure before", async () => {
+    let n = 0;
+    // Failed at 0 ms (a whole soak still fits), healthy at 250 ms: 250 ms left, a soak needs 300.
+    const r = await holdGate(ctx, async () => (n++ < 1 ? [down] : [ok]), { soakMs: 300, intervalMs: 250, deadlineMs: 500 });
+    expect(r[0]!.error).toMatch(/^gate held for 0 s since its last failure \(postfix-filter: master: not running\), but the 0\.3 s soak cannot complete within healthy_deadline 0\.5 s$/);
+    expect(n).toBe(2);
+  });
+
   it("never healthy: fails at the deadline naming the last failure", async () => {
     const r = await holdGate(ctx, async () => [down], { soakMs: 0, intervalMs: 50, deadlineMs: 200 });
     expect(r[0]!.error).toMatch(/^gate did not hold within healthy_deadline 0\.2 s \(\d+ checks every 0\.05 s\): postfix-filter: master: not running$/);
