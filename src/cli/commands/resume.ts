@@ -6,7 +6,7 @@
 // It goes on writing the run's own journal, so the run's document (and
 // `runs show`) covers the whole run, each host once.
 import { join } from "node:path";
-import type { Argv, CommandModule } from "yargs";
+import type { Argv, CommandModule, Options } from "yargs";
 import { redactArgv } from "../../orchestrator/journal/meta.js";
 import { appendJournalFile, JournalError, RecordWriter, runsDir, processStartTime, type RecordSink } from "../../orchestrator/journal/store.js";
 import { attachRecorder } from "../../orchestrator/journal/recorder.js";
@@ -42,7 +42,12 @@ interface ResumeArgs extends OutputArgs {
 
 /** Options of the run that resume may give again (secrets are asked for as the run asked; -i and -l are the run's own). */
 const AGAIN = ["ask-become-pass", "vault-password-file", "vault-id", "ask-vault-pass", "private-key", "user", "forks", "timeout", "op-timeout", "agent-persist", "host-key-checking", "become", "become-user"] as const;
-const againOptions = Object.fromEntries(AGAIN.map((k) => [k, { ...HOST_OPTIONS[k], default: undefined, describe: `${HOST_OPTIONS[k].describe} (default: as the run had it)` }]));
+const againOptions = Object.fromEntries(
+  AGAIN.map((k) => {
+    const { default: _none, ...spec } = HOST_OPTIONS[k] as Options;
+    return [k, { ...spec, describe: `${spec.describe} (default: as the run had it)` }];
+  }),
+);
 
 export const resumeCommand: CommandModule<object, ResumeArgs> = {
   command: "resume [id]",
@@ -97,7 +102,7 @@ async function resume(argv: ResumeArgs, stored: StoredRunToResume, plan: ResumeP
   const { start } = stored;
   const playbookPath = start.playbook!.path;
   const recorded = recordedHostArgs(start.argv);
-  const given = Object.fromEntries(AGAIN.filter((k) => argv[k] !== undefined).map((k) => [k, argv[k]]));
+  const given = Object.fromEntries(AGAIN.filter((k) => argv[k] !== undefined && !(Array.isArray(argv[k]) && (argv[k] as unknown[]).every((v) => v === undefined))).map((k) => [k, argv[k]]));
   const args: HostArgs & OutputArgs = { ...recorded, ...given, json: argv.json, "list-hosts": false, ...(argv.verbose !== undefined ? { verbose: argv.verbose } : {}), ...(argv.events ? { events: argv.events } : {}), ...(argv.junit ? { junit: argv.junit } : {}) } as HostArgs & OutputArgs;
   const extraVars = { ...(start.extraVars ?? {}), ...parseExtraVars(argv["extra-vars"] ?? []) };
   const missing = redactedKeys(extraVars);
