@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { ensureLabImage } from "./engine.js";
 import { renderInventory, renderKnownHosts, type LabHost } from "./lab-inventory.js";
 import { generateLoginKey } from "./keys.js";
+import { setUpLabCertificates, type LabCertificates } from "./certificates.js";
 
 const run = promisify(execFile);
 
@@ -37,6 +38,12 @@ export interface LabOptions {
    * 127.0.0.1:10026 → smtp-sink on 127.0.0.1:2525; ready when startLab returns.
    */
   mailFlow?: boolean;
+  /**
+   * SSH certificates (src/lab/certificates.ts): a lab host CA signs each host's ed25519 key
+   * (principals: inventory name and address), sshd presents it and trusts a lab user CA, which
+   * certifies the login key (KEY-cert.pub). The known_hosts file and inventory stay as without.
+   */
+  certificates?: boolean;
   /** Progress messages. */
   log?: (msg: string) => void;
 }
@@ -56,6 +63,8 @@ export interface Lab {
   publicKey: string;
   knownHostsPath: string;
   inventoryPath: string;
+  /** With the `certificates` option: the CAs, the @cert-authority known_hosts file, the user certificate. */
+  certificates?: LabCertificates;
   /** Stop and remove this lab's containers (and the directory when `removeDir`). */
   stop(o?: { removeDir?: boolean }): Promise<void>;
 }
@@ -137,6 +146,16 @@ export async function startLab(count: number, o: LabOptions): Promise<Lab> {
     }),
   );
 
+  let certificates: LabCertificates | undefined;
+  if (o.certificates) {
+    try {
+      certificates = await setUpLabCertificates(dir, hosts, { privateKeyPath: key.privateKeyPath, user });
+    } catch (e) {
+      await Promise.allSettled(containers.map((c) => c.stop({ timeout: 1 })));
+      throw e;
+    }
+  }
+
   const knownHostsPath = join(dir, "known_hosts");
   writeFileSync(knownHostsPath, renderKnownHosts(hosts), { mode: 0o600 });
   const inventoryPath = join(dir, "inventory.yml");
@@ -154,6 +173,7 @@ export async function startLab(count: number, o: LabOptions): Promise<Lab> {
     publicKey: key.publicKey,
     knownHostsPath,
     inventoryPath,
+    ...(certificates ? { certificates } : {}),
     async stop(so = {}) {
       await removeLabContainers(dir);
       if (so.removeDir) rmSync(dir, { recursive: true, force: true });
