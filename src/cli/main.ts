@@ -18,6 +18,7 @@ try {
     .parserConfiguration({ "greedy-arrays": false })
     .usage("$0 [options] <command>\n\nFleet orchestrator for Postfix multi-instance mail servers.")
     .command(commands as CommandModule[])
+    .completion("completion", "Print a bash/zsh completion script (e.g. postfleet completion >> ~/.bashrc)")
     .strictCommands()
     .strictOptions()
     .demandCommand(1, "give a command (see --help)")

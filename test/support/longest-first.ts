@@ -9,6 +9,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 const EXPECTED_SECONDS: Readonly<Record<string, number>> = {
   "test/compat/postmulti.test.ts": 450,
   "test/integration/playbook/rolling-restart.test.ts": 325,
+  "test/integration/cli/package.test.ts": 200,
   "test/integration/demo.test.ts": 190,
   "test/integration/playbook/create-instances.test.ts": 170,
   "test/integration/cli/resident-agent.test.ts": 105,

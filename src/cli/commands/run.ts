@@ -7,6 +7,7 @@ import { execPlaybook } from "../../orchestrator/playbook-plan.js";
 import { playbookLabel, runPlaybook } from "../../orchestrator/playbook-run.js";
 import { exitCodeOf } from "../../orchestrator/run-document.js";
 import { loadPlaybook, parseExtraVars, renderListHosts } from "../../playbook/index.js";
+import { resolvePlaybookArg, shippedPlaybookNames } from "../shipped-playbooks.js";
 import { attachPlaybookOutput, renderPlaybookRecap } from "../../report/playbook-human.js";
 import { attachProgress } from "../../report/progress.js";
 import { makeRun, openInventory, UsageError, type HostArgs } from "../context.js";
@@ -41,7 +42,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     y
       .options(HOST_OPTIONS)
       .options(RECORD_OPTIONS)
-      .positional("playbook", { type: "string", describe: "The playbook file (YAML)" })
+      .positional("playbook", { type: "string", describe: `The playbook file (YAML), or the name of one shipped with postfleet: ${shippedPlaybookNames().join(", ")}` })
       .option("extra-vars", { alias: "e", type: "string", array: true, describe: "Variables KEY=VALUE, @FILE (YAML/JSON) or a JSON object; highest precedence" })
       .option("check", { alias: "C", type: "boolean", default: false, describe: "Change nothing: print the batch plan and what each step would change" })
       .option("diff", { alias: "D", type: "boolean", default: false, describe: "Print each main.cf/master.cf change, per instance, before and after" })
@@ -51,6 +52,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example("$0 -i inv.yml run playbooks/create-instances.yml --check --diff", "what would change, nothing changed") as unknown as Argv<RunArgs>,
   handler: async (argv) => {
     checkOutputArgs(argv);
+    argv.playbook = resolvePlaybookArg(argv.playbook);
     const loaded = await openInventory(argv);
     const extraVars = parseExtraVars(argv["extra-vars"] ?? []);
     const interactive = !!process.stdin.isTTY && !!process.stderr.isTTY;
