@@ -19,6 +19,10 @@ export default defineConfig({
           name: "unit",
           sequence: { groupOrder: 0 },
           include: ["test/unit/**/*.test.ts"],
+          // Both cores (the default leaves one idle); the oracle suite shares this group,
+          // so a CPU-heavy case (ssh -G corpora, 3000 keys) gets more than the default 5 s.
+          maxWorkers: 2,
+          testTimeout: 30_000,
         },
       },
       {
@@ -36,7 +40,9 @@ export default defineConfig({
       {
         test: {
           name: "oracle",
-          sequence: { groupOrder: 2 },
+          // Side by side with the unit suite: both are mostly CPU (Ansible is Python).
+          sequence: { groupOrder: 0 },
+          maxWorkers: 2,
           // Differential tests against the real Ansible (installed by the set-up if missing).
           include: ["test/oracle/**/*.test.ts"],
           globalSetup: ["test/support/ansible-setup.ts"],
@@ -47,7 +53,7 @@ export default defineConfig({
       {
         test: {
           name: "faults",
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 2 },
           // Faults injected into real lab hosts and the controller, and a hostile-input
           // corpus; the set-up prints the figures table at the end (test-results-faults.md).
           include: ["test/faults/**/*.faults.test.ts"],

@@ -15,6 +15,7 @@ import {
   type Tree,
   type Twin,
 } from "./twin.js";
+import { splitSetup } from "./setup-cache.js";
 import { envPrefix, shJoin, shQuote } from "./shell.js";
 
 /** Run `postmulti ARGS` (the real one, or the agent) on both sides. */
@@ -182,9 +183,10 @@ async function runStep(t: Twin, step: Step): Promise<StepOutcome> {
 }
 
 export async function runSide(side: Side, s: Scenario): Promise<SideOutcome> {
-  const t = await startTwin(side);
+  const { cached, rest } = splitSetup(s.setup ?? []);
+  const t = await startTwin(side, cached);
   try {
-    for (const cmd of s.setup ?? []) await mustSh(t, cmd);
+    for (const cmd of rest) await mustSh(t, cmd);
     const steps: StepOutcome[] = [];
     for (const step of s.steps) steps.push(await runStep(t, step));
     const tree = await snapshotTree(t, s.paths);

@@ -4,9 +4,10 @@
 // command under a pseudo-terminal and snapshot the Postfix file tree.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
+import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import { ensureLabImage, packageRoot } from "../../../src/lab/engine.js";
 import { LAB_LABEL } from "../../support/lab.js";
+import { setupImage } from "./setup-cache.js";
 import { envPrefix, shQuote } from "./shell.js";
 
 export type Side = "real" | "subject";
@@ -61,25 +62,52 @@ export function selfCheck(): boolean {
   return process.env.POSTFLEET_COMPAT_SUBJECT === "postmulti";
 }
 
-export async function startTwin(side: Side): Promise<Twin> {
-  const bundle = agentBundlePath();
-  if (side === "subject" && !existsSync(bundle)) {
-    throw new Error(`${bundle} is missing: run \`npm run bundle\` first`);
-  }
-  const container = await new GenericContainer(ensureLabImage())
+/**
+ * A running lab container as one side: same hostname on both sides, no sshd
+ * (nothing here logs in; a plain sleep as PID 1 starts faster and stops at once).
+ */
+async function startContainer(side: Side, image: string): Promise<Twin> {
+  const container = await new GenericContainer(image)
     .withHostname(HOSTNAME)
     .withLabels({ [LAB_LABEL]: "compat" })
-    .withWaitStrategy(Wait.forLogMessage(/Server listening on/))
+    .withEntrypoint(["/bin/sleep", "infinity"])
     .withStartupTimeout(60_000)
     .start();
   const sh = async (cmd: string): Promise<RawResult> => {
     const r = await container.exec(["sh", "-c", cmd]);
     return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
   };
-  const twin: Twin = { side, container, sh, stop: () => container.stop({ timeout: 1 }).then(() => undefined) };
+  return { side, container, sh, stop: () => container.stop({ timeout: 0 }).then(() => undefined) };
+}
+
+/** The lab image's tag, looked up (and built if docker/ changed) once per test file. */
+let labImage: string | undefined;
+
+/**
+ * A fresh side whose set-up begins with `cachedSetup` (file-only postmulti
+ * commands, see setup-cache.ts): it starts from an image of that state.
+ */
+export async function startTwin(side: Side, cachedSetup: readonly string[] = []): Promise<Twin> {
+  const bundle = agentBundlePath();
+  if (side === "subject" && !existsSync(bundle)) {
+    throw new Error(`${bundle} is missing: run \`npm run bundle\` first`);
+  }
+  labImage ??= ensureLabImage();
+  const lab = labImage;
+  const image = await setupImage(lab, cachedSetup, async () => {
+    const t = await startContainer(side, lab);
+    try {
+      for (const cmd of cachedSetup) await mustSh(t, cmd);
+    } catch (e) {
+      await t.stop();
+      throw e;
+    }
+    return { id: t.container.getId(), stop: t.stop };
+  });
+  const twin = await startContainer(side, image);
   try {
     if (existsSync(bundle)) {
-      await container.copyFilesToContainer([{ source: bundle, target: AGENT_PATH, mode: 0o644 }]);
+      await twin.container.copyFilesToContainer([{ source: bundle, target: AGENT_PATH, mode: 0o644 }]);
     }
     await mustSh(twin, "mkdir -p /run/compat");
   } catch (e) {

@@ -88,7 +88,8 @@ echo '{"web": ["w1"]}'
       child.kill(signal);
       expect(await exited).toBe(signal);
       const started = pidsIn(pids);
-      expect(await until(() => started.every((p) => !alive(p)), 2000)).toBe(true);
+      // Gone within moments (5 s: a loaded machine reaps slowly), not at some later time limit.
+      expect(await until(() => started.every((p) => !alive(p)), 5000)).toBe(true);
     }
   }, 40_000);
 });
