@@ -80,7 +80,8 @@ export async function gateAfter(
     probe = { entry, run: () => probeOnce(ctx, entry, p) };
   }
   // Held for a soak, the health gate is part of every round: the instances this step brought back.
-  const back = new Set(done.filter((r) => r.status !== "skipped").map((r) => r.instance));
+  // (A reload leaves a stopped instance stopped: "not reloaded (not running)".)
+  const back = new Set(done.filter((r) => r.status !== "skipped" && !r.action.endsWith("(not running)")).map((r) => r.instance));
   const round = gateRound(ctx, {
     ...(soaks ? { health: { checks: GATE_CHECKS, instances: selected.filter((i) => i.enabled && back.has(i.name)) } } : {}),
     ...(gate.queue ? { queue: { settings: gate.queue, instances: selected, baseline } } : {}),
