@@ -1,5 +1,6 @@
 // One SSH connection per host (through jump hosts when asked), with host key
 // verification, key/agent authentication and classified errors.
+import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -348,10 +349,38 @@ function forward(via: Client, viaHop: Hop, to: Hop, errHost: string, timeoutMs: 
   });
 }
 
-async function authMethods(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, keys: KeyStore): Promise<{ methods: AnyAuthMethod[]; tried: string[] }> {
+interface AuthPlan {
+  methods: AnyAuthMethod[];
+  tried: string[];
+  /** KEY-cert.pub files beside the keys offered: ssh would present them, postfleet cannot (see certificateNote). */
+  certificates: string[];
+}
+
+/**
+ * Why a user certificate was not presented: ssh2 1.17 signs a publickey request with the
+ * algorithm name it sends, and a certificate's name ("ssh-ed25519-cert-v01@openssh.com") is not
+ * the signature's ("ssh-ed25519"), so sshd accepts the certificate's query and refuses the
+ * signature (mscdex/ssh2#551).
+ */
+function certificateNote(certificates: string[]): string {
+  if (certificates.length === 0) return "";
+  return (
+    `; not presented: the user certificate${certificates.length > 1 ? "s" : ""} ${certificates.join(", ")} (ssh would offer ` +
+    `${certificates.length > 1 ? "them" : "it"}; postfleet's SSH library, ssh2, cannot sign with a certificate), so authorise the key ` +
+    `itself on the host (authorized_keys) for postfleet`
+  );
+}
+
+async function authMethods(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, keys: KeyStore): Promise<AuthPlan> {
   const username = hop.settings.user;
   const methods: AnyAuthMethod[] = [];
   const tried: string[] = [];
+  const certificates: string[] = [];
+  const offer = (f: string, key: AnyAuthMethod) => {
+    methods.push(key);
+    tried.push(`key ${f}`);
+    if (existsSync(`${f}-cert.pub`)) certificates.push(`${f}-cert.pub`);
+  };
   const explicit = hop.settings.identityFiles.length > 0;
   const files = explicit ? hop.settings.identityFiles : hop.fallbackKeys;
   for (const f of files) {
@@ -361,8 +390,7 @@ async function authMethods(hop: Hop, target: ConnectionTarget, o: ConnectionOpti
       o.warn?.(`${target.name}: identity file ${f} not found, skipped`);
       continue;
     }
-    methods.push({ type: "publickey", username, key: loaded.key });
-    tried.push(`key ${f}`);
+    offer(f, { type: "publickey", username, key: loaded.key });
   }
   const agent = o.agentSocket === undefined ? process.env.SSH_AUTH_SOCK : o.agentSocket;
   if (agent) {
@@ -373,11 +401,10 @@ async function authMethods(hop: Hop, target: ConnectionTarget, o: ConnectionOpti
     for (const f of defaultKeyFiles(o.sshConfig?.home)) {
       const loaded = await keys.load(f, target.name, false);
       if (!loaded) continue;
-      methods.push({ type: "publickey", username, key: loaded.key });
-      tried.push(`key ${f}`);
+      offer(f, { type: "publickey", username, key: loaded.key });
     }
   }
-  return { methods, tried };
+  return { methods, tried, certificates };
 }
 
 function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, keys: KeyStore, sock: Duplex | undefined, isJump: boolean): Promise<Client> {
@@ -410,7 +437,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
 
   const keysStart = performance.now();
   return authMethods(hop, target, o, keys).then(
-    ({ methods, tried }) =>
+    ({ methods, tried, certificates }) =>
       new Promise<Client>((resolve, reject) => {
         const keysMs = performance.now() - keysStart;
         const connectStart = performance.now();
@@ -446,7 +473,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
           const where = `${hop.label} (${describeEndpoint(s)})`;
           if (refused) return finish(refused);
           if (err.level === "client-authentication") {
-            return finish(new AuthError(errHost, `authentication failed for ${where}; tried: ${tried.join(", ")}`, { cause: err }));
+            return finish(new AuthError(errHost, `authentication failed for ${where}; tried: ${tried.join(", ")}${certificateNote(certificates)}`, { cause: err }));
           }
           if (err.level === "client-timeout") {
             return finish(new UnreachableError(errHost, `timed out after ${timeoutMs / 1000} s connecting to ${where}`, { cause: err }));

@@ -137,5 +137,9 @@ describe("lab certificates", () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(AuthError);
+    expect((err as Error).message).toContain(
+      `tried: key ${lab.privateKeyPath}; not presented: the user certificate ${lab.privateKeyPath}-cert.pub (ssh would offer it; ` +
+        `postfleet's SSH library, ssh2, cannot sign with a certificate)`,
+    );
   });
 });
