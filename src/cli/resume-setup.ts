@@ -12,6 +12,7 @@ import type { RecordOf, RunRecord } from "../orchestrator/journal/records.js";
 import { loadRun, type StoredRun } from "../orchestrator/journal/rebuild.js";
 import { listRunIds } from "../orchestrator/journal/store.js";
 import type { RunDocument } from "../orchestrator/run-document.js";
+import { BUDGET_SPENT } from "../orchestrator/playbook-run.js";
 import type { PlaybookDocument } from "../orchestrator/steps/step-results.js";
 import { UsageError, type HostArgs } from "./context.js";
 import { HOST_OPTIONS } from "./options.js";
@@ -23,20 +24,21 @@ export interface StoredRunToResume {
   document: PlaybookDocument;
 }
 
-/** The run to resume: `id` (or `last`), else the newest run that was interrupted or aborted. */
-export function findRunToResume(dir: string, id: string | undefined): StoredRunToResume {
+/** The run to resume: `id` (or `last`), else the newest run that was interrupted or aborted (with --reset-budget: or that its failure budget stopped). */
+export function findRunToResume(dir: string, id: string | undefined, resetBudget = false): StoredRunToResume {
   const ids = listRunIds(dir);
   let chosen = id === "last" ? ids[0] : id;
   if (chosen === undefined) {
     chosen = ids.find((i) => {
       try {
-        const s = loadRun(dir, i).run.status;
-        return s === "interrupted" || s === "aborted";
+        const { run, document } = loadRun(dir, i);
+        const budgetStopped = "plays" in document && (document as PlaybookDocument).plays.some((p) => p.stopped?.startsWith(BUDGET_SPENT));
+        return run.status === "interrupted" || run.status === "aborted" || (resetBudget && budgetStopped);
       } catch {
         return false;
       }
     });
-    if (!chosen) throw new UsageError(`no interrupted run to resume in ${dir} (see postfleet runs)`);
+    if (!chosen) throw new UsageError(`no interrupted run to resume in ${dir}${resetBudget ? " and none stopped by its failure budget" : ""} (see postfleet runs)`);
   }
   if (!ids.includes(chosen)) throw new UsageError(`no run '${chosen}' in ${dir} (see postfleet runs)`);
   const { run, records, document } = loadRun(dir, chosen);

@@ -27,7 +27,7 @@ const ROLLING = writePlaybook(
   hosts: all
   serial: 2
   max_fail: 2
-  pause_between_batches: 2s
+  pause_between_batches: 1s
   steps:
     - name: restart
       instances: enabled
@@ -45,7 +45,7 @@ const NOTE = writePlaybook(
   hosts: all
   serial: 1
   max_fail: 2
-  pause_between_batches: 2s
+  pause_between_batches: 1s
   steps:
     - name: note
       instances: ["-"]
@@ -69,7 +69,6 @@ type Doc = PlaybookDocument;
 describe("postfleet resume under faults (4 lab hosts, two enabled instances each)", () => {
   let lab: Lab;
   let dir: string;
-  let baseline: Doc;
 
   beforeAll(async () => {
     lab = await startLab(4);
@@ -111,13 +110,15 @@ describe("postfleet resume under faults (4 lab hosts, two enabled instances each
     }
     return out;
   };
-  /** Poll the journal (every 10 ms) until a record after the last `resume` (or start) matches. */
-  async function journalReaches(state: string, what: string, match: (r: RunRecord) => boolean, timeoutMs = 90_000): Promise<void> {
+  /** Poll the journal (every 10 ms) until a record of part `part` (0: the run, k: after its k-th resume record) matches. */
+  async function journalReaches(state: string, part: number, what: string, match: (r: RunRecord) => boolean, timeoutMs = 90_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const recs = records(state);
-      const from = recs.map((r) => r.type).lastIndexOf("resume");
-      if (recs.slice(from + 1).some(match)) return;
+      const starts = recs.flatMap((r, i) => (r.type === "resume" ? [i] : []));
+      const from = part === 0 ? 0 : starts[part - 1];
+      const to = starts[part] ?? recs.length;
+      if (from !== undefined && recs.slice(from, to).some(match)) return;
       if (Date.now() > end) throw new Error(`timed out waiting for ${what} in the journal`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -153,23 +154,16 @@ describe("postfleet resume under faults (4 lab hosts, two enabled instances each
   async function allRunning(): Promise<void> {
     for (const h of lab.hosts) expect(await runningInstances(h), h.name).toEqual({ "-": true, "postfix-out": true });
   }
-  function finishedLikeBaseline(r: ControllerResult): Doc {
+  // What an uninterrupted run of ROLLING prints (its statuses, checked against one; a full run more would cost CI
+  // a minute): every host changed, both instances restarted, the pause ok.
+  const UNINTERRUPTED = [[["mta01", "mta02"], ["mta03", "mta04"]].map((b) => b.map((h) => [h, "changed", [["restart", "changed", [["-", "changed"], ["postfix-out", "changed"]]], ["settle", "ok", []]]]))];
+  function finishedAsUninterrupted(r: ControllerResult): Doc {
     expect(r.exitCode, r.stderr).toBe(0);
     const doc = docOf(r) as Doc;
-    expect(statuses(doc)).toEqual(statuses(baseline));
+    expect(statuses(doc)).toEqual(UNINTERRUPTED);
     expect(doc.aborted).toBe(false);
     return doc;
   }
-
-  it("an uninterrupted rolling restart: every instance started once (the statuses the resumed runs must end with)", async () => {
-    await Promise.all(lab.hosts.map((h) => clearPostfixLog(h)));
-    const r = await start(mkdtempSync(join(dir, "s-")), ["run", ROLLING, "--json"]).done;
-    expect(r.exitCode, r.stderr).toBe(0);
-    baseline = docOf(r) as Doc;
-    expect(baseline.summary.changed).toBe(4);
-    expect(Object.values(await starts())).toEqual(lab.hosts.map(() => ({ "-": 1, "postfix-out": 1 })));
-    recordCase({ case: "resume: uninterrupted baseline" });
-  }, 120_000);
 
   it("SIGKILL during a stop, then (resumed) between an instance's stop and its start: resumed twice, each instance started exactly once", async () => {
     const state = mkdtempSync(join(dir, "s-"));
@@ -178,21 +172,21 @@ describe("postfleet resume under faults (4 lab hosts, two enabled instances each
     // 1. mta01's first stop (postfix-out) is held: kill there.
     await hold(h1, "stop");
     const c = start(state, ["run", ROLLING, "--json"]);
-    await journalReaches(state, "mta01 stopping", (r) => r.type === "instance" && r.host === h1.name && r.state === "stopping");
+    await journalReaches(state, 0, "mta01 stopping", (r) => r.type === "instance" && r.host === h1.name && r.state === "stopping");
     for (let i = 0; i < 500 && !(await holding(h1)); i++) await new Promise((r) => setTimeout(r, 20));
     expect(await holding(h1), "mta01's stop is held").toBe(true);
     await killed(c);
     // 2. Resumed: mta03 (batch 2) stops both instances and its first start is held: kill there.
     await hold(h3, "start");
     const r1 = resume(state);
-    await journalReaches(state, "mta03 starting", (r) => r.type === "instance" && r.host === h3.name && r.state === "starting");
+    await journalReaches(state, 1, "mta03 starting", (r) => r.type === "instance" && r.host === h3.name && r.state === "starting");
     for (let i = 0; i < 500 && !(await holding(h3)); i++) await new Promise((r) => setTimeout(r, 20));
     expect(await holding(h3), "mta03's start is held").toBe(true);
     await killed(r1);
     await disarm();
     // 3. Resumed again, to the end.
     const r2 = await resume(state).done;
-    const doc = finishedLikeBaseline(r2);
+    const doc = finishedAsUninterrupted(r2);
     expect(r2.stderr).toMatch(/taken up where they were \(instances looked at first\): mta03/);
     // mta03 was found with both instances stopped by the interrupted restart: started, gated.
     const h3restart = doc.plays[0]!.batches[1]!.hosts.find((h) => h.host === h3.name)!.steps[0]!;
@@ -210,16 +204,16 @@ describe("postfleet resume under faults (4 lab hosts, two enabled instances each
     const state = mkdtempSync(join(dir, "s-"));
     await Promise.all(lab.hosts.map((h) => clearPostfixLog(h)));
     const c = start(state, ["run", ROLLING, "--json"]);
-    await journalReaches(state, "a health gate", (r) => r.type === "instance" && r.state === "health_gate");
+    await journalReaches(state, 0, "a health gate", (r) => r.type === "instance" && r.state === "health_gate");
     await killed(c);
     const r1 = resume(state);
-    await journalReaches(state, "the end of batch 1", (r) => r.type === "batch_end" && r.batch === 0);
+    await journalReaches(state, 1, "the end of batch 1", (r) => r.type === "batch_end" && r.batch === 0);
     await killed(r1);
     const r2 = resume(state);
-    await journalReaches(state, "a pause step in batch 2", (r) => r.type === "step_start" && r.kind === "pause" && (r.host === "mta03" || r.host === "mta04"));
+    await journalReaches(state, 2, "a pause step in batch 2", (r) => r.type === "step_start" && r.kind === "pause" && (r.host === "mta03" || r.host === "mta04"));
     await killed(r2);
     const r3 = await resume(state).done;
-    finishedLikeBaseline(r3);
+    finishedAsUninterrupted(r3);
     expect(await starts()).toEqual(Object.fromEntries(lab.hosts.map((h) => [h.name, { "-": 1, "postfix-out": 1 }])));
     await allRunning();
     const recs = records(state);
@@ -239,7 +233,7 @@ describe("postfleet resume under faults (4 lab hosts, two enabled instances each
     await Promise.all([h1, h3].map((h) => h.exec("touch /run/resume-fail")));
     // mta01 fails (1 of 2), then the kill during the pause after it.
     const c = start(state, ["run", NOTE, "--json"]);
-    await journalReaches(state, "the end of batch 1", (r) => r.type === "batch_end" && r.batch === 0);
+    await journalReaches(state, 0, "the end of batch 1", (r) => r.type === "batch_end" && r.batch === 0);
     await killed(c);
     // Resumed: the budget starts at 1, so mta03's failure spends it and mta04 is never attempted.
     const r1 = await resume(state).done;
@@ -255,7 +249,7 @@ describe("postfleet resume under faults (4 lab hosts, two enabled instances each
       ["mta04", "skipped"],
     ]);
     // Finished, stopped by its budget: nothing to resume without --reset-budget.
-    const refused = await resume(state).done;
+    const refused = await resume(state, ["last"]).done;
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/nothing left to do.*--reset-budget/);
     await h3.exec("rm -f /run/resume-fail");
@@ -283,7 +277,7 @@ describe("postfleet resume under faults (4 lab hosts, two enabled instances each
     const inv = join(mkdtempSync(join(dir, "inv-")), "inventory.yml");
     copyFileSync(lab.inventoryPath, inv);
     const c = start(state, ["run", NOTE, "--json"], inv);
-    await journalReaches(state, "the end of batch 1", (r) => r.type === "batch_end" && r.batch === 0);
+    await journalReaches(state, 0, "the end of batch 1", (r) => r.type === "batch_end" && r.batch === 0);
     await killed(c);
     appendFileSync(inv, "# changed after the run started\n");
     const refused = await resume(state).done;

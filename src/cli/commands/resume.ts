@@ -69,7 +69,7 @@ export const resumeCommand: CommandModule<object, ResumeArgs> = {
   handler: async (argv) => {
     checkOutputArgs(argv);
     const dir = runsDir();
-    const stored = findRunToResume(dir, argv.id);
+    const stored = findRunToResume(dir, argv.id, argv["reset-budget"]);
     const { start } = stored;
     // The run's own working directory: its relative inventory, playbook and vault paths mean what they meant.
     process.chdir(start.cwd);
