@@ -307,3 +307,13 @@ describe("verifyHostKey with a host certificate (known_hosts @cert-authority)", 
     expect(() => req(certify(other, hostKey, { principals: "mta01" }))).toThrow(/signed by a CA that no @cert-authority line for this host lists/);
   });
 });
+
+describe("what ssh2 lets postfleet do with certificates (revisit the transport when this changes)", () => {
+  it("ssh2 refuses to offer certificate host key algorithms, so hosts show postfleet their plain keys", async () => {
+    const { Client } = (await import("ssh2")).default;
+    const c = new Client();
+    expect(() =>
+      c.connect({ host: "127.0.0.1", port: 1, username: "x", algorithms: { serverHostKey: ["ssh-ed25519-cert-v01@openssh.com" as never] } }),
+    ).toThrow(/Unsupported algorithm: ssh-ed25519-cert-v01@openssh.com/);
+  });
+});
