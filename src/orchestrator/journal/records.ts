@@ -62,7 +62,7 @@ export const RecordSchemas = {
     host: z.string(),
     step: z.int().optional(),
     instance: z.string(),
-    state: z.string().describe("stopping, stopped, starting, started, reloading, reloaded, health_gate, healthy, failed, or `done` (the instance's result in its step)"),
+    state: z.string().describe("stopping, stopped, starting, started, reloading, reloaded, health_gate, healthy, failed, found_running/found_stopped (what a resume found), or `done` (the instance's result in its step)"),
     status: z.enum(["ok", "changed", "failed", "skipped"]).optional(),
     action: z.string().optional(),
     changes: z.array(z.unknown()).optional().describe("main.cf/master.cf changes, before and after"),
