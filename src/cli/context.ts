@@ -6,7 +6,7 @@ import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadAnsibleConfig, loadInventory, type Inventory } from "../inventory/index.js";
+import { loadAnsibleConfig, loadInventory, type AnsibleConfig, type Inventory } from "../inventory/index.js";
 import { EXIT, exitCodeOf, type RunDocument } from "../orchestrator/run-document.js";
 import { FleetRun } from "../orchestrator/fleet-run.js";
 import type { HostOperation } from "../orchestrator/operations.js";
@@ -66,6 +66,8 @@ export function agentBundlePath(): string {
 export interface LoadedInventory {
   inventory: Inventory;
   forksDefault: number | undefined;
+  /** ansible.cfg's become_ask_pass (or ANSIBLE_BECOME_ASK_PASS): ask as -K does. */
+  becomeAskPass: boolean;
   warn(msg: string): void;
   verbose(level: number, msg: string): void;
 }
@@ -79,15 +81,29 @@ export async function openInventory(args: HostArgs): Promise<LoadedInventory> {
   // -i, else ansible.cfg's inventory, else /etc/ansible/hosts: loadInventory applies the rule.
   const inventory = await loadInventory({
     sources: args.inventory ?? [],
-    vaultPasswordFiles: args["vault-password-file"] ?? [],
-    vaultIds: args["vault-id"] ?? [],
-    askVaultPass: args["ask-vault-pass"],
+    ...vaultOptions(args, cfg),
     cwd: process.cwd(),
     ansibleConfig: cfg ?? null,
     warn,
     verbose: (msg) => verbose(1, msg),
   });
-  return { inventory, forksDefault: cfg?.forks, warn, verbose };
+  return { inventory, forksDefault: cfg?.forks, becomeAskPass: cfg?.becomeAskPass === true, warn, verbose };
+}
+
+/**
+ * Vault secrets as Ansible gathers them: the command line's password files and
+ * vault ids, then ansible.cfg's (or ANSIBLE_VAULT_PASSWORD_FILE /
+ * ANSIBLE_VAULT_IDENTITY_LIST); --ask-vault-pass or ask_vault_pass.
+ */
+export function vaultOptions(
+  args: { "vault-password-file"?: string[]; "vault-id"?: string[]; "ask-vault-pass"?: boolean },
+  cfg: AnsibleConfig | undefined,
+): { vaultPasswordFiles: string[]; vaultIds: string[]; askVaultPass: boolean } {
+  return {
+    vaultPasswordFiles: [...(args["vault-password-file"] ?? []), ...(cfg?.vaultPasswordFiles ?? [])],
+    vaultIds: [...(args["vault-id"] ?? []), ...(cfg?.vaultIdentityList ?? [])],
+    askVaultPass: !!args["ask-vault-pass"] || cfg?.askVaultPass === true,
+  };
 }
 
 /**
@@ -108,7 +124,7 @@ export async function prepareRun(args: HostArgs): Promise<CliRun | null> {
 /** Resolve every host's connection (before anything connects) and make the engine, Ctrl-C wired to it. */
 export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: string[]): Promise<CliRun> {
   const { inventory, warn, verbose } = loaded;
-  const becomePassword = args["ask-become-pass"] ? await promptHidden("BECOME password: ") : undefined;
+  const becomePassword = args["ask-become-pass"] || loaded.becomeAskPass ? await promptHidden("BECOME password: ") : undefined;
   // One precedence for every connection setting: src/inventory/connection-settings.ts.
   const targets = inventory.connectionTargets(hosts, {
     ...(args.user ? { user: args.user } : {}),

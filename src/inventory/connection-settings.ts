@@ -12,10 +12,11 @@
 //   knownHostsFile  postfleet_known_hosts_file
 //   hostKeyChecking postfleet_host_key_checking, --host-key-checking (ansible.cfg's host_key_checking is never obeyed)
 //   proxyJump       postfleet_proxy_jump, ProxyJump in ansible_ssh_common_args
-//   become          --become (turns it on), ansible_become
-//   becomeUser      --become-user, ansible_become_user
+//   become          --become (turns it on), ansible_become, ansible.cfg become / ANSIBLE_BECOME
+//   becomeUser      --become-user, ansible_become_user, ansible.cfg become_user / ANSIBLE_BECOME_USER
 //   becomePassword  -K's answer, ansible_become_password / _pass / ansible_sudo_pass / _password
 //   nodePath        postfleet_node
+// "ansible.cfg" is its value or its ANSIBLE_* variable (src/inventory/ansible-config.ts).
 // That is: -u/--private-key/-T sit between inventory variables and ansible.cfg
 // as in Ansible; --become/--become-user/-K override the inventory;
 // --host-key-checking applies where the inventory sets none. What is still
@@ -157,10 +158,12 @@ export function resolveConnectionTarget(name: string, read: VarReader, cli: Conn
   const method = read("ansible_become_method");
   if (method && t.become && String(method.value) !== "sudo") throw varError(name, method, `is '${String(method.value)}', but postfleet becomes root with sudo only`);
   if (cli.become) t.become = true;
+  else if (t.become === undefined && config?.become) t.become = true;
   // Inventory values are checked even when the command line overrides them (a broken inventory stays an error).
   const bu = read("ansible_become_user");
   if (bu) t.becomeUser = asString(name, bu);
   if (cli.becomeUser) t.becomeUser = cli.becomeUser;
+  else if (!bu && config?.becomeUser) t.becomeUser = config.becomeUser;
   const bp = read("ansible_become_password", "ansible_become_pass", "ansible_sudo_pass", "ansible_sudo_password");
   if (bp) {
     if (typeof bp.value !== "string" && typeof bp.value !== "number") throw varError(name, bp, "must be a string (the value is not shown)");

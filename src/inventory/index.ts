@@ -65,12 +65,13 @@ export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
   const warn = o.warn ?? ((m: string) => process.stderr.write(`[WARNING]: ${m}\n`));
   const config = o.ansibleConfig === undefined ? loadAnsibleConfig(cwd) : (o.ansibleConfig ?? undefined);
   if (config) {
-    o.verbose?.(`using ${config.path}`);
+    if (config.path) o.verbose?.(`using ${config.path}`);
+    if (config.fromEnv.length) o.verbose?.(`from the environment: ${config.fromEnv.join(", ")}`);
     for (const w of config.warnings) warn(w);
   }
   // -i, else ansible.cfg's inventory, else /etc/ansible/hosts.
   const sources = inventorySources(o.sources, config);
-  if (!o.sources.length) o.verbose?.(config?.inventory?.length ? `inventory from ${config.path}: ${sources.join(", ")}` : `inventory from ${sources.join(", ")}`);
+  if (!o.sources.length) o.verbose?.(config?.inventory?.length ? `inventory from ${config.fromEnv.includes("ANSIBLE_INVENTORY") ? "ANSIBLE_INVENTORY" : config.path}: ${sources.join(", ")}` : `inventory from ${sources.join(", ")}`);
   const abs = sources.map((s) => (s.includes(",") && !s.includes("/") ? s : resolve(cwd, s)));
   const secrets = await collectVaultSecrets(o, cwd, o.prompt ?? promptOnTty);
   const inv = new InventoryData({ ...DEFAULT_LIMITS, ...o.limits });

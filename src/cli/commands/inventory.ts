@@ -2,6 +2,7 @@
 // ansible-inventory (--list, --host, --graph) plus --list-hosts PATTERN.
 import type { Argv, CommandModule } from "yargs";
 import { InventoryError, loadAnsibleConfig, loadInventory, pythonJson } from "../../inventory/index.js";
+import { vaultOptions } from "../context.js";
 
 interface InventoryArgs {
   inventory?: string[];
@@ -45,9 +46,7 @@ export const inventoryCommand: CommandModule<object, InventoryArgs> = {
       const inv = await loadInventory({
         sources: (argv.inventory ?? []).map(String),
         ansibleConfig: cfg ?? null,
-        vaultPasswordFiles: argv["vault-password-file"] ?? [],
-        vaultIds: argv["vault-id"] ?? [],
-        askVaultPass: argv["ask-vault-pass"] ?? false,
+        ...vaultOptions(argv, cfg),
         ...(argv["playbook-dir"] ? { playbookDir: argv["playbook-dir"] } : {}),
         ...(argv.verbose ? { verbose: (m: string) => process.stderr.write(`postfleet: ${m}\n`) } : {}),
       });

@@ -199,7 +199,7 @@ describe("one precedence for every connection setting", () => {
       const n = names.find((x) => x in vars);
       return n ? { name: n, value: vars[n] } : undefined;
     };
-    expect(resolveConnectionTarget("h", read, { user: "u" }, { path: "/x/ansible.cfg", remoteUser: "cfg", warnings: [] })).toEqual({
+    expect(resolveConnectionTarget("h", read, { user: "u" }, { path: "/x/ansible.cfg", fromEnv: [], remoteUser: "cfg", warnings: [] })).toEqual({
       name: "h",
       host: "10.0.0.1",
       port: 2200,
