@@ -8,9 +8,20 @@ import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import type { RunningLabHost } from "./lab.js";
+import type { StartedTestContainer } from "testcontainers";
 
 const run = promisify(execFile);
+
+/** What this module needs of a started lab host (lab.ts's RunningLabHost). */
+export interface CertifiableHost {
+  name: string;
+  address: string;
+  port: number;
+  /** "ssh-ed25519 AAAA..." */
+  hostKey: string;
+  exec(cmd: string[] | string): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  container: Pick<StartedTestContainer, "copyContentToContainer">;
+}
 
 export interface LabCertificates {
   /** Host CA private key (ssh-keygen -s), public key at .pub. */
@@ -48,7 +59,7 @@ async function newCa(dir: string, name: string): Promise<{ path: string; publicK
   return { path, publicKey: readFileSync(`${path}.pub`, "utf8").trim() };
 }
 
-async function writeInto(host: RunningLabHost, path: string, content: string): Promise<void> {
+async function writeInto(host: CertifiableHost, path: string, content: string): Promise<void> {
   await host.container.copyContentToContainer([{ content, target: path, mode: 0o644 }]);
 }
 
@@ -56,7 +67,7 @@ async function writeInto(host: RunningLabHost, path: string, content: string): P
 export async function installHostCertificate(
   dir: string,
   certs: Pick<LabCertificates, "hostCaPath">,
-  host: RunningLabHost,
+  host: CertifiableHost,
   o: HostCertificateOptions = {},
 ): Promise<string> {
   const pub = join(dir, `${host.name}_host_ed25519_key.pub`);
@@ -74,7 +85,7 @@ export async function installHostCertificate(
  * re-executes itself and rereads its configuration. Then wait until it presents `cert`
  * (ssh-keyscan -c lists the certificates a server offers).
  */
-async function reloadSshd(host: RunningLabHost, cert: string): Promise<void> {
+async function reloadSshd(host: CertifiableHost, cert: string): Promise<void> {
   const r = await host.exec('kill -HUP "$(cat /run/sshd.pid 2>/dev/null || echo 1)"');
   if (r.exitCode !== 0) throw new Error(`${host.name}: cannot reload sshd: ${r.stderr.trim()}`);
   const blob = cert.split(/\s+/)[1]!;
@@ -88,7 +99,7 @@ async function reloadSshd(host: RunningLabHost, cert: string): Promise<void> {
 }
 
 /** Set up the lab's CAs, every host's certificate and sshd configuration, and the login key's user certificate. */
-export async function setUpLabCertificates(dir: string, hosts: RunningLabHost[], login: { privateKeyPath: string; user: string }): Promise<LabCertificates> {
+export async function setUpLabCertificates(dir: string, hosts: CertifiableHost[], login: { privateKeyPath: string; user: string }): Promise<LabCertificates> {
   const [hostCa, userCa] = await Promise.all([newCa(dir, "host_ca"), newCa(dir, "user_ca")]);
   await keygen(dir, ["-q", "-s", userCa.path, "-I", `postfleet-lab ${login.user}`, "-n", login.user, `${login.privateKeyPath}.pub`]);
   const knownHostsPath = join(dir, "known_hosts_ca");
