@@ -5,7 +5,7 @@
 // not touched again, hosts in flight are looked at first (resume-host.ts).
 // It goes on writing the run's own journal, so the run's document (and
 // `runs show`) covers the whole run, each host once.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Argv, CommandModule, Options } from "yargs";
 import { redactArgv } from "../../orchestrator/journal/meta.js";
 import { appendJournalFile, JournalError, RecordWriter, runsDir, processStartTime, type RecordSink } from "../../orchestrator/journal/store.js";
@@ -71,7 +71,9 @@ export const resumeCommand: CommandModule<object, ResumeArgs> = {
     const dir = runsDir();
     const stored = findRunToResume(dir, argv.id, argv["reset-budget"]);
     const { start } = stored;
-    // The run's own working directory: its relative inventory, playbook and vault paths mean what they meant.
+    // The run's own working directory: its relative inventory, playbook and vault paths mean what they meant
+    // (this command's own file arguments keep meaning what they mean here).
+    for (const k of ["events", "junit", "retry-file"] as const) if (argv[k] && argv[k] !== "-") argv[k] = resolve(argv[k]!);
     process.chdir(start.cwd);
     const changed = changedSources(start, start.cwd);
     if (changed.length && !argv.force)
