@@ -56,11 +56,24 @@ module.exports = {
       to: { path: others("orchestrator", "inventory", "playbook", "transport", "protocol", "shared") },
     },
     {
+      name: "drift-compares-results",
+      comment: "Drift compares configurations the engine gathered (its result types, type-only) with each other, a snapshot or a playbook; it renders nothing.",
+      severity: "error",
+      from: { path: folder("drift") },
+      to: { path: others("drift", "orchestrator", "protocol", "playbook", "shared") },
+    },
+    {
+      name: "drift-orchestrator-types-only",
+      severity: "error",
+      from: { path: folder("drift") },
+      to: { path: folder("orchestrator"), dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "report-reads-result-types",
-      comment: "Renderers read the engine's result and event types (type-only imports), never drive it.",
+      comment: "Renderers read the engine's result and event types (type-only imports) and drift's reports, never drive the engine.",
       severity: "error",
       from: { path: folder("report") },
-      to: { path: others("report", "orchestrator", "protocol", "playbook", "shared") },
+      to: { path: others("report", "drift", "orchestrator", "protocol", "playbook", "shared") },
     },
     {
       name: "report-orchestrator-types-only",

@@ -11,6 +11,7 @@ import { parsePostconfLines } from "./postconf.js";
 import type { RequestContext } from "./request-context.js";
 import { postconfRun, RequestError, throwIfAborted, toAgentError, type RequestInstance } from "./request-instance.js";
 import { instanceInfo } from "./instance-format.js";
+import { canonicalJson } from "../protocol/canonical-json.js";
 
 /** The host's addresses other than loopback and IPv6 link-local ones. */
 export function hostAddresses(): string[] {
@@ -24,21 +25,8 @@ export function hostAddresses(): string[] {
   return [...out];
 }
 
-/** Canonical JSON (keys sorted) so that equal configurations hash equally. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v);
-}
-
 export function configHash(main: Record<string, string>, master: MasterService[]): string {
-  return createHash("sha256").update(canonical({ main, master })).digest("hex");
+  return createHash("sha256").update(canonicalJson({ main, master })).digest("hex");
 }
 
 async function readInstance(ctx: RequestContext, ri: RequestInstance, order: number): Promise<InstanceConfig> {

@@ -2,6 +2,7 @@
 // `-F` (service/type/field = value) and `-P` (service/type/param = value).
 // Parsing only; reading and writing go through the host's postconf.
 import { MASTER_FIELDS, type MasterField } from "../protocol/index.js";
+import { commandWords } from "../protocol/master-cf-words.js";
 
 export type MasterFields = Record<MasterField, string>;
 
@@ -78,32 +79,6 @@ export function parseMasterLines(text: string): string[] {
   return text.split("\n").filter((l) => l.trim() !== "");
 }
 
-/** Words of a master.cf command field; `{ ... }` groups stay one word, as in master(5). */
-export function commandWords(command: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < command.length) {
-    if (/\s/.test(command[i]!)) {
-      i++;
-      continue;
-    }
-    let j = i;
-    if (command[i] === "{") {
-      let depth = 0;
-      for (; j < command.length; j++) {
-        if (command[j] === "{") depth++;
-        else if (command[j] === "}" && --depth === 0) break;
-      }
-      j++;
-    } else {
-      while (j < command.length && !/\s/.test(command[j]!)) j++;
-    }
-    out.push(command.slice(i, j));
-    i = j;
-  }
-  return out;
-}
-
 /**
  * The command field split into the program with its own arguments, and its
  * `-o` options (kept verbatim). As in Postfix, options are the words after the
@@ -137,3 +112,5 @@ export function newEntryLine(key: string, fields: Partial<Record<MasterField, st
   };
   return [key.slice(0, slash), key.slice(slash + 1), col("private"), col("unprivileged"), col("chroot"), col("wakeup"), col("process_limit"), command].join(" ");
 }
+
+export { commandWords };

@@ -3,9 +3,10 @@
 // (or a snapshot, or what a playbook declares), every other group a list of
 // differences against it. Pure logic: the renderers print the result.
 import type { HostOutcome } from "../orchestrator/run-document.js";
-import type { ComparableHost, ComparableInstance, ComparableService, NormalisedSetting } from "./drift-normalise.js";
-import { assignOrder, globMatcher, makeReplacer, NormalisationLog, normaliseHost, normaliseServiceKey } from "./drift-normalise.js";
-import { groupBy } from "./fold-hosts.js";
+import type { ComparableHost, ComparableInstance, ComparableService, NormalisedSetting } from "./normalise.js";
+import { assignOrder, globMatcher, makeReplacer, NormalisationLog, normaliseHost, normaliseServiceKey } from "./normalise.js";
+import { canonicalJson } from "../protocol/canonical-json.js";
+import { groupBy } from "../shared/group-by.js";
 
 /** One way an instance differs from the reference. */
 export interface Difference {
@@ -124,19 +125,6 @@ export function diffInstance(expected: Expected, actual: ComparableInstance | nu
   return out;
 }
 
-/** Canonical JSON (keys sorted): equal configurations give equal strings. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (v && typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(",")}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
 /** Instance names in the order hosts list them (primary first, then first seen). */
 function instanceNames(hosts: readonly ComparableHost[], extra: readonly string[] = []): string[] {
   const names: string[] = [];
@@ -150,7 +138,7 @@ function outliersOf(all: readonly ComparableHost[], name: string, expectedFor: (
   const diffs = hosts.map((h) => ({ host: h.host, differences: diffInstance(expectedFor(h), h.instances.get(name) ?? null, { order }) }));
   return groupBy(
     diffs.filter((d) => d.differences.length > 0),
-    (d) => canonical(d.differences),
+    (d) => canonicalJson(d.differences),
   )
     .map((g) => ({ hosts: g.map((d) => d.host), differences: g[0]!.differences }))
     .sort((a, b) => b.hosts.length - a.hosts.length);
@@ -168,7 +156,7 @@ export function compareMajority(hosts: readonly ComparableHost[]): { instances: 
   const instances: InstanceDrift[] = [];
   const reference = new Map<string, ComparableInstance | null>();
   for (const name of instanceNames(hosts)) {
-    const groups = groupBy(hosts.filter((h) => !h.unreadable.has(name)), (h) => canonical(h.instances.get(name) ?? null));
+    const groups = groupBy(hosts.filter((h) => !h.unreadable.has(name)), (h) => canonicalJson(h.instances.get(name) ?? null));
     const largest = groups.reduce((best, g) => (g.length > best.length ? g : best));
     const config = largest[0]!.instances.get(name) ?? null;
     reference.set(name, config);

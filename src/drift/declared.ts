@@ -3,8 +3,8 @@
 // (only what is declared; later steps override earlier ones, as a run would).
 import type { ConfigSettings, InstanceSelector, Playbook } from "../playbook/index.js";
 import { MASTER_FIELDS } from "../protocol/index.js";
-import type { DeclaredState, Expected } from "./drift-compare.js";
-import type { ComparableHost, ComparableInstance, ComparableService } from "./drift-normalise.js";
+import type { DeclaredState, Expected } from "./compare.js";
+import type { ComparableHost, ComparableInstance, ComparableService } from "./normalise.js";
 
 const isField = (k: string) => (MASTER_FIELDS as readonly string[]).includes(k);
 

@@ -5,6 +5,7 @@
 // (group, enable, instance list) leaves main.cf.
 import type { DriftData, HostNames } from "../orchestrator/drift-data.js";
 import type { InstanceConfig, MasterService } from "../protocol/index.js";
+import { commandWords } from "../protocol/master-cf-words.js";
 
 /** A master.cf service as compared: fields without the -o options, and the options as a map. */
 export interface ComparableService {
@@ -137,30 +138,6 @@ export function globMatcher(globs: readonly string[]): (name: string) => boolean
     return new RegExp(`^${re}$`);
   });
   return (name) => res.some((r) => r.test(name));
-}
-
-/** Words of a master.cf command; `{ ... }` groups stay one word (master(5)). */
-function commandWords(command: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (i < command.length) {
-    if (/\s/.test(command[i]!)) {
-      i++;
-      continue;
-    }
-    let j = i;
-    if (command[i] === "{") {
-      let depth = 0;
-      for (; j < command.length; j++) {
-        if (command[j] === "{") depth++;
-        else if (command[j] === "}" && --depth === 0) break;
-      }
-      j++;
-    } else while (j < command.length && !/\s/.test(command[j]!)) j++;
-    out.push(command.slice(i, j));
-    i = j;
-  }
-  return out;
 }
 
 /** The command without its `-o name=value` options (those are compared one by one, from postconf -P). */

@@ -1,8 +1,8 @@
 // `postfleet drift --format html`: one self-contained page (no external
 // resources), one section per instance name with the reference configuration
 // and the outliers' differences; every table sortable, one filter for all rows.
-import type { DriftReport, InstanceDrift } from "./drift-compare.js";
-import type { ComparableInstance } from "./drift-normalise.js";
+import type { DriftReport, InstanceDrift } from "../drift/compare.js";
+import type { ComparableInstance } from "../drift/normalise.js";
 import { hostList } from "./drift-text.js";
 
 function h(v: string): string {

@@ -1,6 +1,6 @@
 // `postfleet drift` as text: one line per instance name without drift, else
 // the reference's hosts and each outlier group's differences.
-import type { Difference, DriftReport, InstanceDrift } from "./drift-compare.js";
+import type { Difference, DriftReport, InstanceDrift } from "../drift/compare.js";
 
 /** "mta01, mta02 and 3 more" */
 export function hostList(hosts: readonly string[], max = 6): string {

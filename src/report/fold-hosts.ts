@@ -4,6 +4,7 @@
 import type { HostOutcome } from "../orchestrator/run-document.js";
 import type { PlayHostOutcome } from "../orchestrator/steps/step-results.js";
 import { compactHostList } from "./host-ranges.js";
+import { groupBy } from "../shared/group-by.js";
 
 /** Stands for the host's own name in a folded block's texts. */
 export const HOST_PLACEHOLDER = "<host>";
@@ -46,18 +47,6 @@ export function renderFolded<T extends HostOutcome>(group: readonly T[], render:
 /** Failed and unreachable hosts are always shown in full. */
 export const shownInFull = (h: HostOutcome): boolean => h.status === "failed" || h.status === "unreachable";
 
-/** Items grouped by key, groups in the order of their first item, items in their order. */
-export function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const g = groups.get(k);
-    if (g) g.push(item);
-    else groups.set(k, [item]);
-  }
-  return [...groups.values()];
-}
-
 /** A playbook host's outcome apart from its name and timings: status, texts, steps with their instances (status, action, via, changes, error). */
 export function playHostKey(h: PlayHostOutcome): string {
   const t = (s: string | undefined) => withoutTimings(withoutHostName(s, h.host));
@@ -88,3 +77,5 @@ export function hostKey(h: HostOutcome): string {
     h.results.map((r) => [r.instance, r.command, r.exitCode, t(r.stdout), t(r.stderr), r.changed, t(r.skipped)]),
   ]);
 }
+
+export { groupBy };

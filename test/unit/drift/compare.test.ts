@@ -3,10 +3,10 @@ import type { DriftData } from "../../../src/orchestrator/drift-data.js";
 import type { HostOutcome } from "../../../src/orchestrator/run-document.js";
 import type { Playbook, Step } from "../../../src/playbook/index.js";
 import type { InstanceConfig, MasterService } from "../../../src/protocol/index.js";
-import { compareFleet, makeSnapshot, parseSnapshot, type DriftReport } from "../../../src/report/drift-compare.js";
-import { declaredState } from "../../../src/report/drift-declared.js";
+import { compareFleet, makeSnapshot, parseSnapshot, type DriftReport } from "../../../src/drift/compare.js";
+import { declaredState } from "../../../src/drift/declared.js";
 import { renderDriftHtml } from "../../../src/report/drift-html.js";
-import { commandWithoutOptions, globMatcher, hostTokens, makeReplacer } from "../../../src/report/drift-normalise.js";
+import { commandWithoutOptions, globMatcher, hostTokens, makeReplacer } from "../../../src/drift/normalise.js";
 import { renderDriftText } from "../../../src/report/drift-text.js";
 
 const SMTP: MasterService = {
