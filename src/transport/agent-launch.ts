@@ -2,7 +2,7 @@
 // cached bundle ~/.cache/postfleet/agent-<sha256>.cjs, reads it once into
 // memory, hashes those very bytes and, when they match, compiles the same
 // buffer as the agent's CommonJS module. There is no window between check and
-// use (issue 15 A1): a file swapped after the read is never run. Under become
+// use: a file swapped after the read is never run. Under become
 // the loader itself runs as the target user (sudo), so root reads and verifies
 // what root runs.
 //

@@ -34,7 +34,7 @@ const SUM_FUNCTION = `sum() {
 
 /**
  * A directory of the cache path must be the login user's, a real directory,
- * and not writable by group or others (issue 15 A1: a parent another user can
+ * and not writable by group or others (a parent another user can
  * write lets them swap what is below it).
  */
 const SAFE_DIR = `safe_dir() {
