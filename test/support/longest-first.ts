@@ -20,6 +20,10 @@ const EXPECTED_SECONDS: Readonly<Record<string, number>> = {
   "test/integration/playbook/health-gate.test.ts": 85,
   "test/integration/cli/fleet.test.ts": 70,
   "test/integration/playbook/probe.test.ts": 70,
+  "test/integration/playbook/queue-gate.test.ts": 150,
+  "test/integration/playbook/revert.test.ts": 150,
+  "test/integration/transport/openssh.test.ts": 120,
+  "test/integration/cli/resume.test.ts": 90,
   "test/faults/fleet-command.faults.test.ts": 260,
   "test/faults/lost-host.faults.test.ts": 250,
   "test/faults/playbook-controller.faults.test.ts": 240,
@@ -29,6 +33,7 @@ const EXPECTED_SECONDS: Readonly<Record<string, number>> = {
   "test/faults/resident.faults.test.ts": 105,
   "test/faults/concurrent.faults.test.ts": 75,
   "test/oracle/inventory.oracle.test.ts": 56,
+  "test/oracle/inventory-output.oracle.test.ts": 60,
   "test/oracle/patterns.oracle.test.ts": 47,
 };
 
