@@ -13,7 +13,7 @@ import type { HostOperation } from "../orchestrator/operations.js";
 import { renderHosts, renderRecap } from "../report/human.js";
 import { attachProgress } from "../report/progress.js";
 import { KeyStore } from "../transport/index.js";
-import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
+import type { ConnectionTarget, HostKeyChecking, TransportKind } from "../shared/connection-target.js";
 import { promptHidden } from "../shared/prompt.js";
 
 export interface HostArgs {
@@ -31,6 +31,7 @@ export interface HostArgs {
   "op-timeout": number;
   "agent-persist"?: number;
   "host-key-checking"?: string;
+  transport?: string;
   "vault-password-file"?: string[];
   "vault-id"?: string[];
   "ask-vault-pass": boolean;
@@ -134,6 +135,7 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
     ...(args["become-user"] ? { becomeUser: args["become-user"] } : {}),
     ...(becomePassword !== undefined ? { becomePassword } : {}),
     ...(args["host-key-checking"] ? { hostKeyChecking: args["host-key-checking"] as HostKeyChecking } : {}),
+    ...(args.transport ? { transport: args.transport as TransportKind } : {}),
   }); // throws InventoryError naming file/host/variable
 
   const stop = new AbortController();

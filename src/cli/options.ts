@@ -30,6 +30,11 @@ export const HOST_OPTIONS = {
     choices: ["strict", "accept-new", "off"],
     describe: "Host key policy where the inventory sets none (default strict: known_hosts must match)",
   },
+  transport: {
+    type: "string",
+    choices: ["ssh2", "openssh"],
+    describe: "How hosts are reached where the inventory sets no postfleet_transport: ssh2 (built in, default) or openssh (the system's ssh, ssh_config as is)",
+  },
   "vault-password-file": { type: "string", array: true, describe: "File with the vault password (repeatable)" },
   "vault-id": { type: "string", array: true, describe: "Vault id: label@source (repeatable)" },
   "ask-vault-pass": { alias: "J", type: "boolean", default: false, describe: "Prompt for the vault password" },

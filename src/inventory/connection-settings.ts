@@ -16,6 +16,8 @@
 //   becomeUser      --become-user, ansible_become_user, ansible.cfg become_user / ANSIBLE_BECOME_USER
 //   becomePassword  -K's answer, ansible_become_password / _pass / ansible_sudo_pass / _password
 //   nodePath        postfleet_node
+//   transport       postfleet_transport, --transport
+//   sshArgs         ansible_ssh_common_args then ansible_ssh_extra_args (shell-like words; openssh transport)
 // "ansible.cfg" is its value or its ANSIBLE_* variable (src/inventory/ansible-config.ts).
 // That is: -u/--private-key/-T sit between inventory variables and ansible.cfg
 // as in Ansible; --become/--become-user/-K override the inventory;
@@ -28,10 +30,11 @@
 // ssh-agent and ~/.ssh/id_*, ~/.ssh/known_hosts, strict, 10 s, become user root).
 
 import { homedir } from "node:os";
-import { HOST_KEY_CHECKING_MODES, type ConnectionTarget, type HostKeyChecking } from "../shared/connection-target.js";
+import { HOST_KEY_CHECKING_MODES, TRANSPORT_KINDS, type ConnectionTarget, type HostKeyChecking, type TransportKind } from "../shared/connection-target.js";
 import type { AnsibleConfig } from "./ansible-config.js";
 import { InventoryError } from "./errors.js";
 import type { Origin } from "./model.js";
+import { shlexSplit } from "./shlex.js";
 
 export interface ResolvedVar {
   name: string;
@@ -105,6 +108,8 @@ export interface ConnectionOverrides {
   becomePassword?: string;
   /** --host-key-checking: where the inventory sets no postfleet_host_key_checking. */
   hostKeyChecking?: HostKeyChecking;
+  /** --transport: where the inventory sets no postfleet_transport. */
+  transport?: TransportKind;
 }
 
 /**
@@ -176,5 +181,25 @@ export function resolveConnectionTarget(name: string, read: VarReader, cli: Conn
   if (timeout) t.connectTimeoutMs = asInt(name, timeout, 1, 86400) * 1000;
   else if (cli.connectTimeoutMs) t.connectTimeoutMs = cli.connectTimeoutMs;
   else if (config?.timeout) t.connectTimeoutMs = config.timeout * 1000;
+  const transport = read("postfleet_transport");
+  if (transport) {
+    const s = String(transport.value);
+    if (!TRANSPORT_KINDS.includes(s as TransportKind)) throw varError(name, transport, "must be ssh2 or openssh");
+    t.transport = s as TransportKind;
+  } else if (cli.transport) t.transport = cli.transport;
+  const sshArgs = sshArgWords(name, read("ansible_ssh_common_args"), read("ansible_ssh_extra_args"));
+  if (sshArgs.length) t.sshArgs = sshArgs;
   return t;
+}
+
+/** ansible_ssh_common_args then ansible_ssh_extra_args as argv words (quotes and backslashes as a shell reads them; never run by a shell). */
+function sshArgWords(host: string, ...vars: Array<ResolvedVar | undefined>): string[] {
+  return vars.flatMap((v) => {
+    if (!v) return [];
+    try {
+      return shlexSplit(asString(host, v));
+    } catch (e) {
+      throw varError(host, v, `cannot be split into words: ${(e as Error).message}`);
+    }
+  });
 }

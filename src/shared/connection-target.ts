@@ -7,6 +7,11 @@ export type HostKeyChecking = "strict" | "accept-new" | "off";
 
 export const HOST_KEY_CHECKING_MODES: readonly HostKeyChecking[] = ["strict", "accept-new", "off"];
 
+/** How a host is reached: ssh2 (the library in this process, the default) or the system's OpenSSH `ssh`. */
+export type TransportKind = "ssh2" | "openssh";
+
+export const TRANSPORT_KINDS: readonly TransportKind[] = ["ssh2", "openssh"];
+
 export interface ConnectionTarget {
   /** inventory_hostname. */
   name: string;
@@ -34,4 +39,8 @@ export interface ConnectionTarget {
   nodePath?: string;
   /** ansible_timeout, else -T/--timeout, else ansible.cfg timeout, in ms. */
   connectTimeoutMs?: number;
+  /** postfleet_transport, else --transport; undefined: the run's default, else ssh2. */
+  transport?: TransportKind;
+  /** ansible_ssh_common_args then ansible_ssh_extra_args, split into argv words (used by the openssh transport only). */
+  sshArgs?: string[];
 }

@@ -8,7 +8,8 @@ import { AgentClient, type AgentClientOptions, type RequestTiming } from "./agen
 import { LoaderStatusError, launchArgv, loaderFailure, parseLoaderLine, type LoaderStatus } from "./agent-launch.js";
 import { readBundle, uploadAgent, type AgentBundle } from "./agent-push.js";
 import { bootstrapNode, type BootstrapReport } from "./node-bootstrap.js";
-import { HostConnection, openConnection, type ConnectionOptions } from "./ssh-connection.js";
+import { openConnection, type ConnectionOptions, type HostConnection } from "./ssh-connection.js";
+import { openOpenSshConnection } from "./openssh-connection.js";
 import { AgentProcessError, AgentVersionError } from "./errors.js";
 import { requireNode, type NodeInfo } from "./node-detect.js";
 import { execRemote, RemoteProcess, spawnRemote, type BecomeOptions, type ExecResult } from "./remote-process.js";
@@ -30,7 +31,8 @@ export {
   type RequestTiming,
 } from "./agent-client.js";
 export { PACKAGE_MANAGERS, installSteps, type BootstrapReport, type PackageManager } from "./node-bootstrap.js";
-export { HostConnection, hostsWithoutKeyChecking, openConnection, type ConnectionOptions, type ConnectTimings } from "./ssh-connection.js";
+export { Ssh2Connection, hostsWithoutKeyChecking, openConnection, type ConnectionOptions, type ConnectTimings, type HostConnection } from "./ssh-connection.js";
+export { OpenSshConnection, openOpenSshConnection } from "./openssh-connection.js";
 export { KeyStore, PASSPHRASE_ENV, type PassphraseSource } from "./private-keys.js";
 export { fingerprintSha256, hashHostName, knownHostsName, parseKnownHosts, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
 export { MIN_NODE_MAJOR, type NodeInfo } from "./node-detect.js";
@@ -38,7 +40,7 @@ export type { BecomeOptions, ExecResult, RemoteProcess } from "./remote-process.
 export { ResidentStore, defaultResidentDir, type ResidentEntry, type ResidentKey } from "./resident-store.js";
 export { buildCommand, LOGIN_HOME, shellQuote, shScript } from "./shell.js";
 export { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
-export type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
+export type { ConnectionTarget, HostKeyChecking, TransportKind } from "../shared/connection-target.js";
 
 export interface TransportOptions extends ConnectionOptions {
   /** Default timeout for each command and each agent request (0/undefined: none). */
@@ -201,6 +203,8 @@ class SshHostSession implements HostSession {
     // A host whose key was not verified (checking off) may be an impostor: it gets no resident
     // agent's secret, as it gets no become password, and none is left for later runs.
     if (this.connection.unverifiedHostKey) return undefined;
+    // The openssh transport reaches no Unix socket on the host: a fresh agent each run.
+    if (!this.connection.streamLocal) return undefined;
     // The agent keeps none under become to a third user (it would answer to the login user's sshd
     // as someone else): do not ask, rather than warn on every run.
     const key = this.residentKey();
@@ -393,7 +397,7 @@ class SshHostSession implements HostSession {
     const key = this.residentKey();
     const store = this.o.residentStore ?? defaultStore();
     const entry = store.get(key);
-    if (!entry) return "none";
+    if (!entry || !this.connection.streamLocal) return "none";
     store.delete(key);
     const channel = await this.connection.openStreamLocal(entry.socketPath).catch(() => undefined);
     if (!channel) return "none";
@@ -425,6 +429,6 @@ class SshHostSession implements HostSession {
 
 /** Connect to one host; the session is meant to live for the whole run. */
 export async function openHost(target: ConnectionTarget, opts: TransportOptions = {}): Promise<HostSession> {
-  const connection = await openConnection(target, opts);
+  const connection = target.transport === "openssh" ? await openOpenSshConnection(target, opts) : await openConnection(target, opts);
   return new SshHostSession(target, connection, opts);
 }

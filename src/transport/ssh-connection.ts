@@ -130,7 +130,31 @@ const unverifiedKeys = new WeakMap<Client, UnverifiedHostKey>();
 /** The SHA256 fingerprint of the host key each connection presented (and was accepted). */
 const presentedKeys = new WeakMap<Client, string>();
 
-export class HostConnection {
+/**
+ * One host's connection as the session uses it (exec channels, a stream to a Unix socket, close):
+ * ssh2's (Ssh2Connection, below) or the system ssh's (OpenSshConnection, openssh-connection.ts).
+ */
+export interface HostConnection {
+  readonly target: ConnectionTarget;
+  /** Where the connection went, as the user, host name and port were resolved. */
+  readonly settings: Pick<HopSettings, "hostname" | "port" | "user">;
+  readonly isOpen: boolean;
+  readonly timings: ConnectTimings;
+  /** How long a session channel may take to open: the connect timeout. */
+  readonly channelTimeoutMs: number;
+  /** Set when the target's key was accepted unverified (host key checking off). */
+  readonly unverifiedHostKey: UnverifiedHostKey | undefined;
+  /** Who answered: the host key fingerprint of each jump host, outermost first, then the target's. */
+  readonly hostIdentity: readonly string[];
+  /** False when a resident agent's socket cannot be reached on this connection (openStreamLocal rejects). */
+  readonly streamLocal: boolean;
+  openChannel<T>(command: string, onOpen: (channel: ClientChannel) => T): Promise<T>;
+  openStreamLocal(socketPath: string): Promise<ClientChannel>;
+  close(): Promise<void>;
+}
+
+export class Ssh2Connection implements HostConnection {
+  readonly streamLocal = true;
   private closed = false;
   /** Set by openConnection(). */
   timings: ConnectTimings = { connectMs: 0, authMs: 0 };
@@ -244,7 +268,7 @@ export class HostConnection {
 }
 
 /** Connect to the target (through its jump hosts), authenticate and verify every host key on the way. */
-export async function openConnection(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<HostConnection> {
+export async function openConnection(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<Ssh2Connection> {
   const settings = resolveTarget(target, o.sshConfig);
   const hops: Hop[] = [];
   const fallbackKeys = settings.explicitIdentityFiles ? settings.identityFiles : [];
@@ -275,7 +299,7 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
     const via = leases[leases.length - 1];
     const sock = via ? await forward(via.client, hops[hops.length - 2]!, last, target.name, timeoutOf(last, o)) : undefined;
     const client = await connectHop(last, target, o, keyStore, sock, false);
-    const conn = new HostConnection(target, settings, client, leases);
+    const conn = new Ssh2Connection(target, settings, client, leases);
     conn.timings = connectTimings.get(client) ?? conn.timings;
     conn.channelTimeoutMs = timeoutOf(last, o);
     conn.unverifiedHostKey = unverifiedKeys.get(client);

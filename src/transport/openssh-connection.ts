@@ -1,0 +1,226 @@
+// The OpenSSH transport (postfleet_transport: openssh): the system's `ssh`
+// reaches the host with the operator's ssh_config, agent, certificates,
+// Kerberos tickets, FIDO keys, ProxyCommand and Match exec, all of which ssh2
+// lacks. One private ControlMaster per host for the run (its socket in a 0700
+// directory of this process, ControlPersist short so that a crashed run leaves
+// nothing behind for long, `ssh -O exit` at the end); every exec is one more
+// `ssh` through it, its stdin/stdout/stderr standing in for ssh2's channel, so
+// the session's code (agent push, launch, verify by hash, sudo, requests) is
+// the same on both transports. No resident agent on this transport: each run
+// starts a fresh agent (streamLocal false).
+import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import type { ClientChannel } from "ssh2";
+import { classifySshFailure, exitArgv, masterArgv, sessionArgv, type OpenSshArgvOptions } from "./openssh-argv.js";
+import { AgentProcessError, UnreachableError } from "./errors.js";
+import type { UnverifiedHostKey } from "./known-hosts.js";
+import { resolveTarget, type SshConfigOptions } from "./ssh-config.js";
+import type { ConnectionOptions, ConnectTimings, HostConnection } from "./ssh-connection.js";
+import type { ConnectionTarget } from "../shared/connection-target.js";
+
+/** How long a master may stay without a client (postfleet's session holds one while the agent runs): a run that died leaves it that long. */
+export const CONTROL_PERSIST_S = 60;
+
+/** The `ssh` program (tests may point elsewhere). */
+const SSH = process.env.POSTFLEET_SSH ?? "ssh";
+
+let runDir: string | undefined;
+let socketCount = 0;
+
+/** This process's private directory for the masters' sockets and logs (0700, removed at exit). */
+function privateDir(): string {
+  if (runDir) return runDir;
+  // A Unix socket path has room for about 100 bytes, and ssh adds 17 while it binds: stay short.
+  const base = tmpdir().length > 40 ? "/tmp" : tmpdir();
+  runDir = mkdtempSync(join(base, "postfleet-ssh-"));
+  const dir = runDir;
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The ssh_config file ssh should read: the operator's unless the options name files (tests: [] is none). */
+function configFileOf(s: SshConfigOptions | undefined): string | undefined {
+  if (!s?.files) return undefined;
+  return s.files[0] ?? "/dev/null";
+}
+
+/** ssh's exit status for its own failures (connect, authentication, a lost master). */
+const SSH_FAILED = 255;
+
+/**
+ * An `ssh` process through the master, dressed as the ssh2 channel the session code reads:
+ * "data", stderr "data", "exit" (code) and "close"; write, end, signal, close.
+ */
+class SshProcessChannel extends EventEmitter {
+  readonly stderr = new EventEmitter();
+  private readonly child;
+
+  constructor(argv: string[], connectionOpen: () => boolean) {
+    super();
+    this.child = spawn(SSH, argv, { stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stdout.on("data", (d: Buffer) => this.emit("data", d));
+    this.child.stderr.on("data", (d: Buffer) => this.stderr.emit("data", d));
+    this.child.stdin.on("error", () => undefined); // the command ended first: its exit tells
+    let ended = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (ended) return;
+      ended = true;
+      // 255 is ssh's own failure: with the master gone, the connection was lost (no exit status).
+      if (code !== null && !(code === SSH_FAILED && !connectionOpen())) this.emit("exit", code);
+      else if (signal !== null && code === null) this.emit("exit", null, signal.replace(/^SIG/, ""));
+      this.emit("close");
+    };
+    this.child.once("close", finish);
+    this.child.once("error", () => finish(null, null));
+  }
+
+  write(data: string | Buffer): boolean {
+    return this.child.stdin.write(data);
+  }
+
+  end(data?: string | Buffer): this {
+    if (data !== undefined) this.child.stdin.end(data);
+    else this.child.stdin.end();
+    return this;
+  }
+
+  /** ssh forwards no signal to the remote command: ending the ssh process closes its channel (EOF, then SIGPIPE on the host). */
+  signal(): void {}
+
+  close(): void {
+    this.child.kill("SIGTERM");
+  }
+}
+
+/** The channel type the session code is written against; SshProcessChannel provides what it uses. */
+const asChannel = (c: SshProcessChannel): ClientChannel => c as unknown as ClientChannel;
+
+/** One host through the system's ssh: a private master for the run, an ssh per exec. */
+export class OpenSshConnection implements HostConnection {
+  readonly streamLocal = false;
+  readonly hostIdentity: readonly string[] = [];
+  timings: ConnectTimings = { connectMs: 0, authMs: 0 };
+  unverifiedHostKey: UnverifiedHostKey | undefined;
+  private closed = false;
+
+  constructor(
+    readonly target: ConnectionTarget,
+    readonly settings: { hostname: string; port: number; user: string },
+    private readonly argvOptions: OpenSshArgvOptions,
+    private readonly logPath: string,
+  ) {}
+
+  get channelTimeoutMs(): number {
+    return this.argvOptions.connectTimeoutMs;
+  }
+
+  /** The master removes its socket when it exits. */
+  get isOpen(): boolean {
+    return !this.closed && existsSync(this.argvOptions.controlPath);
+  }
+
+  openChannel<T>(command: string, onOpen: (channel: ClientChannel) => T): Promise<T> {
+    if (!this.isOpen) return Promise.reject(new UnreachableError(this.target.name, `connection to ${this.target.name} is closed (its ssh master is gone)`));
+    return Promise.resolve(onOpen(asChannel(new SshProcessChannel(sessionArgv(this.target, this.argvOptions, command), () => this.isOpen))));
+  }
+
+  openStreamLocal(socketPath: string): Promise<ClientChannel> {
+    return Promise.reject(new AgentProcessError(this.target.name, `cannot reach ${socketPath} on ${this.target.name}: the openssh transport keeps no resident agent`));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    const open = this.isOpen;
+    this.closed = true;
+    if (open) await runSsh(exitArgv(this.target, this.argvOptions), 10_000);
+    rmSync(this.logPath, { force: true });
+  }
+}
+
+/** Run ssh to its end (the master's parent exits once authenticated), with a deadline. */
+function runSsh(argv: string[], timeoutMs: number, stderrFd?: number): Promise<{ code: number | null; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(SSH, argv, { stdio: ["ignore", "ignore", stderrFd ?? "ignore"] });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    // "exit", not "close": the master's daemon keeps the log file open, never a pipe of ours.
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, timedOut });
+    });
+    child.once("error", () => {
+      clearTimeout(timer);
+      resolve({ code: null, timedOut });
+    });
+  });
+}
+
+/** The key ssh accepted with StrictHostKeyChecking=no although it did not verify it, from the master's log. */
+export function unverifiedFromLog(log: string): UnverifiedHostKey | undefined {
+  const changed = /REMOTE HOST IDENTIFICATION HAS CHANGED/.test(log);
+  const fp = /fingerprint for the (\S+) key sent by the remote host is\s+(\S+?)\.?\s*$/m.exec(log);
+  if (changed) return { presented: "changed", keyType: fp?.[1] ?? "?", fingerprint: fp?.[2] ?? "?" };
+  const added = /Permanently added '[^']*' \((\S+)\) to the list of known hosts/.exec(log);
+  if (added) return { presented: "unknown", keyType: added[1]!, fingerprint: "?" };
+  return undefined;
+}
+
+/** Start the host's private master through the system's ssh; errors as the ssh2 transport's (host key, authentication, unreachable). */
+export async function openOpenSshConnection(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<OpenSshConnection> {
+  // What postfleet's own reading of ssh_config says, for messages and the connect timeout; ssh reads it again itself.
+  let settings = { hostname: target.host, port: target.port ?? 22, user: target.user ?? userInfo().username };
+  let configTimeoutMs = target.connectTimeoutMs;
+  try {
+    const s = resolveTarget(target, o.sshConfig);
+    settings = { hostname: s.hostname, port: s.port, user: s.user };
+    configTimeoutMs = s.connectTimeoutMs;
+  } catch {
+    // A keyword postfleet's reader refuses is ssh's business here.
+  }
+  const dir = privateDir();
+  const id = ++socketCount;
+  const argvOptions: OpenSshArgvOptions = {
+    controlPath: join(dir, `m${id}`),
+    connectTimeoutMs: configTimeoutMs ?? o.connectTimeoutMs ?? 10_000,
+    ...(configFileOf(o.sshConfig) !== undefined ? { configFile: configFileOf(o.sshConfig)! } : {}),
+    ...(o.knownHostsFile !== undefined ? { knownHostsFile: o.knownHostsFile } : {}),
+    ...(o.globalKnownHostsFiles !== undefined ? { globalKnownHostsFiles: o.globalKnownHostsFiles } : {}),
+    ...(o.hostKeyChecking !== undefined ? { hostKeyChecking: o.hostKeyChecking } : {}),
+    ...(o.agentSocket !== undefined ? { agentSocket: o.agentSocket } : {}),
+  };
+  const logPath = join(dir, `m${id}.log`);
+  const where = `${target.name} (${settings.user}@${settings.hostname}:${settings.port})`;
+  const fd = openSync(logPath, "w", 0o600);
+  const started = performance.now();
+  // ConnectTimeout bounds each TCP connect; jump hosts, key exchange and authentication get as long again, twice.
+  const deadlineMs = argvOptions.connectTimeoutMs * 3;
+  let r: { code: number | null; timedOut: boolean };
+  try {
+    r = await runSsh(masterArgv(target, argvOptions, CONTROL_PERSIST_S), deadlineMs, fd);
+  } finally {
+    closeSync(fd);
+  }
+  const log = readFileSync(logPath, "utf8");
+  const conn = new OpenSshConnection(target, settings, argvOptions, logPath);
+  if (r.code !== 0 || !existsSync(argvOptions.controlPath)) {
+    await conn.close();
+    if (r.timedOut) throw new UnreachableError(target.name, `timed out after ${deadlineMs / 1000} s connecting to ${where} (ssh)`);
+    if (r.code === null) throw new UnreachableError(target.name, `cannot run ${SSH} to connect to ${where}: is OpenSSH's client installed?`);
+    throw classifySshFailure(target.name, where, log, argvOptions.connectTimeoutMs);
+  }
+  // ssh says nothing of how the handshake went without -v: connect covers key exchange and authentication.
+  conn.timings = { connectMs: Math.round(performance.now() - started), authMs: 0 };
+  const unverified = unverifiedFromLog(log);
+  if (unverified) {
+    conn.unverifiedHostKey = unverified;
+    const what = unverified.presented === "changed" ? "DOES NOT MATCH the known key" : "is not known";
+    o.warn?.(`${target.name}: host key for ${settings.hostname} (${unverified.keyType} ${unverified.fingerprint}) ${what}; accepted because host key checking is off`);
+  }
+  return conn;
+}
