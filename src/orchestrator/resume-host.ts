@@ -12,7 +12,7 @@ import { runHostSteps, type HostStepsOptions, type HostStepsResult } from "./ste
 import { gateAfter } from "./steps/probe-gate.js";
 import { serviceInstances, serviceStep } from "./steps/service.js";
 import { isAgentRefusal, PartialStepError, selectInstances, StepError, type StepContext } from "./steps/step-context.js";
-import type { ExecStep, ServiceAction } from "./steps/step-model.js";
+import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep, type ServiceAction } from "./steps/step-model.js";
 import { stepStatusOf, type InstanceStepResult, type PlayHostOutcome, type PlayResult, type StepResult } from "./steps/step-results.js";
 
 /** A step the run was in when it stopped, with each instance's recorded transitions (stopping, stopped, starting, started...). */
@@ -55,6 +55,10 @@ const DID: Record<ServiceAction, string[]> = {
 const PAST: Record<ServiceAction, string> = { start: "started", stop: "stopped", restart: "restarted", reload: "reloaded" };
 
 export async function resumeHostSteps(ctx: StepContext, steps: readonly ExecStep[], p: HostProgress, o: HostStepsOptions): Promise<HostStepsResult> {
+  return owedHandlers(ctx, steps, p, await resumeSteps(ctx, steps, p, o), o);
+}
+
+async function resumeSteps(ctx: StepContext, steps: readonly ExecStep[], p: HostProgress, o: HostStepsOptions): Promise<HostStepsResult> {
   const doneIdx = new Set(p.done.map((s) => s.index));
   const re = p.reexamine ? steps.find((s) => s.index === p.reexamine!.index && SERVICE.has(s.action.type) && s.enabled) : undefined;
   const after = steps.filter((s) => !doneIdx.has(s.index) && s !== re);
@@ -145,4 +149,39 @@ export async function reexamineService(
       return { ...r, ...(doneBefore && r.status === "ok" ? { status: "changed" as const } : {}), action: `${why}: ${r.action}` };
     })
     .sort((x, y) => (order.get(x.instance) ?? 0) - (order.get(y.instance) ?? 0));
+}
+
+/**
+ * The `then:` reloads and restarts that steps ended before the interruption
+ * still owe (their instances changed settings and no later start, restart or
+ * reload covered them), run after the host's last step as the run would
+ * have: restart wins over reload; nothing when the host failed or stopped.
+ */
+async function owedHandlers(ctx: StepContext, steps: readonly ExecStep[], p: HostProgress, r: HostStepsResult, o: HostStepsOptions): Promise<HostStepsResult> {
+  if (r.incomplete || r.lost !== undefined || r.steps.some((s) => s.status === "failed")) return r;
+  const before = new Set(p.done.map((s) => s.index));
+  const exec = new Map(steps.map((s) => [s.index, s]));
+  const pending = { reload: new Set<string>(), restart: new Set<string>() };
+  for (const s of r.steps) {
+    const then = before.has(s.index) ? exec.get(s.index)?.then : undefined;
+    if (then) for (const i of s.instances) if (i.status === "changed" && i.changes?.length) pending[then].add(i.instance);
+    const a = s.type === "then" ? (s.name.startsWith("then: restart") ? "restart" : "reload") : s.type;
+    if (a !== "start" && a !== "restart" && a !== "reload") continue;
+    for (const i of s.instances) {
+      if (i.status !== "changed") continue;
+      pending.reload.delete(i.instance);
+      if (a !== "reload") pending.restart.delete(i.instance);
+    }
+  }
+  let index = Math.max(steps.length - 1, ...r.steps.map((s) => s.index)) + 1;
+  const out = [...r.steps];
+  for (const action of ["restart", "reload"] as const) {
+    const names = [...pending[action]].filter((n) => action === "restart" || !pending.restart.has(n));
+    if (!names.length) continue;
+    const step: ExecStep = { index: index++, name: `then: ${action} ${names.join(", ")}`, selector: { kind: "names", names }, enabled: true, action: { type: action, healthyTimeoutMs: DEFAULT_HEALTHY_TIMEOUT_MS } };
+    const h = await runHostSteps(ctx, [step], o);
+    out.push(...h.steps.map((x) => ({ ...x, type: "then" as const })));
+    if (h.lost !== undefined || h.incomplete || h.steps.some((x) => x.status === "failed")) return { ...r, ...h, steps: out };
+  }
+  return { ...r, steps: out };
 }
