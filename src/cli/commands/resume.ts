@@ -69,28 +69,33 @@ export const resumeCommand: CommandModule<object, ResumeArgs> = {
   handler: async (argv) => {
     checkOutputArgs(argv);
     const dir = runsDir();
-    const stored = findRunToResume(dir, argv.id, argv["reset-budget"]);
-    const { start } = stored;
-    // The run's own working directory: its relative inventory, playbook and vault paths mean what they meant
-    // (this command's own file arguments keep meaning what they mean here).
-    for (const k of ["events", "junit", "retry-file"] as const) if (argv[k] && argv[k] !== "-") argv[k] = resolve(argv[k]!);
-    process.chdir(start.cwd);
-    const changed = changedSources(start, start.cwd);
-    if (changed.length && !argv.force)
-      throw new UsageError(`run ${stored.run.id} cannot be resumed: changed since it started: ${changed.map(describeChange).join("; ")}; \`postfleet resume ${stored.run.id} --force\` goes on with the new content`);
-    const plan = resumePlan(start, stored.records, stored.document, { resetBudget: argv["reset-budget"] });
-    if (!plan.reexamine.length && !plan.left.length) {
-      const hint = plan.budgetStopped.length ? ` (a play stopped on its failure budget: \`postfleet resume ${stored.run.id} --reset-budget\` goes on with it)` : "";
-      throw new UsageError(`run ${stored.run.id} has nothing left to do: every host finished${hint}`);
-    }
-    const lock = acquireOrRefuse(join(dir, stored.run.id));
+    const id = findRunToResume(dir, argv.id, argv["reset-budget"]).run.id;
+    const lock = acquireOrRefuse(join(dir, id));
     try {
-      await resume(argv, stored, plan, changed);
+      // Read again under the lock: a resume that held it until now may have done part of the work, or all.
+      await resumeLocked(argv, findRunToResume(dir, id, argv["reset-budget"]));
     } finally {
       lock.release();
     }
   },
 };
+
+async function resumeLocked(argv: ResumeArgs, stored: StoredRunToResume): Promise<void> {
+  const { start } = stored;
+  // The run's own working directory: its relative inventory, playbook and vault paths mean what they meant
+  // (this command's own file arguments keep meaning what they mean here).
+  for (const k of ["events", "junit", "retry-file"] as const) if (argv[k] && argv[k] !== "-") argv[k] = resolve(argv[k]!);
+  process.chdir(start.cwd);
+  const changed = changedSources(start, start.cwd);
+  if (changed.length && !argv.force)
+    throw new UsageError(`run ${stored.run.id} cannot be resumed: changed since it started: ${changed.map(describeChange).join("; ")}; \`postfleet resume ${stored.run.id} --force\` goes on with the new content`);
+  const plan = resumePlan(start, stored.records, stored.document, { resetBudget: argv["reset-budget"] });
+  if (!plan.reexamine.length && !plan.left.length) {
+    const hint = plan.budgetStopped.length ? ` (a play stopped on its failure budget: \`postfleet resume ${stored.run.id} --reset-budget\` goes on with it)` : "";
+    throw new UsageError(`run ${stored.run.id} has nothing left to do: every host finished${hint}`);
+  }
+  await resume(argv, stored, plan, changed);
+}
 
 function acquireOrRefuse(runDir: string): { release(): void } {
   try {

@@ -1,7 +1,8 @@
 // `postfleet resume` on real lab hosts (issue 21, point 3): the newest
 // interrupted run is the default; the resumed run's document and `runs show`
 // cover the whole run, each host once; what was found and what is left is
-// printed; extra vars whose values were not stored are asked for again;
+// printed; extra vars whose values were not stored are asked for again; a
+// `then:` handler owed by a step that ended before the kill still runs;
 // the run's --retry file is updated from the whole run, and a retry file
 // shrinks as reruns succeed (removed when empty).
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../../../src/orchestrator/journal/records.js";
 import { CLI, jsonOf, postfleet } from "../../support/cli.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { until, writePlaybook, type PlaybookDocument } from "../../support/playbook.js";
+import { clearPostfixLog, postfixLogLines, until, writePlaybook, type PlaybookDocument } from "../../support/playbook.js";
 import { spawn } from "node:child_process";
 
 describe("postfleet resume (3 lab hosts)", () => {
@@ -23,15 +24,17 @@ describe("postfleet resume (3 lab hosts)", () => {
   const newest = () => readdirSync(runs()).filter((n) => /^\d{8}T/.test(n)).sort().at(-1)!;
   const records = (id: string): RunRecord[] => readFileSync(join(runs(), id, "journal.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as RunRecord);
 
-  // Each host restarts its instances, then notes that it ran and fails where /run/resume-fail exists.
+  // Each host restarts its instances (unless restart=false), then notes that it ran and fails where /run/resume-fail exists.
   const pb = () =>
     writePlaybook(
       "note.yml",
       `- name: Restart and note
   hosts: all
   serial: 1
+  vars: {restart: true}
   steps:
     - name: restart
+      when: restart
       instances: enabled
       restart:
     - name: note
@@ -110,12 +113,47 @@ describe("postfleet resume (3 lab hosts)", () => {
     expect(existsSync(retry)).toBe(false);
   }, 240_000);
 
+  it("a `then: reload` owed by a step that ended before the kill is run after the host's last step, once", async () => {
+    const file = writePlaybook(
+      "then.yml",
+      `- name: Settings then reload
+  hosts: all
+  serial: 1
+  steps:
+    - name: settings
+      instances: ["-"]
+      postconf:
+        main_cf:
+          delay_warning_time: "{{ v }}h"
+      then: reload
+    - name: wait a bit
+      pause: 3s
+`,
+    );
+    await Promise.all(lab.hosts.map((h) => clearPostfixLog(h)));
+    const before = readdirSync(runs()).length;
+    const child = spawn(process.execPath, [CLI, "-i", lab.inventoryPath, "-l", "mta01", "run", file, "-e", "v=7"], { env: { ...process.env, NO_COLOR: "1", ...env() }, stdio: "ignore" });
+    const closed = new Promise((r) => child.on("close", r));
+    await until(async () => readdirSync(runs()).length > before && readFileSync(join(runs(), newest(), "journal.jsonl"), "utf8").includes('"name":"wait a bit"'), "mta01 in its pause", 90_000);
+    child.kill("SIGKILL");
+    await closed;
+    const r = await cli(["resume", "--json"]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const steps = (jsonOf(r) as PlaybookDocument).plays[0]!.batches[0]!.hosts[0]!.steps;
+    expect(steps.map((x) => [x.name, x.type, x.status])).toEqual([
+      ["settings", "postconf", "changed"],
+      ["wait a bit", "pause", "ok"],
+      ["then: reload -", "then", "changed"],
+    ]);
+    expect((await postfixLogLines(lab.hosts[0]!)).filter((l) => /^postfix\/master: reload/.test(l))).toHaveLength(1);
+  }, 180_000);
+
   it("a retry file shrinks as reruns succeed, and is removed when empty", async () => {
     await Promise.all(lab.hosts.map((h) => h.exec("rm -f /tmp/resume-ran /run/resume-fail")));
     await Promise.all(lab.hosts.slice(1).map((h) => h.exec("touch /run/resume-fail")));
     const file = pb();
     const retry = file.replace(/\.yml$/, ".retry");
-    const run = (extra: string[]) => cli(["-i", lab.inventoryPath, ...extra, "run", file, "-e", "smtp_password=x", "--retry"]);
+    const run = (extra: string[]) => cli(["-i", lab.inventoryPath, ...extra, "run", file, "-e", "smtp_password=x", "-e", '{"restart": false}', "--retry"]);
     expect((await run([])).exitCode).toBe(2);
     expect(readFileSync(retry, "utf8")).toBe("mta02\nmta03\n");
     await lab.hosts[1]!.exec("rm -f /run/resume-fail");
