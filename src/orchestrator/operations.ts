@@ -93,13 +93,29 @@ export function pingOperation(): HostOperation {
   };
 }
 
-/** Every instance of the host with its state, directories and (optionally) queue sizes. */
-export function factsOperation(o: { queues: boolean }): HostOperation {
+/**
+ * Every instance of the host with its state, directories and (optionally)
+ * queue sizes; with `oldestDeferred`, the age of the oldest deferred message
+ * of each instance that has deferred mail (the agent's `queue` request,
+ * postqueue -j read as a stream on the host).
+ */
+export function factsOperation(o: { queues: boolean; oldestDeferred?: boolean }): HostOperation {
   return {
     label: "report",
-    async run({ session }) {
+    async run({ session, hardStop, opTimeoutMs }) {
       const facts = requireFacts(await session.request({ op: "facts", queues: o.queues }));
       const data: FactsData = { kind: "facts", postfixVersion: facts.postfixVersion, instances: facts.instances };
+      if (o.oldestDeferred) {
+        const ages: Record<string, number | null> = {};
+        const errors: Record<string, string> = {};
+        for (const i of facts.instances.filter((x) => (x.queues?.deferred ?? 0) > 0)) {
+          const q = await session.request({ op: "queue", instance: i.primary ? "-" : i.name }, { signal: hardStop, timeoutMs: opTimeoutMs });
+          if (q.error) errors[i.name] = q.error.message;
+          else ages[i.name] = q.oldestDeferredS;
+        }
+        if (Object.keys(ages).length) data.oldestDeferredS = ages;
+        if (Object.keys(errors).length) data.queueErrors = errors;
+      }
       return { status: "ok", results: [], data };
     },
   };

@@ -76,6 +76,10 @@ export interface FactsData {
   kind: "facts";
   postfixVersion: string;
   instances: InstanceFacts[];
+  /** Per instance name: age in seconds of its oldest deferred message (postqueue -j), for instances with deferred mail whose queue was read. */
+  oldestDeferredS?: Record<string, number | null>;
+  /** Per instance name: why its queue could not be read. */
+  queueErrors?: Record<string, string>;
 }
 
 export interface NodeVersionInfo {
