@@ -26,6 +26,8 @@ import {
   type ProbeResponse,
   type QueueRequest,
   type QueueResponse,
+  type RevertRequest,
+  type RevertResponse,
   type DriftFactsResponse,
   type FactsRequest,
   type FactsResponse,
@@ -55,6 +57,7 @@ export interface RequestHandlers {
   "drift-facts"(req: DriftFactsRequest, ctx: RequestContext): Promise<DriftFactsResponse>;
   probe(req: ProbeRequest, ctx: RequestContext): Promise<ProbeResponse>;
   queue(req: QueueRequest, ctx: RequestContext): Promise<QueueResponse>;
+  revert(req: RevertRequest, ctx: RequestContext): Promise<RevertResponse>;
   /** Only where an agent can hand over to a resident one (the agent started by the loader). */
   persist?(req: PersistRequest): PersistResponse;
 }
@@ -114,6 +117,7 @@ function invalid(req: AgentRequest): string | null {
     case "service":
     case "probe":
     case "queue":
+    case "revert":
       return typeof req.instance === "string" ? null : `${req.op} request needs instance: string`;
     case "persist":
       return typeof req.secret === "string" && /^[0-9a-f]{64}$/.test(req.secret) && Number.isInteger(req.idleMs) && req.idleMs > 0 && req.idleMs <= 86_400_000
@@ -208,6 +212,8 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
         return o.handlers.probe(req, ctx);
       case "queue":
         return o.handlers.queue(req, ctx);
+      case "revert":
+        return o.handlers.revert(req, ctx);
       case "persist":
         if (!o.handlers.persist) return { id: req.id, op: "error", error: usage("persist is not available here (this agent is already resident)") };
         return o.handlers.persist(req);

@@ -19,6 +19,7 @@ import { handOverIfPlanned, persistHandler } from "./resident-handover.js";
 import { handleService } from "./service-request.js";
 import { handleProbe } from "./probe.js";
 import { handleQueue } from "./queue-stats.js";
+import { handleRevert } from "./revert.js";
 import { processEnv } from "./system.js";
 import { writeAll } from "./write-all.js";
 
@@ -47,6 +48,7 @@ export const agentHandlers: RequestHandlers = {
   "drift-facts": handleDriftFacts,
   probe: handleProbe,
   queue: handleQueue,
+  revert: handleRevert,
 };
 
 /** Stdout as a stream whose writes are complete and synchronous (nothing lost at exit). */

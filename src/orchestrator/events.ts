@@ -20,6 +20,8 @@ export type RunEvent =
   | { type: "budget"; play: number; failures: number; maxFail?: number }
   /** An instance's transition within a step (stopping, stopped, starting, health_gate, healthy, failed...), and `done` with its result. */
   | { type: "instance"; host: string; step?: number; instance: string; state: string; status?: StepStatus; action?: string; changes?: readonly ParamChange[]; detail?: string }
+  /** on_gate_failure: revert: an instance's main.cf/master.cf (base64) before step `step` changed them; the journal keeps them beside itself. */
+  | { type: "config-snapshot"; host: string; step: number; instance: string; files: Readonly<Record<string, string>>; sha256: Readonly<Record<string, string>> }
   | { type: "run-finished"; document: RunDocument };
 
 export type RunListener = (event: RunEvent) => void;

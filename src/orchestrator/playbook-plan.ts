@@ -42,12 +42,14 @@ function action(s: Step): StepAction {
 
 export function execStep(s: Step): ExecStep {
   const then = s.type === "instances" || s.type === "postconf" ? s.then : undefined;
+  const onGateFailure = s.type === "instances" || s.type === "postconf" ? s.onGateFailure : undefined;
   return {
     index: s.index,
     name: s.name,
     selector: "select" in s ? s.select : { kind: "all" },
     enabled: s.when?.result ?? true,
     ...(then ? { then } : {}),
+    ...(onGateFailure ? { onGateFailure } : {}),
     action: action(s),
     location: `${s.location.file}:${s.location.line}:${s.location.column}`,
   };

@@ -160,6 +160,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
           predicted: (name) => created.has(name),
           doing: (what) => run.doing(host, what),
           transition: (instance, state, detail) => run.events.emit({ type: "instance", host, ...(step !== undefined ? { step } : {}), instance, state, ...(detail ? { detail } : {}) }),
+          keepSnapshot: (instance, s, files, sha256) => run.events.emit({ type: "config-snapshot", host, step: s, instance, files: files as Record<string, string>, sha256: sha256 as Record<string, string> }),
           prompt: (text) => {
             // One prompt per step and batch, whichever host reaches it first.
             const key = `${bi}:${text}`;
@@ -202,6 +203,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
           results: resultRows(r.steps),
           steps: r.steps,
           ...(r.incomplete ? { incomplete: r.incomplete } : {}),
+          ...(r.reverted !== undefined ? { reverted: r.reverted } : {}),
         } as HostResult;
       })),
       { skipReason: () => stopReason() },

@@ -113,6 +113,20 @@ export function unknownKeyMessage(key: string, where: string, allowed: readonly 
 }
 
 /**
+ * A union none of whose options matched, where exactly one option has the
+ * value's type (a mapping for a mapping option, a string for a template
+ * option) and the union has no message of its own: that option's own issues, at the union's path, so that the message
+ * says what is wrong inside (a bad parameter name) rather than "wrong shape".
+ */
+function narrowUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  // A union with its own message (an `error` that lists what it takes) keeps it.
+  if (issue.code !== "invalid_union" || !/^Invalid input/.test(issue.message) || !Array.isArray(issue.errors) || issue.errors.length < 2) return [issue];
+  const fits = issue.errors.filter((errs) => errs.length > 0 && !errs.some((e) => e.path.length === 0 && e.code === "invalid_type"));
+  if (fits.length !== 1) return [issue];
+  return fits[0]!.map((e) => ({ ...e, path: [...issue.path, ...e.path] }) as z.core.$ZodIssue).flatMap(narrowUnion);
+}
+
+/**
  * Report a failed zod parse of the value at `base` (validated by `schema`),
  * each issue at its node. `where(path)` names the object an unknown key is in;
  * `suffix` is appended to each message (e.g. " (for host mta1)").
@@ -132,7 +146,7 @@ export function reportZodIssues(
   },
 ): void {
   const suffix = o.suffix ?? "";
-  for (const issue of error.issues) {
+  for (const issue of error.issues.flatMap(narrowUnion)) {
     const rel = issue.path.filter((p): p is string | number => typeof p !== "symbol");
     const abs = [...o.base, ...rel];
     const actual = getIn(o.value, rel);

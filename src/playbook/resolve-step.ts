@@ -62,8 +62,10 @@ function selector(v: Parsed<"start">["instances"]): InstanceSelector {
 
 type RawSettings = NonNullable<Parsed<"postconf">["postconf"]>;
 
-function settings(s: RawSettings): ConfigSettings {
+function settings(s: RawSettings, path: Path = []): ConfigSettings {
   const main: Record<string, string> = {};
+  // A {{ template }} renders to the mapping before this; a string here rendered to none.
+  if (typeof s.main_cf === "string") throw new StepValueError([...path, "main_cf"], `main_cf must be a mapping of main.cf parameters, not the text '${s.main_cf}'`);
   for (const [k, v] of Object.entries(s.main_cf ?? {})) main[k] = paramText(v);
   const master: ConfigSettings["master"] = {};
   for (const [entry, fields] of Object.entries(s.master_cf ?? {})) {
@@ -101,11 +103,15 @@ function waitChecks(w: Parsed<"wait">["wait"]): HealthCheck[] {
   return checks;
 }
 
-type RawProbe = true | { outcome?: ProbeSettings["outcome"]; sender?: string; recipient?: string; max_latency?: unknown; address?: string; port?: unknown; instance?: string };
+const PROBE_OUTCOMES: readonly ProbeSettings["outcome"][] = ["delivered", "accepted", "verify"];
+
+type RawProbe = true | { outcome?: string; sender?: string; recipient?: string; max_latency?: unknown; address?: string; port?: unknown; instance?: string };
 
 function probeSettings(raw: RawProbe, path: Path): ProbeSettings {
   const p = raw === true ? {} : raw;
-  const out: ProbeSettings = { outcome: p.outcome ?? "delivered", maxLatencyMs: ms(p.max_latency, [...path, "max_latency"], PROBE_MAX_LATENCY_MS) };
+  const outcome = p.outcome ?? "delivered";
+  if (!PROBE_OUTCOMES.includes(outcome as ProbeSettings["outcome"])) throw new StepValueError([...path, "outcome"], `outcome must be one of ${PROBE_OUTCOMES.join(", ")}, not '${outcome}'`);
+  const out: ProbeSettings = { outcome: outcome as ProbeSettings["outcome"], maxLatencyMs: ms(p.max_latency, [...path, "max_latency"], PROBE_MAX_LATENCY_MS) };
   if (p.instance !== undefined) out.instance = p.instance;
   if (p.sender !== undefined) out.sender = p.sender;
   if (p.recipient !== undefined) out.recipient = p.recipient;
@@ -178,16 +184,18 @@ export function resolveStep(type: StepType, parsed: Parsed<StepType>, head: Step
       const p = parsed as Parsed<"instances">;
       const s: Step = { ...head, type, instances: p.instances.map(desired) };
       if (p.then) s.then = p.then;
+      if (p.on_gate_failure) s.onGateFailure = p.on_gate_failure;
       return s;
     }
     case "postconf": {
       const p = parsed as Parsed<"postconf">;
-      const config = settings(p.postconf);
+      const config = settings(p.postconf, ["postconf"]);
       if (!Object.keys(config.main).length && !config.mainAbsent.length && !Object.keys(config.master).length) {
         throw new StepValueError(["postconf"], "postconf needs at least one of main_cf, main_cf_absent, master_cf");
       }
       const s: Step = { ...head, type, select: selector(p.instances), config };
       if (p.then) s.then = p.then;
+      if (p.on_gate_failure) s.onGateFailure = p.on_gate_failure;
       return s;
     }
     case "start":

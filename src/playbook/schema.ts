@@ -13,6 +13,8 @@ import { z } from "zod";
 /** A string holding at least one `{{ ... }}` template. */
 export const TEMPLATE_RE = /\{\{[\s\S]*\}\}/;
 const template = z.string().regex(TEMPLATE_RE).describe("A {{ variable }} template, rendered per host.");
+/** A template where a value of another type is expected: `error` says what the value may be (also when it rendered to a plain string). */
+const templateOr = (error: string) => z.string().regex(TEMPLATE_RE, { error }).describe(template.description ?? "");
 
 /** "30s", "2m", "1h30m", "500ms" (units h, m, s, ms in that order). */
 export const DURATION_RE = /^\s*(?:(\d+)h)?\s*(?:(\d+)m(?!s))?\s*(?:(\d+(?:\.\d+)?)s)?\s*(?:(\d+)ms)?\s*$/;
@@ -85,7 +87,10 @@ const masterCf = z
   .describe('master.cf entries: "service/type" → fields and -o parameters. null removes the whole entry (postconf -MX).');
 
 const settingsShape = {
-  main_cf: mainCf.optional(),
+  main_cf: z
+    .union([mainCf, templateOr("main_cf is a mapping of main.cf parameters (name: value), or a {{ variable }} that renders to one").describe("A {{ variable }} that renders to a mapping of main.cf parameters (e.g. given with -e '{\"main_cf\": {...}}').")])
+    .optional()
+    .describe(mainCf.description ?? ""),
   main_cf_absent: mainCfAbsent.optional(),
   master_cf: masterCf.optional(),
 };
@@ -134,11 +139,18 @@ const thenField = z
   .optional()
   .describe("After this host's last step, reload or restart (ordered and health-gated) the instances this step changed, once.");
 
+const onGateFailureField = z
+  .enum(["revert"])
+  .optional()
+  .describe(
+    "revert: before this step changes an instance's main.cf/master.cf, keep both files (on the controller, in the run's journal directory, and on the host); when a later gate of the host fails (the then: reload/restart, a start/restart/reload gate, a wait), put them back byte for byte, reload or restart as the step did, run the gate again and report the host reverted (a failure for max_fail).",
+  );
+
 const selector = { instances: SelectorSchema.optional() };
 
 const probeFields = {
   outcome: z
-    .enum(["delivered", "accepted", "verify"])
+    .union([z.enum(["delivered", "accepted", "verify"]), templateOr("outcome is delivered, accepted or verify (or a {{ variable }} that renders to one)")], { error: "outcome is delivered, accepted or verify (or a {{ variable }} that renders to one)" })
     .optional()
     .describe("delivered (default): status=sent at the last hop (a relay that is no local Postfix listener); accepted: queued by the entry instance and handed to the next hop; verify: address verification only (sendmail -bv), no message sent."),
   sender: z.string().optional().describe("Envelope sender (default postfleet-probe@postfleet.invalid)."),
@@ -217,6 +229,7 @@ export const STEP_SCHEMAS = {
         .min(1)
         .describe("The instances each host must have, declaratively: missing ones are created (after postmulti -e init if needed), settings applied where they differ, then enabled, disabled or destroyed."),
       then: thenField,
+      on_gate_failure: onGateFailureField,
     })
     .describe("Converge each host's instances to this list."),
   postconf: z
@@ -228,6 +241,7 @@ export const STEP_SCHEMAS = {
         .refine((o) => o.main_cf !== undefined || o.main_cf_absent !== undefined || o.master_cf !== undefined, { error: "postconf needs at least one of main_cf, main_cf_absent, master_cf" })
         .describe("main.cf and master.cf settings for the selected instances, applied only where they differ."),
       then: thenField,
+      on_gate_failure: onGateFailureField,
     })
     .describe("Apply main.cf/master.cf settings to the selected instances."),
   start: z.strictObject({ ...stepCommon, ...selector, start: serviceGate.describe("Start the selected enabled instances in multi_instance_directories order, each health-gated before the next.") }),

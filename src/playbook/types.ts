@@ -90,8 +90,11 @@ export interface GateSettings {
   healthyDeadlineMs?: number;
 }
 
-export type InstancesStep = StepBase & { type: "instances"; instances: DesiredInstance[]; then?: ThenAction };
-export type PostconfStep = StepBase & { type: "postconf"; select: InstanceSelector; config: ConfigSettings; then?: ThenAction };
+/** on_gate_failure of an instances/postconf step: revert puts the changed files back when a later gate of the host fails. */
+export type OnGateFailure = "revert";
+
+export type InstancesStep = StepBase & { type: "instances"; instances: DesiredInstance[]; then?: ThenAction; onGateFailure?: OnGateFailure };
+export type PostconfStep = StepBase & { type: "postconf"; select: InstanceSelector; config: ConfigSettings; then?: ThenAction; onGateFailure?: OnGateFailure };
 export type ServiceStep = StepBase & { type: "start" | "stop" | "restart" | "reload"; select: InstanceSelector; healthyTimeoutMs: number; gate?: GateSettings };
 export type WaitStep = StepBase & { type: "wait"; select: InstanceSelector; checks: HealthCheck[]; timeoutMs: number; intervalMs: number; probe?: ProbeSettings; gate?: GateSettings };
 export type DrainStep = StepBase & { type: "drain"; select: InstanceSelector; timeoutMs: number };

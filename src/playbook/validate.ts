@@ -27,7 +27,7 @@ const PlayShell = PlaySchema.extend({ steps: z.array(z.unknown()).min(1, { error
 
 const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 const TYPES_BUT_INSTANCES = STEP_TYPES.filter((t) => t !== "instances");
-const COMMON_KEYS = ["name", "when", "instances", "then"];
+const COMMON_KEYS = ["name", "when", "instances", "then", "on_gate_failure"];
 
 function stepWhere(type: StepType | undefined) {
   return (rel: Path): string => {

@@ -311,6 +311,44 @@ export interface QueueResponse {
 }
 
 /**
+ * `on_gate_failure: revert` (issue 22.5): one instance's main.cf and
+ * master.cf kept byte for byte before a settings change, and put back.
+ * - `snapshot`: read both files, keep a copy on the host in
+ *   CONFIG_DIR/.postfleet-revert/ (directory 0700, files 0600, root's),
+ *   answer their bytes (base64) and sha256.
+ * - `restore`: write the given bytes (else the host's copy) back through the
+ *   same locked staged edit as a config request (staged-edit.ts), under the
+ *   host lock; only files that differ are replaced. Answers the sha256 after.
+ * - `discard`: remove the host's copy.
+ */
+export interface RevertRequest {
+  id: number;
+  op: "revert";
+  instance: string;
+  action: "snapshot" | "restore" | "discard";
+  /** restore: the controller's copy (base64 by file name); absent: the host's copy. */
+  files?: Partial<Record<RevertFile, string>>;
+}
+export const REVERT_FILES = ["main.cf", "master.cf"] as const;
+export type RevertFile = (typeof REVERT_FILES)[number];
+
+export interface RevertResponse {
+  id: number;
+  op: "revert";
+  instance: InstanceInfo;
+  action: RevertRequest["action"];
+  /** snapshot: both files' bytes (base64); restore/discard: none. */
+  files: Partial<Record<RevertFile, string>>;
+  /** sha256 (hex) of each file: as kept (snapshot) or as it is now (restore). */
+  sha256: Partial<Record<RevertFile, string>>;
+  /** restore: the files replaced (those that differed). */
+  replaced: RevertFile[];
+  /** Where the host keeps its copy. */
+  hostCopy?: string;
+  error?: AgentError;
+}
+
+/**
  * Read-only: every instance's configuration in one request (for `postfleet
  * drift`): main.cf (postconf -n), master.cf (-M, -F, -P), the instance set.
  */
@@ -382,7 +420,8 @@ export type AgentRequest =
   | ServiceRequest
   | DriftFactsRequest
   | ProbeRequest
-  | QueueRequest;
+  | QueueRequest
+  | RevertRequest;
 
 // ---------------------------------------------------------------- responses
 
@@ -627,4 +666,5 @@ export type AgentResponse =
   | DriftFactsResponse
   | ProbeResponse
   | QueueResponse
+  | RevertResponse
   | ErrorResponse;

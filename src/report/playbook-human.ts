@@ -63,6 +63,11 @@ function renderStep(s: StepResult, o: PlaybookHumanOptions): string[] {
   return out;
 }
 
+/** on_gate_failure: revert: " (REVERTED)" when the files are back and the gate held again, " (REVERT INCOMPLETE)" when not. */
+export function revertLabel(h: Pick<PlayHostOutcome, "reverted">): string {
+  return h.reverted === undefined ? "" : h.reverted ? " (REVERTED)" : " (REVERT INCOMPLETE)";
+}
+
 export function renderPlayHost(h: PlayHostOutcome, o: PlaybookHumanOptions): string {
   return renderBlock(h, h.host, (s) => s, o);
 }
@@ -70,7 +75,7 @@ export function renderPlayHost(h: PlayHostOutcome, o: PlaybookHumanOptions): str
 /** A host's block under a label (its name, or a folded group's host list), its texts passed through `text`. */
 function renderBlock(h: PlayHostOutcome, label: string, text: (s: string) => string, o: PlaybookHumanOptions): string {
   const { byStatus } = painter(o.color);
-  const head = `${label} | ${h.status.toUpperCase()}${h.error ? `: ${text(h.error)}` : ""}${h.message ? ` | ${text(h.message)}` : ""}`;
+  const head = `${label} | ${h.status.toUpperCase()}${revertLabel(h)}${h.error ? `: ${text(h.error)}` : ""}${h.message ? ` | ${text(h.message)}` : ""}`;
   const lines = [byStatus[h.status](head)];
   for (const s of h.steps ?? []) lines.push(...renderStep(s, o).map(text));
   return lines.join("\n") + "\n";
@@ -127,12 +132,19 @@ export function attachPlaybookOutput(events: RunEvents, o: PlaybookHumanOptions,
 export function renderPlaybookRecap(doc: PlaybookDocument, o: PlaybookHumanOptions): string {
   const { c, byStatus } = painter(o.color);
   const stepsOf = new Map<string, StepResult[]>();
-  for (const p of doc.plays) for (const b of p.batches) for (const x of b.hosts) stepsOf.set(x.host, [...(stepsOf.get(x.host) ?? []), ...(x.steps ?? [])]);
+  const revertOf = new Map<string, string>();
+  for (const p of doc.plays)
+    for (const b of p.batches)
+      for (const x of b.hosts) {
+        stepsOf.set(x.host, [...(stepsOf.get(x.host) ?? []), ...(x.steps ?? [])]);
+        if (x.reverted !== undefined) revertOf.set(x.host, x.reverted ? "reverted" : "revert incomplete");
+      }
   const rows = doc.hosts.map((h) => {
     const steps = stepsOf.get(h.host) ?? [];
     const n = (s: StepStatus) => steps.filter((x) => x.status === s).length;
     const unreachable = h.status === "unreachable" ? 1 : 0;
-    const note = h.status === "skipped" ? `  (not attempted: ${h.error ?? ""})` : h.message ? `  (${h.message})` : "";
+    const reverted = revertOf.get(h.host);
+    const note = h.status === "skipped" ? `  (not attempted: ${h.error ?? ""})` : h.message ? `  (${h.message})` : reverted ? `  (${reverted})` : "";
     const fields = `ok=${n("ok")}  changed=${n("changed")}  failed=${n("failed")}  unreachable=${unreachable}  skipped=${n("skipped")}`;
     return { h, fields, note, shared: withoutHostName(note, h.host)! };
   });

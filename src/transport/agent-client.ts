@@ -30,6 +30,7 @@ import {
   type DriftFactsResponse,
   type ProbeResponse,
   type QueueResponse,
+  type RevertResponse,
   type PersistResponse,
   type FactsResponse,
   type HealthResponse,
@@ -70,6 +71,7 @@ export interface ResponseByOp {
   persist: PersistResponse;
   probe: ProbeResponse;
   queue: QueueResponse;
+  revert: RevertResponse;
 }
 
 export type ResponseFor<R> = R extends { op: infer O } ? (O extends keyof ResponseByOp ? ResponseByOp[O] : AgentResponse) : AgentResponse;

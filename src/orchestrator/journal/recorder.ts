@@ -7,6 +7,7 @@ import type { RunEvent, RunEvents } from "../events.js";
 import { exitCodeOf } from "../run-document.js";
 import type { RecordBody } from "./records.js";
 import type { RecordWriter } from "./store.js";
+import { keepSnapshotFiles } from "./snapshots.js";
 
 export function attachRecorder(events: RunEvents, writer: RecordWriter, stop?: AbortSignal): () => void {
   let play: number | undefined;
@@ -15,7 +16,7 @@ export function attachRecorder(events: RunEvents, writer: RecordWriter, stop?: A
   const onAbort = () => writer.write({ type: "interrupt", reason: "interrupted (first Ctrl-C, SIGTERM or SIGHUP): finishing the work in progress, starting nothing new" });
   stop?.addEventListener("abort", onAbort, { once: true });
   const off = events.on((e) => {
-    const body = recordOf(e);
+    const body = e.type === "config-snapshot" ? snapshotRecord(e, writer.runDir) : recordOf(e);
     if (e.type === "play-started") ((play = e.play), (batch = undefined));
     if (e.type === "batch-started") batch = e.batch;
     if (!body) return;
@@ -28,8 +29,23 @@ export function attachRecorder(events: RunEvents, writer: RecordWriter, stop?: A
   };
 }
 
+/** The controller's copy of a revert snapshot: files beside the journal (none without one), and a record without the bytes. */
+function snapshotRecord(e: Extract<RunEvent, { type: "config-snapshot" }>, runDir: string | undefined): RecordBody {
+  let path: string | undefined;
+  if (runDir) {
+    try {
+      path = keepSnapshotFiles(runDir, e.host, e.instance, e.files);
+    } catch {
+      path = undefined; // the host keeps its own copy, and the run its copy in memory
+    }
+  }
+  return { type: "revert_snapshot", host: e.host, step: e.step, instance: e.instance, sha256: { ...e.sha256 }, ...(path ? { path } : {}) };
+}
+
 function recordOf(e: RunEvent): RecordBody | undefined {
   switch (e.type) {
+    case "config-snapshot":
+      return undefined;
     case "run-started":
       return undefined; // run_start is written before the run, with what only the caller knows
     case "play-started":

@@ -86,6 +86,17 @@ export const RecordSchemas = {
     reexamine: z.array(z.string()).describe("Hosts in flight or stopped before their last step: their instances are looked at first"),
     left: z.array(z.string()).describe("Hosts never reached"),
   }),
+  revert_snapshot: z
+    .strictObject({
+      ...base,
+      type: z.literal("revert_snapshot"),
+      host: z.string(),
+      step: z.int(),
+      instance: z.string(),
+      sha256: z.record(z.string(), z.string()).describe("Of main.cf and master.cf as kept"),
+      path: z.string().optional().describe("The run directory's copy (files 0600), absent when the run has no journal"),
+    })
+    .describe("on_gate_failure: revert: an instance's main.cf and master.cf kept before the step changed them; the revert's transitions are `instance` records (reverting, restored, reverted, revert_failed)"),
   run_end: z.strictObject({ ...base, type: z.literal("run_end"), exitCode: z.int(), aborted: z.boolean(), summary, document }),
 } as const;
 

@@ -5,7 +5,7 @@
 // a controller killed at any moment leaves every transition it had made.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, fchmodSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { RecordBody, RunRecord } from "./records.js";
 
@@ -105,7 +105,12 @@ export class RecordWriter {
   ) {
     this.seq = lastSeq;
     this.live = [...sinks];
+    const first = sinks[0] as (RecordSink & { path?: unknown }) | undefined;
+    this.runDir = journalFirst && typeof first?.path === "string" ? dirname(first.path) : undefined;
   }
+
+  /** The run's directory (beside its journal), when there is a journal file. */
+  readonly runDir: string | undefined;
 
   get journalError(): Error | undefined {
     return this.journalBroken;

@@ -14,6 +14,8 @@ import { isAgentRefusal, PartialStepError, selectInstances, StepError, type Step
 import { postmultiStep, runStep } from "./commands.js";
 import { waitStep } from "./wait.js";
 import { gatedServiceStep } from "./probe-gate.js";
+import { discardSnapshots, runRevert, takeSnapshots, triggersRevert, type ConfigSnapshot } from "./revert.js";
+import { serviceStep } from "./service.js";
 
 export interface HostStepsOptions {
   /** Checked between steps: a reason stops this host's remaining steps (budget spent, interrupted). */
@@ -28,6 +30,8 @@ export interface HostStepsResult {
   incomplete?: string;
   /** The error that lost the host mid-step (connection, agent): its status comes from it; the steps say how far it got. */
   lost?: unknown;
+  /** on_gate_failure: revert ran: true when the files are back and the gate held again. */
+  reverted?: boolean;
 }
 
 export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[], o: HostStepsOptions): Promise<HostStepsResult> {
@@ -36,6 +40,29 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
   let failedAt: StepResult | undefined;
   let incomplete: string | undefined;
   let lost: unknown;
+  /** on_gate_failure: revert: each instance's files before the first step that could change them. */
+  const kept = new Map<string, ConfigSnapshot>();
+  let reverted: boolean | undefined;
+  /** A later gate failed: put the kept files back, apply, gate again (once per host). */
+  const revertAfter = async (failed: StepResult, gateStep: ExecStep | undefined) => {
+    if (ctx.check || lost !== undefined || reverted !== undefined || !triggersRevert(failed, kept)) return;
+    const index = results.length ? Math.max(...results.map((x) => x.index)) + 1 : steps.length;
+    const rs: ExecStep = { index, name: "revert", selector: { kind: "all" }, enabled: true, action: { type: "reload", healthyTimeoutMs: DEFAULT_HEALTHY_TIMEOUT_MS } };
+    o.onStepStarted?.(rs);
+    let r: StepResult;
+    try {
+      r = await runRevert(ctx, index, failed, [...kept.values()], {
+        apply: (action, instances) => serviceStep(ctx, action, instances, gateStep && "healthyTimeoutMs" in gateStep.action ? gateStep.action.healthyTimeoutMs : DEFAULT_HEALTHY_TIMEOUT_MS),
+        regate: async () => (gateStep ? runStep1(ctx, gateStep) : { ...failed, status: "ok", instances: [] }),
+      });
+    } catch (err) {
+      lost = err instanceof PartialStepError ? err.reason : err;
+      r = { index, name: rs.name, type: "revert", status: "failed", error: `revert incomplete: the host was lost: ${err instanceof Error ? err.message : String(err)}`, instances: [], durationMs: 0 };
+    }
+    reverted = r.status !== "failed";
+    results.push(r);
+    o.onStepFinished?.(r);
+  };
   /** A step, or the host lost during it: then the step is failed with what it had done, and the host's work ends. */
   const attempt = async (step: ExecStep): Promise<StepResult> => {
     try {
@@ -59,6 +86,22 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
       continue;
     }
     o.onStepStarted?.(step);
+    if (step.onGateFailure === "revert" && !ctx.check) {
+      let refused: string | undefined;
+      try {
+        refused = await takeSnapshots(ctx, step, kept);
+      } catch (err) {
+        if (!isAgentRefusal(err)) throw err;
+        refused = `cannot keep the files for on_gate_failure: revert (nothing was changed): ${(err as Error).message}`;
+      }
+      if (refused) {
+        const r: StepResult = { index: step.index, name: step.name, type: step.action.type, status: "failed", error: refused, instances: [], durationMs: 0 };
+        results.push(r);
+        o.onStepFinished?.(r);
+        failedAt = r;
+        continue;
+      }
+    }
     const r = await attempt(step);
     if (step.then && r.status === "changed") {
       for (const i of r.instances) if (i.status === "changed" && i.changes?.length) pending[step.then].add(i.instance);
@@ -75,7 +118,10 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
     }
     results.push(r);
     o.onStepFinished?.(r);
-    if (r.status === "failed") failedAt = r;
+    if (r.status === "failed") {
+      failedAt = r;
+      await revertAfter(r, step);
+    }
   }
   // Handlers: restart wins over reload for the same instance; nothing when the host failed or was stopped.
   if (!failedAt && !incomplete && (pending.reload.size || pending.restart.size)) {
@@ -93,10 +139,14 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
       const r = { ...(await attempt(step)), type: "then" as const };
       results.push(r);
       o.onStepFinished?.(r);
-      if (r.status === "failed") break;
+      if (r.status === "failed") {
+        await revertAfter(r, step);
+        break;
+      }
     }
   }
-  return { steps: results, ...(incomplete ? { incomplete } : {}), ...(lost !== undefined ? { lost } : {}) };
+  if (kept.size && lost === undefined) await discardSnapshots(ctx, kept);
+  return { steps: results, ...(incomplete ? { incomplete } : {}), ...(lost !== undefined ? { lost } : {}), ...(reverted !== undefined ? { reverted } : {}) };
 }
 
 function skippedStep(step: ExecStep, why: string): StepResult {

@@ -1,7 +1,7 @@
 // What a step gets to work on one host: the host's session (agent), its
 // instance facts (read once, re-read after steps that add or remove
 // instances), the run's mode, and the stop signals.
-import type { FactsResponse, InstanceFacts } from "../../protocol/index.js";
+import type { FactsResponse, InstanceFacts, RevertFile } from "../../protocol/index.js";
 import { AgentRequestError } from "../../transport/index.js";
 import type { RunHostSession } from "../host-session.js";
 import type { InstanceSelector } from "./step-model.js";
@@ -30,6 +30,8 @@ export interface StepContext {
   prompt(text: string): Promise<void>;
   /** An instance's transition (stopping, stopped, starting, health_gate, healthy, failed...), for the run's journal and event streams. */
   transition?(instance: string, state: string, detail?: string): void;
+  /** on_gate_failure: revert: the controller's copy of an instance's files (base64) before step `step`, for the run's journal directory. */
+  keepSnapshot?(instance: string, step: number, files: Partial<Record<RevertFile, string>>, sha256: Partial<Record<RevertFile, string>>): void;
 }
 
 export class StepError extends Error {}

@@ -41,6 +41,8 @@ export interface ExecStep {
   enabled: boolean;
   /** Reload or restart the instances this step changed, after the host's last step. */
   then?: "reload" | "restart";
+  /** instances/postconf: keep the files before the change, put them back when a later gate of the host fails. */
+  onGateFailure?: "revert";
   action: StepAction;
   /** "FILE:LINE:COLUMN" of the step, for messages. */
   location?: string;

@@ -31,7 +31,8 @@ export interface InstanceStepResult {
 export interface StepResult {
   index: number;
   name: string;
-  type: StepType | "then";
+  /** "revert": the files an on_gate_failure: revert step kept, put back after a later gate failed (revert.ts). */
+  type: StepType | "then" | "revert";
   status: StepStatus;
   /** Why it failed or was skipped. */
   error?: string;
@@ -44,6 +45,8 @@ export interface PlayHostOutcome extends HostOutcome {
   steps: StepResult[];
   /** Set when the host stopped before its last step although nothing failed on it (budget spent, interrupt). */
   incomplete?: string;
+  /** on_gate_failure: revert ran on the host: true when its files are back and the gate held again (the host is still failed). */
+  reverted?: boolean;
 }
 
 export interface BatchResult {

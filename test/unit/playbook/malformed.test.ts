@@ -52,7 +52,7 @@ describe("malformed playbooks are rejected at file:line:column", () => {
       "pb.yml:3:3: unknown key 'seriel' in a play (did you mean 'serial'?)",
       "pb.yml:6:9: unknown key 'healthy_timout' in 'restart' (did you mean 'healthy_timeout'?)",
       "pb.yml:7:7: unknown key 'instancse' in a 'restart' step (did you mean 'instances'?)",
-      "pb.yml:11:7: unknown key 'tags' in a 'postconf' step (expected one of: name, when, instances, postconf, then)",
+      "pb.yml:11:7: unknown key 'tags' in a 'postconf' step (expected one of: name, when, instances, postconf, then, on_gate_failure)",
       "pb.yml:13:7: unknown key 'then' in a 'restart' step: then: is for steps that change settings (instances, postconf)",
     ]);
   });

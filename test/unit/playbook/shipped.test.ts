@@ -8,7 +8,7 @@ import { loadPlaybook, PlaybookError, renderListHosts, type InstancesStep, type 
 import { fleetIni, inventoryOf } from "../../support/playbook-files.js";
 
 const DIR = resolve(import.meta.dirname, "../../../playbooks");
-const SHIPPED = ["create-instances.yml", "destroy-instance.yml", "reload-group.yml", "rolling-restart.yml"];
+const SHIPPED = ["config-rollout.yml", "create-instances.yml", "destroy-instance.yml", "reload-group.yml", "rolling-restart.yml"];
 
 async function loadShipped(name: string, o: { hosts?: number; extraVars?: Record<string, unknown>; limit?: string } = {}): Promise<Playbook> {
   const { inventory } = await inventoryOf(fleetIni(o.hosts ?? 20));
@@ -61,17 +61,50 @@ describe("shipped playbooks validate against a small inventory", () => {
       ["stop", false],
       ["undrain", false],
       ["restart", true],
+      ["wait", false],
     ]);
     expect(steps[3]).toMatchObject({ select: { kind: "enabled" }, healthyTimeoutMs: 30_000 });
     const drained = await loadShipped("rolling-restart.yml", { hosts: 100, extraVars: { drain: "true", drain_timeout: "90s" } });
     const d = drained.plays[0]!;
     expect(d.maxFail).toBe(5);
     expect(d.batches.map((b) => b.length)).toEqual([1, 10, 25, 25, 25, 14]);
-    expect(d.steps["mta01"]!.map((s) => s.when?.result ?? true)).toEqual([true, true, true, true]);
+    expect(d.steps["mta01"]!.map((s) => s.when?.result ?? true)).toEqual([true, true, true, true, false]);
     expect(d.steps["mta01"]![0]).toMatchObject({ type: "drain", timeoutMs: 90_000 });
     // -e gives strings: a number of seconds is still a duration.
     const slow = await loadShipped("rolling-restart.yml", { hosts: 2, extraVars: { healthy_timeout: "45" } });
     expect(slow.plays[0]!.steps["mta02"]![3]).toMatchObject({ type: "restart", healthyTimeoutMs: 45_000 });
+  });
+
+  it("rolling-restart.yml -e probe=true: a probe into probe_instance after the restart, its settings from vars", async () => {
+    const pb = await loadShipped("rolling-restart.yml", { hosts: 2, extraVars: { probe: "true", probe_timeout: "20s", probe_recipient: "probe@sink.example" } });
+    const wait = pb.plays[0]!.steps["mta02"]![4]!;
+    expect(wait).toMatchObject({
+      type: "wait",
+      when: { result: true },
+      select: { kind: "names", names: ["postfix-in"] },
+      checks: [],
+      timeoutMs: 20_000,
+      intervalMs: 5_000,
+      probe: { outcome: "delivered", maxLatencyMs: 30_000, sender: "postfleet-probe@postfleet.invalid", recipient: "probe@sink.example" },
+    });
+    await expect(loadShipped("rolling-restart.yml", { hosts: 2, extraVars: { probe: "true", probe_outcome: "bounced" } })).rejects.toThrow(/rendered as the string 'bounced': outcome is delivered, accepted or verify/);
+  });
+
+  it("config-rollout.yml: -e main_cf onto -e instance, canary first, budget 1, revert on a failed probe/queue/soak gate", async () => {
+    const pb = await loadShipped("config-rollout.yml", { hosts: 20, extraVars: { instance: "postfix-out", main_cf: { relayhost: "[hub.example.net]:25" } } });
+    const play = pb.plays[0]!;
+    expect(play.batches.map((b) => b.length)).toEqual([1, 2, 5, 5, 5, 2]);
+    expect(play.maxFail).toBe(1);
+    const [apply, reload] = play.steps["mta01"]!;
+    expect(apply).toMatchObject({ type: "postconf", select: { kind: "names", names: ["postfix-out"] }, config: { main: { relayhost: "[hub.example.net]:25" } }, onGateFailure: "revert" });
+    expect(reload).toMatchObject({
+      type: "reload",
+      select: { kind: "names", names: ["postfix-out"] },
+      gate: { probe: { instance: "postfix-in", outcome: "delivered" }, queue: { maxDeferredGrowth: 0, noNewDelayReason: true }, soakMs: 10_000, intervalMs: 5_000, healthyDeadlineMs: 40_000 },
+    });
+    // Without settings there is nothing to roll out; a main_cf that is no mapping is refused.
+    await expect(loadShipped("config-rollout.yml", { hosts: 2 })).rejects.toThrow(/postconf needs at least one of main_cf/);
+    await expect(loadShipped("config-rollout.yml", { hosts: 2, extraVars: { main_cf: "relayhost=x" } })).rejects.toThrow(/rendered as the string 'relayhost=x': main_cf is a mapping of main\.cf parameters/);
   });
 
   it("create-instances.yml: the MULTI_INSTANCE_README border MTA", async () => {
