@@ -8,14 +8,14 @@ import { resolveConnectionTarget, type ConnectionOverrides, type ResolvedVar } f
 import { InventoryError } from "./errors.js";
 import { DEFAULT_LIMITS, type InventoryLimits } from "./limits.js";
 import { InventoryData, type Host } from "./model.js";
-import { graph, listGroups } from "./output.js";
+import { graph, listGroups, type ShownVars } from "./output.js";
 import { PatternMatcher } from "./patterns.js";
 import { collectVaultSecrets, promptOnTty, type PasswordPrompt } from "./vault-passwords.js";
 import { inventorySources, parseSource } from "./sources.js";
 import { render, TemplateError, type TemplateScope } from "./template.js";
 import { decodeUtf8 } from "./text.js";
 import { decryptVault, VaultedString, VaultError, type VaultSecret } from "./vault.js";
-import { varsBaseDirs, VarsResolver, type MergedVars } from "./vars.js";
+import { INTERNAL_VARS, varsBaseDirs, VarsResolver, type MergedVars } from "./vars.js";
 
 export { InventoryError } from "./errors.js";
 export { DEFAULT_LIMITS, type InventoryLimits } from "./limits.js";
@@ -23,7 +23,9 @@ export { loadAnsibleConfig, type AnsibleConfig } from "./ansible-config.js";
 export { VaultedString, UnsafeText, encryptVault, decryptVault } from "./vault.js";
 export { resolveConnectionTarget, type ConnectionOverrides, type ResolvedVar, type VarReader } from "./connection-settings.js";
 export { inventorySources, SYSTEM_INVENTORY } from "./sources.js";
-export { pythonJson } from "./output.js";
+export { pythonJson, tomlInventory, yamlInventory, type ShownVars } from "./output.js";
+export { pyYamlDump } from "./pyyaml.js";
+export { tomlDumps } from "./toml-dump.js";
 export { render, hasTemplate, TemplateError, type TemplateScope } from "./template.js";
 
 export interface LoadOptions {
@@ -240,22 +242,53 @@ export class AnsibleInventory implements Inventory {
     return new Map(hosts.map((h) => [h, this.toConnectionTarget(h, overrides)]));
   }
 
-  /** `ansible-inventory --list` as a value (print it with pythonJson). */
-  list(): Record<string, unknown> {
-    const out: Record<string, unknown> = listGroups(this.data);
+  /** `ansible-inventory --list` as a value (print it with pythonJson); `exportVars`: --export. */
+  list(exportVars = false): Record<string, unknown> {
+    const shown = this.shownVars(exportVars);
+    const out: Record<string, unknown> = listGroups(this.data, exportVars ? (g) => shown.group(g) : undefined);
     const hostvars: Record<string, unknown> = {};
     for (const h of this.hostNames()) {
-      const v = this.rawHostVars(h);
+      const v = shown.host(this.host(h));
       if (Object.keys(v).length) hostvars[h] = v;
     }
     out["_meta"] = { hostvars };
     return out;
   }
 
-  /** `ansible-inventory --graph [group]` text; throws when the group does not exist. */
-  graph(group = "all"): string {
+  /** `ansible-inventory --graph [group]` text (`vars`: --vars); throws when the group does not exist. */
+  graph(group = "all", vars?: { exportVars: boolean }): string {
     const g = this.data.groups.get(group);
     if (!g) throw new InventoryError(`--graph needs a group name; '${group}' is not a group`);
-    return graph(this.data, g);
+    return graph(this.data, g, undefined, vars ? this.shownVars(vars.exportVars) : undefined);
+  }
+
+  /**
+   * What ansible-inventory shows of a host's and a group's variables: merged
+   * (or with --export the host's own: inline and host_vars/), a group's own
+   * (inline and group_vars/, ansible_group_priority when not 1).
+   */
+  shownVars(exportVars: boolean): ShownVars {
+    return {
+      host: (h) => {
+        if (!exportVars) return this.rawHostVars(h.name);
+        const own = { ...h.vars, ...this.resolver.hostFileVars(h).vars };
+        for (const k of INTERNAL_VARS) delete own[k];
+        return own;
+      },
+      group: (g) => {
+        const own: Record<string, unknown> = { ...g.vars, ...this.resolver.groupFileVars(g).vars };
+        if (g.priority !== 1) own["ansible_group_priority"] = g.priority;
+        for (const k of INTERNAL_VARS) delete own[k];
+        return own;
+      },
+      reveal: (v) => {
+        try {
+          return this.reveal(v);
+        } catch (e) {
+          if (e instanceof TemplateError) throw new InventoryError(`a vault value must be decrypted to print it here: ${e.message}`);
+          throw e;
+        }
+      },
+    };
   }
 }

@@ -1,10 +1,22 @@
 // What ansible-inventory prints: --list (groups with hosts/children, and
-// _meta.hostvars), --host, --graph; JSON written as Python's
-// json.dumps(sort_keys=True, indent=4, ensure_ascii=False) writes it.
+// _meta.hostvars; with --export each group's own vars), --host, --graph
+// (with --vars: each host's and group's variables); JSON written as Python's
+// json.dumps(sort_keys=True, indent=4, ensure_ascii=False) writes it, the
+// --yaml and --toml layouts of --list as Ansible builds them (pyyaml.ts and
+// toml-dump.ts write them).
 
 import { InventoryError } from "./errors.js";
-import type { Group, InventoryData } from "./model.js";
+import type { Group, Host, InventoryData } from "./model.js";
+import { pyStr } from "./python-repr.js";
 import { UnsafeText, VaultedString } from "./vault.js";
+
+/** The variables ansible-inventory shows for a host and a group (its _get_host_variables and _get_group_variables). */
+export interface ShownVars {
+  host(h: Host): Record<string, unknown>;
+  group(g: Group): Record<string, unknown>;
+  /** A vault value's text (Ansible decrypts it where it prints the value as text). */
+  reveal(v: VaultedString): string;
+}
 
 export function pythonJson(value: unknown, indent = 0): string {
   const pad = " ".repeat(indent + 4);
@@ -27,43 +39,128 @@ export function pythonJson(value: unknown, indent = 0): string {
   return JSON.stringify(String(value));
 }
 
-/** The structure of `ansible-inventory --list` (without _meta). */
-export function listGroups(inv: InventoryData): Record<string, Record<string, string[]>> {
+/** The structure of `ansible-inventory --list` (without _meta); with `groupVars` (--export) each group's vars too. */
+export function listGroups(inv: InventoryData, groupVars?: (g: Group) => Record<string, unknown>): Record<string, Record<string, unknown>> {
   const seen = new Set<string>();
-  const format = (g: Group): Record<string, Record<string, string[]>> => {
-    const results: Record<string, Record<string, string[]>> = {};
-    const entry: Record<string, string[]> = {};
+  const format = (g: Group): Record<string, Record<string, unknown>> => {
+    const results: Record<string, Record<string, unknown>> = {};
+    const entry: Record<string, unknown> & { children?: string[] } = {};
     results[g.name] = entry;
     if (g.name !== "all") entry["hosts"] = g.hosts.map((h) => h.name);
-    entry["children"] = [];
+    const children: string[] = [];
+    entry["children"] = children;
     for (const sub of g.childGroups) {
-      entry["children"].push(sub.name);
+      children.push(sub.name);
       if (!seen.has(sub.name)) {
         Object.assign(results, format(sub));
         seen.add(sub.name);
       }
     }
-    for (const k of ["hosts", "children"]) if (entry[k] && entry[k].length === 0) delete entry[k];
+    if (groupVars) entry["vars"] = groupVars(g);
+    removeEmpty(entry);
     if (Object.keys(entry).length === 0) delete results[g.name];
     return results;
   };
   return format(inv.groups.get("all")!);
 }
 
+/** ansible-inventory's _remove_empty: hosts, vars and children left out when empty. */
+function removeEmpty(entry: Record<string, unknown>): void {
+  for (const k of ["hosts", "vars", "children"]) {
+    const v = entry[k];
+    if (v !== undefined && (Array.isArray(v) ? v.length === 0 : v instanceof Map ? v.size === 0 : Object.keys(v as object).length === 0)) delete entry[k];
+  }
+}
+
+/** The structure `ansible-inventory --list --yaml` dumps: groups nested in their parents, each host's vars where it first appears. */
+export function yamlInventory(top: Group, shown: ShownVars, exportVars: boolean): Record<string, unknown> {
+  const seen = new Set<string>();
+  const format = (g: Group): Record<string, unknown> => {
+    const entry: Record<string, unknown> = {};
+    const children: Record<string, unknown> = {};
+    entry["children"] = children;
+    for (const sub of g.childGroups) if (sub.name !== "all") Object.assign(children, format(sub));
+    const hosts: Record<string, unknown> = {};
+    entry["hosts"] = hosts;
+    if (g.name !== "all") {
+      for (const h of g.hosts) {
+        let vars: Record<string, unknown> = {};
+        if (!seen.has(h.name)) {
+          seen.add(h.name);
+          vars = shown.host(h);
+        }
+        hosts[h.name] = vars;
+      }
+    }
+    if (exportVars) {
+      const gv = shown.group(g);
+      if (Object.keys(gv).length) entry["vars"] = gv;
+    }
+    removeEmpty(entry);
+    return { [g.name]: entry };
+  };
+  return format(top);
+}
+
+/** The structure `ansible-inventory --list --toml` dumps (key order matters: TOML keeps it, so Maps). */
+export function tomlInventory(top: Group, shown: ShownVars, exportVars: boolean): Map<string, unknown> {
+  const seen = new Set<string>();
+  const hasUngrouped = top.childGroups.some((g) => g.name === "ungrouped" && g.hosts.length > 0);
+  // Ansible builds one dictionary per group and merges them upwards with dict.update:
+  // a group reached again replaces its earlier entry (hosts then seen: without vars) but keeps its place.
+  const format = (g: Group): Map<string, unknown> => {
+    const out = new Map<string, unknown>();
+    const entry: Record<string, unknown> = {};
+    out.set(g.name, entry);
+    const children: string[] = [];
+    entry["children"] = children;
+    for (const sub of g.childGroups) {
+      if (sub.name === "ungrouped" && !hasUngrouped) continue;
+      if (g.name !== "all") children.push(sub.name);
+      for (const [k, v] of format(sub)) out.set(k, v);
+    }
+    if (g.name !== "all") {
+      for (const h of g.hosts) {
+        let vars: Record<string, unknown> = {};
+        if (!seen.has(h.name)) {
+          seen.add(h.name);
+          vars = shown.host(h);
+        }
+        ((entry["hosts"] ??= new Map()) as Map<string, unknown>).set(h.name, vars);
+      }
+    }
+    if (exportVars) entry["vars"] = shown.group(g);
+    removeEmpty(entry);
+    if (!Object.keys(entry).length) out.delete(g.name);
+    return out;
+  };
+  return format(top);
+}
+
 /** Lines --graph prints at most: a group reached through many paths is printed once per path (a DAG of 30 levels: 2^30). */
 export const MAX_GRAPH_LINES = 1_000_000;
 
-/** The text of `ansible-inventory --graph [group]`. */
-export function graph(inv: InventoryData, start: Group, maxLines = MAX_GRAPH_LINES): string {
+/** The text of `ansible-inventory --graph [group]` (with `shown`: --vars, each variable as `{name = value}` in Python's str()). */
+export function graph(inv: InventoryData, start: Group, maxLines = MAX_GRAPH_LINES, shown?: ShownVars): string {
   const lines: string[] = [];
   const name = (s: string, depth: number): string => (depth ? "  |".repeat(depth) + "--" + s : s);
+  const showVars = (vars: Record<string, unknown>, depth: number): void => {
+    const keys = Object.keys(vars).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const k of keys) lines.push(name(`{${k} = ${pyStr(vars[k], shown!.reveal)}}`, depth));
+  };
   const walk = (g: Group, depth: number): void => {
     if (lines.length > maxLines) {
       throw new InventoryError(`--graph would print more than ${maxLines.toLocaleString("en-US")} lines (groups reached through many paths are printed once per path): use --list`);
     }
     lines.push(name(`@${g.name}:`, depth));
     for (const kid of g.childGroups) walk(kid, depth + 1);
-    if (g.name !== "all") for (const h of g.hosts) lines.push(name(h.name, depth + 1));
+    if (g.name !== "all") {
+      for (const h of g.hosts) {
+        lines.push(name(h.name, depth + 1));
+        if (shown) showVars(shown.host(h), depth + 2);
+      }
+    }
+    if (shown) showVars(shown.group(g), depth + 1);
   };
   walk(start, 0);
   void inv;

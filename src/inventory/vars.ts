@@ -88,6 +88,13 @@ export class VarsResolver {
     return out;
   }
 
+  /** host_vars/ files of one host (next to each source, then the playbook). */
+  hostFileVars(h: Host): MergedVars {
+    const out: MergedVars = { vars: {}, origins: new Map() };
+    for (const dir of [...this.sourceDirs, ...(this.playbookDir ? [this.playbookDir] : [])]) merge(out, this.layer(dir, "host_vars", h.name));
+    return out;
+  }
+
   hostVars(h: Host): MergedVars {
     const out: MergedVars = { vars: {}, origins: new Map() };
     const all = this.inv.groups.get("all")!;

@@ -1,7 +1,9 @@
 // `postfleet inventory`: the inventory as Ansible sees it, modelled on
-// ansible-inventory (--list, --host, --graph) plus --list-hosts PATTERN.
+// ansible-inventory (--list, --host, --graph; --yaml, --toml, --export,
+// --vars, --output) plus --list-hosts PATTERN.
+import { writeFileSync } from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { InventoryError, loadAnsibleConfig, loadInventory, pythonJson } from "../../inventory/index.js";
+import { InventoryError, loadAnsibleConfig, loadInventory, pythonJson, pyYamlDump, tomlDumps, tomlInventory, yamlInventory } from "../../inventory/index.js";
 import { vaultOptions } from "../context.js";
 
 interface InventoryArgs {
@@ -16,6 +18,11 @@ interface InventoryArgs {
   "vault-id"?: string[];
   "playbook-dir"?: string;
   verbose?: number;
+  yaml?: boolean;
+  toml?: boolean;
+  export?: boolean;
+  vars?: boolean;
+  output?: string;
 }
 
 export const inventoryCommand: CommandModule<object, InventoryArgs> = {
@@ -32,15 +39,29 @@ export const inventoryCommand: CommandModule<object, InventoryArgs> = {
       .option("vault-password-file", { type: "array", string: true, describe: "Vault password file (repeatable)" })
       .option("ask-vault-pass", { type: "boolean", describe: "Ask for the vault password on the terminal" })
       .option("vault-id", { type: "array", string: true, describe: "Vault id: [label@]file or [label@]prompt (repeatable)" })
+      .option("yaml", { alias: "y", type: "boolean", describe: "--list and --host as YAML (as ansible-inventory --yaml)" })
+      .option("toml", { type: "boolean", describe: "--list and --host as TOML (as ansible-inventory --toml)" })
+      .option("export", { type: "boolean", describe: "--list: group variables on their groups, hosts with their own variables only" })
+      .option("vars", { type: "boolean", describe: "--graph: also each host's and group's variables" })
+      .option("output", { type: "string", describe: "Write the output to FILE instead of stdout" })
       .option("playbook-dir", { type: "string", describe: "Also read group_vars/ and host_vars/ next to this directory" })
       .option("verbose", { alias: "v", type: "count", describe: "Say which sources and ansible.cfg are read" }) as unknown as Argv<InventoryArgs>,
   handler: async (argv) => {
+    // As ansible-inventory: --output gets the text as it is, stdout a final newline; nothing to print is exit status 1.
     const out = (s: string): void => {
-      process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
+      if (!s) process.exitCode = 1;
+      else if (argv.output !== undefined) {
+        try {
+          writeFileSync(argv.output, s);
+        } catch (e) {
+          throw new InventoryError(`cannot write ${argv.output}: ${(e as Error).message}`);
+        }
+      } else process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
     };
     try {
       const modes = [argv.list, argv.host !== undefined, argv.graph !== undefined, argv["list-hosts"] !== undefined].filter(Boolean).length;
       if (modes !== 1) throw new InventoryError("give exactly one of --list, --host NAME, --graph [GROUP], --list-hosts PATTERN");
+      if (argv.yaml && argv.toml) throw new InventoryError("give at most one of --yaml and --toml");
       // -i, else ansible.cfg's inventory, else /etc/ansible/hosts: loadInventory applies the rule.
       const cfg = loadAnsibleConfig(process.cwd());
       const inv = await loadInventory({
@@ -50,12 +71,20 @@ export const inventoryCommand: CommandModule<object, InventoryArgs> = {
         ...(argv["playbook-dir"] ? { playbookDir: argv["playbook-dir"] } : {}),
         ...(argv.verbose ? { verbose: (m: string) => process.stderr.write(`postfleet: ${m}\n`) } : {}),
       });
-      if (argv.list) out(pythonJson(inv.list()));
-      else if (argv.host !== undefined) {
+      const exportVars = !!argv.export;
+      const shown = inv.shownVars(exportVars);
+      // ansible-inventory's dump(): JSON unless --yaml or --toml.
+      const dump = (v: Record<string, unknown>): string => (argv.yaml ? pyYamlDump(v) : argv.toml ? tomlDumps(v, shown.reveal) : pythonJson(v));
+      if (argv.list) {
+        const top = inv.data.groups.get("all")!;
+        if (argv.yaml) out(pyYamlDump(yamlInventory(top, shown, exportVars)));
+        else if (argv.toml) out(tomlDumps(tomlInventory(top, shown, exportVars), shown.reveal));
+        else out(pythonJson(inv.list(exportVars)));
+      } else if (argv.host !== undefined) {
         const hosts = inv.selectHosts(argv.host);
         if (hosts.length !== 1) throw new InventoryError(`--host needs exactly one host; '${argv.host}' matches ${hosts.length}`);
-        out(pythonJson(inv.rawHostVars(hosts[0]!)));
-      } else if (argv.graph !== undefined) out(inv.graph(argv.graph || "all"));
+        out(dump(shown.host(inv.data.hosts.get(hosts[0]!)!)));
+      } else if (argv.graph !== undefined) out(inv.graph(argv.graph || "all", argv.vars ? { exportVars } : undefined));
       else {
         const hosts = inv.selectHosts(argv["list-hosts"]!, argv.limit);
         if (hosts.length) out(hosts.join("\n"));
