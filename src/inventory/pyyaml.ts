@@ -136,6 +136,24 @@ class Emitter {
   private whitespace = true;
   private indention = true;
   private indent: number | null = null;
+  /** Objects met more than once get an anchor (&id001, then *id001), numbered as PyYAML's serializer numbers them. */
+  private readonly anchors = new Map<object, string>();
+  private readonly emitted = new Set<object>();
+
+  constructor(root: unknown) {
+    const seen = new Set<object>();
+    const walk = (v: unknown): void => {
+      if (v === null || typeof v !== "object" || v instanceof UnsafeText) return;
+      if (seen.has(v)) {
+        if (!this.anchors.has(v)) this.anchors.set(v, `id${String(this.anchors.size + 1).padStart(3, "0")}`);
+        return;
+      }
+      seen.add(v);
+      if (Array.isArray(v)) v.forEach(walk);
+      else if (!(v instanceof VaultedString)) for (const k of sortedKeys(v as Record<string, unknown>)) walk((v as Record<string, unknown>)[k]);
+    };
+    walk(root);
+  }
 
   text(): string {
     return this.out.join("");
@@ -182,6 +200,12 @@ class Emitter {
   }
 
   private node(v: unknown, ctx: { mapping: boolean; simpleKey: boolean }): void {
+    const anchor = v !== null && typeof v === "object" ? this.anchors.get(v) : undefined;
+    if (anchor) {
+      if (this.emitted.has(v as object)) return this.indicator(`*${anchor}`, true);
+      this.emitted.add(v as object);
+      this.indicator(`&${anchor}`, true);
+    }
     if (Array.isArray(v)) return this.sequence(v, ctx.mapping);
     if (v !== null && typeof v === "object" && !(v instanceof VaultedString) && !(v instanceof UnsafeText)) return this.mapping(v as Record<string, unknown>);
     this.scalar(toScalar(v), ctx.simpleKey);
@@ -193,7 +217,7 @@ class Emitter {
   }
 
   private mapping(m: Record<string, unknown>): void {
-    const keys = Object.keys(m).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const keys = sortedKeys(m);
     if (!keys.length) return this.flowEmpty("{", "}");
     const saved = this.indent;
     this.increaseIndent(false);
@@ -367,6 +391,10 @@ class Emitter {
   }
 }
 
+function sortedKeys(m: Record<string, unknown>): string[] {
+  return Object.keys(m).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 function toScalar(v: unknown): Scalar {
   if (v instanceof VaultedString) return { kind: "scalar", value: v.ciphertext, plainImplicit: false, tag: "!vault", style: "|" };
   if (v instanceof UnsafeText) return { kind: "scalar", value: v.text, plainImplicit: plainIsString(v.text) };
@@ -386,7 +414,7 @@ function toScalar(v: unknown): Scalar {
 
 /** yaml.dump(value, Dumper=AnsibleDumper, default_flow_style=False, allow_unicode=True). */
 export function pyYamlDump(value: unknown): string {
-  const e = new Emitter();
+  const e = new Emitter(value);
   e.document(value);
   return e.text();
 }
