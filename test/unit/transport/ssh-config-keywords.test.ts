@@ -77,7 +77,7 @@ describe("ssh_config keywords", () => {
       }
     }
     expect(checked).toBe(3 * SSH_CONFIG_KEYWORDS.length);
-  }, 60_000);
+  }, 180_000);
 
   it("no keyword ssh knows is missing: every lowercase word in the ssh binary (and its suffixes, which the linker may share) not listed is refused by ssh -G", () => {
     const binary = spawnSync("sh", ["-c", "command -v ssh"], { encoding: "utf8" }).stdout.trim();
@@ -97,7 +97,7 @@ describe("ssh_config keywords", () => {
       notRefused.push(...batch.filter((w) => !refused.has(w)));
     }
     expect(notRefused).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 
   it("misspelt and foreign keywords are refused where ssh refuses them (file:line), even in blocks that do not apply", () => {
     const wrong = [
