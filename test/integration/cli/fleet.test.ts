@@ -153,8 +153,9 @@ describe("postfleet CLI on a 4-host lab", () => {
     expect(out.queues).toEqual({ maildrop: 0, incoming: 0, active: 0, deferred: 0, hold: 0, corrupt: 0 });
 
     const table = await run(["-i", inv, "report"]);
-    expect(table.stdout.split("\n")[0]).toMatch(/^host\s+instance\s+group/);
-    expect(table.stdout.match(/^mta0\d\s+postfix-out\s+mta\s+no\s+no/gm)?.length).toBe(4);
+    expect(table.stdout.split("\n")[0]).toBe("postfleet report: 4 hosts (4 reporting), 8 instances");
+    expect(table.stdout.split("\n")[5]).toMatch(/^\s+host\s+instance\s+group/);
+    expect(table.stdout.match(/^!?\s+mta0\d\s+postfix-out\s+mta\s+no\s+no/gm)?.length).toBe(4);
 
     const csv = await run(["-i", inv, "report", "--format", "csv"]);
     expect(csv.stdout.split("\r\n").filter(Boolean)).toHaveLength(9);
@@ -164,7 +165,7 @@ describe("postfleet CLI on a 4-host lab", () => {
     expect(html.exitCode).toBe(0);
     const page = readFileSync(file, "utf8");
     expect(page).toContain("8 instances on 4 hosts");
-    expect(page.match(/<tr><td>mta0\d<\/td>/g)?.length).toBe(8);
+    expect(page.match(/<tr( class="problem instance")?><td>mta0\d<\/td>/g)?.length).toBe(8);
   });
 
   it("starts enabled instances in order and stops them in reverse, fleet-wide", async () => {
