@@ -1,0 +1,135 @@
+// The OpenSSH transport (postfleet_transport: openssh, --transport openssh)
+// through the built CLI on 2 real lab hosts whose sshd presents CA-signed host
+// keys and trusts a lab user CA (startLab certificates). The system's ssh runs
+// with -F /dev/null and no ssh-agent (ansible_ssh_common_args, which this also
+// exercises), so nothing of this machine's own ssh set-up takes part.
+//  - strict checking with only an @cert-authority line: ping and postmulti -l work;
+//  - an expired host certificate is refused as a host key failure, with ssh's reason;
+//  - the same hosts reached with plain keys (the lab's known_hosts and authorized_keys):
+//    ping, postmulti -l and a one-instance restart playbook give the same statuses
+//    and documents of the same shape through ssh2 and openssh;
+//  - a user certificate logs in where authorized_keys holds nothing (ssh2 cannot).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { installHostCertificate } from "../../../src/lab/certificates.js";
+import { jsonOf, postfleet, type CliResult } from "../../support/cli.js";
+import { startLab, type Lab } from "../../support/lab.js";
+import { writePlaybook } from "../../support/playbook.js";
+
+const ISOLATED_SSH = "-F /dev/null -o IdentityAgent=none -o GlobalKnownHostsFile=/dev/null";
+
+const RESTART = writePlaybook(
+  "restart.yml",
+  `- name: restart the primary instance
+  hosts: all
+  steps:
+    - name: restart it
+      instances: enabled
+      restart:
+        healthy_timeout: 30s
+`,
+);
+
+/** The document's shape: every key kept, every value replaced by its type (arrays element by element). */
+function shape(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(shape);
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x)]));
+  return typeof v;
+}
+
+/** What each host came to, in order. */
+const statuses = (doc: any): string[] => doc.hosts.map((h: any) => `${h.host} ${h.status}`);
+
+describe("openssh transport on a 2-host lab with certificates", { timeout: 240_000 }, () => {
+  let lab: Lab;
+  let caInventory: string; // only the @cert-authority line, strict, postfleet_transport: openssh
+  let plainInventory: string; // the lab's own (plain host keys), ssh isolated, no transport set
+  const run = (args: string[]): Promise<CliResult> => postfleet(args, { env: { HOME: join(lab.dir, "home"), SSH_AUTH_SOCK: "" } });
+
+  beforeAll(async () => {
+    lab = await startLab(2, { certificates: true });
+    const hosts = lab.hosts.map((h) => `        ${h.name}:\n          ansible_host: ${h.address}\n          ansible_port: ${h.port}\n`).join("");
+    caInventory = join(lab.dir, "ca.yml");
+    writeFileSync(
+      caInventory,
+      `all:\n  vars:\n    ansible_user: ${lab.user}\n    ansible_ssh_private_key_file: ${lab.privateKeyPath}\n` +
+        `    postfleet_known_hosts_file: ${lab.certificates!.knownHostsPath}\n    postfleet_host_key_checking: strict\n` +
+        `    postfleet_transport: openssh\n    ansible_ssh_common_args: ${ISOLATED_SSH}\n  children:\n    mta:\n      hosts:\n${hosts}`,
+    );
+    plainInventory = join(lab.dir, "plain.yml");
+    writeFileSync(plainInventory, readFileSync(lab.inventoryPath, "utf8").replace(/^  vars:\n/m, `  vars:\n    ansible_ssh_common_args: ${ISOLATED_SSH}\n`));
+  }, 180_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it("strict checking with only an @cert-authority line: ping and postmulti -l work through openssh", async () => {
+    const ping = await run(["-i", caInventory, "ping", "--json"]);
+    const doc = jsonOf(ping);
+    expect(ping.exitCode, ping.stderr).toBe(0);
+    expect(statuses(doc)).toEqual(["mta01 ok", "mta02 ok"]);
+    for (const h of doc.hosts) {
+      expect(h.data.postfixVersion).toMatch(/^3\./);
+      expect(h.timings.connectMs).toBeGreaterThan(0);
+      expect(h.timings.agentMs).toBeGreaterThan(0);
+    }
+    const pm = await run(["-i", caInventory, "--json", "postmulti", "-l"]);
+    expect(pm.exitCode, pm.stderr).toBe(0);
+    const pmDoc = jsonOf(pm);
+    expect(statuses(pmDoc)).toEqual(["mta01 ok", "mta02 ok"]);
+    expect(pmDoc.hosts[0].stdout).toMatch(/^-\s+-\s+y\s+\/etc\/postfix\n$/);
+  });
+
+  it("an expired host certificate is refused as a host key failure, with ssh's reason", async () => {
+    const h = lab.hosts[1]!;
+    try {
+      await installHostCertificate(lab.dir, lab.certificates!, h, { validity: "20200101:20200201" });
+      const r = await run(["-i", caInventory, "-l", h.name, "ping", "--json"]);
+      const doc = jsonOf(r);
+      expect(r.exitCode).toBe(2);
+      expect(doc.hosts[0].status).toBe("failed");
+      expect(doc.hosts[0].error).toMatch(new RegExp(`^host key of ${h.name} \\(root@127\\.0\\.0\\.1:${h.port}\\) refused by ssh: .*Certificate invalid: expired.*Host key verification failed`));
+    } finally {
+      await installHostCertificate(lab.dir, lab.certificates!, h);
+    }
+  });
+
+  it("plain keys: ping, postmulti -l and a one-instance restart give the same statuses and documents through ssh2 and openssh", async () => {
+    const both = async (args: string[]) => {
+      const ssh2 = await run(["-i", plainInventory, "--agent-persist", "0", "--json", ...args]);
+      const openssh = await run(["-i", plainInventory, "--agent-persist", "0", "--transport", "openssh", "--json", ...args]);
+      expect(ssh2.exitCode, ssh2.stderr).toBe(0);
+      expect(openssh.exitCode, openssh.stderr).toBe(0);
+      expect(openssh.stderr).toBe("");
+      return { ssh2: jsonOf(ssh2), openssh: jsonOf(openssh) };
+    };
+    const ping = await both(["ping"]);
+    expect(statuses(ping.openssh)).toEqual(statuses(ping.ssh2));
+    expect(shape(ping.openssh)).toEqual(shape(ping.ssh2));
+    expect(ping.openssh.hosts.map((h: any) => h.data.postfixVersion)).toEqual(ping.ssh2.hosts.map((h: any) => h.data.postfixVersion));
+
+    const pm = await both(["postmulti", "-l"]);
+    expect(statuses(pm.openssh)).toEqual(statuses(pm.ssh2));
+    expect(shape(pm.openssh)).toEqual(shape(pm.ssh2));
+    expect(pm.openssh.hosts.map((h: any) => h.stdout)).toEqual(pm.ssh2.hosts.map((h: any) => h.stdout));
+
+    // Both runs find the instance running (a lab host's Postfix may not be yet): the same stop and start each.
+    for (const h of lab.hosts) expect((await h.exec("postfix status || postfix start")).exitCode).toBe(0);
+    const restart = await both(["run", RESTART]);
+    expect(restart.openssh.summary).toEqual(restart.ssh2.summary);
+    expect(restart.ssh2.summary).toMatchObject({ failed: 0, unreachable: 0 });
+    expect(shape(restart.openssh)).toEqual(shape(restart.ssh2));
+  });
+
+  it("a user certificate logs in where authorized_keys holds nothing: openssh presents it, ssh2 cannot", async () => {
+    const h = lab.hosts[0]!;
+    expect((await h.exec("rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys")).exitCode).toBe(0);
+    const openssh = await run(["-i", plainInventory, "-l", h.name, "--transport", "openssh", "ping", "--json"]);
+    expect(openssh.exitCode, openssh.stderr).toBe(0);
+    expect(statuses(jsonOf(openssh))).toEqual([`${h.name} ok`]);
+    const ssh2 = await run(["-i", plainInventory, "-l", h.name, "ping", "--json"]);
+    expect(ssh2.exitCode).toBe(2);
+    expect(jsonOf(ssh2).hosts[0].error).toMatch(/authentication failed .*not presented: the user certificate/);
+  });
+});
