@@ -19,6 +19,7 @@ const EXPECTED_SECONDS: Readonly<Record<string, number>> = {
   "test/integration/playbook/systemd.test.ts": 85,
   "test/integration/playbook/health-gate.test.ts": 85,
   "test/integration/cli/fleet.test.ts": 70,
+  "test/integration/cli/report.test.ts": 100,
   "test/integration/playbook/probe.test.ts": 70,
   "test/integration/playbook/queue-gate.test.ts": 150,
   "test/integration/playbook/revert.test.ts": 150,

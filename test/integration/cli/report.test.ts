@@ -6,12 +6,12 @@
 // headless Chromium.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureChromium, launchChromium } from "../../support/chromium.js";
 import { jsonOf, postfleet } from "../../support/cli.js";
 import { startLab, type Lab } from "../../support/lab.js";
 import { closedPort } from "../../support/net.js";
+import { prometheusFamilies } from "../../support/prometheus.js";
 
 describe("postfleet report on a 2-host lab and a host down", () => {
   let lab: Lab;
@@ -97,8 +97,7 @@ describe("postfleet report on a 2-host lab and a host down", () => {
     const r = await run(["report", "--format", "prometheus", "-o", file, ...LIMITS]);
     expect(r.exitCode).toBe(3);
     expect(readdirSync(dir)).toEqual(["postfleet.prom"]);
-    const families = Object.fromEntries(parsePrometheusTextFormat(readFileSync(file, "utf8")).map((f) => [f.name, f]));
-    const series = (name: string) => families[name]!.metrics.map((m) => [m.labels ?? {}, Number(m.value)]);
+    const { series } = prometheusFamilies(readFileSync(file, "utf8"));
     expect(series("postfleet_host_reachable")).toEqual([
       [{ host: "mta01" }, 1],
       [{ host: "mta02" }, 1],

@@ -1,8 +1,8 @@
-import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
 import type { HostOutcome } from "../../../src/orchestrator/run-document.js";
 import { assessFleet, DEFAULT_THRESHOLDS, formatAge, missingInstances, parseAge, parseCount, summaryLines } from "../../../src/report/fleet-health.js";
 import { renderNagios, renderPrometheus } from "../../../src/report/fleet-metrics.js";
+import { prometheusFamilies } from "../../support/prometheus.js";
 
 const inst = (name: string, o: { enabled?: boolean; running?: boolean; deferred?: number; active?: number; group?: string } = {}) => ({
   name,
@@ -102,9 +102,7 @@ describe("metrics", () => {
   const r = assessFleet(fleet, { thresholds: DEFAULT_THRESHOLDS, groupsOf: () => ["mta"] });
 
   it("Prometheus text format that a parser reads: one series per host and instance, labelled host/instance/group", () => {
-    const text = renderPrometheus(r, new Date("2026-12-06T12:00:00Z"));
-    const families = Object.fromEntries(parsePrometheusTextFormat(text).map((f) => [f.name, f]));
-    const series = (name: string) => families[name]!.metrics.map((m) => [m.labels ?? {}, Number(m.value)]);
+    const { families, series } = prometheusFamilies(renderPrometheus(r, new Date("2026-12-06T12:00:00Z")));
     expect(families.postfleet_instance_up!.type).toBe("GAUGE");
     expect(series("postfleet_host_reachable")).toEqual([
       [{ host: "mta01" }, 1],
