@@ -1,6 +1,6 @@
 // ansible.cfg as far as postfleet uses it ([defaults] inventory, remote_user,
 // private_key_file, forks, timeout, host_key_checking, vault_password_file,
-// vault_identity_list, ask_vault_pass; [privilege_escalation] become,
+// vault_identity_list, ask_vault_pass, vault_id_match; [privilege_escalation] become,
 // become_user, become_ask_pass), found as Ansible finds it (ANSIBLE_CONFIG,
 // ./ansible.cfg unless the directory is world-writable, ~/.ansible.cfg,
 // /etc/ansible/ansible.cfg: the first found wins), each key overridden by
@@ -32,6 +32,8 @@ export interface AnsibleConfig {
   vaultPasswordFiles?: string[];
   vaultIdentityList?: string[];
   askVaultPass?: boolean;
+  /** vault_id_match: a vault with a vault id is tried only with the passwords of that id. */
+  vaultIdMatch?: boolean;
   /** Things the operator should know (e.g. host_key_checking = False ignored). */
   warnings: string[];
 }
@@ -130,6 +132,7 @@ const S = {
   vaultPasswordFile: { section: "defaults", key: "vault_password_file", env: "ANSIBLE_VAULT_PASSWORD_FILE" },
   vaultIdentityList: { section: "defaults", key: "vault_identity_list", env: "ANSIBLE_VAULT_IDENTITY_LIST" },
   askVaultPass: { section: "defaults", key: "ask_vault_pass", env: "ANSIBLE_ASK_VAULT_PASS" },
+  vaultIdMatch: { section: "defaults", key: "vault_id_match", env: "ANSIBLE_VAULT_ID_MATCH" },
   become: { section: "privilege_escalation", key: "become", env: "ANSIBLE_BECOME" },
   becomeUser: { section: "privilege_escalation", key: "become_user", env: "ANSIBLE_BECOME_USER" },
   becomeAskPass: { section: "privilege_escalation", key: "become_ask_pass", env: "ANSIBLE_BECOME_ASK_PASS" },
@@ -221,6 +224,8 @@ export function loadAnsibleConfig(cwd: string, env: NodeJS.ProcessEnv = process.
   if (f && f.value) cfg.vaultIdentityList = list(f);
   f = get(S.askVaultPass);
   if (f) cfg.askVaultPass = bool(f, "ask_vault_pass");
+  f = get(S.vaultIdMatch);
+  if (f) cfg.vaultIdMatch = bool(f, "vault_id_match");
   f = get(S.become);
   if (f) cfg.become = bool(f, "become");
   f = get(S.becomeUser);

@@ -33,6 +33,8 @@ export interface LoadOptions {
   vaultPasswordFiles?: string[];
   askVaultPass?: boolean;
   vaultIds?: string[];
+  /** vault_id_match (default: ansible.cfg's / ANSIBLE_VAULT_ID_MATCH). */
+  vaultIdMatch?: boolean;
   cwd?: string;
   warn?: (msg: string) => void;
   /** Extra group_vars/ and host_vars/ next to a playbook (Ansible's playbook-adjacent vars). */
@@ -75,7 +77,7 @@ export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
   const sources = inventorySources(o.sources, config);
   if (!o.sources.length) o.verbose?.(config?.inventory?.length ? `inventory from ${config.fromEnv.includes("ANSIBLE_INVENTORY") ? "ANSIBLE_INVENTORY" : config.path}: ${sources.join(", ")}` : `inventory from ${sources.join(", ")}`);
   const abs = sources.map((s) => (s.includes(",") && !s.includes("/") ? s : resolve(cwd, s)));
-  const secrets = await collectVaultSecrets(o, cwd, o.prompt ?? promptOnTty);
+  const secrets = await collectVaultSecrets({ ...o, warn, vaultIdMatch: o.vaultIdMatch ?? config?.vaultIdMatch === true }, cwd, o.prompt ?? promptOnTty);
   const inv = new InventoryData({ ...DEFAULT_LIMITS, ...o.limits });
   for (const s of abs) {
     o.verbose?.(`reading inventory source ${s}`);

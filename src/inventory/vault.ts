@@ -11,6 +11,8 @@ export interface VaultSecret {
   /** Vault id label ("default" for --vault-password-file / --ask-vault-pass). */
   id: string;
   password: Buffer;
+  /** vault_id_match: tried only on vault data whose envelope names this id (1.2 format). */
+  onlyMatchingId?: boolean;
 }
 
 /** A `!vault` value: kept encrypted until something needs its text. */
@@ -89,12 +91,18 @@ export function vaultIdOf(text: string): string | undefined {
 
 /**
  * Decrypt with the first secret that fits: those whose id matches the
- * envelope's vault id first, then the others (as Ansible does by default).
+ * envelope's vault id first, then the others (as Ansible does by default;
+ * with vault_id_match only the matching ones).
  */
 export function decryptVault(text: string, secrets: VaultSecret[]): Buffer {
   const env = parseEnvelope(text);
   if (secrets.length === 0) throw new VaultError("vault-encrypted data found but no vault password was given: use --vault-password-file, --vault-id or --ask-vault-pass");
-  const ordered = [...secrets.filter((s) => s.id === env.vaultId), ...secrets.filter((s) => s.id !== env.vaultId)];
+  const ordered = [...secrets.filter((s) => s.id === env.vaultId), ...secrets.filter((s) => s.id !== env.vaultId && !s.onlyMatchingId)];
+  if (!ordered.length) {
+    throw new VaultError(
+      `vault decryption failed: vault_id_match is set and none of the ${secrets.length} vault password(s) given has the vault id ${env.vaultId ? `of the data (${env.vaultId})` : "of the data (it names none: format 1.1)"}; check --vault-id`,
+    );
+  }
   for (const s of ordered) {
     const out = tryDecrypt(env, s.password);
     if (out) return out;
