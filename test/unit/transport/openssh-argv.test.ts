@@ -1,0 +1,160 @@
+// The OpenSSH transport's argv (each element reaches ssh verbatim, no shell) and
+// its reading of ssh's failures. `ssh -G` (which connects nowhere) is the judge
+// of how ssh itself reads the options built here.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { classifySshFailure, configValue, exitArgv, masterArgv, opensshOptions, sessionArgv, type OpenSshArgvOptions } from "../../../src/transport/openssh-argv.js";
+import { unverifiedFromLog } from "../../../src/transport/openssh-connection.js";
+import { AuthError, HostKeyError, TransportConfigError, UnreachableError } from "../../../src/transport/errors.js";
+import { buildCommand } from "../../../src/transport/shell.js";
+import type { ConnectionTarget } from "../../../src/shared/connection-target.js";
+
+const run = promisify(execFile);
+
+const base: OpenSshArgvOptions = { controlPath: "/tmp/pf-x/m1", connectTimeoutMs: 10_000, configFile: "/dev/null" };
+
+const odd: ConnectionTarget = {
+  name: "mx1",
+  host: "mx1.example.net",
+  port: 2222,
+  user: "dep loy",
+  privateKeyFiles: ["/keys/my key", "/keys/%d"],
+  knownHostsFile: "/etc/pf/known hosts %h",
+  hostKeyChecking: "accept-new",
+  proxyJump: "jump@bastion:22",
+  sshArgs: ["-o", "ServerAliveInterval=7", "-o", "ServerAliveCountMax=4"],
+};
+
+/** ssh's own reading of argv: `ssh -G` prints the configuration it would connect with (keys lowercased). */
+async function sshG(argv: string[]): Promise<Map<string, string[]>> {
+  const i = argv.indexOf("--");
+  const { stdout } = await run("ssh", ["-G", ...argv.slice(0, i + 2)]);
+  const m = new Map<string, string[]>();
+  for (const line of stdout.split("\n")) {
+    const at = line.indexOf(" ");
+    if (at < 0) continue;
+    const k = line.slice(0, at);
+    m.set(k, [...(m.get(k) ?? []), line.slice(at + 1)]);
+  }
+  return m;
+}
+
+describe("openssh argv", () => {
+  it("maps postfleet's settings to ssh options, the target's values as single argv words, ansible's ssh args last", () => {
+    expect(opensshOptions(odd, { ...base, agentSocket: null, globalKnownHostsFiles: [] })).toEqual([
+      "-F", "/dev/null",
+      "-o", "BatchMode=yes",
+      "-o", "ControlPath=/tmp/pf-x/m1",
+      "-o", "StrictHostKeyChecking=accept-new",
+      "-o", 'UserKnownHostsFile="/etc/pf/known hosts %%h"',
+      "-o", "GlobalKnownHostsFile=/dev/null",
+      "-o", "IdentityAgent=none",
+      "-o", "ConnectTimeout=10",
+      "-l", "dep loy",
+      "-p", "2222",
+      "-i", "/keys/my key",
+      "-i", "/keys/%d",
+      "-J", "jump@bastion:22",
+      "-o", "ServerAliveInterval=7",
+      "-o", "ServerAliveCountMax=4",
+    ]);
+  });
+
+  it("host key checking: strict -> yes, accept-new -> accept-new, off -> no; the target's over the run's; none set: ssh_config's", () => {
+    const opt = (t: Partial<ConnectionTarget>, o: Partial<OpenSshArgvOptions> = {}) =>
+      opensshOptions({ name: "h", host: "h", ...t }, { ...base, ...o }).filter((a) => a.startsWith("StrictHostKeyChecking="));
+    expect(opt({ hostKeyChecking: "strict" })).toEqual(["StrictHostKeyChecking=yes"]);
+    expect(opt({ hostKeyChecking: "accept-new" })).toEqual(["StrictHostKeyChecking=accept-new"]);
+    expect(opt({ hostKeyChecking: "off" })).toEqual(["StrictHostKeyChecking=no"]);
+    expect(opt({ hostKeyChecking: "strict" }, { hostKeyChecking: "off" })).toEqual(["StrictHostKeyChecking=yes"]);
+    expect(opt({}, { hostKeyChecking: "off" })).toEqual(["StrictHostKeyChecking=no"]);
+    expect(opt({})).toEqual([]);
+  });
+
+  it("values ssh would split or expand are quoted for ssh's own reader", () => {
+    expect(configValue("/plain/path")).toBe("/plain/path");
+    expect(configValue("/a b")).toBe('"/a b"');
+    expect(configValue('/a"b\\c')).toBe('"/a\\"b\\\\c"');
+    expect(configValue("/x/%h", true)).toBe("/x/%%h");
+    expect(configValue("/x y/%h", true)).toBe('"/x y/%%h"');
+  });
+
+  it("ssh reads the odd values back as they were meant (ssh -G)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pf-keys-"));
+    const keys = [join(dir, "my key"), join(dir, "it's")];
+    for (const k of keys) writeFileSync(k, "");
+    const argv = masterArgv({ ...odd, privateKeyFiles: keys }, { ...base, controlPath: "/tmp/pf x/%m1", agentSocket: "/run/agent %s.sock" }, 60);
+    const g = await sshG(argv);
+    expect(g.get("user")).toEqual(["dep loy"]);
+    expect(g.get("port")).toEqual(["2222"]);
+    expect(g.get("hostname")).toEqual(["mx1.example.net"]);
+    expect(g.get("userknownhostsfile")).toEqual(["/etc/pf/known hosts %h"]);
+    expect(g.get("controlpath")).toEqual(["/tmp/pf x/%m1"]);
+    expect(g.get("identityagent")).toEqual(["/run/agent %s.sock"]);
+    expect(g.get("stricthostkeychecking")).toEqual(["accept-new"]);
+    expect(g.get("batchmode")).toEqual(["yes"]);
+    expect(g.get("controlmaster")).toEqual(["true"]);
+    expect(g.get("controlpersist")).toEqual(["60"]);
+    expect(g.get("proxyjump")).toEqual(["jump@bastion:22"]);
+    expect(g.get("serveraliveinterval")).toEqual(["7"]);
+    expect(g.get("serveralivecountmax")).toEqual(["4"]);
+    expect(g.get("identityfile")).toEqual(keys);
+    rmSync(dir, { recursive: true });
+  });
+
+  it("a destination or command that looks like an option stays what it is: -- ends ssh's options", async () => {
+    const t: ConnectionTarget = { name: "x", host: "-oProxyCommand=touch /tmp/pwned" };
+    const command = buildCommand(["sh", "-c", "echo $1", "sh", "a b; $(reboot) 'q'"]);
+    const argv = sessionArgv(t, base, command);
+    expect(argv.slice(-3)).toEqual(["--", "-oProxyCommand=touch /tmp/pwned", command]);
+    expect(argv).toContain("ControlMaster=no");
+    expect(exitArgv(t, base).slice(-4)).toEqual(["-O", "exit", "--", "-oProxyCommand=touch /tmp/pwned"]);
+    // ssh takes it for a host name, not an option, and refuses that name.
+    const err = await sshG(sessionArgv(t, base, command)).then(() => undefined, (e: { stderr?: string }) => e.stderr);
+    expect(err).toMatch(/hostname contains invalid characters/);
+  });
+});
+
+describe("ssh's failures in the ssh2 transport's kinds", () => {
+  const where = "mx1 (root@10.0.0.1:22)";
+  it("host key refusals: unknown, certificate invalid, changed, revoked", () => {
+    const unknown = classifySshFailure("mx1", where, "No ED25519 host key is known for [10.0.0.1]:22 and you have requested strict checking.\r\nHost key verification failed.\r\n", 10_000);
+    expect(unknown).toBeInstanceOf(HostKeyError);
+    expect((unknown as HostKeyError).reason).toBe("unknown");
+    expect(unknown.message).toBe(`host key of ${where} refused by ssh: No ED25519 host key is known for [10.0.0.1]:22 and you have requested strict checking. Host key verification failed.`);
+    const expired = classifySshFailure("mx1", where, "Certificate invalid: expired\nHost key verification failed.\n", 10_000);
+    expect(expired).toBeInstanceOf(HostKeyError);
+    expect(expired.message).toMatch(/Certificate invalid: expired/);
+    const changed = classifySshFailure("mx1", where, "@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@@\nHost key verification failed.\n", 10_000);
+    expect((changed as HostKeyError).reason).toBe("changed");
+    const revoked = classifySshFailure("mx1", where, "Host key ED25519-CERT SHA256:abc revoked by file /etc/ssh/revoked\nHost key verification failed.\n", 10_000);
+    expect((revoked as HostKeyError).reason).toBe("revoked");
+  });
+
+  it("authentication, unreachable, timeout and configuration", () => {
+    expect(classifySshFailure("mx1", where, "root@10.0.0.1: Permission denied (publickey).\n", 10_000)).toBeInstanceOf(AuthError);
+    const refused = classifySshFailure("mx1", where, "ssh: connect to host 10.0.0.1 port 22: Connection refused\n", 10_000);
+    expect(refused).toBeInstanceOf(UnreachableError);
+    expect(refused.message).toBe(`cannot connect to ${where}: ssh: connect to host 10.0.0.1 port 22: Connection refused`);
+    expect(classifySshFailure("mx1", where, "ssh: connect to host 10.0.0.1 port 22: No route to host\n", 10_000)).toBeInstanceOf(UnreachableError);
+    expect(classifySshFailure("mx1", where, "ssh: Could not resolve hostname nope: Name or service not known\n", 10_000)).toBeInstanceOf(UnreachableError);
+    const timedOut = classifySshFailure("mx1", where, "ssh: connect to host 10.0.0.1 port 22: Connection timed out\n", 5_000);
+    expect(timedOut).toBeInstanceOf(UnreachableError);
+    expect(timedOut.message).toMatch(/^timed out after 5 s connecting to mx1/);
+    expect(classifySshFailure("mx1", where, "command-line line 0: Bad configuration option: frobnicate\n", 10_000)).toBeInstanceOf(TransportConfigError);
+    expect(classifySshFailure("mx1", where, "", 10_000).message).toBe(`cannot connect to ${where}: ssh exited with status 255 and said nothing`);
+  });
+
+  it("a key ssh accepted unverified (StrictHostKeyChecking=no) is read from its log: changed, unknown", () => {
+    const changed =
+      "@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@@@\nIT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n" +
+      "The fingerprint for the ED25519 key sent by the remote host is\nSHA256:Abc/def+123.\nPassword authentication is disabled to avoid man-in-the-middle attacks.\n";
+    expect(unverifiedFromLog(changed)).toEqual({ presented: "changed", keyType: "ED25519", fingerprint: "SHA256:Abc/def+123" });
+    expect(unverifiedFromLog("Warning: Permanently added '[127.0.0.1]:2201' (ED25519) to the list of known hosts.\n")).toEqual({ presented: "unknown", keyType: "ED25519", fingerprint: "?" });
+    expect(unverifiedFromLog("")).toBeUndefined();
+  });
+});
