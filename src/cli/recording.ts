@@ -9,7 +9,7 @@ import { hostname, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { attachRecorder } from "../orchestrator/journal/recorder.js";
-import { plannedPlays, redactArgv, redactVars, sha256, sourceHash } from "../orchestrator/journal/meta.js";
+import { plannedPlays, redactArgv, redactVars, secretValues, sha256, sourceHash } from "../orchestrator/journal/meta.js";
 import type { PlannedPlay, RecordOf } from "../orchestrator/journal/records.js";
 import { loadRun } from "../orchestrator/journal/rebuild.js";
 import { createJournalFile, listRunIds, newRunId, processStartTime, pruneRuns, pruneSettings, RecordWriter, runsDir, type RecordSink } from "../orchestrator/journal/store.js";
@@ -111,7 +111,7 @@ export function startRecording(ctx: CliRun, plan: RecordingPlan): Recording {
       process.stderr.write(`postfleet: error: the run's journal ${journalPath} cannot be written (${err.message}): starting no new host, the hosts in progress finish\n`);
       ctx.run.halt("journal write failed");
     } else process.stderr.write(`postfleet: warning: --events ${plan.args.events}: ${err.message}; no further events written\n`);
-  }, plan.journal);
+  }, plan.journal, 0, secretValues(plan.extraVars ?? {}));
   try {
     writer.write(runStart(ctx, plan, runId ?? "none"));
   } catch (err) {

@@ -148,6 +148,25 @@ describe("the run journal under faults", () => {
     expect(start.controller.pid).toBeGreaterThan(0);
   }, 180_000);
 
+  it("a secret extra var rendered into a run step's command and output: masked in the journal, the event stream and runs show", async () => {
+    const state = mkdtempSync(join(dir, "state-"));
+    const events = join(dir, "events-rendered.jsonl");
+    const pb = writePlaybook("echo.yml", '- name: Echo\n  hosts: all\n  steps:\n    - name: say it\n      instances: ["-"]\n      run: ["echo", "{{ smtp_password }}"]\n');
+    const r = await controller(state, ["run", pb, "-e", `smtp_password=${EXTRA_SECRET}`, "--events", events, "--json"]).done;
+    expect(r.exitCode, r.stderr).toBe(0);
+    // The operator's own --json shows what the step printed (as Ansible shows a command's output) ...
+    expect(r.stdout).toContain(EXTRA_SECRET);
+    const runs = readdirSync(join(state, "postfleet", "runs"));
+    const journal = readFileSync(join(state, "postfleet", "runs", runs[0]!, "journal.jsonl"), "utf8");
+    const show = await postfleet(["runs", "show", runs[0]!, "--json"], { env: env(state) });
+    const texts = { journal, events: readFileSync(events, "utf8"), show: show.stdout };
+    const found = Object.entries(texts).filter(([, t]) => t.includes(EXTRA_SECRET)).map(([where]) => `${EXTRA_SECRET} in ${where}`);
+    recordCase({ case: "journal: a secret extra var rendered into a step", secrets: found.length, details: found });
+    // ... but nothing written to disk keeps it: the value is masked where it appears.
+    expect(found).toEqual([]);
+    expect(journal).toContain("echo <redacted>");
+  }, 180_000);
+
   it("a controller SIGKILLed during postmulti -x sleep: runs lists it interrupted, runs show names the hosts in flight", async () => {
     const state = mkdtempSync(join(dir, "state-"));
     const c = controller(state, ["postmulti", "-x", "sleep", "60"]);

@@ -7,7 +7,7 @@
 // `runs show`) covers the whole run, each host once.
 import { join, resolve } from "node:path";
 import type { Argv, CommandModule, Options } from "yargs";
-import { redactArgv } from "../../orchestrator/journal/meta.js";
+import { redactArgv, secretValues } from "../../orchestrator/journal/meta.js";
 import { appendJournalFile, JournalError, RecordWriter, runsDir, processStartTime, type RecordSink } from "../../orchestrator/journal/store.js";
 import { attachRecorder } from "../../orchestrator/journal/recorder.js";
 import { acquireResumeLock } from "../../orchestrator/journal/resume-lock.js";
@@ -130,7 +130,7 @@ async function resume(argv: ResumeArgs, stored: StoredRunToResume, plan: ResumeP
   const ctx = await makeRun(args, loaded, start.hosts);
   const out = humanStream(argv);
   const say = (s: string) => (ctx.json ? process.stderr : out).write(s);
-  const writer = continueJournal(ctx, stored, argv);
+  const writer = continueJournal(ctx, stored, argv, secretValues(extraVars));
   try {
     writer.write({
       type: "resume",
@@ -177,7 +177,7 @@ async function resume(argv: ResumeArgs, stored: StoredRunToResume, plan: ResumeP
 }
 
 /** The run's journal, appended to (records numbered on), and --events for this part. */
-function continueJournal(ctx: CliRun, stored: StoredRunToResume, argv: ResumeArgs): RecordWriter {
+function continueJournal(ctx: CliRun, stored: StoredRunToResume, argv: ResumeArgs, secrets: readonly string[]): RecordWriter {
   const sinks: RecordSink[] = [];
   const events = argv.events ? eventsSink(argv.events) : undefined;
   try {
@@ -198,6 +198,7 @@ function continueJournal(ctx: CliRun, stored: StoredRunToResume, argv: ResumeArg
     },
     true,
     lastSeq,
+    secrets,
   );
 }
 

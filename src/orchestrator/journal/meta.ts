@@ -25,6 +25,40 @@ export function redactVars(vars: Record<string, unknown>): Record<string, unknow
   return walk(vars) as Record<string, unknown>;
 }
 
+/**
+ * The values of secret-looking extra vars (at any depth), as text: a step may
+ * render one into a command or a message, so the journal masks them wherever
+ * they appear. Values shorter than 4 characters are left out (masking them
+ * would garble every text they occur in, and they protect nothing).
+ */
+export function secretValues(vars: Record<string, unknown>): string[] {
+  const out = new Set<string>();
+  const collect = (v: unknown): void => {
+    if (typeof v === "string" || typeof v === "number") {
+      if (String(v).length >= 4) out.add(String(v));
+    } else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === "object") Object.values(v).forEach(collect);
+  };
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) (isSecretKey(k) ? collect : walk)(x);
+  };
+  walk(vars);
+  return [...out];
+}
+
+/** `v` with every occurrence of a secret inside its strings (values, not keys) replaced by REDACTED. */
+export function maskSecrets<T>(v: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return v;
+  const mask = (x: unknown): unknown => {
+    if (typeof x === "string") return secrets.reduce((s, secret) => s.split(secret).join(REDACTED), x);
+    if (Array.isArray(x)) return x.map(mask);
+    if (x && typeof x === "object") return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, mask(y)]));
+    return x;
+  };
+  return mask(v) as T;
+}
+
 const HIDDEN = "<extra vars: see extraVars>";
 
 /**

@@ -7,6 +7,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { maskSecrets } from "./meta.js";
 import type { RecordBody, RunRecord } from "./records.js";
 
 export const JOURNAL_FILE = "journal.jsonl";
@@ -102,6 +103,8 @@ export class RecordWriter {
     private readonly journalFirst = true,
     /** The last seq already in the journal (a resume numbers on from there). */
     lastSeq = 0,
+    /** Secret values (secret-looking extra vars) masked wherever they appear in a record. */
+    private readonly secrets: readonly string[] = [],
   ) {
     this.seq = lastSeq;
     this.live = [...sinks];
@@ -121,7 +124,7 @@ export class RecordWriter {
     const record = { seq: ++this.seq, ts: new Date().toISOString(), ...body } as RunRecord;
     const first = this.first;
     this.first = false;
-    const line = `${JSON.stringify(record)}\n`;
+    const line = `${JSON.stringify(maskSecrets(record, this.secrets))}\n`;
     for (const [i, sink] of this.live.entries()) {
       if (!sink) continue;
       try {
