@@ -5,7 +5,9 @@ import LongestFirstSequencer from "./test/support/longest-first.js";
 // containers; its global set-up makes a Docker engine and the lab image
 // available first), `oracle` (differential tests against the real Ansible,
 // installed by its set-up if missing) and `faults` (faults injected into lab
-// hosts and the controller, hostile input). `npm test` runs all four.
+// hosts and the controller, hostile input). `npm test` runs all four: unit and
+// oracle side by side first, then integration and faults side by side, the
+// longest files first (test/support/longest-first.ts).
 export default defineConfig({
   test: {
     // In CI, also a JSON record of the results, which .ci/run sums up in one line.
@@ -33,8 +35,10 @@ export default defineConfig({
           globalSetup: ["test/support/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 300_000,
-          // Two cores: a few files at a time, each with its own lab hosts.
-          maxWorkers: 2,
+          // Side by side with the fault suite, three files at a time (each with its own lab
+          // hosts): fault cases mostly wait (paused hosts, timeouts, heartbeats), and
+          // integration files fill the two cores meanwhile.
+          maxWorkers: 3,
         },
       },
       {
@@ -53,14 +57,15 @@ export default defineConfig({
       {
         test: {
           name: "faults",
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 1 },
           // Faults injected into real lab hosts and the controller, and a hostile-input
           // corpus; the set-up prints the figures table at the end (test-results-faults.md).
           include: ["test/faults/**/*.faults.test.ts"],
           globalSetup: ["test/faults/support/global-setup.ts"],
           testTimeout: 600_000,
           hookTimeout: 300_000,
-          maxWorkers: 2,
+          // Shares the integration suite's pool (same group: one maxWorkers).
+          maxWorkers: 3,
         },
       },
     ],
