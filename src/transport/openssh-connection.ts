@@ -24,8 +24,15 @@ import type { ConnectionTarget } from "../shared/connection-target.js";
 /** How long a master may stay without a client (postfleet's session holds one while the agent runs): a run that died leaves it that long. */
 export const CONTROL_PERSIST_S = 60;
 
-/** The `ssh` program (tests may point elsewhere). */
-const SSH = process.env.POSTFLEET_SSH ?? "ssh";
+/** The `ssh` program ($POSTFLEET_SSH: tests point it elsewhere). */
+const sshProgram = (): string => process.env.POSTFLEET_SSH || "ssh";
+
+/**
+ * Every ssh runs in a session of its own (setsid): no controlling terminal, so nothing (a jump
+ * host's ssh, which BatchMode does not reach) can prompt on it, and the terminal's Ctrl-C goes to
+ * postfleet alone, which lets the work in progress finish before it closes the sessions itself.
+ */
+const SPAWN_DETACHED = { detached: true } as const;
 
 let runDir: string | undefined;
 let socketCount = 0;
@@ -60,7 +67,7 @@ class SshProcessChannel extends EventEmitter {
 
   constructor(argv: string[], connectionOpen: () => boolean) {
     super();
-    this.child = spawn(SSH, argv, { stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(sshProgram(), argv, { ...SPAWN_DETACHED, stdio: ["pipe", "pipe", "pipe"] });
     this.child.stdout.on("data", (d: Buffer) => this.emit("data", d));
     this.child.stderr.on("data", (d: Buffer) => this.stderr.emit("data", d));
     this.child.stdin.on("error", () => undefined); // the command ended first: its exit tells
@@ -143,7 +150,7 @@ export class OpenSshConnection implements HostConnection {
 /** Run ssh to its end (the master's parent exits once authenticated), with a deadline. */
 function runSsh(argv: string[], timeoutMs: number, stderrFd?: number): Promise<{ code: number | null; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(SSH, argv, { stdio: ["ignore", "ignore", stderrFd ?? "ignore"] });
+    const child = spawn(sshProgram(), argv, { ...SPAWN_DETACHED, stdio: ["ignore", "ignore", stderrFd ?? "ignore"] });
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -211,7 +218,7 @@ export async function openOpenSshConnection(target: ConnectionTarget, o: Connect
   if (r.code !== 0 || !existsSync(argvOptions.controlPath)) {
     await conn.close();
     if (r.timedOut) throw new UnreachableError(target.name, `timed out after ${deadlineMs / 1000} s connecting to ${where} (ssh)`);
-    if (r.code === null) throw new UnreachableError(target.name, `cannot run ${SSH} to connect to ${where}: is OpenSSH's client installed?`);
+    if (r.code === null) throw new UnreachableError(target.name, `cannot run ${sshProgram()} to connect to ${where}: is OpenSSH's client installed?`);
     throw classifySshFailure(target.name, where, log, argvOptions.connectTimeoutMs);
   }
   // ssh says nothing of how the handshake went without -v: connect covers key exchange and authentication.
