@@ -8,7 +8,9 @@
 // what was found. Other steps in flight run again from their start (they
 // converge, wait or pause). Then the host's remaining steps, as usual.
 import type { InstanceFacts } from "../protocol/index.js";
-import { runHostSteps, type HostStepsOptions, type HostStepsResult } from "./steps/host-steps.js";
+import { runHostSteps, runOneStep, type HostStepsOptions, type HostStepsResult } from "./steps/host-steps.js";
+import { discardSnapshots, finishRevert } from "./steps/revert.js";
+import type { PendingRevert } from "./journal/revert-resume.js";
 import { gateAfter } from "./steps/probe-gate.js";
 import { serviceInstances, serviceStep } from "./steps/service.js";
 import { isAgentRefusal, PartialStepError, selectInstances, StepError, type StepContext } from "./steps/step-context.js";
@@ -27,6 +29,8 @@ export interface StepProgress {
 export interface HostProgress {
   done: StepResult[];
   reexamine?: StepProgress;
+  /** on_gate_failure: revert begun and not finished (steps/revert.ts finishes it). */
+  revert?: PendingRevert;
 }
 
 /** What a play had done before the run stopped. */
@@ -55,7 +59,27 @@ const DID: Record<ServiceAction, string[]> = {
 const PAST: Record<ServiceAction, string> = { start: "started", stop: "stopped", restart: "restarted", reload: "reloaded" };
 
 export async function resumeHostSteps(ctx: StepContext, steps: readonly ExecStep[], p: HostProgress, o: HostStepsOptions): Promise<HostStepsResult> {
+  if (p.revert) return resumeRevert(ctx, steps, p, p.revert, o);
   return owedHandlers(ctx, steps, p, await resumeSteps(ctx, steps, p, o), o);
+}
+
+/** A revert the stopped run had begun: finished (files back, applied, gate again); the host's other steps stay as they ended. */
+async function resumeRevert(ctx: StepContext, steps: readonly ExecStep[], p: HostProgress, pending: PendingRevert, o: HostStepsOptions): Promise<HostStepsResult> {
+  const rs: ExecStep = { index: pending.step, name: "revert", selector: { kind: "all" }, enabled: true, action: { type: "reload", healthyTimeoutMs: 30_000 } };
+  o.onStepStarted?.(rs);
+  let r: StepResult;
+  let lost: unknown;
+  try {
+    r = await finishRevert(ctx, steps, pending, (s) => runOneStep(ctx, s), (action, instances) => serviceStep(ctx, action, instances, 30_000));
+  } catch (err) {
+    lost = err instanceof PartialStepError ? err.reason : err;
+    r = { index: pending.step, name: rs.name, type: "revert", status: "failed", error: `revert incomplete: the host was lost: ${err instanceof Error ? err.message : String(err)}`, instances: [], durationMs: 0 };
+  }
+  o.onStepFinished?.(r);
+  if (lost === undefined) await discardSnapshots(ctx, new Map(pending.instances.map((i) => [i.name, { instance: i.name, arg: i.name, step: i.keptAt, files: {}, sha256: {}, apply: "reload" as const }])));
+  const doneIdx = new Set(p.done.map((s) => s.index));
+  const rest = steps.filter((s) => !doneIdx.has(s.index)).map((s): StepResult => ({ index: s.index, name: s.name, type: s.action.type, status: "skipped", skipped: `an earlier step failed (${pending.gate.name})`, instances: [], durationMs: 0 }));
+  return { steps: [...p.done, ...rest, r].sort((a, b) => a.index - b.index), reverted: r.status !== "failed", ...(lost !== undefined ? { lost } : {}) };
 }
 
 async function resumeSteps(ctx: StepContext, steps: readonly ExecStep[], p: HostProgress, o: HostStepsOptions): Promise<HostStepsResult> {

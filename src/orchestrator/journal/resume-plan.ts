@@ -8,6 +8,7 @@ import type { PlayResume, HostProgress, StepProgress } from "../resume-host.js";
 import { BUDGET_SPENT, INTERRUPTED } from "../playbook-run.js";
 import type { InstanceStepResult, PlayHostOutcome, PlaybookDocument, StepResult } from "../steps/step-results.js";
 import type { RecordOf, RunRecord } from "./records.js";
+import { pendingRevert } from "./revert-resume.js";
 
 const SERVICE = new Set(["start", "stop", "restart", "reload"]);
 
@@ -120,5 +121,6 @@ export function hostProgress(records: readonly RunRecord[], host: string, pi: nu
   const reexamine: StepProgress | undefined =
     again !== undefined ? { index: again, name: kinds.get(again)?.name ?? "", kind: kinds.get(again)?.kind ?? "run", transitions: transitions.get(again) ?? {} } : undefined;
   const done = [...ended.values()].filter((s) => s.index !== again).sort((a, b) => a.index - b.index);
-  return { done, ...(reexamine ? { reexamine } : {}) };
+  const revert = pendingRevert(records, host, pi);
+  return { done, ...(reexamine ? { reexamine } : {}), ...(revert ? { revert } : {}) };
 }

@@ -16,6 +16,7 @@ import { waitStep } from "./wait.js";
 import { gatedServiceStep } from "./probe-gate.js";
 import { discardSnapshots, runRevert, takeSnapshots, triggersRevert, type ConfigSnapshot } from "./revert.js";
 import { serviceStep } from "./service.js";
+import { REVERT_STEP_NAME } from "../journal/revert-resume.js";
 
 export interface HostStepsOptions {
   /** Checked between steps: a reason stops this host's remaining steps (budget spent, interrupted). */
@@ -46,8 +47,9 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
   /** A later gate failed: put the kept files back, apply, gate again (once per host). */
   const revertAfter = async (failed: StepResult, gateStep: ExecStep | undefined) => {
     if (ctx.check || lost !== undefined || reverted !== undefined || !triggersRevert(failed, kept)) return;
-    const index = results.length ? Math.max(...results.map((x) => x.index)) + 1 : steps.length;
-    const rs: ExecStep = { index, name: "revert", selector: { kind: "all" }, enabled: true, action: { type: "reload", healthyTimeoutMs: DEFAULT_HEALTHY_TIMEOUT_MS } };
+    // After the play's steps and the two then: handlers (steps.length, +1): its own index on every host.
+    const index = steps.length + 2;
+    const rs: ExecStep = { index, name: REVERT_STEP_NAME, selector: { kind: "all" }, enabled: true, action: { type: "reload", healthyTimeoutMs: DEFAULT_HEALTHY_TIMEOUT_MS } };
     o.onStepStarted?.(rs);
     let r: StepResult;
     try {
@@ -148,6 +150,9 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
   if (kept.size && lost === undefined) await discardSnapshots(ctx, kept);
   return { steps: results, ...(incomplete ? { incomplete } : {}), ...(lost !== undefined ? { lost } : {}), ...(reverted !== undefined ? { reverted } : {}) };
 }
+
+/** A step as the engine runs it (for a revert finished by `postfleet resume`: its gate again). */
+export const runOneStep = (ctx: StepContext, step: ExecStep): Promise<StepResult> => runStep1(ctx, step);
 
 function skippedStep(step: ExecStep, why: string): StepResult {
   return { index: step.index, name: step.name, type: step.action.type, status: "skipped", skipped: why, instances: [], durationMs: 0 };

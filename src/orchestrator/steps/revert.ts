@@ -14,7 +14,8 @@
 import type { FactsResponse, InstanceFacts, RevertFile } from "../../protocol/index.js";
 import { REVERT_FILES } from "../../protocol/index.js";
 import { matchesName, selectInstances, type StepContext } from "./step-context.js";
-import type { ExecStep } from "./step-model.js";
+import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep } from "./step-model.js";
+import type { PendingRevert } from "../journal/revert-resume.js";
 import { stepStatusOf, type InstanceStepResult, type StepResult } from "./step-results.js";
 
 /** One instance's files as they were before the first step that could change them. */
@@ -78,7 +79,15 @@ const short = (h: string | undefined) => (h ? h.slice(0, 12) : "?");
  * gate again. A step result of type "revert": ok when every file is back and
  * the gate held again, failed otherwise.
  */
-export async function runRevert(ctx: StepContext, index: number, failed: StepResult, kept: readonly ConfigSnapshot[], deps: RevertDeps): Promise<StepResult> {
+export async function runRevert(
+  ctx: StepContext,
+  index: number,
+  failed: StepResult,
+  kept: readonly ConfigSnapshot[],
+  deps: RevertDeps,
+  /** Resume: apply to every kept instance (the stopped run may have restored without applying). */
+  applyAll = false,
+): Promise<StepResult> {
   const started = performance.now();
   const rows: InstanceStepResult[] = [];
   const back: InstanceFacts[] = [];
@@ -111,7 +120,7 @@ export async function runRevert(ctx: StepContext, index: number, failed: StepRes
       durationMs: Math.round(performance.now() - t0),
     });
     const inst = facts.instances.find((i) => i.name === s.instance);
-    if (r.replaced.length && inst) back.push(inst);
+    if ((r.replaced.length || applyAll) && inst) back.push(inst);
   }
   const action = revertAction(kept, failed.type);
   let regate: StepResult | undefined;
@@ -164,4 +173,37 @@ export async function takeSnapshots(ctx: StepContext, step: ExecStep, kept: Map<
 /** After the host's work: remove the host's copies (the controller's stay with the run's journal). */
 export async function discardSnapshots(ctx: StepContext, kept: ReadonlyMap<string, ConfigSnapshot>): Promise<void> {
   for (const s of kept.values()) await ctx.session.request({ op: "revert", instance: s.arg, action: "discard" }, { signal: ctx.hardStop, timeoutMs: ctx.opTimeoutMs }).catch(() => undefined);
+}
+
+/** The failed gate as a step to run again: a play step, or a then: handler rebuilt from its journaled name ("then: reload a, b"). */
+export function gateStepOf(steps: readonly ExecStep[], gate: PendingRevert["gate"]): ExecStep | undefined {
+  const own = steps.find((s) => s.index === gate.index);
+  if (own) return own;
+  const m = /^then: (reload|restart) (.+)$/.exec(gate.name);
+  if (!m) return undefined;
+  return { index: gate.index, name: gate.name, selector: { kind: "names", names: m[2]!.split(", ") }, enabled: true, action: { type: m[1] as "reload" | "restart", healthyTimeoutMs: DEFAULT_HEALTHY_TIMEOUT_MS } };
+}
+
+/**
+ * `postfleet resume` of a host whose revert the stopped run had begun: the
+ * files put back from the host's copy, every instance of the revert reloaded
+ * or restarted, the gate run again (`regate` runs a step as the engine does).
+ */
+export async function finishRevert(
+  ctx: StepContext,
+  steps: readonly ExecStep[],
+  p: PendingRevert,
+  regate: (step: ExecStep) => Promise<StepResult>,
+  apply: RevertDeps["apply"],
+): Promise<StepResult> {
+  const all = (await ctx.facts()).instances;
+  const kept: ConfigSnapshot[] = p.instances.map((i) => {
+    const inst = all.find((x) => x.name === i.name);
+    return { instance: i.name, arg: inst?.primary ? "-" : i.name, step: i.keptAt, files: {}, sha256: {}, apply: steps.find((s) => s.index === i.keptAt)?.then ?? "reload" };
+  });
+  const gateStep = gateStepOf(steps, p.gate);
+  const own = steps.find((s) => s.index === p.gate.index);
+  const type = (own ? own.action.type : p.gate.name.startsWith("then: ") ? "then" : p.gate.kind) as StepResult["type"];
+  const failed: StepResult = { index: p.gate.index, name: p.gate.name, type, status: "failed", instances: [], durationMs: 0 };
+  return runRevert(ctx, p.step, failed, kept, { apply, regate: async () => (gateStep ? regate(gateStep) : { ...failed, status: "ok", instances: [] }) }, true);
 }

@@ -11,7 +11,9 @@ import { describe, expect, it } from "vitest";
 import { restoreSource } from "../../../src/agent/revert.js";
 import { keepSnapshotFiles, readSnapshotFiles, snapshotPath } from "../../../src/orchestrator/journal/snapshots.js";
 import type { RunHostSession } from "../../../src/orchestrator/host-session.js";
-import { differs, revertAction, runRevert, snapshotTargets, toSnapshot, triggersRevert, type ConfigSnapshot } from "../../../src/orchestrator/steps/revert.js";
+import { differs, gateStepOf, revertAction, runRevert, snapshotTargets, toSnapshot, triggersRevert, type ConfigSnapshot } from "../../../src/orchestrator/steps/revert.js";
+import { pendingRevert } from "../../../src/orchestrator/journal/revert-resume.js";
+import type { RunRecord } from "../../../src/orchestrator/journal/records.js";
 import type { StepContext } from "../../../src/orchestrator/steps/step-context.js";
 import type { ExecStep } from "../../../src/orchestrator/steps/step-model.js";
 import type { InstanceStepResult, StepResult } from "../../../src/orchestrator/steps/step-results.js";
@@ -224,5 +226,43 @@ describe("the copies", () => {
       ["master.cf", "host master\n"],
     ]);
     expect(() => restoreSource(undefined, join(dir, "none"))).toThrow(/nothing to restore/);
+  });
+});
+
+describe("a revert left half done, from the journal (postfleet resume finishes it)", () => {
+  let seq = 0;
+  const rec = (r: Record<string, unknown>) => ({ seq: ++seq, ts: "2026-12-06T12:00:00.000Z", ...r }) as unknown as RunRecord;
+  const base = (host: string) => [
+    rec({ type: "host_start", host, play: 0, batch: 0 }),
+    rec({ type: "step_start", host, step: 0, name: "Apply", kind: "postconf" }),
+    rec({ type: "instance", host, step: 0, instance: "postfix-out", state: "revert_snapshot" }),
+    rec({ type: "step_end", host, step: 0, name: "Apply", status: "changed" }),
+    rec({ type: "step_start", host, step: 1, name: "Reload, gated", kind: "reload" }),
+    rec({ type: "step_end", host, step: 1, name: "Reload, gated", status: "failed" }),
+    rec({ type: "step_start", host, step: 4, name: "revert", kind: "reload" }),
+    rec({ type: "instance", host, step: 4, instance: "postfix-out", state: "reverting" }),
+  ];
+
+  it("killed after the restore and before the reload: the revert step, the failed gate and each instance with the step that kept it", () => {
+    const records = [...base("mta01"), rec({ type: "instance", host: "mta01", step: 4, instance: "postfix-out", state: "restored" }), ...base("mta02")];
+    expect(pendingRevert(records, "mta01", 0)).toEqual({ step: 4, gate: { index: 1, name: "Reload, gated", kind: "reload" }, instances: [{ name: "postfix-out", keptAt: 0 }] });
+    expect(pendingRevert(records, "mta01", 1)).toBeUndefined();
+  });
+
+  it("nothing pending when the revert step ended, or none began", () => {
+    const ended = [...base("mta01"), rec({ type: "step_end", host: "mta01", step: 4, name: "revert: postfix-out", status: "changed" })];
+    expect(pendingRevert(ended, "mta01", 0)).toBeUndefined();
+    expect(pendingRevert(base("mta01").slice(0, 6), "mta01", 0)).toBeUndefined();
+  });
+
+  it("the gate to run again: the play's step, or a then: handler rebuilt from its name", () => {
+    const steps = [postconf(0, ["postfix-out"], "reload")];
+    expect(gateStepOf(steps, { index: 0, name: "settings", kind: "postconf" })).toBe(steps[0]);
+    expect(gateStepOf(steps, { index: 2, name: "then: reload postfix-out, postfix-in", kind: "reload" })).toMatchObject({
+      index: 2,
+      selector: { kind: "names", names: ["postfix-out", "postfix-in"] },
+      action: { type: "reload" },
+    });
+    expect(gateStepOf(steps, { index: 7, name: "other", kind: "wait" })).toBeUndefined();
   });
 });
