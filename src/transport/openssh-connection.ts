@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { ClientChannel } from "ssh2";
 import { classifySshFailure, exitArgv, masterArgv, sessionArgv, type OpenSshArgvOptions } from "./openssh-argv.js";
 import { AgentProcessError, UnreachableError } from "./errors.js";
-import type { UnverifiedHostKey } from "./known-hosts.js";
+import { knownHostsLookupName, type UnverifiedHostKey } from "./known-hosts.js";
 import { resolveTarget, type SshConfigOptions } from "./ssh-config.js";
 import type { ConnectionOptions, ConnectTimings, HostConnection } from "./ssh-connection.js";
 import type { ConnectionTarget } from "../shared/connection-target.js";
@@ -168,13 +168,22 @@ function runSsh(argv: string[], timeoutMs: number, stderrFd?: number): Promise<{
   });
 }
 
+/** ssh's names of key types in its messages, as the protocol names them (the ssh2 transport's keyType); others as ssh says them. */
+const KEY_TYPE_NAMES: Record<string, string> = {
+  ED25519: "ssh-ed25519",
+  RSA: "ssh-rsa",
+  DSA: "ssh-dss",
+  "ED25519-SK": "sk-ssh-ed25519@openssh.com",
+};
+
 /** The key ssh accepted with StrictHostKeyChecking=no although it did not verify it, from the master's log. */
 export function unverifiedFromLog(log: string): UnverifiedHostKey | undefined {
+  const typeOf = (t: string | undefined) => (t === undefined ? "?" : (KEY_TYPE_NAMES[t] ?? t));
   const changed = /REMOTE HOST IDENTIFICATION HAS CHANGED/.test(log);
   const fp = /fingerprint for the (\S+) key sent by the remote host is\s+(\S+?)\.?\s*$/m.exec(log);
-  if (changed) return { presented: "changed", keyType: fp?.[1] ?? "?", fingerprint: fp?.[2] ?? "?" };
+  if (changed) return { presented: "changed", keyType: typeOf(fp?.[1]), fingerprint: fp?.[2] ?? "?" };
   const added = /Permanently added '[^']*' \((\S+)\) to the list of known hosts/.exec(log);
-  if (added) return { presented: "unknown", keyType: added[1]!, fingerprint: "?" };
+  if (added) return { presented: "unknown", keyType: typeOf(added[1]), fingerprint: "?" };
   return undefined;
 }
 
@@ -183,10 +192,12 @@ export async function openOpenSshConnection(target: ConnectionTarget, o: Connect
   // What postfleet's own reading of ssh_config says, for messages and the connect timeout; ssh reads it again itself.
   let settings = { hostname: target.host, port: target.port ?? 22, user: target.user ?? userInfo().username };
   let configTimeoutMs = target.connectTimeoutMs;
+  let hostKeyAlias: string | undefined;
   try {
     const s = resolveTarget(target, o.sshConfig);
     settings = { hostname: s.hostname, port: s.port, user: s.user };
     configTimeoutMs = s.connectTimeoutMs;
+    hostKeyAlias = s.hostKeyAlias;
   } catch {
     // A keyword postfleet's reader refuses is ssh's business here.
   }
@@ -227,7 +238,8 @@ export async function openOpenSshConnection(target: ConnectionTarget, o: Connect
   if (unverified) {
     conn.unverifiedHostKey = unverified;
     const what = unverified.presented === "changed" ? "DOES NOT MATCH the known key" : "is not known";
-    o.warn?.(`${target.name}: host key for ${settings.hostname} (${unverified.keyType} ${unverified.fingerprint}) ${what}; accepted because host key checking is off`);
+    const lookup = knownHostsLookupName(settings.hostname, settings.port, hostKeyAlias);
+    o.warn?.(`${target.name}: host key for ${lookup} (${unverified.keyType} ${unverified.fingerprint}) ${what}; accepted because host key checking is off`);
   }
   return conn;
 }

@@ -8,6 +8,7 @@
 //  - the same hosts reached with plain keys (the lab's known_hosts and authorized_keys):
 //    ping, postmulti -l and a one-instance restart playbook give the same statuses
 //    and documents of the same shape through ssh2 and openssh;
+//  - host key checking off with a changed key: the same warning and the same hostKey in --json;
 //  - a user certificate logs in where authorized_keys holds nothing (ssh2 cannot).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -120,6 +121,25 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     expect(restart.openssh.summary).toEqual(restart.ssh2.summary);
     expect(restart.ssh2.summary).toMatchObject({ failed: 0, unreachable: 0 });
     expect(shape(restart.openssh)).toEqual(shape(restart.ssh2));
+  });
+
+  it("host key checking off and a changed key: both transports accept it, warn alike and mark it alike in the document", async () => {
+    const [h1, h2] = [lab.hosts[0]!, lab.hosts[1]!];
+    const wrongKh = join(lab.dir, "known_hosts.wrong");
+    writeFileSync(wrongKh, `[${h1.address}]:${h1.port} ${h2.hostKey.split(" ").slice(0, 2).join(" ")}\n`);
+    const inv = join(lab.dir, "wrong-kh.yml");
+    writeFileSync(inv, readFileSync(plainInventory, "utf8").replace(lab.knownHostsPath, wrongKh));
+    const args = ["-i", inv, "-l", h1.name, "--agent-persist", "0", "--host-key-checking", "off", "--json", "ping"];
+    const ssh2 = await run(args);
+    const openssh = await run(["--transport", "openssh", ...args]);
+    expect(ssh2.exitCode, ssh2.stderr).toBe(0);
+    expect(openssh.exitCode, openssh.stderr).toBe(0);
+    expect(openssh.stderr).toBe(ssh2.stderr);
+    expect(openssh.stderr).toMatch(/DOES NOT MATCH the known key; accepted because host key checking is off/);
+    const [a, b] = [jsonOf(ssh2), jsonOf(openssh)];
+    expect(b.hostKeyCheckingOff).toEqual([h1.name]);
+    expect(b.hosts[0].hostKey).toEqual(a.hosts[0].hostKey);
+    expect(b.hosts[0].hostKey).toMatchObject({ verified: false, presented: "changed", keyType: "ssh-ed25519" });
   });
 
   it("a user certificate logs in where authorized_keys holds nothing: openssh presents it, ssh2 cannot", async () => {

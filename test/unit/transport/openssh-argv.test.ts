@@ -158,8 +158,8 @@ describe("ssh's failures in the ssh2 transport's kinds", () => {
     const changed =
       "@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@@@\nIT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n" +
       "The fingerprint for the ED25519 key sent by the remote host is\nSHA256:Abc/def+123.\nPassword authentication is disabled to avoid man-in-the-middle attacks.\n";
-    expect(unverifiedFromLog(changed)).toEqual({ presented: "changed", keyType: "ED25519", fingerprint: "SHA256:Abc/def+123" });
-    expect(unverifiedFromLog("Warning: Permanently added '[127.0.0.1]:2201' (ED25519) to the list of known hosts.\n")).toEqual({ presented: "unknown", keyType: "ED25519", fingerprint: "?" });
+    expect(unverifiedFromLog(changed)).toEqual({ presented: "changed", keyType: "ssh-ed25519", fingerprint: "SHA256:Abc/def+123" });
+    expect(unverifiedFromLog("Warning: Permanently added '[127.0.0.1]:2201' (ECDSA) to the list of known hosts.\n")).toEqual({ presented: "unknown", keyType: "ECDSA", fingerprint: "?" });
     expect(unverifiedFromLog("")).toBeUndefined();
   });
 });
