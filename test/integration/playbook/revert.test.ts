@@ -14,7 +14,7 @@
 //   restart of the enabled instances does not bring it back) fails naming
 //   the refused hop.
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,14 +116,15 @@ describe("on_gate_failure: revert and the shipped mail-flow playbooks on --mail-
     const before = await outFiles(canary);
     const env = { HOME: join(lab.dir, "home"), POSTFLEET_AGENT_PERSIST: "0" };
     const runs = runsDir({ ...process.env, ...env });
-    const known = new Set(readdirSync(runs));
+    const list = () => (existsSync(runs) ? readdirSync(runs) : []);
+    const known = new Set(list());
     const child = spawn(process.execPath, [CLI, "-i", lab.inventoryPath, "run", ROLLOUT, "-e", "instance=postfix-out", "-e", '{"main_cf": {"relayhost": "[127.0.0.1]:2599"}}', ...FAST_GATE], {
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdio: "ignore",
     });
     const closed = new Promise((r) => child.on("close", r));
     const journal = () => {
-      const id = readdirSync(runs).find((n) => !known.has(n));
+      const id = list().find((n) => !known.has(n));
       return id ? readFileSync(join(runs, id, "journal.jsonl"), "utf8") : "";
     };
     await until(async () => journal().includes('"state":"restored"'), "the canary's files to be restored", 120_000);
