@@ -26,6 +26,7 @@ export { inventorySources, SYSTEM_INVENTORY } from "./sources.js";
 export { pythonJson, tomlInventory, yamlInventory, type ShownVars } from "./output.js";
 export { pyYamlDump } from "./pyyaml.js";
 export { tomlDumps } from "./toml-dump.js";
+export { renderInventory, type InventoryView, type RenderOptions } from "./render.js";
 export { render, hasTemplate, TemplateError, type TemplateScope } from "./template.js";
 
 export interface LoadOptions {

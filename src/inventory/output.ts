@@ -7,7 +7,7 @@
 
 import { InventoryError } from "./errors.js";
 import type { Group, Host, InventoryData } from "./model.js";
-import { pyStr } from "./python-repr.js";
+import { pyFloatRepr, pyStr } from "./python-repr.js";
 import { UnsafeText, VaultedString } from "./vault.js";
 
 /** The variables ansible-inventory shows for a host and a group (its _get_host_variables and _get_group_variables). */
@@ -23,7 +23,7 @@ export function pythonJson(value: unknown, indent = 0): string {
   const end = " ".repeat(indent);
   if (value instanceof VaultedString || value instanceof UnsafeText) return pythonJson(value.toJSON(), indent);
   if (value === null || value === undefined) return "null";
-  if (typeof value === "number") return Number.isFinite(value) ? String(value) : Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  if (typeof value === "number") return Number.isFinite(value) ? pyFloatRepr(value) : Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "string") return JSON.stringify(value);
   if (Array.isArray(value)) {

@@ -1,14 +1,23 @@
-// YAML written as `ansible-inventory --yaml` writes it: PyYAML's emitter
-// (yaml.dump with Ansible's dumper, default_flow_style=False,
+// YAML written as `ansible-inventory --yaml` writes it: yaml.dump with
+// Ansible's dumper, which is PyYAML's CSafeDumper (libyaml's emitter) where
+// libyaml is installed, as on Ansible's usual platforms; default_flow_style=False,
 // allow_unicode=True: sorted keys, 2-space indent, sequences in a mapping
 // not indented, lines folded at 80 columns, a string quoted when it would
-// read back as another type), `!vault |` for vault values. Written from
-// PyYAML's documented behaviour (scalar analysis, style choice, writers).
+// read back as another type, characters outside the BMP escaped, `!vault |`
+// for vault values, &id001/*id001 for objects met twice. Written from
+// libyaml's behaviour (scalar analysis, style choice, writers).
 
 import { pyFloatRepr } from "./python-repr.js";
 import { UnsafeText, VaultedString } from "./vault.js";
 
-const BREAKS = "\n\x85\u2028\u2029";
+/** libyaml's IS_BREAK. */
+const LINE_BREAKS = "\r\n\x85\u2028\u2029";
+
+/** libyaml's IS_PRINTABLE: LF, ASCII graphic and space, U+00A0..U+D7FF, U+E000..U+FFFD but U+FEFF (nothing beyond the BMP). */
+function printable(ch: string): boolean {
+  const cp = ch.codePointAt(0)!;
+  return cp === 0x0a || (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff);
+}
 const BLANK_OR_BREAK = "\0 \t\r\n\x85\u2028\u2029";
 const WIDTH = 80;
 const INDENT = 2;
@@ -66,19 +75,15 @@ function analyze(scalar: string): Analysis {
       if (ch === ":" && followedByWs) blockIndicators = true;
       if (ch === "#" && precededByWs) blockIndicators = true;
     }
-    if (BREAKS.includes(ch)) lineBreaks = true;
-    const cp = ch.codePointAt(0)!;
-    if (!(ch === "\n" || (cp >= 0x20 && cp <= 0x7e))) {
-      const unicode = (cp === 0x85 || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp < 0x10ffff)) && cp !== 0xfeff;
-      if (!unicode) special = true;
-    }
+    if (LINE_BREAKS.includes(ch)) lineBreaks = true;
+    if (!printable(ch)) special = true;
     if (ch === " ") {
       if (i === 0) leadingSpace = true;
       if (i === chars.length - 1) trailingSpace = true;
       if (previousBreak) breakSpace = true;
       previousSpace = true;
       previousBreak = false;
-    } else if (BREAKS.includes(ch)) {
+    } else if (LINE_BREAKS.includes(ch)) {
       if (i === 0) leadingBreak = true;
       if (i === chars.length - 1) trailingBreak = true;
       if (previousSpace) spaceBreak = true;
@@ -175,10 +180,11 @@ class Emitter {
     const indent = this.indent ?? 0;
     if (!this.indention || this.column > indent || (this.column === indent && !this.whitespace)) this.lineBreak();
     if (this.column < indent) {
-      this.whitespace = true;
       this.out.push(" ".repeat(indent - this.column));
       this.column = indent;
     }
+    this.whitespace = true;
+    this.indention = true;
   }
 
   private indicator(ind: string, needWhitespace: boolean, whitespace = false, indention = false): void {
@@ -224,7 +230,7 @@ class Emitter {
     for (const k of keys) {
       this.writeIndent();
       const a = analyze(k);
-      if (a.chars.length < 128 && !a.empty && !a.multiline) {
+      if (Buffer.byteLength(k) <= 128 && !a.multiline) {
         this.scalar(toScalar(k), true);
         this.indicator(":", false);
       } else {
@@ -254,11 +260,12 @@ class Emitter {
     const saved = this.indent;
     this.increaseIndent(true);
     const a = analyze(s.value);
-    let style: "" | "'" | '"' | "|";
-    if (s.plainImplicit && !s.tag && !(simpleKey && (a.empty || a.multiline)) && a.allowBlockPlain) style = "";
-    else if (s.style === "|" && !simpleKey && a.allowBlock) style = "|";
-    else if (a.allowSingleQuoted && !(simpleKey && a.multiline)) style = "'";
-    else style = '"';
+    // libyaml's yaml_emitter_select_scalar_style.
+    let style: "" | "'" | '"' | "|" = s.style ?? "";
+    if (simpleKey && a.multiline) style = '"';
+    if (style === "" && (!a.allowBlockPlain || (a.empty && simpleKey) || !s.plainImplicit)) style = "'";
+    if (style === "'" && !a.allowSingleQuoted) style = '"';
+    if (style === "|" && (!a.allowBlock || simpleKey)) style = '"';
     if (s.tag) this.indicator(s.tag, true);
     const split = !simpleKey;
     if (style === "") this.plain(a.chars, split);
@@ -269,94 +276,70 @@ class Emitter {
   }
 
   private plain(t: string[], split: boolean): void {
-    if (!t.length) return;
-    if (!this.whitespace) this.write(" ");
+    if (!this.whitespace && t.length) this.write(" ");
+    let spaces = false;
+    for (let i = 0; i < t.length; i++) {
+      const ch = t[i]!;
+      if (ch === " ") {
+        if (split && !spaces && this.column > WIDTH && t[i + 1] !== " ") this.writeIndent();
+        else this.write(ch);
+        spaces = true;
+      } else {
+        this.write(ch);
+        this.indention = false;
+        spaces = false;
+      }
+    }
     this.whitespace = false;
     this.indention = false;
-    let spaces = false;
-    let start = 0;
-    for (let end = 0; end <= t.length; end++) {
-      const ch = end < t.length ? t[end] : undefined;
-      if (spaces) {
-        if (ch !== " ") {
-          if (start + 1 === end && this.column > WIDTH && split) {
-            this.writeIndent();
-            this.whitespace = false;
-            this.indention = false;
-          } else this.write(t.slice(start, end).join(""), end - start);
-          start = end;
-        }
-      } else if (ch === undefined || ` ${BREAKS}`.includes(ch)) {
-        this.write(t.slice(start, end).join(""), end - start);
-        start = end;
-      }
-      if (ch !== undefined) spaces = ch === " ";
-    }
   }
 
   private singleQuoted(t: string[], split: boolean): void {
     this.indicator("'", true);
     let spaces = false;
     let breaks = false;
-    let start = 0;
-    for (let end = 0; end <= t.length; end++) {
-      const ch = end < t.length ? t[end] : undefined;
-      if (spaces) {
-        if (ch === undefined || ch !== " ") {
-          if (start + 1 === end && this.column > WIDTH && split && start !== 0 && end !== t.length) this.writeIndent();
-          else this.write(t.slice(start, end).join(""), end - start);
-          start = end;
-        }
-      } else if (breaks) {
-        if (ch === undefined || !BREAKS.includes(ch)) {
-          if (t[start] === "\n") this.lineBreak();
-          for (const br of t.slice(start, end)) this.lineBreak(br);
-          this.writeIndent();
-          start = end;
-        }
-      } else if (ch === undefined || ` ${BREAKS}'`.includes(ch)) {
-        if (start < end) {
-          this.write(t.slice(start, end).join(""), end - start);
-          start = end;
-        }
-      }
-      if (ch === "'") {
-        this.write("''");
-        start = end + 1;
-      }
-      if (ch !== undefined) {
-        spaces = ch === " ";
-        breaks = BREAKS.includes(ch);
+    for (let i = 0; i < t.length; i++) {
+      const ch = t[i]!;
+      if (ch === " ") {
+        if (split && !spaces && this.column > WIDTH && i !== 0 && i !== t.length - 1 && t[i + 1] !== " ") this.writeIndent();
+        else this.write(ch);
+        spaces = true;
+      } else if (LINE_BREAKS.includes(ch)) {
+        if (!breaks && ch === "\n") this.lineBreak();
+        this.lineBreak(ch);
+        this.indention = true;
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        this.write(ch === "'" ? "''" : ch, 1);
+        this.indention = false;
+        spaces = false;
+        breaks = false;
       }
     }
+    if (breaks) this.writeIndent();
     this.indicator("'", false);
   }
 
   private doubleQuoted(t: string[], split: boolean): void {
     this.indicator('"', true);
-    let start = 0;
-    for (let end = 0; end <= t.length; end++) {
-      const ch = end < t.length ? t[end] : undefined;
-      const cp = ch?.codePointAt(0) ?? 0;
-      if (ch === undefined || '"\\\x85\u2028\u2029\ufeff'.includes(ch) || !((cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd))) {
-        if (start < end) {
-          this.write(t.slice(start, end).join(""), end - start);
-          start = end;
-        }
-        if (ch !== undefined) {
-          const hex = cp.toString(16).toUpperCase();
-          const data = ch in ESCAPES ? "\\" + ESCAPES[ch] : cp <= 0xff ? "\\x" + hex.padStart(2, "0") : cp <= 0xffff ? "\\u" + hex.padStart(4, "0") : "\\U" + hex.padStart(8, "0");
-          this.write(data);
-          start = end + 1;
-        }
-      }
-      if (end > 0 && end < t.length - 1 && (ch === " " || start >= end) && this.column + (end - start) > WIDTH && split) {
-        this.write(t.slice(start, end).join("") + "\\", Math.max(0, end - start) + 1);
-        if (start < end) start = end;
-        this.writeIndent();
-        this.whitespace = false;
-        this.indention = false;
-        if (t[start] === " ") this.write("\\");
+    let spaces = false;
+    for (let i = 0; i < t.length; i++) {
+      const ch = t[i]!;
+      const cp = ch.codePointAt(0)!;
+      if (!printable(ch) || cp === 0xfeff || LINE_BREAKS.includes(ch) || ch === '"' || ch === "\\") {
+        const hex = cp.toString(16).toUpperCase();
+        this.write(ch in ESCAPES ? "\\" + ESCAPES[ch] : cp <= 0xff ? "\\x" + hex.padStart(2, "0") : cp <= 0xffff ? "\\u" + hex.padStart(4, "0") : "\\U" + hex.padStart(8, "0"));
+        spaces = false;
+      } else if (ch === " ") {
+        if (split && !spaces && this.column > WIDTH && i !== 0 && i !== t.length - 1) {
+          this.writeIndent();
+          if (t[i + 1] === " ") this.write("\\");
+        } else this.write(ch);
+        spaces = true;
+      } else {
+        this.write(ch);
+        spaces = false;
       }
     }
     this.indicator('"', false);
@@ -365,28 +348,23 @@ class Emitter {
   private literal(t: string[]): void {
     let hints = "";
     if (t.length) {
-      if (` ${BREAKS}`.includes(t[0]!)) hints += String(INDENT);
-      if (!BREAKS.includes(t[t.length - 1]!)) hints += "-";
-      else if (t.length === 1 || BREAKS.includes(t[t.length - 2]!)) hints += "+";
-    }
+      if (` ${LINE_BREAKS}`.includes(t[0]!)) hints += String(INDENT);
+      if (!LINE_BREAKS.includes(t[t.length - 1]!)) hints += "-";
+      else if (t.length === 1 || LINE_BREAKS.includes(t[t.length - 2]!)) hints += "+";
+    } else hints = "-";
     this.indicator("|" + hints, true);
     this.lineBreak();
     let breaks = true;
-    let start = 0;
-    for (let end = 0; end <= t.length; end++) {
-      const ch = end < t.length ? t[end] : undefined;
-      if (breaks) {
-        if (ch === undefined || !BREAKS.includes(ch)) {
-          for (const br of t.slice(start, end)) this.lineBreak(br);
-          if (ch !== undefined) this.writeIndent();
-          start = end;
-        }
-      } else if (ch === undefined || BREAKS.includes(ch)) {
-        this.write(t.slice(start, end).join(""), end - start);
-        if (ch === undefined) this.lineBreak();
-        start = end;
+    for (const ch of t) {
+      if (LINE_BREAKS.includes(ch)) {
+        this.lineBreak(ch);
+        breaks = true;
+      } else {
+        if (breaks) this.writeIndent();
+        this.write(ch);
+        this.indention = false;
+        breaks = false;
       }
-      if (ch !== undefined) breaks = BREAKS.includes(ch);
     }
   }
 }

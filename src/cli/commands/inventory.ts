@@ -3,7 +3,7 @@
 // --vars, --output) plus --list-hosts PATTERN.
 import { writeFileSync } from "node:fs";
 import type { Argv, CommandModule } from "yargs";
-import { InventoryError, loadAnsibleConfig, loadInventory, pythonJson, pyYamlDump, tomlDumps, tomlInventory, yamlInventory } from "../../inventory/index.js";
+import { InventoryError, loadAnsibleConfig, loadInventory, renderInventory } from "../../inventory/index.js";
 import { vaultOptions } from "../context.js";
 
 interface InventoryArgs {
@@ -61,7 +61,6 @@ export const inventoryCommand: CommandModule<object, InventoryArgs> = {
     try {
       const modes = [argv.list, argv.host !== undefined, argv.graph !== undefined, argv["list-hosts"] !== undefined].filter(Boolean).length;
       if (modes !== 1) throw new InventoryError("give exactly one of --list, --host NAME, --graph [GROUP], --list-hosts PATTERN");
-      if (argv.yaml && argv.toml) throw new InventoryError("give at most one of --yaml and --toml");
       // -i, else ansible.cfg's inventory, else /etc/ansible/hosts: loadInventory applies the rule.
       const cfg = loadAnsibleConfig(process.cwd());
       const inv = await loadInventory({
@@ -71,20 +70,10 @@ export const inventoryCommand: CommandModule<object, InventoryArgs> = {
         ...(argv["playbook-dir"] ? { playbookDir: argv["playbook-dir"] } : {}),
         ...(argv.verbose ? { verbose: (m: string) => process.stderr.write(`postfleet: ${m}\n`) } : {}),
       });
-      const exportVars = !!argv.export;
-      const shown = inv.shownVars(exportVars);
-      // ansible-inventory's dump(): JSON unless --yaml or --toml.
-      const dump = (v: Record<string, unknown>): string => (argv.yaml ? pyYamlDump(v) : argv.toml ? tomlDumps(v, shown.reveal) : pythonJson(v));
-      if (argv.list) {
-        const top = inv.data.groups.get("all")!;
-        if (argv.yaml) out(pyYamlDump(yamlInventory(top, shown, exportVars)));
-        else if (argv.toml) out(tomlDumps(tomlInventory(top, shown, exportVars), shown.reveal));
-        else out(pythonJson(inv.list(exportVars)));
-      } else if (argv.host !== undefined) {
-        const hosts = inv.selectHosts(argv.host);
-        if (hosts.length !== 1) throw new InventoryError(`--host needs exactly one host; '${argv.host}' matches ${hosts.length}`);
-        out(dump(shown.host(inv.data.hosts.get(hosts[0]!)!)));
-      } else if (argv.graph !== undefined) out(inv.graph(argv.graph || "all", argv.vars ? { exportVars } : undefined));
+      const opts = { yaml: !!argv.yaml, toml: !!argv.toml, export: !!argv.export, vars: !!argv.vars };
+      if (argv.list) out(renderInventory(inv, { list: true }, opts));
+      else if (argv.host !== undefined) out(renderInventory(inv, { host: argv.host }, opts));
+      else if (argv.graph !== undefined) out(renderInventory(inv, { graph: argv.graph }, opts));
       else {
         const hosts = inv.selectHosts(argv["list-hosts"]!, argv.limit);
         if (hosts.length) out(hosts.join("\n"));
