@@ -97,10 +97,12 @@ export function vaultIdOf(text: string): string | undefined {
 export function decryptVault(text: string, secrets: VaultSecret[]): Buffer {
   const env = parseEnvelope(text);
   if (secrets.length === 0) throw new VaultError("vault-encrypted data found but no vault password was given: use --vault-password-file, --vault-id or --ask-vault-pass");
-  const ordered = [...secrets.filter((s) => s.id === env.vaultId), ...secrets.filter((s) => s.id !== env.vaultId && !s.onlyMatchingId)];
+  // A 1.1 envelope names no id: Ansible takes it as "default" (the label of --vault-password-file).
+  const id = env.vaultId ?? "default";
+  const ordered = [...secrets.filter((s) => s.id === id), ...secrets.filter((s) => s.id !== id && !s.onlyMatchingId)];
   if (!ordered.length) {
     throw new VaultError(
-      `vault decryption failed: vault_id_match is set and none of the ${secrets.length} vault password(s) given has the vault id ${env.vaultId ? `of the data (${env.vaultId})` : "of the data (it names none: format 1.1)"}; check --vault-id`,
+      `vault decryption failed: vault_id_match is set and none of the ${secrets.length} vault password(s) given has the vault id of the data (${id}${env.vaultId ? "" : ": format 1.1 names none"}); check --vault-id`,
     );
   }
   for (const s of ordered) {
