@@ -4,10 +4,19 @@
 // --output; the empty text is what Ansible treats as nothing to show (exit 1).
 
 import { InventoryError } from "./errors.js";
-import type { AnsibleInventory } from "./index.js";
-import { pythonJson, tomlInventory, yamlInventory } from "./output.js";
+import type { InventoryData } from "./model.js";
+import { pythonJson, tomlInventory, yamlInventory, type ShownVars } from "./output.js";
 import { pyYamlDump } from "./pyyaml.js";
 import { tomlDumps } from "./toml-dump.js";
+
+/** What rendering needs of a loaded inventory (AnsibleInventory in index.ts). */
+export interface RenderableInventory {
+  readonly data: InventoryData;
+  selectHosts(pattern: string): string[];
+  shownVars(exportVars: boolean): ShownVars;
+  list(exportVars?: boolean): Record<string, unknown>;
+  graph(group?: string, vars?: { exportVars: boolean }): string;
+}
 
 export type InventoryView = { list: true } | { host: string } | { graph: string };
 
@@ -20,7 +29,7 @@ export interface RenderOptions {
   vars?: boolean;
 }
 
-export function renderInventory(inv: AnsibleInventory, view: InventoryView, o: RenderOptions = {}): string {
+export function renderInventory(inv: RenderableInventory, view: InventoryView, o: RenderOptions = {}): string {
   if (o.yaml && o.toml) throw new InventoryError("give at most one of --yaml and --toml");
   const exportVars = !!o.export;
   const shown = inv.shownVars(exportVars);
