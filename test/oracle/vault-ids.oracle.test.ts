@@ -130,3 +130,36 @@ describe("vault-id client scripts", () => {
     }
   });
 });
+
+describe("vault values in --yaml, --toml and --graph --vars", () => {
+  beforeAll(async () => {
+    const es = await run("ansible-vault", ["encrypt_string", "--vault-id", "prod@pw-prod", "hunter2", "--name", "secret"], { cwd: dir });
+    expect(es.code).toBe(0);
+    const value = es.stdout.trimEnd().split("\n").map((l) => `      ${l}`).join("\n");
+    writeFileSync(join(dir, "values.yml"), `g:\n  hosts:\n    h1:\n${value}\n      other: 1\n`);
+  });
+
+  it("--yaml prints the !vault block as Ansible does, no password needed", async () => {
+    for (const args of [["--list", "--yaml"], ["--host", "h1", "--yaml"]]) {
+      const r = await both(["-i", "values.yml", ...args]);
+      expect(r.ansible.code).toBe(0);
+      expect(r.ours.code, r.ours.stderr).toBe(0);
+      expect(r.ours.stdout).toBe(r.ansible.stdout);
+      expect(r.ours.stdout).toContain("secret: !vault |");
+    }
+  });
+
+  it("--toml and --graph --vars decrypt the value (TOML writes it as a list of characters), as Ansible does", async () => {
+    for (const args of [["--list", "--toml"], ["--graph", "--vars"]]) {
+      const r = await both(["-i", "values.yml", ...args, "--vault-id", "prod@pw-prod"]);
+      expect(r.ansible.code).toBe(0);
+      expect(r.ours.code, r.ours.stderr).toBe(0);
+      expect(r.ours.stdout).toBe(r.ansible.stdout);
+      const without = await both(["-i", "values.yml", ...args]);
+      expect(without.ansible.code).not.toBe(0);
+      expect(without.ours.code).toBe(1);
+      expect(without.ours.stderr).toMatch(/no vault password was given/);
+      expect(without.ours.stdout).toBe("");
+    }
+  });
+});
