@@ -324,6 +324,7 @@ export function overallHosts(hosts: readonly string[], plays: readonly PlayResul
       status: worst.status,
       ...(worst.error ? { error: worst.error } : {}),
       ...(mine.some((m) => m.incomplete) ? { message: mine.find((m) => m.incomplete)!.message } : {}),
+      ...(mine.some((m) => m.reverted !== undefined) ? { reverted: mine.every((m) => m.reverted !== false) } : {}),
       results: mine.flatMap((m) => m.results),
       durationMs: mine.reduce((n, m) => n + m.durationMs, 0),
       ...spanAndTimings(mine),

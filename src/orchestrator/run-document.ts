@@ -46,6 +46,8 @@ export interface HostOutcome {
   timings?: HostTimings;
   /** Present when the host's key was accepted without verification (host key checking off). */
   hostKey?: { verified: false } & UnverifiedHostKey;
+  /** Playbook runs: on_gate_failure: revert ran on the host (true: its files are back and the gate held again; the host is still failed). */
+  reverted?: boolean;
 }
 
 /** What each operation adds about a host, beyond its per-instance results. */

@@ -45,8 +45,6 @@ export interface PlayHostOutcome extends HostOutcome {
   steps: StepResult[];
   /** Set when the host stopped before its last step although nothing failed on it (budget spent, interrupt). */
   incomplete?: string;
-  /** on_gate_failure: revert ran on the host: true when its files are back and the gate held again (the host is still failed). */
-  reverted?: boolean;
 }
 
 export interface BatchResult {

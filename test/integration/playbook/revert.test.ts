@@ -67,6 +67,9 @@ describe("on_gate_failure: revert and the shipped mail-flow playbooks on --mail-
     const c = outcomeOf(doc, "mta01");
     expect(c.status, explain(r)).toBe("failed");
     expect(c.reverted, explain(r)).toBe(true);
+    // The run's host list says it too, not only the play's outcome.
+    expect(doc.hosts.find((h: any) => h.host === "mta01")).toMatchObject({ status: "failed", reverted: true });
+    expect(doc.hosts.find((h: any) => h.host === "mta02").reverted).toBeUndefined();
     const [apply, reload, revert] = c.steps as any[];
     expect(apply).toMatchObject({ type: "postconf", status: "changed" });
     expect(reload.status).toBe("failed");
