@@ -30,9 +30,9 @@ describe("mail-flow probe settings", () => {
     expect(await problems("- hosts: all\n  steps:\n    - wait: {probe: {instance: postfix-in}}\n")).toHaveLength(1);
   });
 
-  it("the README's example is a valid playbook", async () => {
-    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8");
-    const example = /### Mail-flow probes[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+  it("the playbook guide's example is a valid playbook", async () => {
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "docs", "playbooks.md"), "utf8");
+    const example = /## Mail-flow probes[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
     const steps = Object.values((await load(example)).plays[0]!.steps)[0]!;
     expect(steps.map((s) => s.type)).toEqual(["restart", "wait"]);
   });

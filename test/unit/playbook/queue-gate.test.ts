@@ -51,9 +51,9 @@ describe("queue gate, soak and deadline settings", () => {
     expect(await bad("    - wait: {master: true}\n", "  progress_deadline: later\n")).toEqual([expect.stringMatching(/^pb\.yml:2:\d+: .*duration/)]);
   });
 
-  it("every example of the README's 'Mail-flow probes' section is a valid playbook, the gates' examples with their settings", async () => {
-    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8");
-    const section = /### Mail-flow probes([\s\S]*?)\n### /.exec(readme)![1]!;
+  it("every example of the playbook guide's 'Mail-flow probes' section is a valid playbook, the gates' examples with their settings", async () => {
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "docs", "playbooks.md"), "utf8");
+    const section = /## Mail-flow probes([\s\S]*?)\n## /.exec(readme)![1]!;
     const examples = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(examples).toHaveLength(4);
     const plays = await Promise.all(examples.map(async (e) => (await load(e)).plays[0]!));
