@@ -11,9 +11,12 @@ describe("the demo", () => {
       timeout: 900_000,
     });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // The report leads with its summary: nothing wrong on a freshly built fleet.
+    expect(r.stdout).toMatch(/^postfleet report: 4 hosts \(4 reporting\), 12 instances\n[\s\S]*?^no problems$/m);
     for (const host of ["mta01", "mta02", "mta03", "mta04"]) {
       for (const inst of ["postfix-out", "postfix-in"]) {
-        expect(r.stdout).toMatch(new RegExp(`^${host}\\s+${inst}\\s+mta\\s+yes\\s+yes`, "m"));
+        // A report row ("  ", or "! " for a row with a problem, then the host).
+        expect(r.stdout).toMatch(new RegExp(`^ {2}${host}\\s+${inst}\\s+mta\\s+yes\\s+yes`, "m"));
       }
     }
     expect(r.stdout).toContain("demo: 12 instances on 4 hosts are enabled and running.");
