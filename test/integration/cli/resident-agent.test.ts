@@ -249,9 +249,11 @@ describe("the resident agent", () => {
 
   it("does not idle out during a run longer than its idle time: it counts from the end of the run that started it", async () => {
     await run(["--json", "agent", "stop"]);
-    const r = await run(["--json", "postmulti", "-x", "sleep", "4"], 2);
+    // Idle time 8 s, a run of 14 s: counted from its start, the agent would be gone before the
+    // run ends; counted from its end, the next run (a controller start away, seconds under load) finds it.
+    const r = await run(["--json", "postmulti", "-x", "sleep", "14"], 8);
     expect(r.exitCode, r.stderr).toBe(0);
-    const next = jsonOf(await run(["--json", "ping"], 2));
+    const next = jsonOf(await run(["--json", "ping"], 8));
     expect(next.hosts.map((h: any) => h.timings.resident)).toEqual([true, true]);
   });
 });
