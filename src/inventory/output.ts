@@ -72,6 +72,13 @@ function removeEmpty(entry: Record<string, unknown>): void {
   }
 }
 
+/** A host's variables the first time a --yaml/--toml listing meets it, {} after (Ansible shows them once). */
+function varsOnce(seen: Set<string>, shown: ShownVars, h: Host): Record<string, unknown> {
+  if (seen.has(h.name)) return {};
+  seen.add(h.name);
+  return shown.host(h);
+}
+
 /** The structure `ansible-inventory --list --yaml` dumps: groups nested in their parents, each host's vars where it first appears. */
 export function yamlInventory(top: Group, shown: ShownVars, exportVars: boolean): Record<string, unknown> {
   const seen = new Set<string>();
@@ -83,14 +90,7 @@ export function yamlInventory(top: Group, shown: ShownVars, exportVars: boolean)
     const hosts: Record<string, unknown> = {};
     entry["hosts"] = hosts;
     if (g.name !== "all") {
-      for (const h of g.hosts) {
-        let vars: Record<string, unknown> = {};
-        if (!seen.has(h.name)) {
-          seen.add(h.name);
-          vars = shown.host(h);
-        }
-        hosts[h.name] = vars;
-      }
+      for (const h of g.hosts) hosts[h.name] = varsOnce(seen, shown, h);
     }
     if (exportVars) {
       const gv = shown.group(g);
@@ -120,14 +120,7 @@ export function tomlInventory(top: Group, shown: ShownVars, exportVars: boolean)
       for (const [k, v] of format(sub)) out.set(k, v);
     }
     if (g.name !== "all") {
-      for (const h of g.hosts) {
-        let vars: Record<string, unknown> = {};
-        if (!seen.has(h.name)) {
-          seen.add(h.name);
-          vars = shown.host(h);
-        }
-        ((entry["hosts"] ??= new Map()) as Map<string, unknown>).set(h.name, vars);
-      }
+      for (const h of g.hosts) ((entry["hosts"] ??= new Map()) as Map<string, unknown>).set(h.name, varsOnce(seen, shown, h));
     }
     if (exportVars) entry["vars"] = shown.group(g);
     removeEmpty(entry);
