@@ -311,7 +311,7 @@ export interface QueueResponse {
 }
 
 /**
- * `on_gate_failure: revert` (issue 22.5): one instance's main.cf and
+ * `on_gate_failure: revert`: one instance's main.cf and
  * master.cf kept byte for byte before a settings change, and put back.
  * - `snapshot`: read both files, keep a copy on the host in
  *   CONFIG_DIR/.postfleet-revert/ (directory 0700, files 0600, root's),

@@ -1,4 +1,4 @@
-// on_gate_failure: revert (issue 22.5). Before an `instances` or `postconf`
+// on_gate_failure: revert. Before an `instances` or `postconf`
 // step with it changes a host's instances, each instance's main.cf and
 // master.cf are kept byte for byte: the agent keeps a copy on the host
 // (CONFIG_DIR/.postfleet-revert/) and answers the bytes, which the controller
