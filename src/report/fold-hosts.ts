@@ -4,7 +4,6 @@
 import type { HostOutcome } from "../orchestrator/run-document.js";
 import type { PlayHostOutcome } from "../orchestrator/steps/step-results.js";
 import { compactHostList } from "./host-ranges.js";
-import { groupBy } from "../shared/group-by.js";
 
 /** Stands for the host's own name in a folded block's texts. */
 export const HOST_PLACEHOLDER = "<host>";
@@ -78,4 +77,3 @@ export function hostKey(h: HostOutcome): string {
   ]);
 }
 
-export { groupBy };

@@ -5,7 +5,8 @@
 // with NO_COLOR.
 import pc from "picocolors";
 import type { HostOutcome, HostStatus, RunDocument } from "../orchestrator/run-document.js";
-import { groupBy, groupLabel, hostKey, renderFolded, shownInFull } from "./fold-hosts.js";
+import { groupLabel, hostKey, renderFolded, shownInFull } from "./fold-hosts.js";
+import { groupBy } from "../shared/group-by.js";
 
 export interface HumanOptions {
   color: boolean;

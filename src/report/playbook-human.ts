@@ -9,7 +9,8 @@ import type { InstanceStepResult, PlayHostOutcome, PlaybookDocument, StepResult,
 import type { HostStatus } from "../orchestrator/run-document.js";
 import { indent, painter } from "./human.js";
 import { compactHostList } from "./host-ranges.js";
-import { groupBy, groupLabel, playHostKey, renderFolded, shownInFull, withoutHostName } from "./fold-hosts.js";
+import { groupLabel, playHostKey, renderFolded, shownInFull, withoutHostName } from "./fold-hosts.js";
+import { groupBy } from "../shared/group-by.js";
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : word.endsWith("ch") ? "es" : "s"}`;
 
