@@ -14,7 +14,7 @@ import { isAgentRefusal, PartialStepError, selectInstances, StepError, type Step
 import { postmultiStep, runStep } from "./commands.js";
 import { waitStep } from "./wait.js";
 import { gatedServiceStep } from "./probe-gate.js";
-import { discardSnapshots, runRevert, takeSnapshots, triggersRevert, type ConfigSnapshot } from "./revert.js";
+import { discardSnapshots, gateAgain, runRevert, takeSnapshots, triggersRevert, type ConfigSnapshot } from "./revert.js";
 import { serviceStep } from "./service.js";
 import { REVERT_STEP_NAME } from "../journal/revert-resume.js";
 
@@ -55,7 +55,7 @@ export async function runHostSteps(ctx: StepContext, steps: readonly ExecStep[],
     try {
       r = await runRevert(ctx, index, failed, [...kept.values()], {
         apply: (action, instances) => serviceStep(ctx, action, instances, gateStep && "healthyTimeoutMs" in gateStep.action ? gateStep.action.healthyTimeoutMs : DEFAULT_HEALTHY_TIMEOUT_MS),
-        regate: async () => (gateStep ? runStep1(ctx, gateStep) : { ...failed, status: "ok", instances: [] }),
+        regate: async (applied) => (gateStep ? gateAgain(ctx, gateStep, applied, (s) => runStep1(ctx, s)) : { ...failed, status: "ok", instances: [] }),
       });
     } catch (err) {
       lost = err instanceof PartialStepError ? err.reason : err;

@@ -14,6 +14,7 @@
 import type { FactsResponse, InstanceFacts, RevertFile } from "../../protocol/index.js";
 import { REVERT_FILES } from "../../protocol/index.js";
 import { matchesName, selectInstances, type StepContext } from "./step-context.js";
+import { gateAfter } from "./probe-gate.js";
 import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep } from "./step-model.js";
 import type { PendingRevert } from "../journal/revert-resume.js";
 import { stepStatusOf, type InstanceStepResult, type StepResult } from "./step-results.js";
@@ -68,8 +69,8 @@ export function differs(kept: ConfigSnapshot, now: Partial<Record<RevertFile, st
 export interface RevertDeps {
   /** Reload/restart the instances (health-gated): the service step. */
   apply(action: "reload" | "restart", instances: readonly InstanceFacts[]): Promise<InstanceStepResult[]>;
-  /** The failed gate, run again. */
-  regate(): Promise<StepResult>;
+  /** The failed gate, run again (after `applied`, the revert's own reload/restart: see gateAgain). */
+  regate(applied: readonly InstanceStepResult[]): Promise<StepResult>;
 }
 
 const short = (h: string | undefined) => (h ? h.slice(0, 12) : "?");
@@ -124,16 +125,17 @@ export async function runRevert(
   }
   const action = revertAction(kept, failed.type);
   let regate: StepResult | undefined;
+  let applied: InstanceStepResult[] = [];
   if (!broken) {
     if (back.length) {
-      const applied = await deps.apply(action, back);
+      applied = await deps.apply(action, back);
       rows.push(...applied);
       const bad = applied.find((x) => x.status === "failed");
       if (bad) broken = `${action} after the restore failed: ${bad.instance}: ${bad.error ?? bad.action}`;
     }
     if (!broken) {
       ctx.doing(`re-running the gate of ${failed.name} after the revert`);
-      regate = await deps.regate();
+      regate = await deps.regate(applied);
       rows.push(...regate.instances.map((x) => ({ ...x, action: `gate again: ${x.action}` })));
       if (regate.status === "failed") broken = `the gate failed again after the revert: ${regate.error ?? "failed"}`;
     }
@@ -175,6 +177,32 @@ export async function discardSnapshots(ctx: StepContext, kept: ReadonlyMap<strin
   for (const s of kept.values()) await ctx.session.request({ op: "revert", instance: s.arg, action: "discard" }, { signal: ctx.hardStop, timeoutMs: ctx.opTimeoutMs }).catch(() => undefined);
 }
 
+/**
+ * The failed gate run again after the revert: a reload or restart step (or
+ * then: handler) whose instances the revert has just reloaded or restarted
+ * runs only its gate's checks, so that each instance is reloaded once after
+ * the restore, not once by the revert and again by the step; a start step
+ * (whose instance a reload leaves stopped), a wait, or a revert that applied
+ * nothing runs the step as it is.
+ */
+export async function gateAgain(ctx: StepContext, gateStep: ExecStep, applied: readonly InstanceStepResult[], run: (s: ExecStep) => Promise<StepResult>): Promise<StepResult> {
+  const a = gateStep.action;
+  if (!applied.length || (a.type !== "reload" && a.type !== "restart")) return run(gateStep);
+  const started = performance.now();
+  const selected = selectInstances((await ctx.facts()).instances, gateStep.selector, ctx.host);
+  const rows = a.gate ? await gateAfter(ctx, applied, selected, a.gate) : [];
+  const bad = rows.find((r) => r.status === "failed");
+  return {
+    index: gateStep.index,
+    name: gateStep.name,
+    type: a.type,
+    status: bad ? "failed" : "ok",
+    ...(bad ? { error: `${bad.instance}: ${bad.error ?? bad.action}` } : {}),
+    instances: rows,
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
 /** The failed gate as a step to run again: a play step, or a then: handler rebuilt from its journaled name ("then: reload a, b"). */
 export function gateStepOf(steps: readonly ExecStep[], gate: PendingRevert["gate"]): ExecStep | undefined {
   const own = steps.find((s) => s.index === gate.index);
@@ -205,5 +233,5 @@ export async function finishRevert(
   const own = steps.find((s) => s.index === p.gate.index);
   const type = (own ? own.action.type : p.gate.name.startsWith("then: ") ? "then" : p.gate.kind) as StepResult["type"];
   const failed: StepResult = { index: p.gate.index, name: p.gate.name, type, status: "failed", instances: [], durationMs: 0 };
-  return runRevert(ctx, p.step, failed, kept, { apply, regate: async () => (gateStep ? regate(gateStep) : { ...failed, status: "ok", instances: [] }) }, true);
+  return runRevert(ctx, p.step, failed, kept, { apply, regate: async (applied) => (gateStep ? gateAgain(ctx, gateStep, applied, regate) : { ...failed, status: "ok", instances: [] }) }, true);
 }

@@ -36,6 +36,8 @@ interface FakeHost {
   locks?: string[];
   /** The connection is lost when this service action is asked. */
   loseAt?: string;
+  /** Answers of the probe requests, in order (true: mail flows); past the end, the last one. */
+  probes?: boolean[];
 }
 
 /** A session whose agent answers from a script and records what it was asked, with timestamps. */
@@ -59,6 +61,16 @@ function fakeSession(host: string, h: FakeHost, clock: { t: number[] }): RunHost
       case "config":
         h.log.push(`config ${body.instance}`);
         return { id: 1, op: "config", instance: info(body.instance), dryRun: !!body.dryRun, changed: true, changes: [{ file: "main.cf", name: "relayhost", before: null, after: "[hub]" }] };
+      case "probe": {
+        const ok = h.probes?.shift() ?? true;
+        if (h.probes && !h.probes.length) h.probes.push(ok);
+        h.log.push(`probe ${body.instance} ${ok ? "ok" : "failed"}`);
+        const hop = { syslogName: body.instance, instance: body.instance, queueId: "A1", status: ok ? "sent" : "deferred", latencyMs: 1 };
+        return { id: 1, op: "probe", instance: info(body.instance), ok, outcome: "delivered", messageId: "<p@x>", injectedVia: "smtp 127.0.0.1:25", hops: [hop], ...(ok ? {} : { failure: { hop: body.instance, reason: "deferred: connect to 127.0.0.1[127.0.0.1]:10025: Connection refused" } }), removed: [], logFiles: [], durationMs: 1 };
+      }
+      case "revert":
+        h.log.push(`revert ${body.action} ${body.instance}`);
+        return { id: 1, op: "revert", instance: info(body.instance), action: body.action, files: { "main.cf": "bWFpbg==", "master.cf": "bWFzdGVy" }, sha256: { "main.cf": "m", "master.cf": "M" }, replaced: body.action === "restore" ? ["main.cf"] : [] };
       case "lock":
         h.locks = [...(h.locks ?? []), "lock"];
         return { id: 1, op: "lock", path: "/run/postfleet/agent.lock", holder: body.holder };
@@ -296,5 +308,25 @@ describe("runPlaybook", () => {
     const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], [step(0, { type: "restart", healthyTimeoutMs: 1000 })])] }, { check: true });
     expect(doc.check).toBe(true);
     expect(fakes.h1!.log.some((l) => l.startsWith("health"))).toBe(false);
+  });
+
+  it("a reload step whose probe gate fails after a revert step: the instance is reloaded once after the restore, then only the gate runs again", async () => {
+    const { hosts, fakes, clocks } = setup(1);
+    fakes.h1!.probes = [false, true];
+    const steps = [
+      step(0, { type: "postconf", settings: { main: { relayhost: "[hub]" } } }, { selector: { kind: "names", names: ["postfix-out"] }, onGateFailure: "revert" }),
+      step(1, { type: "reload", healthyTimeoutMs: 1000, gate: { probe: { instance: "postfix-in", outcome: "delivered", maxLatencyMs: 1000 } } }, { selector: { kind: "names", names: ["postfix-out"] } }),
+    ];
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], steps)] }, { check: false });
+    const h = doc.plays[0]!.batches[0]!.hosts[0]!;
+    expect(h.reverted).toBe(true);
+    const log = fakes.h1!.log;
+    const restored = log.indexOf("revert restore postfix-out");
+    expect(restored).toBeGreaterThan(log.indexOf("probe postfix-in failed"));
+    expect(log.slice(restored).filter((l) => l === "reload postfix-out")).toEqual(["reload postfix-out"]);
+    expect(log.slice(restored)).toEqual(["revert restore postfix-out", "reload postfix-out", "health postfix-out", "probe postfix-in ok", "revert discard postfix-out"]);
+    const revert = h.steps!.find((s) => s.type === "revert")!;
+    expect(revert.status).toBe("changed");
+    expect(revert.instances.map((i) => i.action)).toEqual(["restored main.cf as before step 1 (main.cf m, master.cf M)", expect.stringMatching(/^reloaded, healthy/), expect.stringMatching(/^gate again: mail flows \(delivered\)/)]);
   });
 });
