@@ -5,7 +5,7 @@
 // (then replaced), through a temporary name and a rename. What runs is
 // verified by the loader on the bytes it runs, not here.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { HostConnection } from "./ssh-connection.js";
 import { AgentPushError } from "./errors.js";
 import { execRemote } from "./remote-process.js";
@@ -16,9 +16,21 @@ export interface AgentBundle {
   content: Buffer;
 }
 
+const bundles = new Map<string, AgentBundle & { stamp: string }>();
+
+/**
+ * The bundle's bytes and sha256, read and hashed once per content (inode, size, mtime) and
+ * shared by every host of the run (each used to read and hash its own copy).
+ */
 export function readBundle(localPath: string): AgentBundle {
+  const st = statSync(localPath);
+  const stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+  const cached = bundles.get(localPath);
+  if (cached?.stamp === stamp) return cached;
   const content = readFileSync(localPath);
-  return { content, sha256: createHash("sha256").update(content).digest("hex") };
+  const bundle = { content, sha256: createHash("sha256").update(content).digest("hex"), stamp };
+  bundles.set(localPath, bundle);
+  return bundle;
 }
 
 /**

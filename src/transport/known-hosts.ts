@@ -4,7 +4,7 @@
 // wildcards and `!` negation, `[host]:port` for ports other than 22, or one
 // hashed name `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync } from "node:fs";
+import { appendFileSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { HostKeyError } from "./errors.js";
 import { checkHostCertificate, isCertificateType, type KeySource } from "./ssh-cert.js";
@@ -155,15 +155,57 @@ export interface VerifyRequest {
   hashNew?: boolean;
 }
 
-function readEntries(file: string): KnownHostsEntry[] {
-  if (!existsSync(file)) return [];
-  return parseKnownHosts(readFileSync(file, "utf8"), file).entries;
+/**
+ * A known_hosts file parsed once per content (inode, size, mtime) and indexed: entries whose
+ * patterns are all plain names, by each name (lower case, as matching ignores case); the rest
+ * (wildcards, negations, hashed names) in `scan`, tried one by one. Every host of a run looks
+ * its name up in the same files: without this, each lookup re-read and matched the whole file,
+ * n² work for a fleet of n hosts.
+ */
+interface IndexedFile {
+  stamp: string;
+  byName: Map<string, KnownHostsEntry[]>;
+  scan: KnownHostsEntry[];
+}
+const indexedFiles = new Map<string, IndexedFile>();
+
+/** Work done by lookups, for tests: files parsed, entries matched against a name. */
+export const knownHostsWork = { parses: 0, matched: 0 };
+
+function indexedFile(file: string): IndexedFile | null {
+  let stamp: string;
+  try {
+    const st = statSync(file);
+    stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return null;
+  }
+  const cached = indexedFiles.get(file);
+  if (cached?.stamp === stamp) return cached;
+  knownHostsWork.parses++;
+  const ix: IndexedFile = { stamp, byName: new Map(), scan: [] };
+  for (const e of parseKnownHosts(readFileSync(file, "utf8"), file).entries) {
+    if (e.hashed || e.patterns.some((p) => /[*?!]/.test(p))) ix.scan.push(e);
+    else for (const name of new Set(e.patterns.map((p) => p.toLowerCase()))) (ix.byName.get(name) ?? ix.byName.set(name, []).get(name)!).push(e);
+  }
+  indexedFiles.set(file, ix);
+  return ix;
+}
+
+/** The entries of `file` that name `lookup`, in file order. */
+function matchingEntries(file: string, lookup: string): KnownHostsEntry[] {
+  const ix = indexedFile(file);
+  if (!ix) return [];
+  // An entry under the name is a match (its patterns are plain names, none negated); the rest are tried.
+  const named = ix.byName.get(lookup.toLowerCase()) ?? [];
+  knownHostsWork.matched += named.length + ix.scan.length;
+  return [...named, ...ix.scan.filter((e) => entryMatches(e, lookup))].sort((a, b) => a.line - b.line);
 }
 
 /** Key types known under `lookup` (knownHostsLookupName), so the SSH negotiation can prefer them (as OpenSSH does). */
 export function knownKeyTypes(lookup: string, files: string[]): string[] {
   const types = new Set<string>();
-  for (const f of files) for (const e of readEntries(f)) if (e.marker === null && entryMatches(e, lookup)) types.add(e.keyType);
+  for (const f of files) for (const e of matchingEntries(f, lookup)) if (e.marker === null) types.add(e.keyType);
   return [...types];
 }
 
@@ -178,7 +220,7 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
   const fp = fingerprintSha256(req.key);
   const files = [...(req.file === undefined ? [] : [req.file]), ...(req.globalFiles ?? [])];
   const searched = files.length > 0 ? files.join(", ") : "no known_hosts file (UserKnownHostsFile and GlobalKnownHostsFile none)";
-  const matching = files.flatMap(readEntries).filter((e) => entryMatches(e, lookup));
+  const matching = files.flatMap((f) => matchingEntries(f, lookup));
   if (isCertificateType(presentedType)) return verifyHostCertificate(req, lookup, matching);
 
   const revoked = matching.find((e) => e.marker === "revoked" && e.key.equals(req.key));
@@ -196,7 +238,7 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
   // Nothing recorded under [host]:port: ssh also accepts the same key recorded under the bare host name
   // (sshconnect.c, "checking without port identifier"); another key there does not count.
   if (plain.length === 0 && req.hostKeyAlias === undefined && req.port !== 22) {
-    const underBareName = files.flatMap(readEntries).filter((e) => entryMatches(e, req.host) && e.key.equals(req.key));
+    const underBareName = files.flatMap((f) => matchingEntries(f, req.host)).filter((e) => e.key.equals(req.key));
     const bare = underBareName.find((e) => e.marker === null);
     if (bare && !underBareName.some((e) => e.marker === "revoked")) return { status: "ok", entry: bare };
   }
