@@ -80,9 +80,10 @@ export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
   const abs = sources.map((s) => (s.includes(",") && !s.includes("/") ? s : resolve(cwd, s)));
   const secrets = await collectVaultSecrets({ ...o, warn, vaultIdMatch: o.vaultIdMatch ?? config?.vaultIdMatch === true }, cwd, o.prompt ?? promptOnTty);
   const inv = new InventoryData({ ...DEFAULT_LIMITS, ...o.limits });
+  const processed: string[] = [];
   for (const s of abs) {
     o.verbose?.(`reading inventory source ${s}`);
-    await parseSource(s, { inv, secrets, ...(o.scriptTimeoutMs ? { scriptTimeoutMs: o.scriptTimeoutMs } : {}), ...(o.verbose ? { verbose: o.verbose } : {}) });
+    await parseSource(s, { inv, secrets, processed, ...(o.scriptTimeoutMs ? { scriptTimeoutMs: o.scriptTimeoutMs } : {}), ...(o.verbose ? { verbose: o.verbose } : {}) });
   }
   inv.reconcile();
   for (const name of inv.groups.keys()) if (inv.hosts.has(name)) warn(`Found both group and host with same name: ${name}`);

@@ -146,7 +146,10 @@ function readString(src: string, start: number, raw: boolean): [string, number] 
 
 class Parser {
   private i = 0;
-  constructor(private readonly toks: Tok[]) {}
+  constructor(
+    private readonly toks: Tok[],
+    private readonly jsonNames = false,
+  ) {}
 
   private peek(): Tok {
     return this.toks[this.i]!;
@@ -187,6 +190,10 @@ class Parser {
       if (t.v === "True") return true;
       if (t.v === "False") return false;
       if (t.v === "None") return null;
+      // Ansible's Json2Python: the names true, false and null are constants too.
+      if (this.jsonNames && t.v === "true") return true;
+      if (this.jsonNames && t.v === "false") return false;
+      if (this.jsonNames && t.v === "null") return null;
       throw new NotLiteral();
     }
     if (t.t === "op") {
@@ -272,11 +279,14 @@ export function pyKeyString(k: PyValue): string {
   return String(k);
 }
 
-/** ast.literal_eval(text), or undefined when the text is not a Python literal. */
-export function literalEval(text: string): PyValue | undefined {
+/**
+ * ast.literal_eval(text), or undefined when the text is not a Python literal;
+ * `jsonNames`: true/false/null are constants too (Ansible's Json2Python).
+ */
+export function literalEval(text: string, jsonNames = false): PyValue | undefined {
   try {
     const src = text.replace(/^[ \t]+/, "");
-    return new Parser(tokenize(src)).top();
+    return new Parser(tokenize(src), jsonNames).top();
   } catch (e) {
     if (e instanceof NotLiteral) return undefined;
     throw e;

@@ -7,6 +7,7 @@ import { accessSync, constants, existsSync, openSync, readSync, closeSync, readd
 import { extname, join } from "node:path";
 import { parseAddress } from "./address.js";
 import type { AnsibleConfig } from "./ansible-config.js";
+import { applyConstructed, CONSTRUCTED_NAMES } from "./constructed.js";
 import { InventoryError } from "./errors.js";
 import { readText } from "./files.js";
 import { parseIni } from "./ini.js";
@@ -48,6 +49,8 @@ export interface SourceContext {
   secrets: VaultSecret[];
   scriptTimeoutMs?: number;
   verbose?: (msg: string) => void;
+  /** Sources parsed so far, in order (Ansible's processed_sources; the constructed plugin reads their vars files). */
+  processed?: string[];
 }
 
 function isExecutableScript(path: string): boolean {
@@ -98,6 +101,13 @@ function parseFile(path: string, ctx: SourceContext): void {
     const v = data.value;
     if (v !== null && v !== undefined && !(typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0)) {
       if (typeof v === "object" && !Array.isArray(v)) {
+        const plugin = (v as Record<string, unknown>)["plugin"];
+        // Ansible's auto plugin: a .yml/.yaml file naming an inventory plugin.
+        if ((ext === ".yml" || ext === ".yaml") && typeof plugin === "string" && CONSTRUCTED_NAMES.includes(plugin)) {
+          ctx.verbose?.(`${path}: constructed plugin`);
+          applyConstructed(data, path, { inv: ctx.inv, secrets: ctx.secrets, processed: ctx.processed ?? [] });
+          return;
+        }
         parseYamlInventory(data, path, ctx.inv);
         return;
       }
@@ -121,6 +131,7 @@ function parseFile(path: string, ctx: SourceContext): void {
 export async function parseSource(source: string, ctx: SourceContext): Promise<void> {
   if (source.includes(",") && !existsSync(source)) {
     parseHostList(source, ctx);
+    ctx.processed?.push(source);
     return;
   }
   if (!existsSync(source)) {
@@ -139,7 +150,9 @@ export async function parseSource(source: string, ctx: SourceContext): Promise<v
   if (isExecutableScript(source)) {
     ctx.verbose?.(`running inventory script ${source} --list`);
     await parseScript(source, ctx.inv, ctx.scriptTimeoutMs);
+    ctx.processed?.push(source);
     return;
   }
   parseFile(source, ctx);
+  ctx.processed?.push(source);
 }
