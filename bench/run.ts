@@ -6,6 +6,10 @@
 //   --series N      case e: runs back to back in each series (default 5)
 //   --runs N        runs of each command, tools alternating (default 3; case d: --scale-runs, default 1)
 //   --out DIR       where results go (default bench/results)
+//   --sim-hosts LIST   case sim (simulated hosts, bench/sim): fleet sizes (default 1000,5000,10000)
+//   --sim-forks LIST   case sim: --forks values (default 50,200,500)
+//   --sim-commands L   case sim: any of "postmulti -l",report,"rolling restart" (default all three)
+//   --sim-workers N    case sim: worker processes serving the simulated hosts (default 3)
 // Every command runs under /usr/bin/time: wall time, CPU seconds of the
 // controller's process tree (the tool and its ssh children; the hosts are
 // containers, not children) and the largest resident set among them.
@@ -15,6 +19,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startFleet, type BenchFleet } from "./fleet.js";
+import { runSimCase, SIM_COMMANDS, simMarkdown, simWorkDir, type SimResults } from "./sim/case.js";
 
 const { values: opt } = parseArgs({
   options: {
@@ -25,6 +30,10 @@ const { values: opt } = parseArgs({
     runs: { type: "string", default: "3" },
     "scale-runs": { type: "string", default: "1" },
     out: { type: "string", default: "bench/results" },
+    "sim-hosts": { type: "string", default: "1000,5000,10000" },
+    "sim-forks": { type: "string", default: "50,200,500" },
+    "sim-commands": { type: "string", default: SIM_COMMANDS.join(",") },
+    "sim-workers": { type: "string", default: "3" },
   },
 });
 const ROOT = resolve(import.meta.dirname, "..");
@@ -330,7 +339,7 @@ function machine() {
 }
 
 async function main(): Promise<void> {
-  ensureTools();
+  if ([...cases].some((c) => c !== "sim")) ensureTools();
   execFileSync("node", [join(ROOT, "scripts", "bundle.mjs")], { stdio: "inherit", cwd: ROOT });
   mkdirSync(PRIVATE, { recursive: true });
   for (const f of ["cli.js", "agent.cjs"]) copyFileSync(join(ROOT, "dist", f), join(PRIVATE, f));
@@ -343,13 +352,14 @@ async function main(): Promise<void> {
   noteLoad("start");
   const rows: Row[] = [];
   const profiles: HostProfile[] = [];
+  let sim: SimResults | undefined;
   const restarts: RestartProfile[] = [];
   const outDir = resolve(ROOT, opt.out!);
   mkdirSync(outDir, { recursive: true });
   const stem = join(outDir, `bench-${started.slice(0, 16).replace(/[:T]/g, "-")}`);
   const { otherContainers: _, ...machineInfo } = m;
   const write = (all: Row[]) => {
-    const doc = { date: started, machine: machineInfo, load, options: opt, rows: all, profiles, restarts, series: seriesChecks };
+    const doc = { date: started, machine: machineInfo, load, options: opt, rows: all, profiles, restarts, series: seriesChecks, ...(sim ? { sim } : {}) };
     writeFileSync(`${stem}.json`, `${JSON.stringify(doc, null, 2)}\n`);
     writeFileSync(`${stem}.md`, markdown(doc));
     return doc;
@@ -400,6 +410,9 @@ async function main(): Promise<void> {
           ...(await measure("a", n, [
             t.postfleet("postfleet postmulti -l", "postmulti", "-l"),
             t.resident("postfleet postmulti -l", "postmulti", "-l"),
+            // The OpenSSH transport (the system's ssh, one ControlMaster per host per run), fresh and resident.
+            t.postfleet("postfleet --transport openssh postmulti -l", "--transport", "openssh", "postmulti", "-l"),
+            t.resident("postfleet --transport openssh postmulti -l", "--transport", "openssh", "postmulti", "-l"),
             t.ansible("ansible -m raw (cold)", "raw", "postmulti -l", true),
             t.ansible("ansible -m raw (warm)", "raw", "postmulti -l", false),
             t.ansible("ansible -m command (warm)", "command", "postmulti -l", false),
@@ -449,6 +462,19 @@ async function main(): Promise<void> {
       await withFleet(size, caseD);
     }
   }
+  if (cases.has("sim")) {
+    sim = await runSimCase({
+      sizes: opt["sim-hosts"]!.split(",").map(Number),
+      forks: opt["sim-forks"]!.split(",").map(Number),
+      commands: opt["sim-commands"]!.split(","),
+      workers: Number(opt["sim-workers"]),
+      cli: CLI,
+      agent: join(PRIVATE, "agent.cjs"),
+      workDir: simWorkDir(),
+      log,
+      onProgress: (r) => ((sim = r), write(rows)),
+    });
+  }
   noteLoad("end");
 
   const doc = write(rows);
@@ -457,7 +483,7 @@ async function main(): Promise<void> {
 }
 
 /** The table: per case and N, each command's medians and postfleet's ratio to it. */
-function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[]; profiles: HostProfile[]; restarts: RestartProfile[]; series: SeriesCheck[] }): string {
+function markdown(doc: { date: string; machine: Record<string, unknown>; load: unknown[]; rows: Row[]; profiles: HostProfile[]; restarts: RestartProfile[]; series: SeriesCheck[]; sim?: SimResults }): string {
   const lines = [`Date: ${doc.date}; machine: ${JSON.stringify(doc.machine)}`, `Load: ${JSON.stringify(doc.load)}`, ""];
   lines.push("| case | N | command | median wall s | postfleet/this | CPU s | CPU ms/host | max RSS MB | runs (failed) |", "|---|---|---|---|---|---|---|---|---|");
   const groups = new Map<string, Row[]>();
@@ -486,6 +512,7 @@ function markdown(doc: { date: string; machine: Record<string, unknown>; load: u
         `every run on every host: ${all.length > 0 && all.every((x) => x === c.hosts) ? "yes" : "no"}`,
     );
   }
+  if (doc.sim) lines.push(simMarkdown(doc.sim));
   return `${lines.join("\n")}\n`;
 }
 

@@ -238,7 +238,7 @@ function start(msg) {
     s.listen(port, "127.0.0.1", () => {
       if (--pending === 0) process.send?.({ ready: true });
     });
-    s.on("error", (e) => process.send?.({ error: `port ${port}: ${e.message}` }));
+    s.on("error", (e) => process.connected && process.send?.({ error: `port ${port}: ${e.message}` }));
   }
 }
 

@@ -119,7 +119,10 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
   for (const [bi, batch] of play.batches.entries()) {
     // Resumed: hosts that finished keep their outcome; a batch they fill is not started again.
     const left = prior ? batch.filter((h) => !prior.done.has(h)) : batch;
-    const inOrder = (outs: readonly PlayHostOutcome[]) => batch.map((h) => prior?.done.get(h) ?? outs.find((x) => x.host === h)!);
+    const inOrder = (outs: readonly PlayHostOutcome[]) => {
+      const byHost = new Map(outs.map((x) => [x.host, x]));
+      return batch.map((h) => prior?.done.get(h) ?? byHost.get(h)!);
+    };
     if (!left.length) {
       result.batches.push({ batch: bi, hosts: inOrder([]), durationMs: 0 });
       continue;
@@ -316,8 +319,11 @@ const RANK: Record<HostStatus, number> = { ok: 0, changed: 1, skipped: 2, unreac
 
 /** Each host's overall status over the plays: the worst of them. */
 export function overallHosts(hosts: readonly string[], plays: readonly PlayResult[]): HostOutcome[] {
+  // Each host's outcomes gathered in one pass (looking them up over all outcomes per host was n² at fleet scale).
+  const byHost = new Map<string, PlayHostOutcome[]>();
+  for (const p of plays) for (const b of p.batches) for (const h of b.hosts) (byHost.get(h.host) ?? byHost.set(h.host, []).get(h.host)!).push(h);
   return hosts.map((host) => {
-    const mine = plays.flatMap((p) => p.batches.flatMap((b) => b.hosts.filter((h) => h.host === host)));
+    const mine = byHost.get(host) ?? [];
     const worst = mine.reduce((a, b) => (RANK[b.status] > RANK[a.status] ? b : a));
     return {
       host,
