@@ -481,6 +481,9 @@ export class Evaluator {
     const values = parts.map((p) => (typeof p === "string" ? p : finalize(this.eval(p.expr))));
     if (values.length === 0) return "";
     const out = values.map(toText).join("");
+    // The `string` filter's result (NativeJinjaText) alone is kept as text.
+    const only = parts.length === 1 ? parts[0]! : undefined;
+    if (only && typeof only !== "string" && only.expr.k === "filter" && only.expr.name === "string") return out;
     if (out.startsWith("{") || out.startsWith("[") || out === "True" || out === "False") {
       const lit = literalEval(out, true);
       if (lit !== undefined) return lit;

@@ -426,17 +426,30 @@ export function parseTemplate(text: string): TemplatePart[] {
     const close = findClose(text, open + 2);
     if (close < 0) throw new UnsupportedJinja("'{{' without a closing '}}' (a Jinja2 syntax error)");
     let src = text.slice(open + 2, close);
-    if (src.startsWith("-") || src.endsWith("-") || src.startsWith("+") || src.endsWith("+")) throw new UnsupportedJinja("whitespace control ('{{-' / '-}}')");
+    // Whitespace control: '{{-' strips the whitespace before the tag, '-}}' the whitespace after it.
+    if (src.startsWith("-")) {
+      src = src.slice(1);
+      const prev = parts[parts.length - 1];
+      if (typeof prev === "string") parts[parts.length - 1] = prev.replace(/\s+$/, "");
+    }
+    let stripAfter = false;
+    if (src.endsWith("-")) {
+      src = src.slice(0, -1);
+      stripAfter = true;
+    }
+    if (src.startsWith("+")) throw new UnsupportedJinja("'{{+'");
     src = src.trim();
     parts.push({ expr: parseExpression(src, true), src });
     i = close + 2;
+    if (stripAfter) while (i < text.length && /\s/.test(text[i]!)) i++;
   }
-  return parts;
+  return parts.filter((p) => p !== "");
 }
 
-/** The `}}` closing an expression, skipping string literals. */
+/** The `}}` closing an expression: outside string literals and brackets, as Jinja2's lexer balances them. */
 function findClose(text: string, from: number): number {
   let i = from;
+  let depth = 0;
   while (i < text.length) {
     const c = text[i]!;
     if (c === "'" || c === '"') {
@@ -445,7 +458,9 @@ function findClose(text: string, from: number): number {
       i++;
       continue;
     }
-    if (text.startsWith("}}", i)) return i;
+    if (depth === 0 && text.startsWith("}}", i)) return i;
+    if (c === "(" || c === "[" || c === "{") depth++;
+    else if ((c === ")" || c === "]" || c === "}") && depth > 0) depth--;
     i++;
   }
   return -1;
