@@ -10,6 +10,7 @@
 //   --sim-forks LIST   case sim: --forks values (default 50,200,500)
 //   --sim-commands L   case sim: any of "postmulti -l",report,"rolling restart" (default all three)
 //   --sim-workers N    case sim: worker processes serving the simulated hosts (default 3)
+//   --sim-timeout S    case sim: the controller's -T, SSH connect timeout (default 30)
 // Every command runs under /usr/bin/time: wall time, CPU seconds of the
 // controller's process tree (the tool and its ssh children; the hosts are
 // containers, not children) and the largest resident set among them.
@@ -34,6 +35,7 @@ const { values: opt } = parseArgs({
     "sim-forks": { type: "string", default: "50,200,500" },
     "sim-commands": { type: "string", default: SIM_COMMANDS.join(",") },
     "sim-workers": { type: "string", default: "3" },
+    "sim-timeout": { type: "string", default: "30" },
   },
 });
 const ROOT = resolve(import.meta.dirname, "..");
@@ -468,6 +470,7 @@ async function main(): Promise<void> {
       forks: opt["sim-forks"]!.split(",").map(Number),
       commands: opt["sim-commands"]!.split(","),
       workers: Number(opt["sim-workers"]),
+      connectTimeoutS: Number(opt["sim-timeout"]),
       cli: CLI,
       agent: join(PRIVATE, "agent.cjs"),
       workDir: simWorkDir(),
