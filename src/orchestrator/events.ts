@@ -3,13 +3,15 @@
 // never prints.
 import type { ParamChange } from "../protocol/index.js";
 import type { HostOutcome, HostStatus, RunDocument } from "./run-document.js";
-import type { StepStatus } from "./steps/step-results.js";
+import type { CanaryOutcome, StageName, StepStatus } from "./steps/step-results.js";
 import type { StepType } from "./steps/step-model.js";
 
 export type RunEvent =
   | { type: "run-started"; command: string; hosts: readonly string[] }
-  | { type: "play-started"; play: number; name: string; hosts: readonly string[]; batches: number }
-  | { type: "batch-started"; play: number; batch: number; hosts: readonly string[] }
+  | { type: "play-started"; play: number; name: string; hosts: readonly string[]; batches: number; canary?: { hosts: readonly string[]; promote: "auto" | "pause"; soakMs?: number } }
+  | { type: "batch-started"; play: number; batch: number; hosts: readonly string[]; stage?: StageName }
+  /** A play's canary stage ended: promoted to the other hosts, or not (why). */
+  | { type: "stage"; play: number; stage: "canary"; outcome: CanaryOutcome; detail: string }
   | { type: "host-started"; host: string }
   | { type: "step-started"; host: string; step: number; name: string; kind?: StepType }
   | { type: "step-finished"; host: string; step: number; name: string; status: HostStatus; detail?: string }

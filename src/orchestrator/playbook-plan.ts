@@ -56,6 +56,7 @@ export function execStep(s: Step): ExecStep {
 }
 
 export function execPlay(p: Play): ExecPlay {
+  const canary = p.canary;
   return {
     name: p.name,
     pattern: p.pattern,
@@ -65,6 +66,7 @@ export function execPlay(p: Play): ExecPlay {
     ...(p.maxFailPerBatch ? { maxFailPerBatch: p.maxFailPerBatch } : {}),
     pauseBetweenBatchesMs: p.pauseBetweenBatchesMs,
     ...(p.progressDeadlineMs !== undefined ? { progressDeadlineMs: p.progressDeadlineMs } : {}),
+    ...(canary ? { canary: { hosts: canary.hosts, promote: canary.promote, ...(canary.soakMs !== undefined ? { soakMs: canary.soakMs } : {}) } } : {}),
     stepsFor: (host) => (p.steps[host] ?? []).map(execStep),
   };
 }

@@ -11,9 +11,10 @@
 // A first Ctrl-C works the same way with the reason "interrupted".
 import { hostname } from "node:os";
 import type { HostContext, HostResult } from "./operations.js";
-import { hostStatusOf, type BatchResult, type PlayHostOutcome, type PlayResult, type PlaybookDocument, type StepResult } from "./steps/step-results.js";
+import { hostStatusOf, type BatchResult, type CanaryOutcome, type StageName, type StageResult, type PlayHostOutcome, type PlayResult, type PlaybookDocument, type StepResult } from "./steps/step-results.js";
 import type { ExecStep } from "./steps/step-model.js";
 import { runHostSteps, type HostStepsOptions } from "./steps/host-steps.js";
+import { canaryStep } from "./steps/gate.js";
 import { resumeHostSteps, type PlayResume } from "./resume-host.js";
 import { loadFacts, type StepContext } from "./steps/step-context.js";
 import { ABORTED_BEFORE_START, type FleetRun } from "./fleet-run.js";
@@ -36,6 +37,8 @@ export interface ExecPlay {
   progressDeadlineMs?: number;
   /** The play's steps for one host (templates rendered for it). */
   stepsFor(host: string): ExecStep[];
+  /** A canary stage: batches[0] is its hosts; a failure there stops the play, success promotes it (auto, or asked). */
+  canary?: { hosts: string[]; promote: "auto" | "pause"; soakMs?: number };
 }
 
 export interface ExecPlaybook {
@@ -47,6 +50,8 @@ export interface PlaybookRunOptions {
   check: boolean;
   /** Show a prompt and wait for Enter (pause steps); absent: pause prompts are refused at validation. */
   prompt?(text: string): Promise<void>;
+  /** Ask the operator whether to promote a canary stage (true: go on); absent: `prompt`, then go on. */
+  promote?(text: string): Promise<boolean>;
   /** `postfleet resume`: per play, what the stopped run had done (finished hosts are kept, hosts in flight taken up where they were). */
   resume?: readonly PlayResume[];
 }
@@ -89,13 +94,26 @@ export async function runPlaybook(run: FleetRun, pb: ExecPlaybook, o: PlaybookRu
 async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRunOptions, pbFile: string): Promise<PlayResult> {
   const prior = o.resume?.[pi];
   if (prior?.ended) return prior.ended;
-  run.events.emit({ type: "play-started", play: pi, name: play.name, hosts: play.hosts, batches: play.batches.length });
+  const canary = play.canary;
+  run.events.emit({ type: "play-started", play: pi, name: play.name, hosts: play.hosts, batches: play.batches.length, ...(canary ? { canary } : {}) });
   const result: PlayResult = { name: play.name, pattern: play.pattern, hosts: play.hosts, batches: [], failures: prior?.failures ?? 0, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) };
+  if (canary) result.stages = stagesOf(play, canary);
+  const stageOf = (bi: number): StageName | undefined => (canary ? (bi === 0 ? "canary" : "rollout") : undefined);
+  /** Set when the canary stage failed or was not promoted: stops the play whatever the budget. */
+  let canaryStop: string | undefined;
   // Resumed: the budget carries over (as recorded, or 0 after --reset-budget), and the journal says so.
   if (prior) run.events.emit({ type: "budget", play: pi, failures: result.failures, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) });
   let lastRun = -1; // the last batch run by this process (a resume: the pause before the first one counts from the recorded end)
   const budgetSpent = () => play.maxFail !== undefined && result.failures >= play.maxFail;
-  const stopReason = (): string | undefined => (run.stopped ? INTERRUPTED : budgetSpent() ? `${BUDGET_SPENT} (${result.failures} of ${play.maxFail} failed)` : result.stopped);
+  const stopReason = (): string | undefined => (run.stopped ? INTERRUPTED : (canaryStop ?? (budgetSpent() ? `${BUDGET_SPENT} (${result.failures} of ${play.maxFail} failed)` : result.stopped)));
+  /** After the canary stage, before any other batch: promoted, or the play stops. */
+  const promoteCanary = async (): Promise<void> => {
+    const c = result.stages![0]!;
+    const v = await canaryVerdict(run, play, canary!, result.batches[0]?.hosts ?? [], prior, o, stopReason);
+    Object.assign(c, { outcome: v.outcome, detail: v.detail });
+    if (v.outcome === "failed" || v.outcome === "aborted") result.stopped = canaryStop = v.detail;
+    run.events.emit({ type: "stage", play: pi, stage: "canary", outcome: v.outcome, detail: v.detail });
+  };
   const prompts = new Map<string, Promise<void>>();
   // Count a failed or unreachable host the moment it ends, not when its batch does: the budget is
   // reached mid-batch, and the hosts still in flight must then stop after their current step.
@@ -117,14 +135,16 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
     };
 
   for (const [bi, batch] of play.batches.entries()) {
+    if (bi === 1 && canary) await promoteCanary();
     // Resumed: hosts that finished keep their outcome; a batch they fill is not started again.
     const left = prior ? batch.filter((h) => !prior.done.has(h)) : batch;
+    const stage = stageOf(bi);
     const inOrder = (outs: readonly PlayHostOutcome[]) => {
       const byHost = new Map(outs.map((x) => [x.host, x]));
-      return batch.map((h) => prior?.done.get(h) ?? byHost.get(h)!);
+      return batch.map((h) => prior?.done.get(h) ?? byHost.get(h)!).map((h) => (stage ? { ...h, stage } : h));
     };
     if (!left.length) {
-      result.batches.push({ batch: bi, hosts: inOrder([]), durationMs: 0 });
+      result.batches.push({ batch: bi, hosts: inOrder([]), durationMs: 0, ...(stage ? { stage } : {}) });
       continue;
     }
     // The pause first: a Ctrl-C (or anything else that stops the play) during it means this batch never starts.
@@ -133,11 +153,11 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
     const before = stopReason();
     if (before) {
       // Never attempted: every host of this and later batches.
-      result.batches.push({ batch: bi, hosts: inOrder(left.map((h) => skippedHost(h, before === INTERRUPTED ? ABORTED_BEFORE_START : before))), durationMs: 0 });
+      result.batches.push({ batch: bi, hosts: inOrder(left.map((h) => skippedHost(h, before === INTERRUPTED ? ABORTED_BEFORE_START : before))), durationMs: 0, ...(stage ? { stage } : {}) });
       continue;
     }
     lastRun = bi;
-    run.events.emit({ type: "batch-started", play: pi, batch: bi, hosts: left });
+    run.events.emit({ type: "batch-started", play: pi, batch: bi, hosts: left, ...(stage ? { stage } : {}) });
     const progress = progressDeadline(play, bi, batch, result);
     const outcomes = (await run.runHosts(
       left,
@@ -172,7 +192,9 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
             return p;
           },
         };
-        const steps = play.stepsFor(host);
+        // On a canary host every gate holds for the canary's soak before the stage can be promoted.
+        const soak = bi === 0 ? canary?.soakMs : undefined;
+        const steps = soak ? play.stepsFor(host).map((s) => canaryStep(s, soak)) : play.stepsFor(host);
         // The host's steps of this play are one unit for other runs and agents: hold the host lock
         // across them (the agent releases it on unlock, and on its exit however it ends).
         const locked = await lockHost(session, o, `postfleet run ${pbFile} (pid ${process.pid} on ${hostname()})`, opTimeoutMs, hardStop);
@@ -216,7 +238,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
     const all = inOrder(outcomes);
     // result.failures was counted as each host ended (counted); this batch's share, for max_fail_per_batch:
     const failures = all.filter((h) => h.status === "failed" || h.status === "unreachable").length;
-    const batchResult: BatchResult = { batch: bi, hosts: all, durationMs: Math.round(performance.now() - started) };
+    const batchResult: BatchResult = { batch: bi, hosts: all, durationMs: Math.round(performance.now() - started), ...(stage ? { stage } : {}) };
     result.batches.push(batchResult);
     run.events.emit({ type: "batch-finished", play: pi, batch: bi, outcomes: all });
     const perBatch = play.maxFailPerBatch?.[bi];
@@ -224,12 +246,56 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
       result.stopped = `${failures} of ${batch.length} hosts failed in batch ${bi + 1}, more than max_fail_per_batch allows (${perBatch})`;
     }
   }
+  // A canary stage with no other batch after it: said how it ended all the same.
+  if (canary && play.batches.length === 1) await promoteCanary();
   if (!result.stopped && budgetSpent() && result.batches.some((b) => b.hosts.some((h) => h.status === "skipped" || h.incomplete))) {
     result.stopped = `${BUDGET_SPENT}: ${result.failures} host${result.failures === 1 ? "" : "s"} failed or unreachable, budget ${play.maxFail}`;
   }
   if (!result.stopped && run.stopped) result.stopped = INTERRUPTED;
   run.events.emit({ type: "play-finished", play: pi, name: play.name, ...(result.stopped ? { stopped: result.stopped } : {}) });
   return result;
+}
+
+/** The canary and rollout stages of a play, before they run. */
+function stagesOf(play: ExecPlay, canary: NonNullable<ExecPlay["canary"]>): StageResult[] {
+  return [
+    { stage: "canary", batches: [0], hosts: play.batches[0] ?? [], promote: canary.promote, ...(canary.soakMs !== undefined ? { soakMs: canary.soakMs } : {}) },
+    { stage: "rollout", batches: play.batches.slice(1).map((_, i) => i + 1), hosts: play.batches.slice(1).flat() },
+  ];
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * How the canary stage ended, once its batch has: failed (a host failed or
+ * was unreachable), stopped (interrupted), passed (no other host), promoted
+ * (automatically; by the operator with promote: pause; or already, by the run
+ * a resume continues: a later batch had started), or aborted by the operator.
+ */
+async function canaryVerdict(
+  run: FleetRun,
+  play: ExecPlay,
+  canary: NonNullable<ExecPlay["canary"]>,
+  stage: readonly PlayHostOutcome[],
+  prior: PlayResume | undefined,
+  o: PlaybookRunOptions,
+  stopReason: () => string | undefined,
+): Promise<{ outcome: CanaryOutcome; detail: string }> {
+  const bad = stage.filter((h) => h.status === "failed" || h.status === "unreachable");
+  const others = play.batches.slice(1).flat();
+  if (bad.length) return { outcome: "failed", detail: `canary stage failed on ${bad.map((h) => h.host).join(", ")} (${bad.length} of ${plural(stage.length, "canary host")}): not promoted, the other ${plural(others.length, "host")} untouched` };
+  const why = stopReason();
+  if (why || stage.some((h) => h.status === "skipped" || h.incomplete)) return { outcome: "stopped", detail: `canary stage did not finish (${why ?? "stopped"}): not promoted` };
+  if (!others.length) return { outcome: "passed", detail: `every canary host ended well; no other host to promote to` };
+  if (prior && others.some((h) => prior.done.has(h) || prior.progress.has(h))) return { outcome: "promoted", detail: "promoted by the run this resume continues (a later batch had started)" };
+  const well = `every canary host ended well${canary.soakMs !== undefined ? `, its gates held for ${canary.soakMs / 1000} s` : ""}`;
+  if (canary.promote === "auto" || o.check) return { outcome: "promoted", detail: `${well}: promoted automatically to the other ${plural(others.length, "host")}${canary.promote === "pause" ? " (--check: not asked)" : ""}` };
+  const text = `canary stage of play '${play.name}' (${stage.map((h) => h.host).join(", ")}): ${well}. Promote to the other ${plural(others.length, "host")}?`;
+  const ask = o.promote ? o.promote(text) : o.prompt ? o.prompt(text).then(() => true) : Promise.resolve(true);
+  const stop = run.settings.stop;
+  const answer = await Promise.race([ask, new Promise<undefined>((resolve) => stop?.addEventListener("abort", () => resolve(undefined), { once: true }))]);
+  if (answer === undefined) return { outcome: "stopped", detail: `canary stage not promoted: ${INTERRUPTED} while the operator was asked` };
+  return answer ? { outcome: "promoted", detail: `${well}: promoted by the operator to the other ${plural(others.length, "host")}` } : { outcome: "aborted", detail: `canary stage not promoted: the operator aborted; the other ${plural(others.length, "host")} untouched` };
 }
 
 /** progress_deadline of one batch: when it passes before the batch has finished, the play stops (stopReason() then gives result.stopped). */

@@ -68,9 +68,10 @@ export function orderHosts(hosts: readonly string[], order: HostOrder, seed = 0)
 /**
  * Cut ordered hosts into batches as Ansible does: each entry of `serial` (a
  * percentage is of all the play's hosts) gives the next batch's size, the last
- * entry repeats; no serial: one batch.
+ * entry repeats; no serial: one batch. (`total`: what a percentage is of, when
+ * `hosts` are not all the play's hosts: those after a canary stage.)
  */
-export function makeBatches(hosts: readonly string[], serial: CountSpec | readonly CountSpec[] | undefined): string[][] {
+export function makeBatches(hosts: readonly string[], serial: CountSpec | readonly CountSpec[] | undefined, total = hosts.length): string[][] {
   if (!hosts.length) return [];
   const list = serial === undefined ? [] : Array.isArray(serial) ? serial : [serial as CountSpec];
   if (!list.length) return [[...hosts]];
@@ -78,7 +79,7 @@ export function makeBatches(hosts: readonly string[], serial: CountSpec | readon
   const batches: string[][] = [];
   let i = 0;
   while (rest.length) {
-    const size = countOf(list[i]!, hosts.length);
+    const size = countOf(list[i]!, total);
     if (size <= 0) {
       batches.push(rest.splice(0));
       break;
@@ -119,4 +120,43 @@ export function budgetReached(play: Pick<Play, "maxFail">, failed: number): bool
 export function batchBudgetExceeded(play: Pick<Play, "maxFailPerBatch">, batch: number, failedInBatch: number): boolean {
   const tolerance = play.maxFailPerBatch?.[batch];
   return tolerance !== undefined && failedInBatch > tolerance;
+}
+
+/** canary.hosts as written: N hosts, "N%" of the play's hosts, a host pattern, or a list of host names. */
+export type CanarySpec = number | string | readonly string[];
+
+/** The canary hosts, or why they cannot be chosen (`item`: the list entry at fault). */
+export type CanaryChoice = { hosts: string[] } | { error: string; item?: number };
+
+/**
+ * The canary hosts among the play's `ordered` hosts: the first N (a
+ * percentage as serial's, rounded down, at least 1); a host pattern's hosts
+ * in the play's order (`select` resolves a pattern against the inventory); a
+ * list of names in the order written. Every host must be one of the play's.
+ */
+export function chooseCanary(ordered: readonly string[], spec: CanarySpec, select: (pattern: string) => string[]): CanaryChoice {
+  if (typeof spec === "number" || (typeof spec === "string" && PERCENT.test(spec))) return { hosts: ordered.slice(0, Math.max(1, countOf(spec, ordered.length))) };
+  if (typeof spec === "string") {
+    let matched: Set<string>;
+    try {
+      matched = new Set(select(spec));
+    } catch (e) {
+      return { error: `canary hosts: bad host pattern '${spec}': ${(e as Error).message}` };
+    }
+    const hosts = ordered.filter((h) => matched.has(h));
+    return hosts.length ? { hosts } : { error: `canary hosts: '${spec}' matches none of the play's hosts (${ordered.join(", ") || "none"})` };
+  }
+  const inPlay = new Set(ordered);
+  const hosts: string[] = [];
+  for (const [i, h] of spec.entries()) {
+    if (!inPlay.has(h)) return { error: `canary host '${h}' is not one of the play's hosts (${ordered.join(", ") || "none"})`, item: i };
+    if (!hosts.includes(h)) hosts.push(h);
+  }
+  return { hosts };
+}
+
+/** The canary stage first (batch 1), then the play's other hosts, in their order, cut by serial (a percentage is of all the play's hosts, as without a canary). */
+export function canaryBatches(ordered: readonly string[], canary: readonly string[], serial: CountSpec | readonly CountSpec[] | undefined): string[][] {
+  const first = new Set(canary);
+  return [[...canary], ...makeBatches(ordered.filter((h) => !first.has(h)), serial, ordered.length)];
 }

@@ -10,7 +10,7 @@ export type * from "./types.js";
 export type { LoadPlaybookOptions, PlaybookInventory } from "./load.js";
 export { PlaybookError, formatIssue, type PlaybookIssue } from "./yaml-source.js";
 export { parseExtraVars, parseExtraVarsArg, ExtraVarsError } from "./extra-vars.js";
-export { budgetReached, batchBudgetExceeded, makeBatches, orderHosts, countOf, failureBudget, perBatchTolerance } from "./batches.js";
+export { budgetReached, batchBudgetExceeded, makeBatches, orderHosts, countOf, failureBudget, perBatchTolerance, chooseCanary, canaryBatches, type CanarySpec, type CanaryChoice } from "./batches.js";
 export { renderListHosts } from "./list-hosts.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { playbookJsonSchema, STEP_TYPES, type StepType } from "./schema.js";

@@ -6,13 +6,13 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { Inventory } from "../inventory/index.js";
-import { failureBudget, makeBatches, orderHosts, perBatchTolerance, randomSeed } from "./batches.js";
+import { canaryBatches, chooseCanary, failureBudget, makeBatches, orderHosts, perBatchTolerance, randomSeed, type CanarySpec } from "./batches.js";
 import { parseDuration } from "./duration.js";
 import { evaluateWhen, explainTemplateError, hostScope, renderValue, TemplateError, type RenderProblem } from "./host-templates.js";
 import { kindOf, reportZodIssues } from "./issues.js";
 import { resolveStep, StepValueError } from "./resolve-step.js";
 import { STEP_SCHEMAS } from "./schema.js";
-import type { HostOrder, Play, Playbook, Step } from "./types.js";
+import type { CanaryStage, HostOrder, Play, Playbook, Step } from "./types.js";
 import { checkDeclaredInstances, checkPlaybook, type CheckedPlay, type CheckedStep } from "./validate.js";
 import { Diagnostics, formatIssue, PlaybookError, YamlSource, type Path, type SourceLocation } from "./yaml-source.js";
 
@@ -168,7 +168,11 @@ function loadPlay(play: CheckedPlay, index: number, ctx: PlayContext): Play | un
   if (!hosts.length) ctx.warnings.push(`${ctx.file}:${location.line}:${location.column}: play '${name}': no hosts matched '${pattern}'${opts.limit ? ` with --limit '${opts.limit}'` : ""}, skipping it`);
 
   const { order, seed } = playOrder(p.order);
-  const batches = makeBatches(orderHosts(hosts, order, seed), p.serial as number | string | (number | string)[] | undefined);
+  const ordered = orderHosts(hosts, order, seed);
+  const serial = p.serial as number | string | (number | string)[] | undefined;
+  const canary = p.canary && ordered.length ? canaryStage(p.canary, ordered, play, ctx) : undefined;
+  if (canary === null) return undefined;
+  const batches = canary ? canaryBatches(ordered, canary.hosts, serial) : makeBatches(ordered, serial);
   const out: Play = {
     index,
     name,
@@ -183,6 +187,7 @@ function loadPlay(play: CheckedPlay, index: number, ctx: PlayContext): Play | un
     steps: {},
   };
   if (seed !== undefined) out.orderSeed = seed;
+  if (canary) out.canary = canary;
   if (p.progress_deadline !== undefined) out.progressDeadlineMs = parseDuration(p.progress_deadline) ?? 0;
   if (p.max_fail_per_batch !== undefined) out.maxFailPerBatch = perBatchTolerance(p.max_fail_per_batch as number | string, batches);
 
@@ -195,7 +200,37 @@ function loadPlay(play: CheckedPlay, index: number, ctx: PlayContext): Play | un
   }
   for (const h of hosts) out.steps[h] = stepsForHost(h, play, ctx);
   ctx.problems.flush(diag);
+  const resolved = hosts.every((h) => out.steps[h]!.length === play.steps.length);
+  if (canary?.soakMs !== undefined && resolved && hosts.length && !hosts.some((h) => out.steps[h]!.some((s) => (s.type === "wait" || "healthyTimeoutMs" in s) && "gate" in s && s.gate)))
+    diag.add(at(["canary", "soak"]), "canary soak: no step of this play has a gate to hold (gate: on a start, restart, reload or wait step)");
   return out;
+}
+
+/** The play's canary stage (its hosts among `ordered`), or null when it cannot be (said at its place in the file). */
+function canaryStage(c: NonNullable<CheckedPlay["play"]["canary"]>, ordered: string[], play: CheckedPlay, ctx: PlayContext): CanaryStage | null {
+  const at = (rel: Path) => ctx.source.at([...play.path, "canary", ...rel]);
+  const choice = chooseCanary(ordered, c.hosts as CanarySpec, (pattern) => ctx.opts.inventory.selectHosts(pattern));
+  if ("error" in choice) {
+    ctx.diag.add(at(["hosts", ...(choice.item !== undefined ? [choice.item] : [])]), choice.error);
+    return null;
+  }
+  const promote = c.promote ?? "auto";
+  // Someone must answer: rejected before anything runs, as a pause prompt is.
+  if (promote === "pause" && !ctx.opts.interactive) ctx.diag.add(at(["promote"]), "canary promote: pause asks the operator at a terminal, and this run has none: use promote: auto (with a soak), or run from a terminal");
+  if (choice.hosts.length === ordered.length) {
+    const l = at([]);
+    ctx.warnings.push(`${ctx.file}:${l.line}:${l.column}: the canary stage takes all ${ordered.length} host${ordered.length === 1 ? "" : "s"} of the play: there is nothing to promote to`);
+  }
+  let soakMs: number | undefined;
+  if (c.soak !== undefined) {
+    // May use the play's vars and -e variables (no host is known yet), as hosts does.
+    const problems: RenderProblem[] = [];
+    const soak = renderValue(c.soak, hostScope({ ...(play.play.vars ?? {}), ...(ctx.opts.extraVars ?? {}) }), problems);
+    for (const pr of problems) ctx.diag.add(at(["soak"]), `canary soak: ${pr.message} (only the play's vars and -e variables are known here)`);
+    soakMs = typeof soak === "number" || typeof soak === "string" ? parseDuration(soak) : undefined;
+    if (!problems.length && soakMs === undefined) ctx.diag.add(at(["soak"]), `canary soak: ${JSON.stringify(soak)} is not a duration (e.g. 60s, 2m, or a number of seconds)`);
+  }
+  return { hosts: choice.hosts, promote, ...(soakMs !== undefined ? { soakMs } : {}) };
 }
 
 /** Read, validate and resolve a playbook for the given inventory; throws PlaybookError listing every problem. */

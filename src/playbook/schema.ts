@@ -347,6 +347,21 @@ export const PlaySchema = z
       .describe(
         'Batch size: a count, a percentage of the play\'s hosts (rounded down, at least 1), or a list such as [1, "10%", "25%"] whose last entry repeats. Batches run one after the other; no host of a batch starts before the previous batch has finished. Default: all hosts in one batch.',
       ),
+    canary: z
+      .strictObject({
+        hosts: z
+          .union([countOrPercent("The first N hosts of the play, or a percentage of its hosts (rounded down, at least 1)."), z.string().min(1).describe("A host pattern (as -l takes it): the play's hosts it matches."), z.array(z.string().min(1)).min(1).describe("Host names, each one of the play's hosts.")], {
+            error: 'canary hosts is a count, a percentage ("10%"), a host pattern or a list of host names',
+          })
+          .describe('The canary stage\'s hosts: N, "N%", a host pattern, or a list of host names; every one must be among the play\'s hosts.'),
+        promote: z
+          .enum(["auto", "pause"])
+          .optional()
+          .describe("auto (default): the rest of the hosts follow once every canary host ended well, its gates held (for soak); pause: the operator is asked to promote or abort (needs a terminal)."),
+        soak: duration("Every gate on a canary host must hold continuously for at least this long (its soak is raised to it) before promotion; needs a gate in the play's steps.").optional(),
+      })
+      .optional()
+      .describe("A first stage on a few hosts: all steps (gates included) run there first; a failure there stops the play whatever max_fail; then the rest of the hosts run in batches by serial."),
     order: z
       .union([z.enum(HOST_ORDERS), z.strictObject({ shuffle: z.strictObject({ seed: z.int().describe("Seed of the shuffle: the same seed gives the same order.") }) })], {
         error: "order is inventory, reverse_inventory, sorted, reverse_sorted, shuffle, or {shuffle: {seed: N}}",

@@ -106,6 +106,23 @@ export type PauseStep = StepBase & ({ type: "pause"; durationMs: number; prompt?
 
 export type Step = InstancesStep | PostconfStep | ServiceStep | WaitStep | DrainStep | UndrainStep | PostmultiStep | RunStep | PauseStep;
 
+/** How a canary stage is promoted to the rest of the play's hosts. */
+export type Promote = "auto" | "pause";
+
+/**
+ * The play's first stage: these hosts run every step (gates included) as
+ * batch 1; the rest of the hosts follow in batches by `serial` only once the
+ * stage is promoted. A failure in the stage stops the play, whatever its budget.
+ */
+export interface CanaryStage {
+  /** The canary hosts, in the order they run (also `batches[0]`). */
+  hosts: string[];
+  /** auto: once every canary host ended well (its gates held, for `soakMs` at least); pause: the operator is asked. */
+  promote: Promote;
+  /** Every gate on a canary host holds for at least this long (its soak raised to it). */
+  soakMs?: number;
+}
+
 export interface Play {
   /** Position in the playbook (0-based). */
   index: number;
@@ -118,8 +135,9 @@ export interface Play {
   order: HostOrder;
   /** The seed of a shuffle (chosen at random when the playbook gives none), so a run can be repeated. */
   orderSeed?: number;
-  /** Hosts in run order, cut into batches. */
+  /** Hosts in run order, cut into batches (with a canary stage, batches[0] is the canary). */
   batches: string[][];
+  canary?: CanaryStage;
   /**
    * Failure budget of the play: no new batch starts once this many hosts
    * (failed or unreachable, across all batches) have failed. null: no budget.

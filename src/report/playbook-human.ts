@@ -5,7 +5,7 @@
 // With -v every host is shown as it finishes, with steps skipped by `when`.
 import type { ParamChange } from "../protocol/index.js";
 import type { RunEvents } from "../orchestrator/events.js";
-import type { InstanceStepResult, PlayHostOutcome, PlaybookDocument, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
+import type { InstanceStepResult, PlayHostOutcome, PlaybookDocument, StageResult, StepResult, StepStatus } from "../orchestrator/steps/step-results.js";
 import type { HostStatus } from "../orchestrator/run-document.js";
 import { indent, painter } from "./human.js";
 import { compactHostList } from "./host-ranges.js";
@@ -108,9 +108,15 @@ export function attachPlaybookOutput(events: RunEvents, o: PlaybookHumanOptions,
   const off = events.on((e) => {
     if (e.type === "play-started") {
       batches = e.batches;
-      write(`\n${c.bold(`PLAY [${e.name}]`)} ${e.hosts.length} host${e.hosts.length === 1 ? "" : "s"} in ${e.batches} batch${e.batches === 1 ? "" : "es"}${o.check ? c.cyan(" (check: nothing changes)") : ""}\n`);
+      const canary = e.canary ? `, canary first: ${compactHostList(e.canary.hosts)} (promote: ${e.canary.promote}${e.canary.soakMs !== undefined ? `, gates held ${e.canary.soakMs / 1000} s` : ""})` : "";
+      write(`\n${c.bold(`PLAY [${e.name}]`)} ${e.hosts.length} host${e.hosts.length === 1 ? "" : "s"} in ${e.batches} batch${e.batches === 1 ? "" : "es"}${canary}${o.check ? c.cyan(" (check: nothing changes)") : ""}\n`);
     } else if (e.type === "batch-started") {
-      write(`\n${c.bold(`BATCH ${e.batch + 1}/${batches}`)} (${e.hosts.length} host${e.hosts.length === 1 ? "" : "s"}): ${compactHostList(e.hosts)}\n`);
+      const stage = e.stage === "canary" ? `${c.bold("CANARY")} ` : "";
+      write(`\n${stage}${c.bold(`BATCH ${e.batch + 1}/${batches}`)} (${e.hosts.length} host${e.hosts.length === 1 ? "" : "s"}): ${compactHostList(e.hosts)}\n`);
+    } else if (e.type === "stage") {
+      flush();
+      const ok = e.outcome === "promoted" || e.outcome === "passed";
+      write(`\n${(ok ? c.green : c.red)(`CANARY ${e.outcome.toUpperCase()}`)}: ${e.detail}\n`);
     } else if (e.type === "host-finished") {
       const h = e.outcome as PlayHostOutcome;
       if (o.verbose || shownInFull(h)) write(renderPlayHost(h, o));
@@ -126,6 +132,11 @@ export function attachPlaybookOutput(events: RunEvents, o: PlaybookHumanOptions,
     off();
     flush();
   };
+}
+
+/** The recap's word on a play's canary stage: its hosts and how it ended. */
+function canaryNote(c: StageResult | undefined): string {
+  return c ? `; canary ${compactHostList(c.hosts)}: ${c.outcome ?? "not finished"}` : "";
 }
 
 /** Ansible-style recap: one line per failed or unreachable host (steps ok/changed/failed/skipped), the other hosts folded
@@ -164,6 +175,7 @@ export function renderPlaybookRecap(doc: PlaybookDocument, o: PlaybookHumanOptio
       `play ${c.bold(p.name)}: ${plural(hosts.length, "host")} in ${plural(p.batches.length, "batch")}: ${c.green(`${count("ok")} ok`)}, ${c.yellow(`${count("changed")} changed`)}, ` +
         `${c.red(`${count("failed")} failed`)}, ${c.red(`${count("unreachable")} unreachable`)}, ${c.cyan(`${count("skipped")} skipped`)}` +
         (p.maxFail !== undefined ? `; failures ${p.failures}/${p.maxFail}` : "") +
+        canaryNote(p.stages?.[0]) +
         (p.stopped ? c.red(`; stopped: ${p.stopped}`) : ""),
     );
   }

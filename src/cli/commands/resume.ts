@@ -26,7 +26,7 @@ import { HOST_OPTIONS, RECORD_OPTIONS } from "../options.js";
 import { checkOutputArgs, eventsSink, humanStream, postfleetVersion, type OutputArgs } from "../recording.js";
 import { changedSources, describeChange, findRunToResume, recordedHostArgs, recordedRetry, redactedKeys, type ChangedSource, type StoredRunToResume } from "../resume-setup.js";
 import { retryFileOf, updateRetryFile } from "../retry-file.js";
-import { terminalPrompt } from "./run.js";
+import { terminalPrompt, terminalPromote } from "./run.js";
 
 interface ResumeArgs extends OutputArgs {
   id?: string;
@@ -124,8 +124,8 @@ async function resume(argv: ResumeArgs, stored: StoredRunToResume, plan: ResumeP
   const exec = execPlaybook(playbook);
   exec.plays = exec.plays.map((p, i) => {
     const r = planned[i]!;
-    const { maxFail: _m, maxFailPerBatch: _b, ...rest } = p;
-    return { ...rest, batches: r.batches, hosts: r.batches.flat(), ...(r.maxFail !== undefined ? { maxFail: r.maxFail } : {}), ...(r.maxFailPerBatch ? { maxFailPerBatch: r.maxFailPerBatch } : {}), pauseBetweenBatchesMs: r.pauseBetweenBatchesMs ?? p.pauseBetweenBatchesMs };
+    const { maxFail: _m, maxFailPerBatch: _b, canary: _c, ...rest } = p;
+    return { ...rest, ...(r.canary ? { canary: r.canary } : {}), batches: r.batches, hosts: r.batches.flat(), ...(r.maxFail !== undefined ? { maxFail: r.maxFail } : {}), ...(r.maxFailPerBatch ? { maxFailPerBatch: r.maxFailPerBatch } : {}), pauseBetweenBatchesMs: r.pauseBetweenBatchesMs ?? p.pauseBetweenBatchesMs };
   });
   const ctx = await makeRun(args, loaded, start.hosts);
   const out = humanStream(argv);
@@ -158,7 +158,7 @@ async function resume(argv: ResumeArgs, stored: StoredRunToResume, plan: ResumeP
   });
   let doc;
   try {
-    doc = await runPlaybook(ctx.run, exec, { check: start.check ?? false, prompt: terminalPrompt, resume: plan.plays });
+    doc = await runPlaybook(ctx.run, exec, { check: start.check ?? false, prompt: terminalPrompt, promote: terminalPromote, resume: plan.plays });
   } finally {
     offFound();
     detachOutput();

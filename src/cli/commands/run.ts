@@ -35,6 +35,21 @@ export function terminalPrompt(text: string): Promise<void> {
   });
 }
 
+/** Ask on the terminal whether to promote a canary stage (asked again until answered): "continue" (or c, y, yes) goes on, "abort" (or n/no) stops the play. */
+export function terminalPromote(text: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    const ask = () =>
+      rl.question(`${text} [continue/abort] `, (answer) => {
+        const a = answer.trim().toLowerCase();
+        if (a === "continue" || a === "c" || a === "y" || a === "yes") return rl.close(), resolve(true);
+        if (a === "abort" || a === "a" || a === "n" || a === "no") return rl.close(), resolve(false);
+        ask();
+      });
+    ask();
+  });
+}
+
 export const runCommand: CommandModule<object, RunArgs> = {
   command: "run <playbook>",
   describe: "Run a playbook: steps on each host's instances, in rolling batches, health-gated, with a failure budget",
@@ -82,7 +97,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const detachOutput = ctx.json ? () => undefined : attachPlaybookOutput(ctx.run.events, human, (s) => out.write(s));
     let doc;
     try {
-      doc = await runPlaybook(ctx.run, execPlaybook(playbook), { check: argv.check, prompt: terminalPrompt });
+      doc = await runPlaybook(ctx.run, execPlaybook(playbook), { check: argv.check, prompt: terminalPrompt, promote: terminalPromote });
     } finally {
       detachOutput();
       detachProgress();

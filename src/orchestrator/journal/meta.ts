@@ -105,7 +105,9 @@ export function sourceHash(source: string, cwd: string): string | null {
 }
 
 /** The plan of a playbook run as recorded: plays, order (shuffle seed), batches and budgets. */
-export function plannedPlays(plays: ReadonlyArray<{ name: string; pattern: string; order?: string; orderSeed?: number; batches: string[][]; maxFail?: number | null; maxFailPerBatch?: number[]; pauseBetweenBatchesMs?: number }>): PlannedPlay[] {
+export function plannedPlays(
+  plays: ReadonlyArray<{ name: string; pattern: string; order?: string; orderSeed?: number; batches: string[][]; maxFail?: number | null; maxFailPerBatch?: number[]; pauseBetweenBatchesMs?: number; canary?: { hosts: string[]; promote: "auto" | "pause"; soakMs?: number } }>,
+): PlannedPlay[] {
   return plays.map((p) => ({
     name: p.name,
     pattern: p.pattern,
@@ -115,5 +117,6 @@ export function plannedPlays(plays: ReadonlyArray<{ name: string; pattern: strin
     ...(p.maxFail !== undefined && p.maxFail !== null ? { maxFail: p.maxFail } : {}),
     ...(p.maxFailPerBatch ? { maxFailPerBatch: p.maxFailPerBatch } : {}),
     ...(p.pauseBetweenBatchesMs !== undefined ? { pauseBetweenBatchesMs: p.pauseBetweenBatchesMs } : {}),
+    ...(p.canary ? { canary: { hosts: p.canary.hosts, promote: p.canary.promote, ...(p.canary.soakMs !== undefined ? { soakMs: p.canary.soakMs } : {}) } } : {}),
   }));
 }

@@ -49,9 +49,11 @@ function recordOf(e: RunEvent): RecordBody | undefined {
     case "run-started":
       return undefined; // run_start is written before the run, with what only the caller knows
     case "play-started":
-      return { type: "play_start", play: e.play, name: e.name, hosts: [...e.hosts], batches: e.batches };
+      return { type: "play_start", play: e.play, name: e.name, hosts: [...e.hosts], batches: e.batches, ...(e.canary ? { canary: { ...e.canary, hosts: [...e.canary.hosts] } } : {}) };
     case "batch-started":
-      return { type: "batch_start", play: e.play, batch: e.batch, hosts: [...e.hosts] };
+      return { type: "batch_start", play: e.play, batch: e.batch, hosts: [...e.hosts], ...(e.stage ? { stage: e.stage } : {}) };
+    case "stage":
+      return { type: "stage", play: e.play, stage: e.stage, outcome: e.outcome, detail: e.detail };
     case "host-started":
       return { type: "host_start", host: e.host };
     case "step-started":

@@ -18,6 +18,8 @@ const document = z.looseObject({ command: z.string(), summary, aborted: z.boolea
 
 const base = { seq: z.int().min(1).describe("1, 2, ... in the order written"), ts: z.iso.datetime().describe("When the record was written (UTC, ms)") };
 
+const canaryPlan = z.strictObject({ hosts: z.array(z.string()), promote: z.enum(["auto", "pause"]), soakMs: z.int().optional() });
+
 export const PlannedPlaySchema = z.strictObject({
   name: z.string(),
   pattern: z.string(),
@@ -27,6 +29,7 @@ export const PlannedPlaySchema = z.strictObject({
   maxFail: z.int().optional(),
   maxFailPerBatch: z.array(z.int()).optional(),
   pauseBetweenBatchesMs: z.int().optional(),
+  canary: canaryPlan.optional().describe("A canary stage: batches[0] is its hosts"),
 });
 
 const controller = z.strictObject({ hostname: z.string(), pid: z.int(), startTime: z.string().optional().describe("The process's start time (Linux: /proc/PID/stat field 22), to tell a live writer from a reused pid"), user: z.string() });
@@ -52,8 +55,19 @@ const RunStart = z.strictObject({
 
 export const RecordSchemas = {
   run_start: RunStart,
-  play_start: z.strictObject({ ...base, type: z.literal("play_start"), play: z.int(), name: z.string(), hosts: z.array(z.string()), batches: z.int() }),
-  batch_start: z.strictObject({ ...base, type: z.literal("batch_start"), play: z.int(), batch: z.int(), hosts: z.array(z.string()) }),
+  play_start: z.strictObject({
+    ...base,
+    type: z.literal("play_start"),
+    play: z.int(),
+    name: z.string(),
+    hosts: z.array(z.string()),
+    batches: z.int(),
+    canary: canaryPlan.optional().describe("The play's canary stage: batch 0"),
+  }),
+  batch_start: z.strictObject({ ...base, type: z.literal("batch_start"), play: z.int(), batch: z.int(), hosts: z.array(z.string()), stage: z.enum(["canary", "rollout"]).optional().describe("A play with a canary: its stage") }),
+  stage: z
+    .strictObject({ ...base, type: z.literal("stage"), play: z.int(), stage: z.literal("canary"), outcome: z.enum(["promoted", "failed", "aborted", "stopped", "passed"]), detail: z.string() })
+    .describe("A play's canary stage ended: promoted to the play's other hosts, or not and why"),
   host_start: z.strictObject({ ...base, type: z.literal("host_start"), host: z.string(), play: z.int().optional(), batch: z.int().optional() }),
   step_start: z.strictObject({ ...base, type: z.literal("step_start"), host: z.string(), step: z.int(), name: z.string(), kind: z.string().optional().describe("The step's type: restart, instances, pause...") }),
   instance: z.strictObject({

@@ -9,6 +9,7 @@ import type { GateSettings } from "../../playbook/types.js";
 import { queueCheck, type QueueBaseline } from "./queue-gate.js";
 import type { InstanceStepResult } from "./step-results.js";
 import { instanceArg, perInstance, type StepContext } from "./step-context.js";
+import type { ExecStep } from "./step-model.js";
 
 export interface Soak {
   soakMs: number;
@@ -117,4 +118,26 @@ export function gateRound(ctx: StepContext, c: RoundChecks): GateRound {
     if (c.probe) rows.push(await perInstance(rows, c.probe.entry, `the mail-flow probe into ${c.probe.entry.name}`, c.probe.run));
     return rows;
   };
+}
+
+/** How long a gate that did not soak before may take to hold once a canary's soak is added: as long as the soak, and this. */
+export const CANARY_GATE_SLACK_MS = 60_000;
+
+/**
+ * A gate on a canary host: held for at least the canary's soak (a gate that
+ * soaked less, or not at all, soaks that long; its healthy deadline grows by
+ * what was added, or is the soak and CANARY_GATE_SLACK_MS when it had none).
+ */
+export function canaryGate(gate: GateSettings, soakMs: number): GateSettings {
+  const soak = gate.soakMs ?? 0;
+  if (soak >= soakMs && gate.healthyDeadlineMs !== undefined) return gate;
+  const longer = Math.max(soak, soakMs);
+  return { ...gate, soakMs: longer, healthyDeadlineMs: gate.healthyDeadlineMs !== undefined ? gate.healthyDeadlineMs + (longer - soak) : longer + CANARY_GATE_SLACK_MS };
+}
+
+/** A step on a canary host: its gate (start/restart/reload/wait) held for the canary's soak; other steps as they are. */
+export function canaryStep(s: ExecStep, soakMs: number): ExecStep {
+  const a = s.action;
+  if ((a.type === "start" || a.type === "restart" || a.type === "reload" || a.type === "wait") && a.gate) return { ...s, action: { ...a, gate: canaryGate(a.gate, soakMs) } };
+  return s;
 }

@@ -41,8 +41,28 @@ export interface StepResult {
   durationMs: number;
 }
 
+/** A play with a canary: its first batch is the "canary" stage, the others the "rollout". */
+export type StageName = "canary" | "rollout";
+
+/** How the canary stage ended: promoted to the rest; failed, aborted by the operator, or stopped (interrupt...) before promotion; passed with no other host to promote to. */
+export type CanaryOutcome = "promoted" | "failed" | "aborted" | "stopped" | "passed";
+
+export interface StageResult {
+  stage: StageName;
+  /** Its batches (0-based; the canary is batch 0). */
+  batches: number[];
+  hosts: string[];
+  /** canary: how promotion is decided, and how the stage ended (absent while it has not). */
+  promote?: "auto" | "pause";
+  soakMs?: number;
+  outcome?: CanaryOutcome;
+  detail?: string;
+}
+
 export interface PlayHostOutcome extends HostOutcome {
   steps: StepResult[];
+  /** Set in a play with a canary stage: which stage the host ran in. */
+  stage?: StageName;
   /** Set when the host stopped before its last step although nothing failed on it (budget spent, interrupt). */
   incomplete?: string;
 }
@@ -52,6 +72,8 @@ export interface BatchResult {
   batch: number;
   hosts: PlayHostOutcome[];
   durationMs: number;
+  /** Set in a play with a canary stage. */
+  stage?: StageName;
 }
 
 export interface PlayResult {
@@ -64,6 +86,8 @@ export interface PlayResult {
   /** Failed + unreachable hosts, and the budget they were counted against. */
   failures: number;
   maxFail?: number;
+  /** A play with a canary: the canary stage (batch 0), then the rollout (the other batches). */
+  stages?: StageResult[];
 }
 
 export interface PlaybookDocument extends RunDocument {

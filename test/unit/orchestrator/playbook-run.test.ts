@@ -329,4 +329,71 @@ describe("runPlaybook", () => {
     expect(revert.status).toBe("changed");
     expect(revert.instances.map((i) => i.action)).toEqual(["restored main.cf as before step 1 (main.cf m, master.cf M)", expect.stringMatching(/^reloaded, healthy/), expect.stringMatching(/^gate again: mail flows \(delivered\)/)]);
   });
+
+  it("canary: the stage runs first; promoted automatically once every canary host ended well; the stage is in the events and the document", async () => {
+    const { hosts, fakes, clocks } = setup(3);
+    const run = fleet(hosts, fakes, clocks);
+    const events: string[] = [];
+    run.events.on((e) => {
+      if (e.type === "batch-started") events.push(`batch ${e.batch} ${e.stage}`);
+      if (e.type === "stage") events.push(`${e.stage} ${e.outcome}`);
+    });
+    const p = play(hosts, [["h2"], ["h1", "h3"]], [step(0, { type: "reload", healthyTimeoutMs: 1000 })], { canary: { hosts: ["h2"], promote: "auto" } });
+    const doc = await runPlaybook(run, { file: "p.yml", plays: [p] }, { check: false });
+    expect(events).toEqual(["batch 0 canary", "canary promoted", "batch 1 rollout"]);
+    expect(Math.max(...clocks.h2!.t)).toBeLessThanOrEqual(Math.min(...clocks.h1!.t, ...clocks.h3!.t));
+    const r = doc.plays[0]!;
+    expect(r.stages).toEqual([
+      { stage: "canary", batches: [0], hosts: ["h2"], promote: "auto", outcome: "promoted", detail: "every canary host ended well: promoted automatically to the other 2 hosts" },
+      { stage: "rollout", batches: [1], hosts: ["h1", "h3"] },
+    ]);
+    expect(r.batches.map((b) => [b.stage, b.hosts.map((h) => `${h.host} ${h.stage}`)])).toEqual([["canary", ["h2 canary"]], ["rollout", ["h1 rollout", "h3 rollout"]]]);
+  });
+
+  it("canary: a failure in the stage stops the play whatever the budget; no other host is touched", async () => {
+    const { hosts, fakes, clocks } = setup(3);
+    fakes.h1!.failService = "reload postfix-in";
+    const p = play(hosts, [["h1"], ["h2", "h3"]], [step(0, { type: "reload", healthyTimeoutMs: 1000 })], { canary: { hosts: ["h1"], promote: "auto" }, maxFail: 3 });
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [p] }, { check: false });
+    const r = doc.plays[0]!;
+    expect(r.stopped).toBe("canary stage failed on h1 (1 of 1 canary host): not promoted, the other 2 hosts untouched");
+    expect(r.stages![0]!.outcome).toBe("failed");
+    expect(r.batches[1]!.hosts.map((h) => [h.host, h.status, h.error])).toEqual([
+      ["h2", "skipped", r.stopped],
+      ["h3", "skipped", r.stopped],
+    ]);
+    expect(fakes.h2!.log).toEqual([]);
+    expect(fakes.h3!.log).toEqual([]);
+    expect(doc.retryHosts).toEqual(["h1", "h2", "h3"]);
+  });
+
+  it("canary with promote: pause asks once between the stage and the next batch; abort stops the play there", async () => {
+    for (const answer of [true, false]) {
+      const { hosts, fakes, clocks } = setup(2);
+      const asked: string[] = [];
+      const p = play(hosts, [["h1"], ["h2"]], [step(0, { type: "reload", healthyTimeoutMs: 1000 })], { canary: { hosts: ["h1"], promote: "pause", soakMs: 2000 } });
+      const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [p] }, { check: false, promote: async (t) => (asked.push(t), answer) });
+      expect(asked).toEqual(["canary stage of play 'p' (h1): every canary host ended well, its gates held for 2 s. Promote to the other 1 host?"]);
+      const r = doc.plays[0]!;
+      if (answer) {
+        expect(r.stages![0]).toMatchObject({ outcome: "promoted", detail: "every canary host ended well, its gates held for 2 s: promoted by the operator to the other 1 host" });
+        expect(fakes.h2!.log.length).toBeGreaterThan(0);
+      } else {
+        expect(r.stopped).toBe("canary stage not promoted: the operator aborted; the other 1 host untouched");
+        expect(r.batches[1]!.hosts[0]).toMatchObject({ host: "h2", status: "skipped", stage: "rollout" });
+        expect(fakes.h2!.log).toEqual([]);
+      }
+    }
+  });
+
+  it("canary soak: every gate on a canary host holds that long; the other hosts' gates as written", async () => {
+    const { hosts, fakes, clocks } = setup(2);
+    const gate = { soakMs: 0, intervalMs: 50, healthyDeadlineMs: 5000, probe: { outcome: "delivered" as const, maxLatencyMs: 1000, instance: "postfix-in" } };
+    const p = play(hosts, [["h1"], ["h2"]], [step(0, { type: "reload", healthyTimeoutMs: 1000, gate }, { selector: { kind: "names", names: ["postfix-in"] } })], { canary: { hosts: ["h1"], promote: "auto", soakMs: 300 } });
+    const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [p] }, { check: false });
+    const gateLine = (h: number) => doc.plays[0]!.batches[h]!.hosts[0]!.steps![0]!.instances.find((i) => i.instance === "(gate)")!.action;
+    expect(gateLine(0)).toMatch(/^held for the 0\.3 s soak \(\d+ checks every 0\.05 s/);
+    expect(fakes.h1!.log.filter((l) => l.startsWith("probe")).length).toBeGreaterThanOrEqual(5);
+    expect(gateLine(1)).toMatch(/^held \(1 check every 0\.05 s\)$/);
+  });
 });

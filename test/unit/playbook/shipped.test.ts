@@ -23,7 +23,7 @@ describe("playbooks/schema.json", () => {
   it("documents every play key and step type", () => {
     const schema = JSON.parse(schemaText()) as { items: { properties: Record<string, { description?: string }> } };
     const play = schema.items.properties;
-    expect(Object.keys(play).sort()).toEqual(["hosts", "max_fail", "max_fail_per_batch", "name", "order", "pause_between_batches", "progress_deadline", "serial", "steps", "vars"]);
+    expect(Object.keys(play).sort()).toEqual(["canary", "hosts", "max_fail", "max_fail_per_batch", "name", "order", "pause_between_batches", "progress_deadline", "serial", "steps", "vars"]);
     for (const [k, v] of Object.entries(play)) expect(v.description, k).toMatch(/\w/);
     expect(play["max_fail"]!.description).toMatch(/REACHES/);
   });
@@ -94,6 +94,8 @@ describe("shipped playbooks validate against a small inventory", () => {
     const pb = await loadShipped("config-rollout.yml", { hosts: 20, extraVars: { instance: "postfix-out", main_cf: { relayhost: "[hub.example.net]:25" } } });
     const play = pb.plays[0]!;
     expect(play.batches.map((b) => b.length)).toEqual([1, 2, 5, 5, 5, 2]);
+    expect(play.canary).toEqual({ hosts: ["mta01"], promote: "auto", soakMs: 10_000 });
+    expect(play.batches[0]).toEqual(["mta01"]);
     expect(play.maxFail).toBe(1);
     const [apply, reload] = play.steps["mta01"]!;
     expect(apply).toMatchObject({ type: "postconf", select: { kind: "names", names: ["postfix-out"] }, config: { main: { relayhost: "[hub.example.net]:25" } }, onGateFailure: "revert" });
