@@ -472,12 +472,13 @@ export class Evaluator {
 
   /** A template string rendered with ansible_eval_concat: text, or a list/dict/bool when it reads as one. */
   renderString(text: string): unknown {
-    const parts = parseTemplate(text);
-    // Templar's shortcut: '{{ name }}' naming a number or bool (or None) is that value.
-    if (parts.length === 1 && typeof parts[0] !== "string" && parts[0]!.expr.k === "name") {
-      const found = this.scope.lookup(parts[0]!.expr.name);
+    // Templar's shortcut (its SINGLE_VAR): '{{ name }}' naming a number or bool (or None) is that value.
+    const single = /^\{\{\s*(\w*)\s*\}\}$/u.exec(text);
+    if (single) {
+      const found = this.scope.lookup(single[1]!);
       if (found && (typeof found.value === "number" || typeof found.value === "boolean" || found.value === null)) return found.value;
     }
+    const parts = parseTemplate(text);
     const values = parts.map((p) => (typeof p === "string" ? p : finalize(this.eval(p.expr))));
     if (values.length === 0) return "";
     const out = values.map(toText).join("");
