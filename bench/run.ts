@@ -11,6 +11,7 @@
 //   --sim-commands L   case sim: any of "postmulti -l",report,"rolling restart" (default all three)
 //   --sim-workers N    case sim: worker processes serving the simulated hosts (default 3)
 //   --sim-timeout S    case sim: the controller's -T, SSH connect timeout (default 30)
+//   --sim-state DIR    case sim: XDG_STATE_HOME for the runs' journals (default on /dev/shm)
 // Every command runs under /usr/bin/time: wall time, CPU seconds of the
 // controller's process tree (the tool and its ssh children; the hosts are
 // containers, not children) and the largest resident set among them.
@@ -36,11 +37,12 @@ const { values: opt } = parseArgs({
     "sim-commands": { type: "string", default: SIM_COMMANDS.join(",") },
     "sim-workers": { type: "string", default: "3" },
     "sim-timeout": { type: "string", default: "30" },
+    "sim-state": { type: "string" },
   },
 });
 const ROOT = resolve(import.meta.dirname, "..");
 // A private copy of the build: others rebuilding dist/ during a bench must not change what is measured.
-const PRIVATE = join(ROOT, "node_modules", ".cache", "postfleet-bench");
+const PRIVATE = join(ROOT, "node_modules", ".cache", opt.cases === "sim" ? "postfleet-bench-sim" : "postfleet-bench");
 const CLI = join(PRIVATE, "cli.js");
 const cases = new Set(opt.cases!.split(","));
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
@@ -471,6 +473,7 @@ async function main(): Promise<void> {
       commands: opt["sim-commands"]!.split(","),
       workers: Number(opt["sim-workers"]),
       connectTimeoutS: Number(opt["sim-timeout"]),
+      ...(opt["sim-state"] ? { stateDir: resolve(opt["sim-state"]) } : {}),
       cli: CLI,
       agent: join(PRIVATE, "agent.cjs"),
       workDir: simWorkDir(),

@@ -6,7 +6,7 @@
 // --list-hosts`; at the largest size a CPU profile (node --cpu-prof) of the first command, summed
 // by the source file of each function (the bundle's `// src/...` markers).
 import { execFile } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { startSimFleet, type SimFleet } from "./fleet.js";
@@ -21,6 +21,8 @@ export interface SimRun {
   maxRssMB: number;
   eventLoopDelayMs: { mean: number; p50: number; p99: number; max: number };
   exitCode: number;
+  /** Records in the run's journal (playbook runs), each one written and fsync'd. */
+  journalRecords?: number;
 }
 
 export interface SimProfile {
@@ -46,6 +48,8 @@ export interface SimCaseOptions {
   forks: number[];
   commands: string[];
   workers: number;
+  /** XDG_STATE_HOME of the runs (their journals); default a directory on /dev/shm. */
+  stateDir?: string;
   /** -T: the SSH connect timeout (s); a starved controller finishes handshakes late. */
   connectTimeoutS: number;
   cli: string;
@@ -63,13 +67,21 @@ const COMMANDS: Record<string, (playbook: string) => string[]> = {
   "inventory --list-hosts": () => ["inventory", "--list-hosts", "all"],
 };
 
+/**
+ * Where the runs' journals go (XDG_STATE_HOME). A playbook run writes and fsyncs one journal record
+ * per transition (about 25 per host here): on this machine's disk that, not the controller's CPU,
+ * bounds a rolling restart (see docs/scaling.md), so the case keeps them on tmpfs (/dev/shm) by
+ * default to measure the controller; --sim-state DIR puts them on a disk to measure that bound.
+ */
+let stateHome = "";
+
 function controller(cli: string, args: string[], probeFile: string, nodeArgs: string[] = []): Promise<{ wallS: number; exitCode: number; stderr: string }> {
   const t0 = process.hrtime.bigint();
   return new Promise((ok) => {
     execFile(
       "node",
       ["--import", join(import.meta.dirname, "probe.mjs"), ...nodeArgs, cli, ...args],
-      { env: { ...process.env, POSTFLEET_SIM_PROBE: probeFile, NO_COLOR: "1" }, maxBuffer: 1 << 30 },
+      { env: { ...process.env, POSTFLEET_SIM_PROBE: probeFile, NO_COLOR: "1", XDG_STATE_HOME: stateHome }, maxBuffer: 1 << 30 },
       (err, _out, stderr) => {
         const wallS = +(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(2);
         ok({ wallS, exitCode: err ? ((err as { code?: number }).code ?? 1) : 0, stderr: String(stderr) });
@@ -83,8 +95,13 @@ async function measured(o: SimCaseOptions, hosts: number, forks: number, command
   rmSync(probeFile, { force: true });
   const r = await controller(o.cli, args, probeFile, nodeArgs);
   const p = JSON.parse(readFileSync(probeFile, "utf8")) as { cpuMs: number; maxRssMB: number; eventLoopDelayMs: SimRun["eventLoopDelayMs"] };
+  const runs = join(stateHome, "postfleet", "runs");
+  const newest = existsSync(runs) ? readdirSync(runs).sort().at(-1) : undefined;
+  const journal = newest ? join(runs, newest, "journal.jsonl") : "";
+  const journalRecords = journal && existsSync(journal) ? readFileSync(journal, "utf8").split("\n").filter(Boolean).length : undefined;
+  if (newest) rmSync(join(runs, newest), { recursive: true, force: true });
   if (r.exitCode !== 0) o.log(`${command} N=${hosts} exited ${r.exitCode}: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
-  return { hosts, forks, command, wallS: r.wallS, cpuMs: p.cpuMs, cpuMsPerHost: +(p.cpuMs / Math.max(1, hosts)).toFixed(2), maxRssMB: p.maxRssMB, eventLoopDelayMs: p.eventLoopDelayMs, exitCode: r.exitCode };
+  return { hosts, forks, command, wallS: r.wallS, cpuMs: p.cpuMs, cpuMsPerHost: +(p.cpuMs / Math.max(1, hosts)).toFixed(2), maxRssMB: p.maxRssMB, eventLoopDelayMs: p.eventLoopDelayMs, exitCode: r.exitCode, ...(journalRecords ? { journalRecords } : {}) };
 }
 
 /** Where each line of the bundle comes from: its `// src/...` (or package) marker. */
@@ -152,6 +169,9 @@ function summarise(file: string, cli: string, meta: { hosts: number; forks: numb
 export async function runSimCase(o: SimCaseOptions): Promise<SimResults> {
   const results: SimResults = { runs: [], profiles: [] };
   mkdirSync(o.workDir, { recursive: true });
+  stateHome = o.stateDir ?? (existsSync("/dev/shm") ? join("/dev/shm", "postfleet-bench-sim-state") : join(o.workDir, "state"));
+  rmSync(stateHome, { recursive: true, force: true });
+  mkdirSync(stateHome, { recursive: true, mode: 0o700 });
   const playbook = join(import.meta.dirname, "rolling-restart.yml");
   results.baseline = await measured(o, 0, 0, "controller start (--version)", ["--version"]);
   const sizes = [...o.sizes].sort((a, b) => a - b);
@@ -210,10 +230,10 @@ function marginal(runs: SimRun[]): Array<{ forks: number; command: string; from:
 export function simMarkdown(r: SimResults): string {
   const lines = ["", "Scale case (simulated hosts, bench/sim):", ""];
   if (r.baseline) lines.push(`Controller start alone (--version): ${r.baseline.wallS} s, ${r.baseline.cpuMs} ms CPU, ${r.baseline.maxRssMB} MB`, "");
-  lines.push("| hosts | forks | command | wall s | CPU ms | CPU ms/host | peak RSS MB | loop delay p50 / p99 / max ms | exit |", "|---|---|---|---|---|---|---|---|---|");
+  lines.push("| hosts | forks | command | wall s | CPU ms | CPU ms/host | peak RSS MB | loop delay p50 / p99 / max ms | journal records | exit |", "|---|---|---|---|---|---|---|---|---|---|");
   for (const x of r.runs) {
     const d = x.eventLoopDelayMs;
-    lines.push(`| ${x.hosts} | ${x.forks || ""} | ${x.command} | ${x.wallS} | ${x.cpuMs} | ${x.cpuMsPerHost} | ${x.maxRssMB} | ${d.p50} / ${d.p99} / ${d.max} | ${x.exitCode} |`);
+    lines.push(`| ${x.hosts} | ${x.forks || ""} | ${x.command} | ${x.wallS} | ${x.cpuMs} | ${x.cpuMsPerHost} | ${x.maxRssMB} | ${d.p50} / ${d.p99} / ${d.max} | ${x.journalRecords ?? ""} | ${x.exitCode} |`);
   }
   const m = marginal(r.runs);
   if (m.length) {
