@@ -35,6 +35,7 @@ import {
   type PersistRequest,
   type PersistResponse,
   type HealthResponse,
+  type HelloResponse,
   type PostmultiRequest,
   type PostmultiResponse,
   type ServiceRequest,
@@ -77,6 +78,10 @@ export interface ServeLoopOptions {
   uid?: number;
   /** Say in the hello line that this is a resident agent. */
   resident?: boolean;
+  /** More fields of the hello line (the code cache's state). */
+  hello?: Pick<HelloResponse, "codeCache" | "codeCacheReason">;
+  /** Called once, right after the first answer to a request was written. */
+  afterFirstAnswer?: () => void;
 }
 
 /** "silent": the controller's heartbeats stopped past their deadline (its end of input never came). */
@@ -162,9 +167,14 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
     resolveDone(end);
   };
 
+  let firstAnswer = o.afterFirstAnswer;
   const send = (r: AgentResponse) => {
     if (ended) return;
     o.output.write(JSON.stringify(r) + "\n");
+    if (firstAnswer && r.id !== 0) {
+      firstAnswer();
+      firstAnswer = undefined;
+    }
   };
   o.output.on("error", () => stop("output closed", "output-closed"));
 
@@ -350,7 +360,7 @@ export function createServeLoop(o: ServeLoopOptions): ServeLoop {
     if (!running) void pump();
   });
 
-  send({ id: 0, op: "hello", protocol: PROTOCOL_VERSION, agentVersion: AGENT_VERSION, nodeVersion: process.versions.node, uid: o.uid ?? process.geteuid?.() ?? -1, ...(o.resident ? { resident: true } : {}) });
+  send({ id: 0, op: "hello", protocol: PROTOCOL_VERSION, agentVersion: AGENT_VERSION, nodeVersion: process.versions.node, uid: o.uid ?? process.geteuid?.() ?? -1, ...(o.resident ? { resident: true } : {}), ...o.hello });
 
   return {
     done,

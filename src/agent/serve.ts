@@ -22,6 +22,7 @@ import { handleQueue } from "./queue-stats.js";
 import { handleRevert } from "./revert.js";
 import { processEnv } from "./system.js";
 import { writeAll } from "./write-all.js";
+import { codeCacheHello, saveCodeCache } from "./code-cache.js";
 
 /** A postmulti request runs as one structured postmulti invocation. */
 function invocationContext(dryRun: boolean, ctx: RequestContext): InvocationContext {
@@ -65,7 +66,7 @@ export async function serve(lockTimeoutMs: number): Promise<number> {
   process.on("exit", releaseAllLocks);
   enablePostconfReadCache();
   const handlers: RequestHandlers = { ...agentHandlers, persist: persistHandler(lockTimeoutMs) };
-  const loop = createServeLoop({ handlers, input: process.stdin, output: stdoutStream(), env: processEnv(), lockTimeoutMs });
+  const loop = createServeLoop({ handlers, input: process.stdin, output: stdoutStream(), env: processEnv(), lockTimeoutMs, hello: codeCacheHello(), afterFirstAnswer: saveCodeCache });
   let exitCode = 0;
   for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const)
     process.on(sig, () => {

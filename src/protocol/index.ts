@@ -525,6 +525,10 @@ export interface HelloResponse {
   uid: number;
   /** True when this is a resident agent reached through its socket (no Node.js start for this run). */
   resident?: boolean;
+  /** A fresh agent started by the loader: whether V8's code cache compiled its bundle (agent-launch.ts CodeCacheState). */
+  codeCache?: "used" | "missing" | "rejected" | "off";
+  /** Why the code cache was rejected or is off. */
+  codeCacheReason?: string;
 }
 
 export interface PersistResponse {
