@@ -396,4 +396,21 @@ describe("runPlaybook", () => {
     expect(fakes.h1!.log.filter((l) => l.startsWith("probe")).length).toBeGreaterThanOrEqual(5);
     expect(gateLine(1)).toMatch(/^held \(1 check every 0\.05 s\)$/);
   });
+
+  it("canary, resumed: a stage whose hosts had all finished is decided before the next batch (asked again); once a later batch had started, not asked again", async () => {
+    const doneHost = (host: string) => ({ host, status: "changed" as const, results: [], durationMs: 1, steps: [] });
+    for (const started of [false, true]) {
+      const { hosts, fakes, clocks } = setup(3);
+      const asked: string[] = [];
+      const p = play(hosts, [["h1"], ["h2"], ["h3"]], [step(0, { type: "reload", healthyTimeoutMs: 1000 })], { canary: { hosts: ["h1"], promote: "pause" } });
+      const done = new Map(started ? [["h1", doneHost("h1")], ["h2", doneHost("h2")]] : [["h1", doneHost("h1")]]);
+      const resume = [{ done, progress: new Map(), failures: 0, batchEnded: new Map() }];
+      const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [p] }, { check: false, promote: async (t) => (asked.push(t), true), resume });
+      expect(fakes.h1!.log).toEqual([]);
+      expect(asked).toHaveLength(started ? 0 : 1);
+      expect(doc.plays[0]!.stages![0]).toMatchObject({ outcome: "promoted", detail: started ? "promoted by the run this resume continues (a later batch had started)" : expect.stringMatching(/promoted by the operator/) });
+      expect(fakes.h3!.log.length).toBeGreaterThan(0);
+      expect(doc.plays[0]!.batches[0]!.hosts[0]).toMatchObject({ host: "h1", stage: "canary" });
+    }
+  });
 });
