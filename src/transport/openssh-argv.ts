@@ -62,9 +62,32 @@ export function opensshOptions(t: ConnectionTarget, o: OpenSshArgvOptions): stri
   return a;
 }
 
-/** The master connection: authenticates, then goes to the background (-f) holding the ControlPath for `persistS` idle seconds at most. */
+/**
+ * The master connection: authenticates, then goes to the background (-f) holding the ControlPath for
+ * `persistS` idle seconds at most. `-v` (passed on by ssh to a ProxyJump's ssh) puts each host key ssh
+ * accepted into its log, jump hosts first: the host's identity for its resident agent's record.
+ */
 export function masterArgv(t: ConnectionTarget, o: OpenSshArgvOptions, persistS: number): string[] {
-  return [...opensshOptions(t, o), "-o", "ControlMaster=yes", "-o", `ControlPersist=${persistS}`, "-N", "-f", "--", t.host];
+  return ["-v", ...opensshOptions(t, o), "-o", "ControlMaster=yes", "-o", `ControlPersist=${persistS}`, "-N", "-f", "--", t.host];
+}
+
+/**
+ * Ask the master to forward `localSocket` (a Unix socket in the run's private directory) to
+ * `remoteSocket` on the host (sshd's direct-streamlocal, as the login user): how the resident agent is
+ * reached. ssh's -L splits at ':', so a path holding one (or white space) is refused (undefined).
+ */
+export function forwardArgv(t: ConnectionTarget, o: OpenSshArgvOptions, localSocket: string, remoteSocket: string): string[] | undefined {
+  if (/[:\s]/.test(localSocket + remoteSocket)) return undefined;
+  return [...opensshOptions(t, o), "-O", "forward", "-L", `${localSocket}:${remoteSocket}`, "--", t.host];
+}
+
+/**
+ * The SHA256 fingerprints of the host keys ssh accepted, in the order it met them (jump hosts, then
+ * the host), from its `-v` log ("Server host key: TYPE FP", or "Server host certificate: TYPE FP, ..."
+ * whose fingerprint is the certified key's own, as the ssh2 transport's).
+ */
+export function hostKeysFromLog(log: string): string[] {
+  return [...log.matchAll(/^debug1: Server host (?:key|certificate): \S+ (SHA256:[A-Za-z0-9+/]+)/gm)].map((m) => m[1]!);
 }
 
 /** One command through the master: no terminal, no escape character (the agent's bytes pass as they are), `command` run by the login shell as ssh2's exec runs it. */
@@ -82,7 +105,7 @@ function sshSays(stderr: string): string {
   const lines = stderr
     .split(/\r?\n/)
     .map((l) => l.trim())
-    .filter((l) => l && !/^@+$/.test(l) && !/^debug\d?:/.test(l));
+    .filter((l) => l && !/^@+$/.test(l) && !/^debug\d?:/.test(l) && !/^OpenSSH_\S+ /.test(l));
   return lines.join(" ").replace(/\s+/g, " ").slice(0, 1500);
 }
 

@@ -6,18 +6,23 @@
 // nothing behind for long, `ssh -O exit` at the end); every exec is one more
 // `ssh` through it, its stdin/stdout/stderr standing in for ssh2's channel, so
 // the session's code (agent push, launch, verify by hash, sudo, requests) is
-// the same on both transports. No resident agent on this transport: each run
-// starts a fresh agent (streamLocal false).
+// the same on both transports. The resident agent's Unix socket is reached as
+// with ssh2, through sshd's stream-local forwarding as the login user: the master
+// forwards a socket in the private directory to it (`ssh -O forward -L`; OpenSSH
+// 9.2's `-W` takes no socket path), and the host's identity for its record is
+// the host keys ssh accepted, read from the master's `-v` log.
 import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { ClientChannel } from "ssh2";
-import { classifySshFailure, exitArgv, masterArgv, sessionArgv, type OpenSshArgvOptions } from "./openssh-argv.js";
+import { classifySshFailure, exitArgv, forwardArgv, hostKeysFromLog, masterArgv, sessionArgv, type OpenSshArgvOptions } from "./openssh-argv.js";
 import { AgentProcessError, UnreachableError } from "./errors.js";
 import { knownHostsLookupName, type UnverifiedHostKey } from "./known-hosts.js";
 import { resolveTarget, type SshConfigOptions } from "./ssh-config.js";
+import { buildCommand } from "./shell.js";
 import type { ConnectionOptions, ConnectTimings, HostConnection } from "./ssh-connection.js";
 import type { ConnectionTarget } from "../shared/connection-target.js";
 
@@ -102,13 +107,51 @@ class SshProcessChannel extends EventEmitter {
   }
 }
 
+/** ssh2's reason code for a channel nobody listens at (SSH_OPEN_CONNECT_FAILED): the session waits for a resident agent still starting. */
+const OPEN_CONNECT_FAILED = 2;
+
+/**
+ * A connection to the master's local end of a stream-local forward, dressed as the channel the
+ * session code reads ("data", "close", stderr; write, end, close). No exit status: a socket has none.
+ */
+class ForwardedSocketChannel extends EventEmitter {
+  readonly stderr = new EventEmitter();
+
+  constructor(private readonly socket: import("node:net").Socket) {
+    super();
+    socket.on("data", (d: Buffer) => this.emit("data", d));
+    socket.on("error", () => undefined); // the close that follows tells
+    socket.once("close", () => this.emit("close"));
+    // The far end is done (the agent closed): end ours too, so the master closes the channel now.
+    socket.once("end", () => socket.end());
+  }
+
+  write(data: string | Buffer): boolean {
+    return this.socket.write(data);
+  }
+
+  end(data?: string | Buffer): this {
+    if (data !== undefined) this.socket.end(data);
+    else this.socket.end();
+    return this;
+  }
+
+  signal(): void {}
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
 /** The channel type the session code is written against; SshProcessChannel provides what it uses. */
-const asChannel = (c: SshProcessChannel): ClientChannel => c as unknown as ClientChannel;
+const asChannel = (c: SshProcessChannel | ForwardedSocketChannel): ClientChannel => c as unknown as ClientChannel;
 
 /** One host through the system's ssh: a private master for the run, an ssh per exec. */
 export class OpenSshConnection implements HostConnection {
-  readonly streamLocal = false;
-  readonly hostIdentity: readonly string[] = [];
+  /** The host keys ssh accepted (jump hosts first), from the master's log; none read: no resident agent. */
+  hostIdentity: readonly string[] = [];
+  /** The local end of each remote socket forwarded so far. */
+  private readonly forwards = new Map<string, Promise<string>>();
   timings: ConnectTimings = { connectMs: 0, authMs: 0 };
   unverifiedHostKey: UnverifiedHostKey | undefined;
   private closed = false;
@@ -119,6 +162,11 @@ export class OpenSshConnection implements HostConnection {
     private readonly argvOptions: OpenSshArgvOptions,
     private readonly logPath: string,
   ) {}
+
+  /** A resident agent is used only on a host whose identity ssh's log gave. */
+  get streamLocal(): boolean {
+    return this.hostIdentity.length > 0;
+  }
 
   get channelTimeoutMs(): number {
     return this.argvOptions.connectTimeoutMs;
@@ -134,8 +182,45 @@ export class OpenSshConnection implements HostConnection {
     return Promise.resolve(onOpen(asChannel(new SshProcessChannel(sessionArgv(this.target, this.argvOptions, command), () => this.isOpen))));
   }
 
-  openStreamLocal(socketPath: string): Promise<ClientChannel> {
-    return Promise.reject(new AgentProcessError(this.target.name, `cannot reach ${socketPath} on ${this.target.name}: the openssh transport keeps no resident agent`));
+  /**
+   * A stream to the Unix socket `socketPath` on the host, through the master's forward of a socket
+   * in this process's private directory (0700: no other local user can connect to it). A socket that
+   * is not there yet rejects as ssh2's "connect failed" does (the session may wait for it): ssh
+   * reports a failed forward only by closing the local connection, so the login user's shell is
+   * asked first (`test -S`, one more ssh through the master, no process started on the host).
+   */
+  async openStreamLocal(socketPath: string): Promise<ClientChannel> {
+    const host = this.target.name;
+    const fail = (why: string, reason?: number) =>
+      new AgentProcessError(host, `cannot reach ${socketPath} on ${host}: ${why}`, reason === undefined ? undefined : { cause: { reason } });
+    if (!this.isOpen) throw new UnreachableError(host, `connection to ${host} is closed (its ssh master is gone)`);
+    const probe = await this.run(sessionArgv(this.target, this.argvOptions, buildCommand(["test", "-S", socketPath])));
+    if (probe !== 0) throw fail(probe === 1 ? "no socket there" : `ssh exited with status ${probe}`, probe === 1 ? OPEN_CONNECT_FAILED : undefined);
+    const local = await this.forwardTo(socketPath);
+    if (!local) throw fail("ssh would not forward it");
+    return await new Promise<ClientChannel>((resolve, reject) => {
+      const socket = createConnection(local);
+      socket.once("connect", () => resolve(asChannel(new ForwardedSocketChannel(socket))));
+      socket.once("error", (e) => reject(fail(e.message)));
+    });
+  }
+
+  /** The local socket the master forwards to `socketPath` (asked for once per path); undefined when ssh refused. */
+  private forwardTo(socketPath: string): Promise<string | undefined> {
+    let f = this.forwards.get(socketPath);
+    if (!f) {
+      const local = `${this.argvOptions.controlPath}.f${this.forwards.size}`;
+      const argv = forwardArgv(this.target, this.argvOptions, local, socketPath);
+      f = argv ? this.run(argv).then((code) => (code === 0 ? local : "")) : Promise.resolve("");
+      this.forwards.set(socketPath, f);
+    }
+    return f.then((l) => l || undefined);
+  }
+
+  /** One more ssh through the master, to its end: its exit status (null: it could not run or timed out). */
+  private async run(argv: string[]): Promise<number | null> {
+    const r = await runSsh(argv, this.channelTimeoutMs);
+    return r.timedOut ? null : r.code;
   }
 
   async close(): Promise<void> {
@@ -226,6 +311,7 @@ export async function openOpenSshConnection(target: ConnectionTarget, o: Connect
   }
   const log = readFileSync(logPath, "utf8");
   const conn = new OpenSshConnection(target, settings, argvOptions, logPath);
+  conn.hostIdentity = hostKeysFromLog(log);
   if (r.code !== 0 || !existsSync(argvOptions.controlPath)) {
     await conn.close();
     if (r.timedOut) throw new UnreachableError(target.name, `timed out after ${deadlineMs / 1000} s connecting to ${where} (ssh)`);

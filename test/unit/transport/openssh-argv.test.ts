@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { classifySshFailure, configValue, exitArgv, masterArgv, opensshOptions, sessionArgv, type OpenSshArgvOptions } from "../../../src/transport/openssh-argv.js";
+import { classifySshFailure, configValue, exitArgv, forwardArgv, hostKeysFromLog, masterArgv, opensshOptions, sessionArgv, type OpenSshArgvOptions } from "../../../src/transport/openssh-argv.js";
 import { unverifiedFromLog } from "../../../src/transport/openssh-connection.js";
 import { AuthError, HostKeyError, TransportConfigError, UnreachableError } from "../../../src/transport/errors.js";
 import { buildCommand } from "../../../src/transport/shell.js";
@@ -161,5 +161,36 @@ describe("ssh's failures in the ssh2 transport's kinds", () => {
     expect(unverifiedFromLog(changed)).toEqual({ presented: "changed", keyType: "ssh-ed25519", fingerprint: "SHA256:Abc/def+123" });
     expect(unverifiedFromLog("Warning: Permanently added '[127.0.0.1]:2201' (ECDSA) to the list of known hosts.\n")).toEqual({ presented: "unknown", keyType: "ECDSA", fingerprint: "?" });
     expect(unverifiedFromLog("")).toBeUndefined();
+  });
+});
+
+describe("the resident agent through the master", () => {
+  const t: ConnectionTarget = { name: "mx1", host: "mx1.example.net" };
+  const base2: OpenSshArgvOptions = { controlPath: "/tmp/pf/m1", connectTimeoutMs: 10_000 };
+
+  it("the host's identity is the host keys ssh -v accepted, jump hosts first (a certificate by its key's fingerprint)", () => {
+    const log = [
+      "OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19 27 Jan 2026",
+      "debug1: Server host key: ssh-ed25519 SHA256:jumpJUMPjump0123456789abcdefABCDEF+/xyzXYZ0",
+      "debug1: Host 'bastion' is known and matches the ED25519 host key.",
+      "debug1: Server host certificate: ssh-ed25519-cert-v01@openssh.com SHA256:ejcMExfMIxJClcGVNlQcBv/nHsbd/Wg2bFgDplcXpS8, serial 0 ID \"mta01\" CA ssh-ed25519 SHA256:p+Aa valid forever",
+      "Authenticated to mx1 ([10.0.0.1]:22) using \"publickey\".",
+    ].join("\n");
+    expect(hostKeysFromLog(log)).toEqual(["SHA256:jumpJUMPjump0123456789abcdefABCDEF+/xyzXYZ0", "SHA256:ejcMExfMIxJClcGVNlQcBv/nHsbd/Wg2bFgDplcXpS8"]);
+    expect(hostKeysFromLog("Authenticated to mx1\n")).toEqual([]);
+    expect(masterArgv(t, base2, 60)[0]).toBe("-v");
+  });
+
+  it("the forward of the agent's socket goes through the master (-O forward -L local:remote); a path ssh would split is refused", () => {
+    const argv = forwardArgv(t, base2, "/tmp/pf/m1.f0", "/run/postfleet/resident-0-as-0.sock")!;
+    expect(argv.slice(-6)).toEqual(["-O", "forward", "-L", "/tmp/pf/m1.f0:/run/postfleet/resident-0-as-0.sock", "--", "mx1.example.net"]);
+    expect(argv).toContain("ControlPath=/tmp/pf/m1");
+    expect(forwardArgv(t, base2, "/tmp/pf/m1.f0", "/home/a:b/.cache/postfleet/resident-1-as-1.sock")).toBeUndefined();
+    expect(forwardArgv(t, base2, "/tmp/pf/m1.f0", "/home/a b/x.sock")).toBeUndefined();
+  });
+
+  it("ssh -v's version banner stays out of the messages", () => {
+    const e = classifySshFailure("mx1", "mx1 (root@10.0.0.1:22)", "OpenSSH_9.2p1 Debian-2+deb12u6, OpenSSL 3.0.19 27 Jan 2026\ndebug1: Connecting to 10.0.0.1\nroot@10.0.0.1: Permission denied (publickey).\n", 10_000);
+    expect(e.message).toBe("authentication failed for mx1 (root@10.0.0.1:22); ssh: root@10.0.0.1: Permission denied (publickey).");
   });
 });
