@@ -12,6 +12,7 @@
 //   --sim-workers N    case sim: worker processes serving the simulated hosts (default 3)
 //   --sim-timeout S    case sim: the controller's -T, SSH connect timeout (default 30)
 //   --sim-state DIR    case sim: XDG_STATE_HOME for the runs' journals (default on /dev/shm)
+//   --sim-profile 0    case sim: no CPU profile at the largest fleet
 // Every command runs under /usr/bin/time: wall time, CPU seconds of the
 // controller's process tree (the tool and its ssh children; the hosts are
 // containers, not children) and the largest resident set among them.
@@ -38,6 +39,7 @@ const { values: opt } = parseArgs({
     "sim-workers": { type: "string", default: "3" },
     "sim-timeout": { type: "string", default: "30" },
     "sim-state": { type: "string" },
+    "sim-profile": { type: "string", default: "1" },
   },
 });
 const ROOT = resolve(import.meta.dirname, "..");
@@ -473,6 +475,7 @@ async function main(): Promise<void> {
       commands: opt["sim-commands"]!.split(","),
       workers: Number(opt["sim-workers"]),
       connectTimeoutS: Number(opt["sim-timeout"]),
+      profile: opt["sim-profile"] !== "0",
       ...(opt["sim-state"] ? { stateDir: resolve(opt["sim-state"]) } : {}),
       cli: CLI,
       agent: join(PRIVATE, "agent.cjs"),

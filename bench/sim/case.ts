@@ -48,6 +48,8 @@ export interface SimCaseOptions {
   forks: number[];
   commands: string[];
   workers: number;
+  /** A CPU profile of the first command at the largest fleet (default true). */
+  profile?: boolean;
   /** XDG_STATE_HOME of the runs (their journals); default a directory on /dev/shm. */
   stateDir?: string;
   /** -T: the SSH connect timeout (s); a starved controller finishes handshakes late. */
@@ -192,7 +194,7 @@ export async function runSimCase(o: SimCaseOptions): Promise<SimResults> {
           o.onProgress?.(results);
         }
       }
-      if (size === sizes[sizes.length - 1]) {
+      if (o.profile !== false && size === sizes[sizes.length - 1]) {
         const forks = Math.max(...o.forks);
         for (const c of o.commands.slice(0, 1)) {
           const profDir = join(o.workDir, "cpu-prof");
