@@ -6,6 +6,7 @@ import { hideBin } from "yargs/helpers";
 import { EXIT } from "../orchestrator/run-document.js";
 import { COMMANDS } from "./command-list.js";
 import { normalizeArgv } from "./options.js";
+import { postfleetVersion } from "./recording.js";
 
 const commands = COMMANDS;
 const words = commands.map((c) => String(c.command).split(" ")[0]!);
@@ -28,7 +29,8 @@ try {
     })
     .help()
     .alias("h", "help")
-    .version()
+    // Ours, not a guess: yargs looks for package.json from its own files, which are inside our bundle.
+    .version(postfleetVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .parseAsync();
 } catch (err) {
