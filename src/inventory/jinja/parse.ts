@@ -399,9 +399,19 @@ function callee(n: Node): string {
   return "...";
 }
 
+// Parsed expressions, shared by every host (an inventory evaluates the same few texts many times).
+const parsed = new Map<string, Node>();
+
 /** Parse one Jinja2 expression (the text between `{{` and `}}`). */
 export function parseExpression(src: string, rawStrings = false): Node {
-  return new Parser(lex(src, rawStrings)).top();
+  const key = `${rawStrings ? "r" : "e"}${src}`;
+  let n = parsed.get(key);
+  if (!n) {
+    n = new Parser(lex(src, rawStrings)).top();
+    if (parsed.size > 10_000) parsed.clear();
+    parsed.set(key, n);
+  }
+  return n;
 }
 
 export type TemplatePart = string | { expr: Node; src: string };
