@@ -70,6 +70,8 @@ export interface HostTimings {
   uploaded?: boolean;
   /** True when the run reached a resident agent (agentMs is then the attach: no Node.js start). */
   resident?: boolean;
+  /** A fresh agent: whether V8's code cache compiled its bundle ("used"), or why not (agent-launch.ts CodeCacheState). */
+  codeCache?: "used" | "missing" | "rejected" | "off";
   /** Each agent request, in the order they ended. */
   requests: RequestTiming[];
 }
@@ -78,7 +80,7 @@ export interface HostTimings {
 export function formatTimings(t: HostTimings): string {
   const parts = [`connect ${t.connectMs} ms`, `auth ${t.authMs} ms`];
   if (t.agentMs !== undefined) parts.push(`agent ${t.agentMs} ms${t.uploaded ? " (uploaded)" : t.resident ? " (resident)" : ""}`);
-  if (t.helloMs !== undefined) parts.push(`hello ${t.helloMs} ms`);
+  if (t.helloMs !== undefined) parts.push(`hello ${t.helloMs} ms${t.codeCache ? ` (code cache ${t.codeCache})` : ""}`);
   const reqs = t.requests.length ? `; requests: ${t.requests.map((r) => `${r.op} ${r.ms} ms`).join(", ")}` : "";
   return `${parts.join(", ")}${reqs}`;
 }
@@ -153,7 +155,7 @@ function becomeOf(t: ConnectionTarget): BecomeOptions {
 class SshHostSession implements HostSession {
   private nodeInfo: NodeInfo | undefined;
   agentOnHost: AgentOnHost | undefined;
-  private agentPhase: { agentMs: number; helloMs: number; uploaded: boolean; resident?: boolean } | undefined;
+  private agentPhase: { agentMs: number; helloMs: number; uploaded: boolean; resident?: boolean; codeCache?: HostTimings["codeCache"] } | undefined;
   private clients: AgentClient[] = [];
 
   constructor(
@@ -328,7 +330,8 @@ class SshHostSession implements HostSession {
       try {
         const { client, verified, verifiedAt } = await this.launch(bundle, o);
         const now = performance.now();
-        this.agentPhase = { agentMs: Math.round(verifiedAt - started), helloMs: Math.round(now - verifiedAt), uploaded };
+        const codeCache = client.hello.codeCache;
+        this.agentPhase = { agentMs: Math.round(verifiedAt - started), helloMs: Math.round(now - verifiedAt), uploaded, ...(codeCache ? { codeCache } : {}) };
         this.agentOnHost = { remotePath: verified.path, sha256: bundle.sha256, uploaded, replaced, node: { path: verified.nodePath, version: verified.node } };
         this.clients.push(client);
         return client;
