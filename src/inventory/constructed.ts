@@ -137,7 +137,8 @@ export function applyConstructed(data: LoadedData, file: string, ctx: Constructe
     let ev = evaluator(hostVars(h));
     for (const [name, expr] of Object.entries(compose)) {
       const where = at(compose, name);
-      const r = attempt(where, () => `could not set ${name} for host ${h.name}`, () => ({ v: ev.compose(pyStr(expr)) }));
+      ev.usedUnsafe = false;
+      const r = attempt(where, () => `could not set ${name} for host ${h.name}`, () => ({ v: ev.keep(ev.compose(pyStr(expr))) }));
       if (r) inv.setHostVar(h, name, r.v, where);
     }
     ev = evaluator(hostVars(h));

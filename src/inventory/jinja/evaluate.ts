@@ -61,6 +61,13 @@ function finalize(v: unknown): unknown {
   return v === null ? "" : v;
 }
 
+function hasUnsafe(v: unknown): boolean {
+  if (v instanceof UnsafeText) return true;
+  if (Array.isArray(v)) return v.some(hasUnsafe);
+  if (isDict(v) && !(v instanceof VaultedString)) return Object.values(v).some(hasUnsafe);
+  return false;
+}
+
 /** Python's truth value (an undefined value fails, as StrictUndefined does). */
 export function truthy(v: unknown): boolean {
   if (v instanceof Undef) failUndef(v);
@@ -441,8 +448,9 @@ export class Evaluator {
 
   /** A variable as Jinja2 sees it in Ansible: templated (AnsibleJ2Vars), undefined when missing. */
   variable(name: string): unknown {
-    if (this.cache.has(name)) return this.cache.get(name);
     const found = this.scope.lookup(name);
+    if (found && hasUnsafe(found.value)) this.usedUnsafe = true;
+    if (this.cache.has(name)) return this.cache.get(name);
     if (!found) return new Undef(`'${name}' is undefined`);
     if (this.active.includes(name)) throw new JinjaError(`recursive loop detected in template string: ${[...this.active, name].join(" -> ")}`);
     this.active.push(name);
@@ -459,6 +467,9 @@ export class Evaluator {
     this.cache.set(name, v);
     return v;
   }
+
+  /** Whether an `!unsafe` value was used (Ansible then marks the result unsafe: never templated again). */
+  usedUnsafe = false;
 
   /** Templar.template on a value: strings with `{{ }}` rendered, lists and mappings item by item. */
   templateValue(v: unknown): unknown {
@@ -495,6 +506,13 @@ export class Evaluator {
   /** `{{ expression }}` as Ansible's constructed plugin composes it (_compose). */
   compose(expression: string): unknown {
     return this.renderString(`{{${expression}}}`);
+  }
+
+  /** A composed value to keep: its strings stay `!unsafe` when an unsafe value went into it (Ansible's wrap_var). */
+  keep(v: unknown): unknown {
+    if (!this.usedUnsafe) return v;
+    const wrap = (x: unknown): unknown => (typeof x === "string" ? new UnsafeText(x) : Array.isArray(x) ? x.map(wrap) : isDict(x) ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, wrap(y)])) : x);
+    return wrap(v);
   }
 
   /** `{% if condition %}`: the condition's truth. */
