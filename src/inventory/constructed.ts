@@ -46,6 +46,8 @@ export interface ConstructedContext {
   secrets: VaultSecret[];
   /** Sources parsed before this one (Ansible's processed_sources): their group_vars/ and host_vars/ with use_vars_plugins. */
   processed: readonly string[];
+  /** Extra variables (-e): seen by compose and keyed_groups keys with use_extra_vars (highest precedence), as in Ansible. */
+  extraVars?: Record<string, unknown>;
 }
 
 export function applyConstructed(data: LoadedData, file: string, ctx: ConstructedContext): void {
@@ -67,6 +69,8 @@ export function applyConstructed(data: LoadedData, file: string, ctx: Constructe
   };
   const strict = config["strict"] === undefined ? false : boolOption(config["strict"]);
   const useVarsPlugins = config["use_vars_plugins"] === undefined ? false : boolOption(config["use_vars_plugins"]);
+  const useExtraVars = config["use_extra_vars"] === undefined ? false : boolOption(config["use_extra_vars"]);
+  const extra = useExtraVars ? (ctx.extraVars ?? {}) : {};
   const leadingSeparator = config["leading_separator"] === undefined ? true : boolOption(config["leading_separator"]);
   const compose = option("compose", "dict") as Dict;
   const groups = option("groups", "dict") as Dict;
@@ -134,19 +138,22 @@ export function applyConstructed(data: LoadedData, file: string, ctx: Constructe
 
   for (const h of [...inv.hosts.values()]) {
     // compose: every expression sees the variables as they were before this step.
-    let ev = evaluator(hostVars(h));
+    // _compose (compose, keyed_groups keys, then parent_group) sees the extra variables; groups' conditions do not.
+    let ev = evaluator({ ...hostVars(h), ...extra });
     for (const [name, expr] of Object.entries(compose)) {
       const where = at(compose, name);
       ev.usedUnsafe = false;
       const r = attempt(where, () => `could not set ${name} for host ${h.name}`, () => ({ v: ev.keep(ev.compose(pyStr(expr))) }));
       if (r) inv.setHostVar(h, name, r.v, where);
     }
-    ev = evaluator(hostVars(h));
+    const vars = hostVars(h);
+    ev = evaluator(vars);
     for (const [name, cond] of Object.entries(groups)) {
       const where = at(groups, name);
       const ok = attempt(where, () => `could not add host ${h.name} to group ${name}`, () => ev.condition(pyStr(cond)));
       if (ok) inv.addHost(h.name, where, addGroup(name, where));
     }
+    if (keyed.length) ev = evaluator({ ...vars, ...extra });
     keyed.forEach((entry, idx) => {
       const where: Origin = { file, ...(data.lines.get(entry as object) ?? data.lines.get(keyed) ? { line: (data.lines.get(entry as object) ?? data.lines.get(keyed))! } : {}) };
       if (!isDict(entry)) {

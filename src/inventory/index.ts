@@ -52,6 +52,8 @@ export interface LoadOptions {
   limits?: Partial<InventoryLimits>;
   /** How to ask for a vault password (default: the terminal, without echo). */
   prompt?: PasswordPrompt;
+  /** Extra variables (-e): a constructed source with use_extra_vars sees them in compose and keyed_groups keys. */
+  extraVars?: Record<string, unknown>;
 }
 
 export interface Inventory {
@@ -83,7 +85,7 @@ export async function loadInventory(o: LoadOptions): Promise<AnsibleInventory> {
   const processed: string[] = [];
   for (const s of abs) {
     o.verbose?.(`reading inventory source ${s}`);
-    await parseSource(s, { inv, secrets, processed, ...(o.scriptTimeoutMs ? { scriptTimeoutMs: o.scriptTimeoutMs } : {}), ...(o.verbose ? { verbose: o.verbose } : {}) });
+    await parseSource(s, { inv, secrets, processed, ...(o.extraVars ? { extraVars: o.extraVars } : {}), ...(o.scriptTimeoutMs ? { scriptTimeoutMs: o.scriptTimeoutMs } : {}), ...(o.verbose ? { verbose: o.verbose } : {}) });
   }
   inv.reconcile();
   for (const name of inv.groups.keys()) if (inv.hosts.has(name)) warn(`Found both group and host with same name: ${name}`);

@@ -51,6 +51,8 @@ export interface SourceContext {
   verbose?: (msg: string) => void;
   /** Sources parsed so far, in order (Ansible's processed_sources; the constructed plugin reads their vars files). */
   processed?: string[];
+  /** Extra variables (-e), for a constructed source with use_extra_vars. */
+  extraVars?: Record<string, unknown>;
 }
 
 function isExecutableScript(path: string): boolean {
@@ -105,7 +107,7 @@ function parseFile(path: string, ctx: SourceContext): void {
         // Ansible's auto plugin: a .yml/.yaml file naming an inventory plugin.
         if ((ext === ".yml" || ext === ".yaml") && typeof plugin === "string" && CONSTRUCTED_NAMES.includes(plugin)) {
           ctx.verbose?.(`${path}: constructed plugin`);
-          applyConstructed(data, path, { inv: ctx.inv, secrets: ctx.secrets, processed: ctx.processed ?? [] });
+          applyConstructed(data, path, { inv: ctx.inv, secrets: ctx.secrets, processed: ctx.processed ?? [], extraVars: ctx.extraVars ?? {} });
           return;
         }
         parseYamlInventory(data, path, ctx.inv);

@@ -7,11 +7,11 @@
 // Python process (ansible_inventory_runs.py); postfleet's run in-process,
 // plus a few runs of the CLI.
 import { beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { InventoryError, loadInventory, renderInventory } from "../../src/inventory/index.js";
-import { ANSIBLE_ENV, CORPUS, postfleet, run } from "./ansible.js";
+import { ANSIBLE_ENV, canonical, CORPUS, postfleet, run } from "./ansible.js";
 
 const DIR = join(CORPUS, "constructed");
 
@@ -96,6 +96,27 @@ it("the corpus has cases where Ansible fails, and cases where it does not", () =
   const failing = CASES.filter((c) => ansibleFailure(ansibleOut.get(`${c.name}\0--list`)!.stderr));
   expect(failing.length).toBeGreaterThanOrEqual(8);
   expect(CASES.length - failing.length).toBeGreaterThanOrEqual(30);
+});
+
+it("use_extra_vars: compose and keyed_groups see -e values (highest precedence), groups' conditions do not", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "postfleet-constructed-extra-"));
+  writeFileSync(join(dir, "a.yml"), "all:\n  hosts:\n    h1: {a: 1}\n    h2: {}\n");
+  writeFileSync(
+    join(dir, "b.yml"),
+    'plugin: constructed\nuse_extra_vars: true\ncompose:\n  x: site ~ "-" ~ inventory_hostname\n  b: a | default(0)\ngroups:\n  g_site: site is defined\nkeyed_groups:\n  - key: site\n    prefix: s\n    parent_group: "p_{{ site }}"\n',
+  );
+  const a = await run("ansible-inventory", ["-i", "a.yml", "-i", "b.yml", "-e", "site=fra", "-e", "a=5", "--list"], { cwd: dir, env: ANSIBLE_ENV });
+  expect(a.code, a.stderr).toBe(0);
+  const theirs = JSON.parse(a.stdout) as Record<string, unknown> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+  const inv = await loadInventory({ sources: ["a.yml", "b.yml"], cwd: dir, warn: () => {}, ansibleConfig: null, extraVars: { site: "fra", a: "5" } });
+  const ours = inv.list() as typeof theirs;
+  // ansible-inventory also lists the -e values among every host's variables; the groups and composed values are compared.
+  const groups = (l: typeof theirs) => canonical(Object.fromEntries(Object.entries(l).filter(([k]) => k !== "_meta")));
+  expect(groups(ours)).toBe(groups(theirs));
+  expect(theirs["g_site"]).toBeUndefined();
+  for (const h of ["h1", "h2"]) {
+    for (const v of ["x", "b"]) expect(ours._meta.hostvars[h]![v], `${h} ${v}`).toBe(theirs._meta.hostvars[h]![v]);
+  }
 });
 
 describe("the command line", () => {
