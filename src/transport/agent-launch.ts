@@ -124,6 +124,7 @@ function codeCache(d){
     try{fd=fs.openSync(r.file,C.O_RDONLY|C.O_NOFOLLOW|C.O_NONBLOCK);}catch(e){
       if(e.code==="ENOENT")return r;
       if(e.code==="ELOOP"){r.state="rejected";r.reason="a symlink";return r;}
+      if(e.code==="EACCES"){r.state="rejected";r.reason="not readable by the agent's user";return r;}
       throw e;
     }
     try{
