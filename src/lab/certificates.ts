@@ -89,11 +89,11 @@ async function reloadSshd(host: CertifiableHost, cert: string): Promise<void> {
   const r = await host.exec('kill -HUP "$(cat /run/sshd.pid 2>/dev/null || echo 1)"');
   if (r.exitCode !== 0) throw new Error(`${host.name}: cannot reload sshd: ${r.stderr.trim()}`);
   const blob = cert.split(/\s+/)[1]!;
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000; // a loaded machine restarts sshd slowly
   for (;;) {
     const scan = await run("ssh-keyscan", ["-c", "-T", "2", "-t", "ed25519", "-p", String(host.port), host.address]).catch(() => ({ stdout: "" }));
     if (scan.stdout.includes(blob)) return;
-    if (Date.now() > deadline) throw new Error(`${host.name}: sshd does not present its new host certificate 15 s after its reload`);
+    if (Date.now() > deadline) throw new Error(`${host.name}: sshd does not present its new host certificate 60 s after its reload`);
     await new Promise((res) => setTimeout(res, 100));
   }
 }

@@ -284,7 +284,8 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
       req.hostLabel,
       `${ca.file}:${ca.line}: only an @cert-authority line vouches for ${lookup}, and postfleet's SSH library (ssh2) cannot ` +
         `negotiate certificate host keys (*-cert-v01@openssh.com), so the host showed its plain key (${presentedType} ${fp}), ` +
-        `which no known_hosts line lists; add the host's own key for ${lookup} to ${req.file ?? "a known_hosts file"}`,
+        `which no known_hosts line lists; add the host's own key for ${lookup} to ${req.file ?? "a known_hosts file"}, ` +
+        `or use the openssh transport (postfleet_transport: openssh, or --transport openssh), which checks the certificate`,
       "unsupported",
     );
   }

@@ -47,6 +47,8 @@ export interface ObtainedConfig {
   port?: Obtained<number>;
   /** IdentityFile entries in order, duplicates dropped as OpenSSH does (same path and scope). */
   identityFiles: ObtainedIdentityFile[];
+  /** CertificateFile entries in order (ssh2 cannot present them: named when authentication fails). */
+  certificateFiles?: Obtained<string>[];
   /**
    * ProxyJump and ProxyCommand share one slot in OpenSSH: whichever comes first blocks the other.
    * A jump's spec is "none" or the chain as `ssh -G` prints it.
@@ -132,6 +134,7 @@ const INTERPRETED = new Set([
   "user",
   "port",
   "identityfile",
+  "certificatefile",
   "proxyjump",
   "proxycommand",
   "connecttimeout",
@@ -416,6 +419,7 @@ const KEYWORD_NAMES: Record<string, string> = {
   proxyjump: "ProxyJump",
   proxycommand: "ProxyCommand",
   identityfile: "IdentityFile",
+  certificatefile: "CertificateFile",
   userknownhostsfile: "UserKnownHostsFile",
   stricthostkeychecking: "StrictHostKeyChecking",
   connecttimeout: "ConnectTimeout",
@@ -723,6 +727,7 @@ class Pass {
       case "hostname":
       case "user":
       case "identityfile":
+      case "certificatefile":
       case "hostkeyalias":
       case "revokedhostkeys":
         value = single();
@@ -797,6 +802,9 @@ class Pass {
         if (!c.identityFiles.some((f) => f.scope === scope && f.value === value)) c.identityFiles.push({ value: value!, at, scope });
         break;
       }
+      case "certificatefile":
+        if (!c.certificateFiles?.some((f) => f.value === value)) (c.certificateFiles ??= []).push({ value: value!, at });
+        break;
       case "connecttimeout":
         if (!c.connectTimeout && value !== "none") c.connectTimeout = { value: parseTimeSpec(value!), at };
         break;

@@ -35,6 +35,8 @@ export interface HopSettings {
   identityFiles: string[];
   /** True when identityFiles came from the inventory (then the default keys are not tried). */
   explicitIdentityFiles: boolean;
+  /** CertificateFile, expanded as IdentityFile (ssh presents them; ssh2 cannot: named when authentication fails). */
+  certificateFiles?: string[];
   /** Jump hosts in `ssh -J` syntax, or undefined. */
   proxyJump: string | undefined;
   connectTimeoutMs: number | undefined;
@@ -139,6 +141,7 @@ export function resolveHop(
   const identityFiles = explicit
     ? given.identityFiles!.map((f) => expandPathAt(f, "ansible_ssh_private_key_file", `host ${given.host}`, given.host, full))
     : c.identityFiles.map((f) => expandPathAt(f.value, "IdentityFile", at(f.at), given.host, full));
+  const certificateFiles = (c.certificateFiles ?? []).map((f) => expandPathAt(f.value, "CertificateFile", at(f.at), given.host, full));
   const cfgJump = c.proxy?.value.kind === "jump" ? c.proxy.value.spec : undefined;
   // "none" (inventory or file) means no jump host, as for ssh -J none; an inventory's none still hides the file's.
   const jump = given.proxyJump ?? cfgJump;
@@ -158,6 +161,7 @@ export function resolveHop(
     user,
     identityFiles,
     explicitIdentityFiles: explicit,
+    ...(certificateFiles.length ? { certificateFiles } : {}),
     proxyJump,
     connectTimeoutMs,
     knownHostsFiles,

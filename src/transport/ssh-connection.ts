@@ -391,7 +391,8 @@ function certificateNote(certificates: string[]): string {
   return (
     `; not presented: the user certificate${certificates.length > 1 ? "s" : ""} ${certificates.join(", ")} (ssh would offer ` +
     `${certificates.length > 1 ? "them" : "it"}; postfleet's SSH library, ssh2, cannot sign with a certificate), so authorise the key ` +
-    `itself on the host (authorized_keys) for postfleet`
+    `itself on the host (authorized_keys) for postfleet, or use the openssh transport (postfleet_transport: openssh, or ` +
+    `--transport openssh), which presents it`
   );
 }
 
@@ -428,6 +429,8 @@ async function authMethods(hop: Hop, target: ConnectionTarget, o: ConnectionOpti
       offer(f, { type: "publickey", username, key: loaded.key });
     }
   }
+  // CertificateFile from ssh_config: ssh would offer these too.
+  for (const f of hop.settings.certificateFiles ?? []) if (existsSync(f) && !certificates.includes(f)) certificates.push(f);
   return { methods, tried, certificates };
 }
 

@@ -96,6 +96,7 @@ describe("lab certificates", () => {
     );
     expect(err).toBeInstanceOf(HostKeyError);
     expect((err as Error).message).toMatch(/only an @cert-authority line vouches for .*\(ssh2\) cannot negotiate certificate host keys/);
+    expect((err as Error).message).toMatch(/or use the openssh transport \(postfleet_transport: openssh, or --transport openssh\), which checks the certificate$/);
   });
 
   it("an expired and a wrong-principal host certificate: ssh refuses both, postfleet refuses both with the reason", async () => {
@@ -141,5 +142,6 @@ describe("lab certificates", () => {
       `tried: key ${lab.privateKeyPath}; not presented: the user certificate ${lab.privateKeyPath}-cert.pub (ssh would offer it; ` +
         `postfleet's SSH library, ssh2, cannot sign with a certificate)`,
     );
+    expect((err as Error).message).toMatch(/or use the openssh transport \(postfleet_transport: openssh, or --transport openssh\), which presents it$/);
   });
 });

@@ -9,8 +9,14 @@
 //    ping, postmulti -l and a one-instance restart playbook give the same statuses
 //    and documents of the same shape through ssh2 and openssh;
 //  - host key checking off with a changed key: the same warning and the same hostKey in --json;
-//  - a user certificate logs in where authorized_keys holds nothing (ssh2 cannot).
-import { readFileSync, writeFileSync } from "node:fs";
+//  - the resident agent through openssh: a run leaves one, the next run reaches it through
+//    the master's stream-local forward (timings.resident), ssh2 reaches the same one (the same
+//    host key identity), `agent stop` ends it, and a run whose agent is gone starts a fresh one;
+//  - a user certificate logs in where authorized_keys holds nothing (ssh2 cannot, and says to use openssh);
+//    so does one named by CertificateFile in ssh_config, away from its key: ssh gets it (nothing of
+//    postfleet's options hides it), ssh2 names it and the openssh transport in its refusal;
+//  - a wrong-principal host certificate is refused through openssh with ssh's reason.
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installHostCertificate } from "../../../src/lab/certificates.js";
@@ -142,6 +148,45 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     expect(b.hosts[0].hostKey).toMatchObject({ verified: false, presented: "changed", keyType: "ssh-ed25519" });
   });
 
+  it("the resident agent through openssh: the next run reaches it (and ssh2 the same one), agent stop ends it, a gone one means a fresh agent", async () => {
+    const h = lab.hosts[1]!;
+    const at = (args: string[]) => run(["-i", plainInventory, "-l", h.name, "--json", ...args]);
+    const resident = (r: CliResult) => {
+      expect(r.exitCode, `${r.stderr}${r.stdout}`).toBe(0);
+      const doc = jsonOf(r);
+      expect(doc.hosts[0].status).toBe("ok");
+      return doc.hosts[0].timings.resident === true;
+    };
+    /** The resident agents on the host (their own process name), by pid. */
+    const residents = async () =>
+      (await h.exec("ps -eo pid=,args= | grep '[p]ostfleet-agent (resident)' || true")).stdout.trim().split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/)[0]!);
+    /** The resident agent a run asked for listens (its Node.js start may outlast the run's 15 s wait on a loaded machine). */
+    const listening = async () => {
+      for (const until = Date.now() + 60_000; Date.now() < until; await new Promise((res) => setTimeout(res, 250))) {
+        if ((await h.exec("test -S /run/postfleet/resident-0-as-0.sock")).exitCode === 0) return;
+      }
+      throw new Error(`no resident agent listens on ${h.name} 60 s after the run`);
+    };
+    // None left by the tests above: agent stop through openssh, then a run that starts a fresh agent and leaves one.
+    expect((await at(["--transport", "openssh", "agent", "stop"])).exitCode).toBe(0);
+    expect(resident(await at(["--transport", "openssh", "ping"]))).toBe(false);
+    await listening();
+    expect(resident(await at(["--transport", "openssh", "ping"]))).toBe(true);
+    // ssh2 accepted the same host key: the same record, the same agent.
+    expect(resident(await at(["ping"]))).toBe(true);
+    const [pid, ...more] = await residents();
+    expect(more).toEqual([]);
+    // A record whose agent is gone (killed here): the run starts a fresh agent, which leaves a new one...
+    expect((await h.exec(["kill", pid!])).exitCode).toBe(0);
+    expect(resident(await at(["--transport", "openssh", "ping"]))).toBe(false);
+    await listening();
+    // ...which `agent stop` through openssh ends.
+    const stop = await at(["--transport", "openssh", "agent", "stop"]);
+    expect(jsonOf(stop).hosts.map((x: any) => [x.status, x.message])).toEqual([["changed", "resident agent stopped"]]);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(await residents()).toEqual([]);
+  }, 480_000);
+
   it("a user certificate logs in where authorized_keys holds nothing: openssh presents it, ssh2 cannot", async () => {
     const h = lab.hosts[0]!;
     expect((await h.exec("rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys")).exitCode).toBe(0);
@@ -150,6 +195,49 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     expect(statuses(jsonOf(openssh))).toEqual([`${h.name} ok`]);
     const ssh2 = await run(["-i", plainInventory, "-l", h.name, "ping", "--json"]);
     expect(ssh2.exitCode).toBe(2);
-    expect(jsonOf(ssh2).hosts[0].error).toMatch(/authentication failed .*not presented: the user certificate/);
+    expect(jsonOf(ssh2).hosts[0].error).toMatch(/authentication failed .*not presented: the user certificate .*or use the openssh transport/);
+  });
+
+  it("CertificateFile in ssh_config, away from the key: openssh logs in with it, ssh2 names it and the openssh transport", async () => {
+    const h = lab.hosts[0]!; // authorized_keys emptied by the test above: only the certificate logs in
+    const bare = join(lab.dir, "bare_key");
+    copyFileSync(lab.privateKeyPath, bare);
+    chmodSync(bare, 0o600);
+    const cert = join(lab.dir, "certs", "login-cert.pub");
+    mkdirSync(join(lab.dir, "certs"), { recursive: true });
+    copyFileSync(lab.certificates!.userCertificatePath, cert);
+    // ~/.ssh/config for postfleet's own reader (HOME), and the same file for ssh through -F.
+    const sshDir = join(lab.dir, "home", ".ssh");
+    mkdirSync(sshDir, { recursive: true, mode: 0o700 });
+    const config = join(sshDir, "config");
+    writeFileSync(config, `Host *\n  CertificateFile ${cert}\n  IdentityAgent none\n  GlobalKnownHostsFile /dev/null\n`, { mode: 0o600 });
+    const inventory = (extra: string) => {
+      const f = join(lab.dir, `certfile${extra ? "-openssh" : ""}.yml`);
+      writeFileSync(
+        f,
+        readFileSync(lab.inventoryPath, "utf8").replace(lab.privateKeyPath, bare).replace(/^  vars:\n/m, `  vars:\n${extra}`),
+      );
+      return f;
+    };
+    const openssh = await run(["-i", inventory(`    ansible_ssh_common_args: -F ${config}\n    postfleet_transport: openssh\n`), "-l", h.name, "--json", "ping"]);
+    expect(openssh.exitCode, openssh.stderr).toBe(0);
+    expect(statuses(jsonOf(openssh))).toEqual([`${h.name} ok`]);
+    const ssh2 = await run(["-i", inventory(""), "-l", h.name, "--json", "ping"]);
+    expect(ssh2.exitCode).toBe(2);
+    expect(jsonOf(ssh2).hosts[0].error).toMatch(
+      new RegExp(`^authentication failed .*tried: key ${bare}; not presented: the user certificate ${cert} .*or use the openssh transport`),
+    );
+  });
+
+  it("a wrong-principal host certificate is refused through openssh, with ssh's reason", async () => {
+    const h = lab.hosts[1]!;
+    try {
+      await installHostCertificate(lab.dir, lab.certificates!, h, { principals: ["mta99", "10.9.9.9"] });
+      const r = await run(["-i", caInventory, "-l", h.name, "--agent-persist", "0", "ping", "--json"]);
+      expect(r.exitCode).toBe(2);
+      expect(jsonOf(r).hosts[0].error).toMatch(/^host key of .* refused by ssh: .*Certificate invalid: name is not a listed principal.*Host key verification failed/);
+    } finally {
+      await installHostCertificate(lab.dir, lab.certificates!, h);
+    }
   });
 });
