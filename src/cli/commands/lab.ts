@@ -1,7 +1,7 @@
 // `postfleet lab up [N] | down | status`: a local fleet of real MTA hosts in
 // containers, to try postfleet before pointing it at production.
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
@@ -16,7 +16,23 @@ interface LabArgs {
   user?: string;
   systemd: boolean;
   "mail-flow": boolean;
+  certificates: boolean;
   json: boolean;
+}
+
+/**
+ * The lab's inventory through its certificates: only the @cert-authority line to check host keys,
+ * strictly, and the openssh transport (ssh2 cannot negotiate certificates). Beside inventory.yml.
+ */
+function writeCertificateInventory(lab: { dir: string; inventoryPath: string; certificates?: { knownHostsPath: string } }): string {
+  const path = join(lab.dir, "inventory-certificates.yml");
+  const plain = readFileSync(lab.inventoryPath, "utf8");
+  const vars = `    postfleet_transport: openssh\n    postfleet_host_key_checking: strict\n`;
+  const text = plain
+    .replace(/^(    postfleet_known_hosts_file: ).*$/m, `$1${lab.certificates!.knownHostsPath}`)
+    .replace(/^  vars:\n/m, `  vars:\n${vars}`);
+  writeFileSync(path, text.replace(/^# .*\n/, "# postfleet lab inventory through SSH certificates (generated)\n"), { mode: 0o600 });
+  return path;
 }
 
 export function defaultLabDir(): string {
@@ -46,9 +62,15 @@ export const labCommand: CommandModule<object, LabArgs> = {
         default: false,
         describe: "Every host carries mail: postfix-in :25 → postfix-filter 127.0.0.1:10025 → postfix-out 127.0.0.1:10026 → smtp-sink 127.0.0.1:2525",
       })
+      .option("certificates", {
+        type: "boolean",
+        default: false,
+        describe: "SSH certificates: host keys signed by a lab host CA (known_hosts holds only its @cert-authority line), the login key by a lab user CA that sshd trusts",
+      })
       .option("json", { type: "boolean", default: false, describe: "Machine-readable output" })
       .example("$0 lab up 4", "start 4 hosts and print the inventory path")
       .example("$0 lab up 2 --mail-flow", "2 hosts whose instance chain carries mail to a local sink")
+      .example("$0 lab up 2 --certificates", "2 hosts reached through SSH certificates (the openssh transport)")
       .example("$0 lab down", "remove this lab's containers, nothing else") as unknown as Argv<LabArgs>,
   handler: async (argv) => {
     const dir = resolve(argv.dir ?? defaultLabDir());
@@ -59,18 +81,45 @@ export const labCommand: CommandModule<object, LabArgs> = {
       if ((await listLabContainers(dir)).length) {
         throw new UsageError(`a lab is already up in ${dir}: 'postfleet lab status' shows it, 'postfleet lab down' removes it`);
       }
-      const lab = await startLab(count, { dir, user: argv.user, systemd: argv.systemd, mailFlow: argv["mail-flow"], namePrefix: labNamePrefix(dir), log: say });
+      const lab = await startLab(count, {
+        dir,
+        user: argv.user,
+        systemd: argv.systemd,
+        mailFlow: argv["mail-flow"],
+        certificates: argv.certificates,
+        namePrefix: labNamePrefix(dir),
+        log: say,
+      });
+      const certs = lab.certificates;
+      const certInventory = certs ? writeCertificateInventory(lab) : undefined;
       if (argv.json) {
         const hosts = lab.hosts.map(({ name, address, port, internalAddress, hostKey, containerId }) => ({
           name, address, port, internalAddress, hostKey, containerId,
         }));
-        process.stdout.write(`${JSON.stringify({ dir, inventory: lab.inventoryPath, knownHosts: lab.knownHostsPath, hosts }, null, 2)}\n`);
+        const certificates = certs && {
+          inventory: certInventory,
+          knownHosts: certs.knownHostsPath,
+          certAuthorityLine: readFileSync(certs.knownHostsPath, "utf8").trim(),
+          hostCaPublicKey: certs.hostCaPublicKey,
+          userCaPublicKey: certs.userCaPublicKey,
+          userCertificate: certs.userCertificatePath,
+        };
+        process.stdout.write(`${JSON.stringify({ dir, inventory: lab.inventoryPath, knownHosts: lab.knownHostsPath, hosts, ...(certificates ? { certificates } : {}) }, null, 2)}\n`);
         return;
       }
       process.stdout.write(
         `${lab.hosts.map((h) => `${h.name}  ${h.address}:${h.port}`).join("\n")}\n\n` +
           `inventory: ${lab.inventoryPath}\n` +
           `known_hosts (this lab's own): ${lab.knownHostsPath}\n\n` +
+          (certs && certInventory
+            ? `SSH certificates: each host presents a host certificate from the lab host CA, sshd trusts the lab user CA\n` +
+              `  known_hosts with only the CA: ${certs.knownHostsPath}\n` +
+              `    ${readFileSync(certs.knownHostsPath, "utf8").trim()}\n` +
+              `  user certificate: ${certs.userCertificatePath}\n` +
+              `  inventory through the certificates (postfleet_transport: openssh, strict): ${certInventory}\n` +
+              `    postfleet -i ${certInventory} ping\n` +
+              `    ssh -o UserKnownHostsFile=${certs.knownHostsPath} -i ${lab.privateKeyPath} -p ${lab.hosts[0]!.port} ${lab.user}@${lab.hosts[0]!.address} postmulti -l\n\n`
+            : "") +
           (argv["mail-flow"]
             ? `mail chain on every host: postfix-in :25 → postfix-filter 127.0.0.1:10025 → postfix-out 127.0.0.1:10026 → smtp-sink 127.0.0.1:2525 (log: /var/log/postfix.log)\n` +
               `a probe follows a message through it: a 'wait: {probe: true}' step on postfix-in, or 'restart: {gate: {probe: true}}'\n\n`
