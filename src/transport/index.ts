@@ -205,7 +205,7 @@ class SshHostSession implements HostSession {
     // A host whose key was not verified (checking off) may be an impostor: it gets no resident
     // agent's secret, as it gets no become password, and none is left for later runs.
     if (this.connection.unverifiedHostKey) return undefined;
-    // The openssh transport reaches no Unix socket on the host: a fresh agent each run.
+    // A connection that cannot reach the host's Unix socket (openssh when ssh's log gave no host key): a fresh agent each run.
     if (!this.connection.streamLocal) return undefined;
     // The agent keeps none under become to a third user (it would answer to the login user's sshd
     // as someone else): do not ask, rather than warn on every run.
