@@ -283,7 +283,8 @@ async function canaryVerdict(
 ): Promise<{ outcome: CanaryOutcome; detail: string }> {
   const bad = stage.filter((h) => h.status === "failed" || h.status === "unreachable");
   const others = play.batches.slice(1).flat();
-  if (bad.length) return { outcome: "failed", detail: `canary stage failed on ${bad.map((h) => h.host).join(", ")} (${bad.length} of ${plural(stage.length, "canary host")}): not promoted, the other ${plural(others.length, "host")} untouched` };
+  const untouched = others.length ? `, the other ${plural(others.length, "host")} untouched` : "";
+  if (bad.length) return { outcome: "failed", detail: `canary stage failed on ${bad.map((h) => h.host).join(", ")} (${bad.length} of ${plural(stage.length, "canary host")}): not promoted${untouched}` };
   const why = stopReason();
   if (why || stage.some((h) => h.status === "skipped" || h.incomplete)) return { outcome: "stopped", detail: `canary stage did not finish (${why ?? "stopped"}): not promoted` };
   if (!others.length) return { outcome: "passed", detail: `every canary host ended well; no other host to promote to` };
@@ -295,7 +296,7 @@ async function canaryVerdict(
   const stop = run.settings.stop;
   const answer = await Promise.race([ask, new Promise<undefined>((resolve) => stop?.addEventListener("abort", () => resolve(undefined), { once: true }))]);
   if (answer === undefined) return { outcome: "stopped", detail: `canary stage not promoted: ${INTERRUPTED} while the operator was asked` };
-  return answer ? { outcome: "promoted", detail: `${well}: promoted by the operator to the other ${plural(others.length, "host")}` } : { outcome: "aborted", detail: `canary stage not promoted: the operator aborted; the other ${plural(others.length, "host")} untouched` };
+  return answer ? { outcome: "promoted", detail: `${well}: promoted by the operator to the other ${plural(others.length, "host")}` } : { outcome: "aborted", detail: `canary stage not promoted: the operator aborted${untouched.replace(",", ";")}` };
 }
 
 /** progress_deadline of one batch: when it passes before the batch has finished, the play stops (stopReason() then gives result.stopped). */

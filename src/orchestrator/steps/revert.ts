@@ -15,6 +15,7 @@ import type { FactsResponse, InstanceFacts, RevertFile } from "../../protocol/in
 import { REVERT_FILES } from "../../protocol/index.js";
 import { matchesName, selectInstances, type StepContext } from "./step-context.js";
 import { gateAfter } from "./probe-gate.js";
+import { queueBaseline } from "./queue-gate.js";
 import { DEFAULT_HEALTHY_TIMEOUT_MS, type ExecStep } from "./step-model.js";
 import type { PendingRevert } from "../journal/revert-resume.js";
 import { stepStatusOf, type InstanceStepResult, type StepResult } from "./step-results.js";
@@ -183,14 +184,15 @@ export async function discardSnapshots(ctx: StepContext, kept: ReadonlyMap<strin
  * runs only its gate's checks, so that each instance is reloaded once after
  * the restore, not once by the revert and again by the step; a start step
  * (whose instance a reload leaves stopped), a wait, or a revert that applied
- * nothing runs the step as it is.
+ * nothing runs the step as it is. (A queue gate's growth is measured against
+ * a reading taken then, after the restore and its reload.)
  */
 export async function gateAgain(ctx: StepContext, gateStep: ExecStep, applied: readonly InstanceStepResult[], run: (s: ExecStep) => Promise<StepResult>): Promise<StepResult> {
   const a = gateStep.action;
   if (!applied.length || (a.type !== "reload" && a.type !== "restart")) return run(gateStep);
   const started = performance.now();
   const selected = selectInstances((await ctx.facts()).instances, gateStep.selector, ctx.host);
-  const rows = a.gate ? await gateAfter(ctx, applied, selected, a.gate) : [];
+  const rows = a.gate ? await gateAfter(ctx, applied, selected, a.gate, await queueBaseline(ctx, selected, a.gate.queue)) : [];
   const bad = rows.find((r) => r.status === "failed");
   return {
     index: gateStep.index,

@@ -68,6 +68,9 @@ function fakeSession(host: string, h: FakeHost, clock: { t: number[] }): RunHost
         const hop = { syslogName: body.instance, instance: body.instance, queueId: "A1", status: ok ? "sent" : "deferred", latencyMs: 1 };
         return { id: 1, op: "probe", instance: info(body.instance), ok, outcome: "delivered", messageId: "<p@x>", injectedVia: "smtp 127.0.0.1:25", hops: [hop], ...(ok ? {} : { failure: { hop: body.instance, reason: "deferred: connect to 127.0.0.1[127.0.0.1]:10025: Connection refused" } }), removed: [], logFiles: [], durationMs: 1 };
       }
+      case "queue":
+        h.log.push(`queue ${body.instance}`);
+        return { id: 1, op: "queue", instance: info(body.instance), counts: { active: 0, incoming: 0, deferred: 0, hold: 0, maildrop: 0 }, other: 0, oldestDeferredS: null, delayReasons: [], reasonsTruncated: false, badLines: 0, durationMs: 1 };
       case "revert":
         h.log.push(`revert ${body.action} ${body.instance}`);
         return { id: 1, op: "revert", instance: info(body.instance), action: body.action, files: { "main.cf": "bWFpbg==", "master.cf": "bWFzdGVy" }, sha256: { "main.cf": "m", "master.cf": "M" }, replaced: body.action === "restore" ? ["main.cf"] : [] };
@@ -315,7 +318,7 @@ describe("runPlaybook", () => {
     fakes.h1!.probes = [false, true];
     const steps = [
       step(0, { type: "postconf", settings: { main: { relayhost: "[hub]" } } }, { selector: { kind: "names", names: ["postfix-out"] }, onGateFailure: "revert" }),
-      step(1, { type: "reload", healthyTimeoutMs: 1000, gate: { probe: { instance: "postfix-in", outcome: "delivered", maxLatencyMs: 1000 } } }, { selector: { kind: "names", names: ["postfix-out"] } }),
+      step(1, { type: "reload", healthyTimeoutMs: 1000, gate: { probe: { instance: "postfix-in", outcome: "delivered", maxLatencyMs: 1000 }, queue: { maxDeferredGrowth: 0 } } }, { selector: { kind: "names", names: ["postfix-out"] } }),
     ];
     const doc = await runPlaybook(fleet(hosts, fakes, clocks), { file: "p.yml", plays: [play(hosts, [hosts], steps)] }, { check: false });
     const h = doc.plays[0]!.batches[0]!.hosts[0]!;
@@ -324,10 +327,11 @@ describe("runPlaybook", () => {
     const restored = log.indexOf("revert restore postfix-out");
     expect(restored).toBeGreaterThan(log.indexOf("probe postfix-in failed"));
     expect(log.slice(restored).filter((l) => l === "reload postfix-out")).toEqual(["reload postfix-out"]);
-    expect(log.slice(restored)).toEqual(["revert restore postfix-out", "reload postfix-out", "health postfix-out", "probe postfix-in ok", "revert discard postfix-out"]);
+    // The queue gate's growth against a reading taken after the restore's reload (the step's own reading was before the change).
+    expect(log.slice(restored)).toEqual(["revert restore postfix-out", "reload postfix-out", "health postfix-out", "queue postfix-out", "queue postfix-out", "probe postfix-in ok", "revert discard postfix-out"]);
     const revert = h.steps!.find((s) => s.type === "revert")!;
     expect(revert.status).toBe("changed");
-    expect(revert.instances.map((i) => i.action)).toEqual(["restored main.cf as before step 1 (main.cf m, master.cf M)", expect.stringMatching(/^reloaded, healthy/), expect.stringMatching(/^gate again: mail flows \(delivered\)/)]);
+    expect(revert.instances.map((i) => i.action)).toEqual(["restored main.cf as before step 1 (main.cf m, master.cf M)", expect.stringMatching(/^reloaded, healthy/), "gate again: queue: active 0, incoming 0, deferred 0 (+0), hold 0, maildrop 0", expect.stringMatching(/^gate again: mail flows \(delivered\)/)]);
   });
 
   it("canary: the stage runs first; promoted automatically once every canary host ended well; the stage is in the events and the document", async () => {
