@@ -166,6 +166,8 @@ interface IndexedFile {
   stamp: string;
   byName: Map<string, KnownHostsEntry[]>;
   scan: KnownHostsEntry[];
+  /** Lookups already answered (a host is looked up to order key types, then to verify). */
+  answered: Map<string, KnownHostsEntry[]>;
 }
 const indexedFiles = new Map<string, IndexedFile>();
 
@@ -183,7 +185,7 @@ function indexedFile(file: string): IndexedFile | null {
   const cached = indexedFiles.get(file);
   if (cached?.stamp === stamp) return cached;
   knownHostsWork.parses++;
-  const ix: IndexedFile = { stamp, byName: new Map(), scan: [] };
+  const ix: IndexedFile = { stamp, byName: new Map(), scan: [], answered: new Map() };
   for (const e of parseKnownHosts(readFileSync(file, "utf8"), file).entries) {
     if (e.hashed || e.patterns.some((p) => /[*?!]/.test(p))) ix.scan.push(e);
     else for (const name of new Set(e.patterns.map((p) => p.toLowerCase()))) (ix.byName.get(name) ?? ix.byName.set(name, []).get(name)!).push(e);
@@ -196,10 +198,15 @@ function indexedFile(file: string): IndexedFile | null {
 function matchingEntries(file: string, lookup: string): KnownHostsEntry[] {
   const ix = indexedFile(file);
   if (!ix) return [];
-  // An entry under the name is a match (its patterns are plain names, none negated); the rest are tried.
+  const known = ix.answered.get(lookup);
+  if (known) return known;
+  // An entry under the name is a match (its patterns are plain names, none negated); the rest are tried
+  // (a hashed entry costs an HMAC with its own salt: with many of them this is what a lookup costs).
   const named = ix.byName.get(lookup.toLowerCase()) ?? [];
   knownHostsWork.matched += named.length + ix.scan.length;
-  return [...named, ...ix.scan.filter((e) => entryMatches(e, lookup))].sort((a, b) => a.line - b.line);
+  const found = [...named, ...ix.scan.filter((e) => entryMatches(e, lookup))].sort((a, b) => a.line - b.line);
+  ix.answered.set(lookup, found);
+  return found;
 }
 
 /** Key types known under `lookup` (knownHostsLookupName), so the SSH negotiation can prefer them (as OpenSSH does). */
