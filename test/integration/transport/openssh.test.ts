@@ -15,7 +15,9 @@
 //  - a user certificate logs in where authorized_keys holds nothing (ssh2 cannot, and says to use openssh);
 //    so does one named by CertificateFile in ssh_config, away from its key: ssh gets it (nothing of
 //    postfleet's options hides it), ssh2 names it and the openssh transport in its refusal;
+//  - a user certificate held by ssh-agent (no key file in the inventory) logs in through openssh;
 //  - a wrong-principal host certificate is refused through openssh with ssh's reason.
+import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -227,6 +229,30 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     expect(jsonOf(ssh2).hosts[0].error).toMatch(
       new RegExp(`^authentication failed .*tried: key ${bare}; not presented: the user certificate ${cert} .*or use the openssh transport`),
     );
+  });
+
+  it("a user certificate held by ssh-agent logs in through openssh (no key file in the inventory)", async () => {
+    const h = lab.hosts[0]!; // authorized_keys emptied above: only the certificate logs in
+    const sock = join(lab.dir, "agent.sock");
+    const out = execFileSync("ssh-agent", ["-a", sock, "-s"], { encoding: "utf8" });
+    const pid = /SSH_AGENT_PID=(\d+)/.exec(out)![1]!;
+    try {
+      // ssh-add loads KEY-cert.pub beside KEY with it.
+      execFileSync("ssh-add", [lab.privateKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+      expect(execFileSync("ssh-add", ["-l"], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: "utf8" })).toMatch(/ED25519-CERT/);
+      const inv = join(lab.dir, "agent-cert.yml");
+      writeFileSync(
+        inv,
+        readFileSync(lab.inventoryPath, "utf8")
+          .replace(/^    ansible_ssh_private_key_file: .*\n/m, "")
+          .replace(/^  vars:\n/m, "  vars:\n    ansible_ssh_common_args: -F /dev/null -o GlobalKnownHostsFile=/dev/null\n    postfleet_transport: openssh\n"),
+      );
+      const r = await postfleet(["-i", inv, "-l", h.name, "--agent-persist", "0", "--json", "ping"], { env: { HOME: join(lab.dir, "home"), SSH_AUTH_SOCK: sock } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(statuses(jsonOf(r))).toEqual([`${h.name} ok`]);
+    } finally {
+      process.kill(Number(pid));
+    }
   });
 
   it("a wrong-principal host certificate is refused through openssh, with ssh's reason", async () => {
