@@ -117,6 +117,7 @@ function bundleSources(cli: string): (line: number) => string {
   return (line) => {
     let lo = 0;
     let hi = marks.length - 1;
+    // A minified bundle has no markers: all of it is "dist/cli.js" (postfleet and the packages bundled with it).
     let found = "dist/cli.js";
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
@@ -136,7 +137,7 @@ interface CpuProfile {
   samples: number[];
 }
 
-function summarise(file: string, cli: string, meta: { hosts: number; forks: number; command: string }): SimProfile {
+export function summarise(file: string, cli: string, meta: { hosts: number; forks: number; command: string }): SimProfile {
   const prof = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const totalMs = (prof.endTime - prof.startTime) / 1000;
   const perSample = totalMs / Math.max(1, prof.samples.length);
