@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // `npm run demo`: postfleet end to end on a local lab fleet.
-//  1. `postfleet lab up 4`: four real MTA hosts (sshd + Postfix + Node.js) in Docker.
+//  1. `postfleet lab up 4 --mail-flow`: four real MTA hosts (sshd + Postfix +
+//     Node.js) in Docker, each carrying mail: postfix-in :25 → a content filter
+//     (postfix-filter) on 127.0.0.1:10025 → postfix-out on 10026 → a sink.
 //  2. `postfleet ping`.
 //  3. The MULTI_INSTANCE_README border MTA on every host with
 //     playbooks/create-instances.yml: first `--check --diff` (the batch plan and
 //     every change, nothing touched), then for real, then again (nothing changes).
 //  4. `postfleet report`; playbooks/rolling-restart.yml (batches of 1, 10%, 25%,
 //     each instance gated on its health, as it happens); `report` again.
-//  5. `postfleet lab down` (also after a failure). `--keep` leaves the lab up.
+//  5. Last act: the rolling restart again with `-e probe=true`: each host is
+//     gated on a probe message crossing every hop of its chain to the sink.
+//  6. `postfleet lab down` (also after a failure). `--keep` leaves the lab up.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,9 +44,9 @@ const fleetOutput = (...args) => postfleet(["-i", inv, ...args], { capture: true
 
 let failed = false;
 try {
-  step("Start a lab of 4 MTA hosts");
+  step("Start a lab of 4 MTA hosts that carry mail: postfix-in → content filter on 127.0.0.1:10025 → postfix-out on 10026 → a sink");
   process.stdout.write(`lab directory: ${dir}\n`);
-  postfleet(["lab", "up", "4", "--dir", dir]);
+  postfleet(["lab", "up", "4", "--mail-flow", "--dir", dir]);
 
   step("Reach every host: SSH with strict host keys, Node.js and Postfix versions");
   fleet("ping");
@@ -67,16 +71,19 @@ try {
   const rows = report.instances ?? [];
   fleet("report");
   const bad = rows.filter((r) => !r.enabled || !r.running);
-  if (rows.length !== 12 || bad.length) {
-    throw new Error(`expected 3 enabled, running instances on each of 4 hosts; got ${rows.length} rows, not running: ${bad.map((r) => `${r.host}/${r.instance}`).join(", ")}`);
+  if (rows.length !== 16 || bad.length) {
+    throw new Error(`expected 4 enabled, running instances on each of 4 hosts; got ${rows.length} rows, not running: ${bad.map((r) => `${r.host}/${r.instance}`).join(", ")}`);
   }
   process.stdout.write(`\ndemo: ${rows.length} instances on 4 hosts are enabled and running.\n`);
+
+  step("Last act: rolling restart gated on mail flowing: a probe into postfix-in on each host, followed through the filter and postfix-out to the sink");
+  fleet("run", playbook("rolling-restart.yml"), "-e", "probe=true", "-v");
 } catch (err) {
   failed = true;
   process.stderr.write(`\ndemo: FAILED: ${err.message}\n`);
 } finally {
   if (keep && !failed) {
-    process.stdout.write(`\nThe lab stays up (--keep). Inventory: ${inv}\nNext:\n  node dist/cli.js -i ${inv} run playbooks/rolling-restart.yml -e drain=true\n  node dist/cli.js -i ${inv} postmulti -g mta -p status\n  node dist/cli.js -i ${inv} report --format html -o fleet.html\n  node dist/cli.js lab down --dir ${dir}\n`);
+    process.stdout.write(`\nThe lab stays up (--keep). Inventory: ${inv}\nNext:\n  node dist/cli.js -i ${inv} run playbooks/rolling-restart.yml -e drain=true\n  node dist/cli.js -i ${inv} run playbooks/config-rollout.yml -e instance=postfix-out -e '{"main_cf": {"relayhost": "[127.0.0.1]:2599"}}'\n  node dist/cli.js -i ${inv} postmulti -g mta -p status\n  node dist/cli.js -i ${inv} report --format html -o fleet.html\n  node dist/cli.js lab down --dir ${dir}\n`);
   } else {
     step("Remove the lab");
     spawnSync(process.execPath, [cli, "lab", "down", "--dir", dir], { stdio: "inherit" });
