@@ -628,7 +628,7 @@ export const scenarios: Scenario[] = [
     steps: [pm("-I", "postfix-pre", "-G", "old", "-e", "create"), pm("-I", "postfix-half", "-e", "create"), pm("-l")],
   },
 
-  // ---------------------------------------------------------------- issue 16: malformed name=value, prototypes, leftovers
+  // ---------------------------------------------------------------- malformed name=value, prototypes, leftovers
   {
     name: "create/import: every shape of malformed name=value (empty name, no '=', only '=', blanks, non-ASCII blank)",
     setup: [INIT],

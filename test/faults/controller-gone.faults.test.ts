@@ -1,6 +1,6 @@
 // The controller killed (SIGKILL) while a host runs a long command for it: a
 // `postmulti -x sleep 40`, a playbook `run` step, a `wait` step, with a fresh
-// agent (--agent-persist 0) and through the resident agent (issue 26.6). The
+// agent (--agent-persist 0) and through the resident agent. The
 // agent sees its input end and cancels what runs (process group TERM, then
 // KILL) and releases the host lock: no `sleep` stays, and the next run gets
 // the lock at once. The resident agent itself stays for the next run.

@@ -1,4 +1,4 @@
-// The run journal under faults (issue 21, point 5 for points 1, 2 and 4):
+// The run journal under faults:
 // a state directory that cannot hold a journal (a regular file in the way, a
 // full file system) stops the run before any host is touched; a file system
 // that fills up mid-run stops new hosts, lets the one in flight finish, and

@@ -1,4 +1,4 @@
-// Issue 26.1: the ssh_config forms that choose which known_hosts a host's key is
+// The ssh_config forms that choose which known_hosts a host's key is
 // checked against (UserKnownHostsFile with %k, %h, %p, %r, ~ and ${VAR};
 // HostKeyAlias; GlobalKnownHostsFile; UserKnownHostsFile none;
 // KnownHostsCommand; CheckHostIP; a key under the bare address), on a real lab host, judged by the real

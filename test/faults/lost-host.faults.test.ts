@@ -46,7 +46,7 @@ describe("host faults during a playbook run", () => {
   });
 
   it("the host's network cut during the settings step: its agent gives the silent controller up, the lock is freed, the link comes back", async () => {
-    // A cut link sends no EOF: the agent must notice the silence itself (issue 26.8). Heartbeats every
+    // A cut link sends no EOF: the agent must notice the silence itself. Heartbeats every
     // second with a 12 s deadline (the defaults are 5 s and 30 s), well inside the controller's own
     // ssh keepalive (3 x 15 s), so the controller is still there when the link comes back.
     const h = lab.hosts[1]!;

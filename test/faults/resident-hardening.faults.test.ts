@@ -1,5 +1,5 @@
 // The resident agent against its own login user and against a confused fleet
-// (issue 26, second hardening round), on lab hosts whose login user (ops)
+// on lab hosts whose login user (ops)
 // becomes root with a sudo password:
 //   - sudo rights revoked after the resident agent started: the next run is refused as sudo refuses it;
 //   - refused callers do not keep it alive past its idle time;

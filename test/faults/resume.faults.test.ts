@@ -1,4 +1,4 @@
-// `postfleet resume` under faults (issue 21, point 5 for point 3): a rolling
+// `postfleet resume` under faults: a rolling
 // restart over 4 lab hosts (two enabled instances each), serial: 2, its
 // controller SIGKILLed at each kind of transition (during a stop, between an
 // instance's stop and its start, during a health gate, during a pause step,

@@ -1,4 +1,4 @@
-// Hostile and oversized inventories (issue 15, A.4 and A.9) beside the real
+// Hostile and oversized inventories beside the real
 // Ansible: where Ansible reads the same data, postfleet reads it the same way
 // (aliases, deep chains it can still read); where Ansible widens a typo to
 // every host, crashes, or merges distinct hosts, postfleet stops with a

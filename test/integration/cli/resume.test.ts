@@ -1,4 +1,4 @@
-// `postfleet resume` on real lab hosts (issue 21, point 3): the newest
+// `postfleet resume` on real lab hosts: the newest
 // interrupted run is the default; the resumed run's document and `runs show`
 // cover the whole run, each host once; what was found and what is left is
 // printed; extra vars whose values were not stored are asked for again; a

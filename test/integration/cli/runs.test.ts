@@ -1,4 +1,4 @@
-// Durable runs on real lab hosts (issue 21, points 1, 2 and 4): a playbook
+// Durable runs on real lab hosts: a playbook
 // run keeps a journal; `postfleet runs` lists it; `runs show` prints the
 // document the run printed, byte for byte; --events and --junit while it
 // runs and after the fact; a controller killed with SIGKILL leaves a run

@@ -79,7 +79,7 @@ describe("postfleet with sudo and a jump host", () => {
     expect(r.stdout + r.stderr).not.toContain("not-the-password");
   });
 
-  it("under become, Node.js is looked up as root, never on the login user's PATH (issue 15 A10)", async () => {
+  it("under become, Node.js is looked up as root, never on the login user's PATH", async () => {
     const h = lab.hosts[0]!;
     // The login user's PATH starts with a directory of its own holding a `node` that leaves a mark.
     const setup = [

@@ -1,4 +1,4 @@
-// Issue 15 A7: the host lock never has two holders, with holders that die
+// The host lock never has two holders, with holders that die
 // (SIGKILL) while holding it or while waiting for it. Four contending
 // processes (replaced as they die) take the lock until the total count is
 // reached; each checks that no one else entered while it held the lock.

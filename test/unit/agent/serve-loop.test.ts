@@ -375,7 +375,7 @@ describe("serve loop", () => {
     return { h, pgid: Number(readFileSync(pidFile, "utf8")) };
   }
 
-  it("a watched session (heartbeats came): the end of input cancels what runs and what waits, kills the command's group, releases the lock (issue 26.6)", async () => {
+  it("a watched session (heartbeats came): the end of input cancels what runs and what waits, kills the command's group, releases the lock", async () => {
     const { h, pgid } = await watchedSleep(30_000, 2);
     const t0 = Date.now();
     h.end();
@@ -401,7 +401,7 @@ describe("serve loop", () => {
     ]);
   });
 
-  it("a controller silent past the heartbeat's deadline is gone: the command's group dies, the lock is released, the loop ends (issue 26.8)", async () => {
+  it("a controller silent past the heartbeat's deadline is gone: the command's group dies, the lock is released, the loop ends", async () => {
     const { h, pgid } = await watchedSleep(400, 1);
     // Heartbeats (any line) keep it: 1.2 s, three times the deadline.
     for (let i = 0; i < 8; i++) {

@@ -1,4 +1,4 @@
-// Inventory bombs (issue 15, A.4): each is a clear error with file:line within
+// Inventory bombs: each is a clear error with file:line within
 // a second and bounded memory, never a hang or "Maximum call stack size
 // exceeded"; a large but legitimate inventory still loads.
 import { describe, expect, it } from "vitest";

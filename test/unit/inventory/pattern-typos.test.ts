@@ -1,5 +1,5 @@
-// A typo in a pattern or a limit must not reach the whole fleet (issue 15,
-// A.9): where Ansible widens the selection to every host, postfleet stops
+// A typo in a pattern or a limit must not reach the whole fleet:
+// where Ansible widens the selection to every host, postfleet stops
 // with an error naming the pattern and the problem.
 import { describe, expect, it } from "vitest";
 import { InventoryError } from "../../../src/inventory/index.js";

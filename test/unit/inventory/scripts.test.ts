@@ -1,4 +1,4 @@
-// Inventory and vault password scripts that do not end (issue 15, A.3): run
+// Inventory and vault password scripts that do not end: run
 // in their own process group with a time limit, TERM then KILL to the group,
 // a clear error naming the script, and nothing left running.
 import { spawn } from "node:child_process";

@@ -1,4 +1,4 @@
-// Secrets in inventory messages and in scripts' environment (issue 15, A.8):
+// Secrets in inventory messages and in scripts' environment:
 // no password (ansible_become_password / _pass, ansible_password,
 // ansible_ssh_pass, vault passwords, the key passphrase) appears in an
 // inventory error message, or in a script's environment or arguments.

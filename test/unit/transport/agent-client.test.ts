@@ -73,7 +73,7 @@ function start(ch: FakeChannel, hello: unknown = HELLO, opts: Parameters<typeof 
 }
 
 describe("AgentClient", () => {
-  it("keeps a character split across two chunks whole, and reads a long answer sent in many small chunks (issue 15 A2)", async () => {
+  it("keeps a character split across two chunks whole, and reads a long answer sent in many small chunks", async () => {
     const ch = fakeChannel((req, c) => {
       if (req.op !== "postmulti") return;
       const line = Buffer.from(

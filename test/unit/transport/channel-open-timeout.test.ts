@@ -1,5 +1,5 @@
 // A server that completes the handshake and authentication, then never answers
-// a session channel open (issue 15 A3): the open fails as unreachable within
+// a session channel open: the open fails as unreachable within
 // the connect timeout instead of hanging the host, and close() returns.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -143,7 +143,7 @@ describe("verifyHostKey", () => {
     expect(verifyHostKey({ ...base, key: k.blob, file: f, checking: "strict" }).status).toBe("ok");
   });
 
-  it("accept-new on a file whose last line has no newline keeps both entries intact (issue 15 A5)", () => {
+  it("accept-new on a file whose last line has no newline keeps both entries intact", () => {
     const f = file(`10.0.0.9 ${other.line}`); // no trailing newline
     expect(verifyHostKey({ ...base, key: k.blob, file: f, checking: "accept-new" })).toMatchObject({ status: "added" });
     expect(readFileSync(f, "utf8")).toBe(`10.0.0.9 ${other.line}\n[127.0.0.1]:2222 ${k.line}\n`);
