@@ -39,7 +39,7 @@ export { MIN_NODE_MAJOR, type NodeInfo } from "./node-detect.js";
 export type { BecomeOptions, ExecResult, RemoteProcess } from "./remote-process.js";
 export { ResidentStore, defaultResidentDir, type ResidentEntry, type ResidentKey } from "./resident-store.js";
 export { buildCommand, LOGIN_HOME, shellQuote, shScript } from "./shell.js";
-export { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
+export { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config/resolve.js";
 export type { ConnectionTarget, HostKeyChecking, TransportKind } from "../shared/connection-target.js";
 
 export interface TransportOptions extends ConnectionOptions {

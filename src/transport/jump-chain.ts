@@ -4,7 +4,7 @@
 // ssh_config ProxyJump applies, recursively. Ignoring it would reach j1 around
 // its bastion.
 import { TransportConfigError } from "./errors.js";
-import { parseProxyJump, resolveHop, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
+import { parseProxyJump, resolveHop, type HopSettings, type SshConfigOptions } from "./ssh-config/resolve.js";
 
 export interface JumpHop {
   /** The jump host as named in the chain. */

@@ -21,7 +21,7 @@ import type { ClientChannel } from "ssh2";
 import { classifySshFailure, exitArgv, forwardArgv, hostKeysFromLog, masterArgv, sessionArgv, type OpenSshArgvOptions } from "./openssh-argv.js";
 import { AgentProcessError, UnreachableError } from "./errors.js";
 import { knownHostsLookupName, type UnverifiedHostKey } from "./known-hosts.js";
-import { resolveTarget, type SshConfigOptions } from "./ssh-config.js";
+import { resolveTarget, type SshConfigOptions } from "./ssh-config/resolve.js";
 import { buildCommand } from "./shell.js";
 import type { ConnectionOptions, ConnectTimings, HostConnection } from "./ssh-connection.js";
 import type { ConnectionTarget } from "../shared/connection-target.js";

@@ -9,7 +9,7 @@ import { Client, type AnyAuthMethod, type AuthenticationType, type ClientChannel
 import { AgentProcessError, AuthError, HostKeyError, TransportConfigError, TransportError, UnreachableError } from "./errors.js";
 import { KeyStore, defaultKeyFiles, type PassphraseSource } from "./private-keys.js";
 import { fingerprintSha256, knownHostsLookupName, knownKeyTypes, verifyHostKey, type UnverifiedHostKey } from "./known-hosts.js";
-import { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config.js";
+import { resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config/resolve.js";
 import { jumpChain } from "./jump-chain.js";
 import { DEFAULT_CA_SIGNATURE_ALGORITHMS } from "./ssh-cert.js";
 import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { TransportConfigError } from "../../../src/transport/errors.js";
 import { jumpChain } from "../../../src/transport/jump-chain.js";
 import { formatJumpHost, parseJumpHost, readProxyJump } from "../../../src/transport/proxy-jump.js";
-import { parseProxyJump, resolveHop } from "../../../src/transport/ssh-config.js";
+import { parseProxyJump, resolveHop } from "../../../src/transport/ssh-config/resolve.js";
 
 const dir = mkdtempSync(join(tmpdir(), "postfleet-jump-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

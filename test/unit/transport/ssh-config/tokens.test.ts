@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TransportConfigError } from "../../../src/transport/errors.js";
-import { resolveHop } from "../../../src/transport/ssh-config.js";
-import { sshTildeExpand } from "../../../src/transport/ssh-tokens.js";
+import { TransportConfigError } from "../../../../src/transport/errors.js";
+import { resolveHop } from "../../../../src/transport/ssh-config/resolve.js";
+import { sshTildeExpand } from "../../../../src/transport/ssh-config/tokens.js";
 
 const dir = mkdtempSync(join(tmpdir(), "postfleet-tokens-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

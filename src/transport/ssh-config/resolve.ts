@@ -3,16 +3,18 @@
 // UserKnownHostsFile, GlobalKnownHostsFile, HostKeyAlias,
 // StrictHostKeyChecking, HashKnownHosts (and CheckHostIP, KnownHostsCommand,
 // RevokedHostKeys, refused where ssh would use them), evaluated by
-// ssh-config-file.ts as OpenSSH does (Include, Host, Match, first value wins,
+// evaluate.ts as OpenSSH does (Include, Host, Match, first value wins,
 // IdentityFile accumulates), file names expanded as ssh expands them
-// (ssh-tokens.ts); values from the inventory win over the files.
+// (tokens.ts); values from the inventory win over the files.
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
-import { connectTimeoutMsOf, evaluateSshConfig, type ConfigFileRef, type Origin } from "./ssh-config-file.js";
-import { connectionTokens, expandSshPath, PathExpansionError, sshTildeExpand, type ConnectionTokens } from "./ssh-tokens.js";
-import { parseJumpChain, type JumpHost } from "./proxy-jump.js";
-import { TransportConfigError } from "./errors.js";
-import type { ConnectionTarget, HostKeyChecking } from "../shared/connection-target.js";
+import { evaluateSshConfig } from "./evaluate.js";
+import { connectTimeoutMsOf } from "./timeouts.js";
+import type { ConfigFileRef, Origin } from "./types.js";
+import { connectionTokens, expandSshPath, PathExpansionError, sshTildeExpand, type ConnectionTokens } from "./tokens.js";
+import { parseJumpChain, type JumpHost } from "../proxy-jump.js";
+import { TransportConfigError } from "../errors.js";
+import type { ConnectionTarget, HostKeyChecking } from "../../shared/connection-target.js";
 
 export interface SshConfigOptions {
   /** Files to read, in order; default ~/.ssh/config then /etc/ssh/ssh_config. */

@@ -6,10 +6,11 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writ
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TransportConfigError } from "../../../src/transport/errors.js";
-import { evaluateSshConfig, sshConfigParseCount } from "../../../src/transport/ssh-config-file.js";
-import { resolveHop } from "../../../src/transport/ssh-config.js";
-import { connectionTokens, expandSshPath, sshTildeExpand } from "../../../src/transport/ssh-tokens.js";
+import { TransportConfigError } from "../../../../src/transport/errors.js";
+import { evaluateSshConfig } from "../../../../src/transport/ssh-config/evaluate.js";
+import { sshConfigParseCount } from "../../../../src/transport/ssh-config/parse.js";
+import { resolveHop } from "../../../../src/transport/ssh-config/resolve.js";
+import { connectionTokens, expandSshPath, sshTildeExpand } from "../../../../src/transport/ssh-config/tokens.js";
 
 const root = mkdtempSync(join(tmpdir(), "postfleet-sshinc-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

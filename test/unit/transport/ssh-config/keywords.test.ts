@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TransportConfigError } from "../../../src/transport/errors.js";
-import { evaluateSshConfig } from "../../../src/transport/ssh-config-file.js";
-import { closestSshConfigKeyword, isSshConfigKeyword, SSH_CONFIG_KEYWORDS } from "../../../src/transport/ssh-config-keywords.js";
+import { TransportConfigError } from "../../../../src/transport/errors.js";
+import { evaluateSshConfig } from "../../../../src/transport/ssh-config/evaluate.js";
+import { closestSshConfigKeyword, isSshConfigKeyword, SSH_CONFIG_KEYWORDS } from "../../../../src/transport/ssh-config/keywords.js";
 
 const root = mkdtempSync(join(tmpdir(), "postfleet-sshkw-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

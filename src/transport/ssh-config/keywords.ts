@@ -9,7 +9,7 @@
 // option" and goes on: RSAAuthentication...) and Protocol (silently ignored)
 // are accepted too. Candidates were the table's names and every lowercase run
 // (and suffix) in `strings /usr/bin/ssh`; each was kept only if `ssh -G`
-// accepted it (test/unit/transport/ssh-config-keywords.test.ts checks the list
+// accepted it (test/unit/transport/ssh-config/keywords.test.ts checks the list
 // against ssh -G again). Spelled as ssh_config(5) spells them; ssh compares
 // them lowercased.
 export const SSH_CONFIG_KEYWORDS: readonly string[] = [

@@ -1,9 +1,9 @@
-// glob(3) as OpenSSH's Include uses it (ssh-config-file.ts): wildcards per path
+// glob(3) as OpenSSH's Include uses it (evaluate.ts): wildcards per path
 // component, sorted results, hidden names only for patterns that start with
 // `.`, and GLOB_TILDE.
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { passwdHome } from "./ssh-tokens.js";
+import { passwdHome } from "./tokens.js";
 
 function hasMagic(s: string): boolean {
   return /[*?[]/.test(s);

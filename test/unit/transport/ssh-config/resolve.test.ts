@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TransportConfigError } from "../../../src/transport/errors.js";
-import { parseProxyJump, resolveHop } from "../../../src/transport/ssh-config.js";
-import { connectionTokens, expandSshPath } from "../../../src/transport/ssh-tokens.js";
+import { TransportConfigError } from "../../../../src/transport/errors.js";
+import { parseProxyJump, resolveHop } from "../../../../src/transport/ssh-config/resolve.js";
+import { connectionTokens, expandSshPath } from "../../../../src/transport/ssh-config/tokens.js";
 
 const CONFIG = `# test config
 Host web* !web9
