@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baseEnv } from "./environment.js";
 import { ClaimTable, checkSharedDirs, loadAllInstances, readPrimary, type Instance, type PrimaryConfig } from "./instances.js";
-import { checkNameAssignments, makePrivatePath } from "./lifecycle.js";
+import { checkNameAssignments, makePrivatePath } from "./lifecycle-names.js";
 import { capturedInstanceReader } from "./load-instances.js";
 import { PostmultiFatal } from "./messages.js";
 import { findPostconf, parsePostconfLines } from "./postconf.js";

@@ -12,7 +12,8 @@ import {
   type Instance,
   type PrimaryConfig,
 } from "../../../src/agent/instances.js";
-import { assignNewParameter, checkNameAssignments, isSafeName, makePrivatePath } from "../../../src/agent/lifecycle.js";
+import { assignNewParameter } from "../../../src/agent/lifecycle-arguments.js";
+import { checkNameAssignments, isSafeName, makePrivatePath } from "../../../src/agent/lifecycle-names.js";
 import { PostmultiFatal } from "../../../src/agent/messages.js";
 import { splitList } from "../../../src/agent/postconf.js";
 import { listJsonLine, listLine } from "../../../src/agent/instance-format.js";
