@@ -2,18 +2,18 @@
 // arguments, plus long options before them: --json, --dry-run, --serve,
 // --lock-timeout=SECONDS. See docs/postmulti-compat.md.
 import type { Effect, PostmultiResponse } from "../protocol/index.js";
-import type { InvocationContext } from "./invocation-context.js";
-import { releaseAllLocks, withLock } from "./lock.js";
-import { logToMailLog } from "./maillog.js";
-import { agentError, PostmultiFatal, PROGNAME } from "./messages.js";
-import { DEFAULT_LOCK_TIMEOUT_MS, parseAgentOptions } from "./options.js";
-import { runPostmulti } from "./postmulti.js";
-import { postmultiResponse } from "./respond.js";
-import { runResident, takeResidentHeader } from "./resident-server.js";
-import { serve } from "./serve.js";
-import { processEnv } from "./system.js";
-import { printable, rawArgs } from "./bytes.js";
-import { writeAll } from "./write-all.js";
+import type { InvocationContext } from "./postmulti/invocation-context.js";
+import { releaseAllLocks, withLock } from "./system/host-lock.js";
+import { logToMailLog } from "./postfix/maillog.js";
+import { agentError, PostmultiFatal, PROGNAME } from "./postmulti/messages.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, parseAgentOptions } from "./postmulti/options.js";
+import { runPostmulti } from "./postmulti/postmulti.js";
+import { postmultiResponse } from "./serve/respond.js";
+import { runResident, takeResidentHeader } from "./serve/resident-server.js";
+import { serve } from "./serve/serve.js";
+import { processEnv } from "./system/process.js";
+import { printable, rawArgs } from "./system/bytes.js";
+import { writeAll } from "./system/write-all.js";
 
 const write = (fd: number, text: string): void => void writeAll(fd, text);
 

@@ -5,7 +5,7 @@
 // diff with what a real `config` on the created instance reports. Nothing on
 // the host changes while simulating.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SHARED_PARAMETERS } from "../../../src/agent/new-instance.js";
+import { SHARED_PARAMETERS } from "../../../src/agent/postmulti/new-instance.js";
 import type { ConfigResponse, ConfigSpec } from "../../../src/protocol/index.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
 import { postfixState } from "../../support/postfix-state.js";

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { decodeEscaped, encodeEscaped, printable, trampoline } from "../../../src/agent/bytes.js";
+import { decodeEscaped, encodeEscaped, printable, trampoline } from "../../../src/agent/system/bytes.js";
 
 describe("arguments as bytes", () => {
   it("keeps invalid UTF-8 bytes and round-trips every byte", () => {

@@ -3,9 +3,9 @@
 // simulation itself is compared with real postmulti in
 // test/integration/agent/config-new-instance.test.ts.
 import { describe, expect, it } from "vitest";
-import { handleConfig } from "../../../src/agent/config-request.js";
-import { asInstanceMain, type ConfigTarget } from "../../../src/agent/new-instance.js";
-import type { RequestContext } from "../../../src/agent/request-context.js";
+import { handleConfig } from "../../../src/agent/requests/config.js";
+import { asInstanceMain, type ConfigTarget } from "../../../src/agent/postmulti/new-instance.js";
+import type { RequestContext } from "../../../src/agent/serve/request-context.js";
 import type { ConfigRequest } from "../../../src/protocol/index.js";
 
 /** A context whose every use fails the test: these requests must be refused before touching the host. */

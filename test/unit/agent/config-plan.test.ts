@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigSpecError, defaultsNeeded, mainAfter, planConfig, type CurrentConfig } from "../../../src/agent/config-plan.js";
-import { masterEntries } from "../../../src/agent/master-cf.js";
+import { ConfigSpecError, defaultsNeeded, mainAfter, planConfig, type CurrentConfig } from "../../../src/agent/requests/config-plan.js";
+import { masterEntries } from "../../../src/agent/postfix/master-cf.js";
 
 const F = `smtp/inet/service = smtp
 smtp/inet/type = inet

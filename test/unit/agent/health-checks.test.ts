@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { canonicalHost, childrenNamed, invalidCheck, serviceDisabled, sessionsOn, tcpConnections } from "../../../src/agent/health-checks.js";
-import { listenEndpoints, parseServices } from "../../../src/agent/smtp-probe.js";
+import { canonicalHost, childrenNamed, invalidCheck, serviceDisabled, sessionsOn, tcpConnections } from "../../../src/agent/requests/health-checks.js";
+import { listenEndpoints, parseServices } from "../../../src/agent/requests/smtp-probe.js";
 
 describe("smtpd children from /proc", () => {
   const proc = mkdtempSync(join(tmpdir(), "h2-proc-"));

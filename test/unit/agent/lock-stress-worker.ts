@@ -6,7 +6,7 @@
 // synchronously (it may die right after): "a" acquired, "o" overlap seen.
 // With "nolock" it skips the lock: the test's check that overlaps are seen.
 import { readFileSync, writeFileSync, writeSync } from "node:fs";
-import { acquireLock } from "../../../src/agent/lock.js";
+import { acquireLock } from "../../../src/agent/system/host-lock.js";
 
 const [dir = "", marker = "", crashEveryArg = "0", mode = "lock"] = process.argv.slice(2);
 const crashEvery = Number(crashEveryArg);

@@ -3,8 +3,8 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, sym
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { acquireLock, releaseAllLocks } from "../../../src/agent/lock.js";
-import { PostmultiFatal } from "../../../src/agent/messages.js";
+import { acquireLock, releaseAllLocks } from "../../../src/agent/system/host-lock.js";
+import { PostmultiFatal } from "../../../src/agent/postmulti/messages.js";
 
 describe("host lock file", async () => {
   let root: string;

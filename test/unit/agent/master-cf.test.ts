@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { commandName, commandProgram, commandWords, masterEntries, newEntryLine, parseMasterFields, parseMasterLines, parseMasterParams, splitCommand } from "../../../src/agent/master-cf.js";
+import { commandName, commandProgram, commandWords, masterEntries, newEntryLine, parseMasterFields, parseMasterLines, parseMasterParams, splitCommand } from "../../../src/agent/postfix/master-cf.js";
 
 // Real postconf 3.7 output (Debian 12 lab image).
 const F = `smtp/inet/service = smtp

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PostmultiFatal, USAGE_TEXT } from "../../../src/agent/messages.js";
-import { parseAgentOptions, parsePostmultiArgs } from "../../../src/agent/options.js";
+import { PostmultiFatal, USAGE_TEXT } from "../../../src/agent/postmulti/messages.js";
+import { parseAgentOptions, parsePostmultiArgs } from "../../../src/agent/postmulti/options.js";
 
 function fatalOf(argv: string[]): { message: string; preface: string[]; code: string } {
   try {

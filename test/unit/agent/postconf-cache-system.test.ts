@@ -16,7 +16,7 @@ vi.mock("node:os", async (original) => {
 });
 
 const { tmpdir } = await import("node:os");
-const { enablePostconfReadCache, readPostconf } = await import("../../../src/agent/postconf-cache.js");
+const { enablePostconfReadCache, readPostconf } = await import("../../../src/agent/postfix/postconf-cache.js");
 
 const root = mkdtempSync(join(tmpdir(), "pf-pcache-sys-"));
 const calls = join(root, "calls");

@@ -5,7 +5,7 @@ import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { enablePostconfReadCache, readPostconf } from "../../../src/agent/postconf-cache.js";
+import { enablePostconfReadCache, readPostconf } from "../../../src/agent/postfix/postconf-cache.js";
 
 const root = mkdtempSync(join(tmpdir(), "pf-pcache-"));
 const calls = join(root, "calls");

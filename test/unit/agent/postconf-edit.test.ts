@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parsePostconfEdit } from "../../../src/agent/postconf-edit.js";
+import { parsePostconfEdit } from "../../../src/agent/postmulti/postconf-edit.js";
 
 describe("dry run of postmulti -x postconf -e/-X", () => {
   it("recognises -e settings and -X removals, with an optional -c", () => {

@@ -1,6 +1,6 @@
 // The probe's log follower on real Postfix 3.7 lines (from a --mail-flow lab host).
 import { describe, expect, it } from "vitest";
-import { parseDelivery, parseLogLine, ProbeTracker, relayAddress } from "../../../src/agent/probe-log.js";
+import { parseDelivery, parseLogLine, ProbeTracker, relayAddress } from "../../../src/agent/requests/probe-log.js";
 
 const MID = "<postfleet-probe.x.1@postfleet.invalid>";
 const H = "Dec 06 12:11:13 d0cf6d69cea3";

@@ -3,7 +3,7 @@
 // stream read line by line.
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { normaliseReason, QueueStats, readQueueStream } from "../../../src/agent/queue-stats.js";
+import { normaliseReason, QueueStats, readQueueStream } from "../../../src/agent/requests/queue.js";
 
 const msg = (queue: string, arrival: number, reasons: (string | undefined)[] = []) =>
   JSON.stringify({

@@ -2,8 +2,8 @@
 // process's own uid and sudo's variables only, never from anything under the
 // login user's home (which that user can swap for a symlink at any moment).
 import { describe, expect, it } from "vitest";
-import { residentPlace, residentSocketName } from "../../../src/agent/resident-handover.js";
-import { runDirProblem } from "../../../src/agent/run-dir.js";
+import { residentPlace, residentSocketName } from "../../../src/agent/serve/resident-handover.js";
+import { runDirProblem } from "../../../src/agent/system/run-dir.js";
 
 const cache = "/home/ops/.cache/postfleet";
 

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MAX_CAPTURE_BYTES, runCommand } from "../../../src/agent/run-command.js";
-import { processEnv } from "../../../src/agent/system.js";
+import { MAX_CAPTURE_BYTES, runCommand } from "../../../src/agent/system/run-command.js";
+import { processEnv } from "../../../src/agent/system/process.js";
 import { groupAlive, waitUntil } from "../../support/process-groups.js";
 
 const env = processEnv();

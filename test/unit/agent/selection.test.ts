@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cleanEnv, genericCommandEnv, helperEnv, postfixCommandEnv, baseEnv } from "../../../src/agent/environment.js";
+import { cleanEnv, genericCommandEnv, helperEnv, postfixCommandEnv, baseEnv } from "../../../src/agent/postmulti/environment.js";
 import {
   ClaimTable,
   iterationOrder,
@@ -11,12 +11,12 @@ import {
   wordInList,
   type Instance,
   type PrimaryConfig,
-} from "../../../src/agent/instances.js";
-import { assignNewParameter } from "../../../src/agent/lifecycle-arguments.js";
-import { checkNameAssignments, isSafeName, makePrivatePath } from "../../../src/agent/lifecycle-names.js";
-import { PostmultiFatal } from "../../../src/agent/messages.js";
-import { splitList } from "../../../src/agent/postconf.js";
-import { listJsonLine, listLine } from "../../../src/agent/instance-format.js";
+} from "../../../src/agent/postmulti/instances.js";
+import { assignNewParameter } from "../../../src/agent/postmulti/lifecycle-arguments.js";
+import { checkNameAssignments, isSafeName, makePrivatePath } from "../../../src/agent/postmulti/lifecycle-names.js";
+import { PostmultiFatal } from "../../../src/agent/postmulti/messages.js";
+import { splitList } from "../../../src/agent/postfix/postconf.js";
+import { listJsonLine, listLine } from "../../../src/agent/postmulti/instance-format.js";
 
 const primary: PrimaryConfig = primaryFromValues(
   new Map([

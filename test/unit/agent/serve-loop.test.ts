@@ -15,11 +15,11 @@ import type {
   PostmultiResponse,
   UnlockResponse,
 } from "../../../src/protocol/index.js";
-import { acquireLock } from "../../../src/agent/lock.js";
-import type { RequestContext } from "../../../src/agent/request-context.js";
-import { runCommand } from "../../../src/agent/run-command.js";
-import { createServeLoop, type RequestHandlers, type ServeLoop } from "../../../src/agent/serve-loop.js";
-import { processEnv } from "../../../src/agent/system.js";
+import { acquireLock } from "../../../src/agent/system/host-lock.js";
+import type { RequestContext } from "../../../src/agent/serve/request-context.js";
+import { runCommand } from "../../../src/agent/system/run-command.js";
+import { createServeLoop, type RequestHandlers, type ServeLoop } from "../../../src/agent/serve/serve-loop.js";
+import { processEnv } from "../../../src/agent/system/process.js";
 import { groupAlive, waitUntil } from "../../support/process-groups.js";
 
 const env = processEnv();

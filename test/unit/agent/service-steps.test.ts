@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { serviceSteps } from "../../../src/agent/service-request.js";
-import { unitName } from "../../../src/agent/systemd.js";
-import type { Instance } from "../../../src/agent/instances.js";
+import { serviceSteps } from "../../../src/agent/requests/service.js";
+import { unitName } from "../../../src/agent/postfix/systemd.js";
+import type { Instance } from "../../../src/agent/postmulti/instances.js";
 
 const postfix = (w: string) => ({ argv: ["/usr/sbin/postfix", "-c", "/etc/postfix-out", w], env: { MAIL_CONFIG: "/etc/postfix-out" } });
 const systemctl = (v: string) => ({ argv: ["/usr/bin/systemctl", v, "postfix@postfix-out.service"], env: {} });

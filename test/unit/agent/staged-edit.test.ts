@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { lockForEdit } from "../../../src/agent/edit-file-lock.js";
-import { PostmultiFatal } from "../../../src/agent/messages.js";
-import { ATTEMPTS, stagedEdit } from "../../../src/agent/staged-edit.js";
+import { lockForEdit } from "../../../src/agent/postfix/edit-file-lock.js";
+import { PostmultiFatal } from "../../../src/agent/postmulti/messages.js";
+import { ATTEMPTS, stagedEdit } from "../../../src/agent/postfix/staged-edit.js";
 
 const MAIN = "myhostname = a\n";
 const MASTER = "smtp inet n - y - - smtpd\n";

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync, mkdirSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { restoreSource } from "../../../src/agent/revert.js";
+import { restoreSource } from "../../../src/agent/requests/revert.js";
 import { keepSnapshotFiles, readSnapshotFiles, snapshotPath } from "../../../src/orchestrator/journal/snapshots.js";
 import type { RunHostSession } from "../../../src/orchestrator/host-session.js";
 import { differs, gateStepOf, revertAction, runRevert, snapshotTargets, toSnapshot, triggersRevert, type ConfigSnapshot } from "../../../src/orchestrator/steps/revert.js";
