@@ -1,7 +1,7 @@
 // docs/cli/<command>.md from the yargs definitions themselves: each command's
 // builder is run against a recorder that notes its positionals, options,
 // examples and subcommands, so the pages cannot drift from the code.
-// `npx tsx scripts/cli-docs.ts` writes them; test/unit/cli/cli-docs.test.ts
+// `npx tsx scripts/cli-docs.ts` writes them; test/unit/scripts/cli-docs.test.ts
 // fails when a page is not current.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -1,6 +1,6 @@
 // Writes playbooks/events.schema.json (one record of a run's journal or of
 // --events) from src/orchestrator/journal/records.ts: `npx tsx scripts/events-schema.ts`.
-// test/unit/orchestrator/journal.test.ts fails when the file is stale.
+// test/unit/orchestrator/journal/store.test.ts fails when the file is stale.
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { eventsJsonSchema } from "../src/orchestrator/journal/records.js";
