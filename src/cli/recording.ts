@@ -16,8 +16,9 @@ import { createJournalFile, listRunIds, newRunId, processStartTime, pruneRuns, p
 import type { RunDocument } from "../orchestrator/run-document.js";
 import { inventorySources, loadAnsibleConfig } from "../inventory/index.js";
 import { renderJunit } from "../report/junit.js";
-import type { CliRun, HostArgs } from "./context.js";
-import { UsageError } from "./context.js";
+import type { CliRun } from "./make-run.js";
+import type { HostArgs } from "./host-args.js";
+import { UsageError } from "./host-args.js";
 
 export interface OutputArgs {
   events?: string;

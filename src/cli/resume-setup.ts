@@ -14,7 +14,7 @@ import { listRunIds } from "../orchestrator/journal/store.js";
 import type { RunDocument } from "../orchestrator/run-document.js";
 import { BUDGET_SPENT } from "../orchestrator/playbook-run.js";
 import type { PlaybookDocument } from "../orchestrator/steps/step-results.js";
-import { UsageError, type HostArgs } from "./context.js";
+import { UsageError, type HostArgs } from "./host-args.js";
 import { HOST_OPTIONS } from "./options.js";
 
 export interface StoredRunToResume {

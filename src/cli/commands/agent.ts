@@ -3,7 +3,9 @@
 // (e.g. before a maintenance window, or after rotating a become password).
 import type { Argv, CommandModule } from "yargs";
 import { stopResidentOperation } from "../../orchestrator/operations.js";
-import { prepareRun, printHumanResults, runAndReport, type HostArgs } from "../context.js";
+import { prepareRun } from "../make-run.js";
+import { printHumanResults, runAndReport } from "../run-output.js";
+import { type HostArgs } from "../host-args.js";
 import { HOST_OPTIONS } from "../options.js";
 
 export const agentCommand: CommandModule<object, HostArgs & { action: string }> = {

@@ -3,7 +3,9 @@
 // SSH connection, through sudo when the login user is not root.
 import type { Argv, CommandModule } from "yargs";
 import { bootstrapOperation } from "../../orchestrator/operations.js";
-import { prepareRun, printHumanResults, runAndReport, type HostArgs } from "../context.js";
+import { prepareRun } from "../make-run.js";
+import { printHumanResults, runAndReport } from "../run-output.js";
+import { type HostArgs } from "../host-args.js";
 import { HOST_OPTIONS } from "../options.js";
 
 export const bootstrapCommand: CommandModule<object, HostArgs> = {

@@ -9,7 +9,9 @@ import { compareFleet, makeSnapshot, parseSnapshot, type DriftInput, type DriftR
 import { declaredState } from "../../drift/declared.js";
 import { renderDriftHtml } from "../../report/drift-html.js";
 import { renderDriftText } from "../../report/drift-text.js";
-import { prepareRun, runAndReport, UsageError, type HostArgs } from "../context.js";
+import { prepareRun } from "../make-run.js";
+import { runAndReport } from "../run-output.js";
+import { UsageError, type HostArgs } from "../host-args.js";
 import { HOST_OPTIONS } from "../options.js";
 
 /** `--exit-code` and drift found (and no host failed, unreachable or aborted: those keep 2, 3, 4). */

@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import type { Argv, CommandModule } from "yargs";
 import { InventoryError, loadAnsibleConfig, loadInventory, renderInventory } from "../../inventory/index.js";
-import { vaultOptions } from "../context.js";
+import { vaultOptions } from "../open-inventory.js";
 
 interface InventoryArgs {
   inventory?: string[];

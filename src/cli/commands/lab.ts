@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { ensureDockerEngine } from "../../lab/engine.js";
 import { listLabContainers, removeLabContainers, startLab } from "../../lab/lab.js";
-import { UsageError } from "../context.js";
+import { UsageError } from "../host-args.js";
 
 interface LabArgs {
   action: "up" | "down" | "status";

@@ -3,7 +3,9 @@
 // (connect, push and start the agent), so a green ping means the fleet is ready.
 import type { Argv, CommandModule } from "yargs";
 import { pingOperation } from "../../orchestrator/operations.js";
-import { prepareRun, printHumanResults, runAndReport, type HostArgs } from "../context.js";
+import { prepareRun } from "../make-run.js";
+import { printHumanResults, runAndReport } from "../run-output.js";
+import { type HostArgs } from "../host-args.js";
 import { HOST_OPTIONS } from "../options.js";
 
 export const pingCommand: CommandModule<object, HostArgs> = {

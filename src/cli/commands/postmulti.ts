@@ -6,7 +6,9 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from "yargs";
 import { postmultiOperation } from "../../orchestrator/operations.js";
 import { renderHosts, renderRecap } from "../../report/human.js";
-import { prepareRun, runAndReport, UsageError, type HostArgs } from "../context.js";
+import { prepareRun } from "../make-run.js";
+import { runAndReport } from "../run-output.js";
+import { UsageError, type HostArgs } from "../host-args.js";
 import { HOST_OPTIONS, RECORD_OPTIONS } from "../options.js";
 import { checkOutputArgs, humanStream, startRecording, type OutputArgs } from "../recording.js";
 

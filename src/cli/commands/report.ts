@@ -9,7 +9,9 @@ import { EXIT, type RunDocument } from "../../orchestrator/run-document.js";
 import { assessFleet, DEFAULT_THRESHOLDS, formatAge, parseAge, parseCount, reportJson, type FleetReport, type QueueThresholds } from "../../report/fleet-health.js";
 import { renderNagios, renderPrometheus } from "../../report/fleet-metrics.js";
 import { renderCsv, renderHtml, renderTable } from "../../report/instance-table.js";
-import { prepareRun, runAndReport, UsageError, type HostArgs } from "../context.js";
+import { prepareRun } from "../make-run.js";
+import { runAndReport } from "../run-output.js";
+import { UsageError, type HostArgs } from "../host-args.js";
 import { HOST_OPTIONS } from "../options.js";
 
 /** `--exit-code` and a problem found (and no host failed, unreachable or aborted: those keep 2, 3, 4; drift's is 5). */

@@ -10,7 +10,9 @@ import { loadPlaybook, parseExtraVars, renderListHosts } from "../../playbook/in
 import { resolvePlaybookArg, shippedPlaybookNames } from "../shipped-playbooks.js";
 import { attachPlaybookOutput, renderPlaybookRecap } from "../../report/playbook-human.js";
 import { attachProgress } from "../../report/progress.js";
-import { makeRun, openInventory, UsageError, type HostArgs } from "../context.js";
+import { makeRun } from "../make-run.js";
+import { openInventory } from "../open-inventory.js";
+import { UsageError, type HostArgs } from "../host-args.js";
 import { HOST_OPTIONS, RECORD_OPTIONS } from "../options.js";
 import { checkOutputArgs, humanStream, startRecording, type OutputArgs } from "../recording.js";
 import { retryFileOf, updateRetryFile } from "../retry-file.js";

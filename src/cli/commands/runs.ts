@@ -12,7 +12,7 @@ import { renderEventsJsonl } from "../../report/events-jsonl.js";
 import { renderHosts, renderRecap } from "../../report/human.js";
 import { renderJunit } from "../../report/junit.js";
 import { renderPlayHosts, renderPlaybookRecap } from "../../report/playbook-human.js";
-import { UsageError } from "../context.js";
+import { UsageError } from "../host-args.js";
 import { RECORD_OPTIONS } from "../options.js";
 import { checkOutputArgs, humanStream, type OutputArgs } from "../recording.js";
 

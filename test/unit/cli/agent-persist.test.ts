@@ -1,6 +1,7 @@
 // --agent-persist: the resident agent's idle time, capped at an hour (the agent caps it too).
 import { afterEach, describe, expect, it } from "vitest";
-import { agentPersistMs, MAX_AGENT_PERSIST_S, UsageError, type HostArgs } from "../../../src/cli/context.js";
+import { agentPersistMs, MAX_AGENT_PERSIST_S } from "../../../src/cli/agent-persist.js";
+import { UsageError, type HostArgs } from "../../../src/cli/host-args.js";
 
 const args = (s?: number) => ({ ...(s !== undefined ? { "agent-persist": s } : {}) }) as HostArgs;
 
