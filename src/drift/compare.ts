@@ -1,10 +1,10 @@
 // `postfleet drift`, step 2: per instance name, hosts with identical
-// (normalised) configuration form a group; the reference is the largest group
+// (normalized) configuration form a group; the reference is the largest group
 // (or a snapshot, or what a playbook declares), every other group a list of
 // differences against it. Pure logic: the renderers print the result.
 import type { HostOutcome } from "../orchestrator/run-document.js";
-import type { ComparableHost, ComparableInstance, ComparableService, NormalisedSetting } from "./normalise.js";
-import { assignOrder, globMatcher, makeReplacer, NormalisationLog, normaliseHost, normaliseServiceKey } from "./normalise.js";
+import type { ComparableHost, ComparableInstance, ComparableService, NormalizedSetting } from "./normalize.js";
+import { assignOrder, globMatcher, makeReplacer, NormalizationLog, normalizeHost, normalizeServiceKey } from "./normalize.js";
 import { canonicalJson } from "../protocol/canonical-json.js";
 import { groupBy } from "../shared/group-by.js";
 
@@ -52,7 +52,7 @@ export interface DriftReport {
   versions: VersionGroup[];
   /** Versions differ from the reference (snapshot: its version; else the most common one). */
   versionDrift: boolean;
-  normalised: NormalisedSetting[];
+  normalised: NormalizedSetting[];
   ignored: string[];
   instances: InstanceDrift[];
   /** Any instance has outliers, or versions differ. */
@@ -174,7 +174,7 @@ export interface DriftSnapshot {
   savedAt: string;
   postfixVersion: string;
   ignored: string[];
-  /** Instance name → reference configuration (normalised); names not here should not exist. */
+  /** Instance name → reference configuration (normalized); names not here should not exist. */
   instances: Record<string, ComparableInstance>;
   /** Instance names in reference order. */
   order: string[];
@@ -217,7 +217,7 @@ export function compareSnapshot(hosts: readonly ComparableHost[], snap: DriftSna
   }
   return instanceNames(hosts, snap.order).map((name) => {
     const saved = snap.instances[name];
-    const config = saved ? normaliseExpected({ config: { ...saved, order: refOrder.get(name)! }, partial: false }, NO_TOKENS, ignore).config : null;
+    const config = saved ? normalizeExpected({ config: { ...saved, order: refOrder.get(name)! }, partial: false }, NO_TOKENS, ignore).config : null;
     const expected: Expected = { config, partial: false };
     return { name, reference: { hosts: [], config, partial: false }, outliers: outliersOf(hosts, name, () => expected, true) };
   });
@@ -229,7 +229,7 @@ export type DeclaredState = Map<string, Expected>;
 const NO_TOKENS: ComparableHost = { host: "", postfixVersion: "", instances: new Map(), names: [], tokens: [], unreadable: new Map() };
 
 /** A declaration seen as the host's configuration is: its own names replaced, ignored settings dropped. */
-export function normaliseExpected(e: Expected, host: ComparableHost, ignore: (name: string) => boolean): Expected {
+export function normalizeExpected(e: Expected, host: ComparableHost, ignore: (name: string) => boolean): Expected {
   if (!e.config) return e;
   const replace = makeReplacer(host.tokens);
   const r = (v: string) => replace(v).value;
@@ -237,7 +237,7 @@ export function normaliseExpected(e: Expected, host: ComparableHost, ignore: (na
   const master: Record<string, ComparableService> = {};
   for (const [key, svc] of Object.entries(e.config.master)) {
     if (ignore(key)) continue;
-    master[normaliseServiceKey(key, replace).value] = {
+    master[normalizeServiceKey(key, replace).value] = {
       line: svc.line,
       fields: { ...svc.fields },
       params: Object.fromEntries(Object.entries(svc.params).filter(([p]) => !ignore(p) && !ignore(`${key}/${p}`)).map(([p, v]) => [p, r(v)])),
@@ -247,7 +247,7 @@ export function normaliseExpected(e: Expected, host: ComparableHost, ignore: (na
     ...e,
     config: { ...e.config, main, master },
     mainAbsent: e.mainAbsent?.filter((p) => !ignore(p)),
-    masterAbsent: e.masterAbsent?.filter((k) => !ignore(k)).map((k) => normaliseServiceKey(k, replace).value),
+    masterAbsent: e.masterAbsent?.filter((k) => !ignore(k)).map((k) => normalizeServiceKey(k, replace).value),
   };
 }
 
@@ -272,15 +272,15 @@ export interface DriftInput {
   against?: { kind: "snapshot"; file: string; snapshot: DriftSnapshot } | { kind: "playbook"; file: string; declared: (host: ComparableHost) => DeclaredState };
 }
 
-/** Normalise every host that answered, compare, and say how. */
+/** Normalize every host that answered, compare, and say how. */
 export function compareFleet(input: DriftInput): { report: DriftReport; hosts: ComparableHost[]; reference: Map<string, ComparableInstance | null> } {
   const ignored = [...input.ignore, ...(input.against?.kind === "snapshot" ? input.against.snapshot.ignored.filter((g) => !input.ignore.includes(g)) : [])];
-  const log = new NormalisationLog();
+  const log = new NormalizationLog();
   const opts = { ignore: globMatcher(ignored), log };
   const hosts: ComparableHost[] = [];
   const missingHosts: DriftReport["missingHosts"] = [];
   for (const o of input.outcomes) {
-    if (o.data?.kind === "drift") hosts.push(normaliseHost(o.host, o.data, opts));
+    if (o.data?.kind === "drift") hosts.push(normalizeHost(o.host, o.data, opts));
     else missingHosts.push({ host: o.host, status: o.status, ...(o.error ? { error: o.error } : {}) });
   }
   let instances: InstanceDrift[];
@@ -294,7 +294,7 @@ export function compareFleet(input: DriftInput): { report: DriftReport; hosts: C
     refVersion = input.against.snapshot.postfixVersion;
   } else if (input.against?.kind === "playbook") {
     const { declared } = input.against;
-    instances = compareDeclared(hosts, (h) => new Map([...declared(h)].map(([n, e]) => [n, normaliseExpected(e, h, opts.ignore)])));
+    instances = compareDeclared(hosts, (h) => new Map([...declared(h)].map(([n, e]) => [n, normalizeExpected(e, h, opts.ignore)])));
     against = `playbook ${input.against.file}`;
     refVersion = undefined;
   } else {

@@ -4,7 +4,7 @@
 import type { ConfigSettings, InstanceSelector, Playbook } from "../playbook/index.js";
 import { MASTER_FIELDS } from "../protocol/index.js";
 import type { DeclaredState, Expected } from "./compare.js";
-import type { ComparableHost, ComparableInstance, ComparableService } from "./normalise.js";
+import type { ComparableHost, ComparableInstance, ComparableService } from "./normalize.js";
 
 const isField = (k: string) => (MASTER_FIELDS as readonly string[]).includes(k);
 

@@ -118,15 +118,15 @@ export interface ConnectionOverrides {
  * InventoryError naming file, host and variable.
  */
 export function resolveConnectionTarget(name: string, read: VarReader, cli: ConnectionOverrides = {}, config?: AnsibleConfig): ConnectionTarget {
-  const t: ConnectionTarget = { name, host: name };
+  const t: ConnectionTarget = { name, address: name };
   const conn = read("ansible_connection");
   if (conn && !["ssh", "smart", "paramiko", "paramiko_ssh"].includes(String(conn.value))) {
     throw varError(name, conn, `is '${String(conn.value)}', but postfleet reaches hosts over SSH only: remove it or set it to ssh`);
   }
   const host = read("ansible_host", "ansible_ssh_host");
   if (host) {
-    t.host = asString(name, host).trim();
-    if (!t.host) throw varError(name, host, "is empty");
+    t.address = asString(name, host).trim();
+    if (!t.address) throw varError(name, host, "is empty");
   }
   const port = read("ansible_port", "ansible_ssh_port");
   if (port) t.port = asInt(name, port, 1, 65535);

@@ -5,7 +5,7 @@
 // not indented, lines folded at 80 columns, a string quoted when it would
 // read back as another type, characters outside the BMP escaped, `!vault |`
 // for vault values, &id001/*id001 for objects met twice. Written from
-// libyaml's behaviour (scalar analysis, style choice, writers).
+// libyaml's behavior (scalar analysis, style choice, writers).
 
 import { pyFloatRepr } from "./python-repr.js";
 import { UnsafeText, VaultedString } from "./vault.js";

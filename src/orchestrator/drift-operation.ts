@@ -1,6 +1,6 @@
 // `postfleet drift`: one read-only `drift-facts` request per host; the host's
 // result carries every instance's configuration and the names by which the
-// host may appear in it (for normalisation on the controller).
+// host may appear in it (for normalization on the controller).
 import type { DriftData } from "./drift-data.js";
 import type { HostOperation } from "./operations.js";
 

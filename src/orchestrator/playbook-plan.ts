@@ -71,6 +71,6 @@ export function execPlay(p: Play): ExecPlay {
   };
 }
 
-export function execPlaybook(pb: Playbook): ExecPlaybook {
+export function planPlaybook(pb: Playbook): ExecPlaybook {
   return { file: pb.file, plays: pb.plays.map(execPlay) };
 }

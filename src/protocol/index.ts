@@ -277,7 +277,7 @@ export interface ProbeResponse {
  * Read-only: one instance's queues from `postqueue -c CONFIG_DIR -j`, read as
  * a stream (a queue may hold millions of messages; nothing is kept per
  * message): counts per queue, the age of the oldest deferred message, and the
- * distinct delay_reason texts (normalised: whitespace collapsed, identifiers
+ * distinct delay_reason texts (normalized: whitespace collapsed, identifiers
  * of 8+ characters with a digit as "#", at most 200 characters; at most
  * `maxReasons`, default QUEUE_MAX_REASONS).
  */
@@ -300,7 +300,7 @@ export interface QueueResponse {
   other: number;
   /** Age in seconds of the oldest deferred message (by arrival_time); null when none is deferred. */
   oldestDeferredS: number | null;
-  /** Distinct normalised delay_reason texts, in the order first seen. */
+  /** Distinct normalized delay_reason texts, in the order first seen. */
   delayReasons: string[];
   /** More distinct reasons were seen than maxReasons. */
   reasonsTruncated: boolean;
@@ -582,7 +582,7 @@ export interface ConfigResponse {
   changes: ParamChange[];
   /** With `read`: postconf -n (after the change; in dry-run, as it would be). */
   main?: Record<string, string>;
-  /** With `read`: master.cf entries as postconf -M prints them, one per line, normalised. */
+  /** With `read`: master.cf entries as postconf -M prints them, one per line, normalized. */
   master?: string[];
   error?: AgentError;
 }
@@ -637,7 +637,7 @@ export interface InstanceConfig extends InstanceInfo {
   main: Record<string, string>;
   /** master.cf services in file order. */
   master: MasterService[];
-  /** sha256 (hex) of the canonical JSON of `main` and `master` as read (before any normalisation). */
+  /** sha256 (hex) of the canonical JSON of `main` and `master` as read (before any normalization). */
   hash: string;
   /** Reading this instance failed (the other instances are still there). */
   error?: string;

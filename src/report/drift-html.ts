@@ -2,7 +2,7 @@
 // resources), one section per instance name with the reference configuration
 // and the outliers' differences; every table sortable, one filter for all rows.
 import type { DriftReport, InstanceDrift } from "../drift/compare.js";
-import type { ComparableInstance } from "../drift/normalise.js";
+import type { ComparableInstance } from "../drift/normalize.js";
 import { hostList } from "./drift-text.js";
 
 function h(v: string): string {

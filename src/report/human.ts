@@ -16,7 +16,7 @@ export interface HumanOptions {
 
 type Paint = (s: string) => string;
 
-/** Colours, and one colour per status (also for a playbook step's status, a subset). */
+/** Colours, and one color per status (also for a playbook step's status, a subset). */
 export function painter(color: boolean) {
   const c = pc.createColors(color);
   const byStatus: Record<HostStatus, Paint> = {

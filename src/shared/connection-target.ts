@@ -16,7 +16,7 @@ export interface ConnectionTarget {
   /** inventory_hostname. */
   name: string;
   /** Address or DNS name to connect to (ansible_host, else name; ~/.ssh/config HostName may apply). */
-  host: string;
+  address: string;
   /** ansible_port; undefined: ~/.ssh/config Port, else 22. */
   port?: number;
   /** ansible_user, else -u, else ansible.cfg remote_user; undefined: ~/.ssh/config User, else the local user name. */

@@ -68,7 +68,7 @@ export function opensshOptions(t: ConnectionTarget, o: OpenSshArgvOptions): stri
  * accepted into its log, jump hosts first: the host's identity for its resident agent's record.
  */
 export function masterArgv(t: ConnectionTarget, o: OpenSshArgvOptions, persistS: number): string[] {
-  return ["-v", ...opensshOptions(t, o), "-o", "ControlMaster=yes", "-o", `ControlPersist=${persistS}`, "-N", "-f", "--", t.host];
+  return ["-v", ...opensshOptions(t, o), "-o", "ControlMaster=yes", "-o", `ControlPersist=${persistS}`, "-N", "-f", "--", t.address];
 }
 
 /**
@@ -78,7 +78,7 @@ export function masterArgv(t: ConnectionTarget, o: OpenSshArgvOptions, persistS:
  */
 export function forwardArgv(t: ConnectionTarget, o: OpenSshArgvOptions, localSocket: string, remoteSocket: string): string[] | undefined {
   if (/[:\s]/.test(localSocket + remoteSocket)) return undefined;
-  return [...opensshOptions(t, o), "-O", "forward", "-L", `${localSocket}:${remoteSocket}`, "--", t.host];
+  return [...opensshOptions(t, o), "-O", "forward", "-L", `${localSocket}:${remoteSocket}`, "--", t.address];
 }
 
 /**
@@ -92,12 +92,12 @@ export function hostKeysFromLog(log: string): string[] {
 
 /** One command through the master: no terminal, no escape character (the agent's bytes pass as they are), `command` run by the login shell as ssh2's exec runs it. */
 export function sessionArgv(t: ConnectionTarget, o: OpenSshArgvOptions, command: string): string[] {
-  return [...opensshOptions(t, o), "-o", "ControlMaster=no", "-T", "-e", "none", "--", t.host, command];
+  return [...opensshOptions(t, o), "-o", "ControlMaster=no", "-T", "-e", "none", "--", t.address, command];
 }
 
 /** Ask the master to exit (end of the run). */
 export function exitArgv(t: ConnectionTarget, o: OpenSshArgvOptions): string[] {
-  return [...opensshOptions(t, o), "-O", "exit", "--", t.host];
+  return [...opensshOptions(t, o), "-O", "exit", "--", t.address];
 }
 
 /** ssh's own lines (debug and banners left out), for messages. */

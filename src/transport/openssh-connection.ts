@@ -275,7 +275,7 @@ export function unverifiedFromLog(log: string): UnverifiedHostKey | undefined {
 /** Start the host's private master through the system's ssh; errors as the ssh2 transport's (host key, authentication, unreachable). */
 export async function openOpenSshConnection(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<OpenSshConnection> {
   // What postfleet's own reading of ssh_config says, for messages and the connect timeout; ssh reads it again itself.
-  let settings = { hostname: target.host, port: target.port ?? 22, user: target.user ?? userInfo().username };
+  let settings = { hostname: target.address, port: target.port ?? 22, user: target.user ?? userInfo().username };
   let configTimeoutMs = target.connectTimeoutMs;
   let hostKeyAlias: string | undefined;
   try {

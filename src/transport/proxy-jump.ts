@@ -161,7 +161,7 @@ export type ProxyJumpReading = { ok: true; spec: string; unusable?: string } | {
  * A ProxyJump line's value (the raw rest of the line) as ssh reads it: "none",
  * or the chain as `ssh -G` prints it. Like ssh, the value is cut at '#' and at
  * its first inner white space (OpenSSH 9.2's rtrim() cuts there), every hop is
- * checked, only the last hop is normalised (user@host:port, IPv6 in brackets,
+ * checked, only the last hop is normalized (user@host:port, IPv6 in brackets,
  * URIs decoded) and the earlier ones are kept as written, from the uncut value.
  */
 export function readProxyJump(raw: string): ProxyJumpReading {

@@ -1,5 +1,5 @@
 // The suite's own pure parts: quoting (checked against the real /bin/sh),
-// and that each normalisation hides only what it documents.
+// and that each normalization hides only what it documents.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { mailLogLines, normalizeText } from "./support/scenario.js";

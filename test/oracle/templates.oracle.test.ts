@@ -23,7 +23,7 @@ describe.each(["13-templates.yml", "15-template-chain.ini"])("%s", (source) => {
       const t = inv.toConnectionTarget(name);
       const v = inv.hostVars(name);
       const a = theirs.get(name)!;
-      expect(t.host).toBe(a["host"]);
+      expect(t.address).toBe(a["host"]);
       expect(t.port ?? null).toBe(a["port"] === null ? null : Number(a["port"]));
       expect(t.user ?? null).toBe(a["user"]);
       expect(t.becomePassword ?? null).toBe(a["become_pw"]);

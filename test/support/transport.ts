@@ -15,7 +15,7 @@ export function labTarget(lab: Lab, i: number, extra: Partial<ConnectionTarget> 
   const h = lab.hosts[i]!;
   return {
     name: h.name,
-    host: h.address,
+    address: h.address,
     port: h.port,
     user: lab.user,
     privateKeyFiles: [lab.privateKeyPath],

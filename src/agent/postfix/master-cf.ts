@@ -1,4 +1,4 @@
-// master.cf as postconf(1) shows it: `-M` (one normalised line per entry),
+// master.cf as postconf(1) shows it: `-M` (one normalized line per entry),
 // `-F` (service/type/field = value) and `-P` (service/type/param = value).
 // Parsing only; reading and writing go through the host's postconf.
 import { MASTER_FIELDS, type MasterField } from "../../protocol/index.js";

@@ -8,7 +8,7 @@
 import { statSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import { join } from "node:path";
-import { runCommand, type CommandOptions, type CommandResult } from "../system/run-command.js";
+import { spawnCommand, type CommandOptions, type CommandResult } from "../system/spawn-command.js";
 
 let enabled = false;
 /** The primary's config_directory, learned from its first read (postconf's built-in default). */
@@ -46,16 +46,16 @@ function readsFrom(argv: readonly string[], env: CommandOptions["env"]): string 
   return null;
 }
 
-/** runCommand for `postconf -x [params]` and `postconf -xc DIR [params]`, from memory while nothing they read changed. */
+/** spawnCommand for `postconf -x [params]` and `postconf -xc DIR [params]`, from memory while nothing they read changed. */
 export async function readPostconf(argv: string[], o: CommandOptions): Promise<CommandResult> {
   const dir = readsFrom(argv, o.env);
-  if (!enabled || !o.capture || o.stderrThrough || dir === null) return runCommand(argv, o);
+  if (!enabled || !o.capture || o.stderrThrough || dir === null) return spawnCommand(argv, o);
   const key = JSON.stringify([argv, o.env.MAIL_CONFIG ?? null]);
   const deps = dir === undefined ? null : [join(dir, "main.cf"), argv[0]!];
   const before = deps && signature(deps);
   const hit = entries.get(key);
   if (before && hit?.sig === before) return { ...hit.result, durationMs: 0 };
-  const r = await runCommand(argv, o);
+  const r = await spawnCommand(argv, o);
   if (r.spawnError || r.timedOut || r.cancelled || r.truncated || r.exitCode !== 0) return r;
   if (dir === undefined && argv[1] === "-x") {
     const m = /^config_directory = (.*)$/m.exec(r.stdout);

@@ -4,7 +4,7 @@
 // systemctl, so that systemd's view of the units stays true.
 import { existsSync, statSync } from "node:fs";
 import type { Instance } from "../postmulti/instances.js";
-import { runCommand } from "../system/run-command.js";
+import { spawnCommand } from "../system/spawn-command.js";
 import { which, type Env } from "../system/process.js";
 
 export const UNIT_TEMPLATE = "postfix@.service";
@@ -42,6 +42,6 @@ export function unitName(ip: Instance): string | null {
 
 /** `systemctl is-active UNIT`: active, inactive, failed, activating, ... */
 export async function unitState(env: Env, unit: string, signal?: AbortSignal): Promise<string> {
-  const r = await runCommand([systemctlPath(env) ?? "systemctl", "is-active", unit], { env, capture: true, signal });
+  const r = await spawnCommand([systemctlPath(env) ?? "systemctl", "is-active", unit], { env, capture: true, signal });
   return r.stdout.trim() || (r.spawnError ? "unknown" : "inactive");
 }

@@ -7,7 +7,7 @@ import { dash, loadAllInstances, matchesSelection, parseInstance, type Instance 
 import { PostmultiFatal } from "./messages.js";
 import type { EditAction } from "./options.js";
 import { parsePostconfLines } from "../postfix/postconf.js";
-import { runCommand } from "../system/run-command.js";
+import { spawnCommand } from "../system/spawn-command.js";
 import { assignNewParameter, type NewParams } from "./lifecycle-arguments.js";
 import { checkNameAssignments, makePrivatePath } from "./lifecycle-names.js";
 
@@ -208,6 +208,6 @@ function alreadyDone(s: Invocation, action: "create" | "import", list: Instance[
 
 /** Raw (unexpanded) values from a main.cf, for the "from" side of effects. */
 export async function rawValues(s: Invocation, configDir: string, names: string[]): Promise<Map<string, string>> {
-  const r = await runCommand([`${s.primary.commandDir}/postconf`, "-c", configDir, ...names], { env: s.ctx.env, capture: true, signal: s.ctx.signal });
+  const r = await spawnCommand([`${s.primary.commandDir}/postconf`, "-c", configDir, ...names], { env: s.ctx.env, capture: true, signal: s.ctx.signal });
   return parsePostconfLines(r.stdout).values;
 }

@@ -11,7 +11,7 @@ import { cancelledMessage, type Invocation, type Outcome } from "./invocation-co
 import { helperEnv } from "./environment.js";
 import { PostmultiFatal, strerror } from "./messages.js";
 import { emptyResult } from "./instance-format.js";
-import { runCommand } from "../system/run-command.js";
+import { spawnCommand } from "../system/spawn-command.js";
 import { plannedEffects } from "./lifecycle-effects.js";
 import { planEdit } from "./lifecycle-plan.js";
 import { destroyCandidates, scriptPrecheck } from "./lifecycle-prechecks.js";
@@ -55,7 +55,7 @@ export async function manage(s: Invocation): Promise<Outcome> {
     result.changed = effects.length > 1;
     return outcome;
   }
-  const r = await runCommand(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined, signal: ctx.signal });
+  const r = await spawnCommand(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined, signal: ctx.signal });
   if (r.spawnError) throw new PostmultiFatal(`${script}: ${strerror(r.spawnError)}`, "failed");
   Object.assign(result, { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, durationMs: r.durationMs });
   if (r.timedOut) result.timedOut = true;

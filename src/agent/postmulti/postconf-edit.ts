@@ -2,7 +2,7 @@
 // main.cf parameters the command would set or remove, so the plan can show
 // each one's current and new value instead of an opaque "run".
 import type { Effect } from "../../protocol/index.js";
-import { runCommand } from "../system/run-command.js";
+import { spawnCommand } from "../system/spawn-command.js";
 import type { Env } from "../system/process.js";
 
 export interface PostconfEdit {
@@ -52,7 +52,7 @@ export async function postconfEditEffects(postconfPath: string, dir: string, edi
   const out: Effect[] = [];
   for (const [name, to] of edit.settings) {
     // -n: only what main.cf sets, so "from" is null for a parameter at its default.
-    const r = await runCommand([postconfPath, "-c", dir, "-n", "-h", name], { env, capture: true, signal });
+    const r = await spawnCommand([postconfPath, "-c", dir, "-n", "-h", name], { env, capture: true, signal });
     const from = r.exitCode === 0 && r.stdout !== "" ? r.stdout.replace(/\n$/, "") : null;
     out.push({ kind: "set-parameter", file: `${dir}/main.cf`, name, from, to });
   }

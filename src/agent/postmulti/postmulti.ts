@@ -26,7 +26,7 @@ import { parsePostconfEdit, postconfEditEffects } from "./postconf-edit.js";
 import { emptyResult, listJsonLine, listLine } from "./instance-format.js";
 import { configSnapshot, isRunning } from "../postfix/state.js";
 import { readPostconf } from "../postfix/postconf-cache.js";
-import { runCommand } from "../system/run-command.js";
+import { spawnCommand } from "../system/spawn-command.js";
 
 /** Start-up and dispatch. Throws PostmultiFatal for postmulti's fatal errors. */
 export async function runPostmulti(argv: string[], ctx: InvocationContext): Promise<Outcome> {
@@ -167,7 +167,7 @@ async function runForInstance(s: Invocation, mode: "postfix" | "generic", flags:
     return result;
   }
   const before = mode === "generic" ? configSnapshot(ip.configDir) : "";
-  const r = await runCommand(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined, signal: ctx.signal });
+  const r = await spawnCommand(argv, { env, capture: ctx.structured, timeoutMs: ctx.structured ? ctx.timeoutMs : undefined, signal: ctx.signal });
   result.exitCode = r.exitCode;
   result.stdout = r.stdout;
   result.stderr = r.stderr;

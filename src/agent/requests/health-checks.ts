@@ -7,7 +7,7 @@ import { commandName, parseMasterFields } from "../postfix/master-cf.js";
 import type { RequestContext } from "../serve/request-context.js";
 import { splitList } from "../postfix/postconf.js";
 import { postconfRun, type RequestInstance } from "./request-instance.js";
-import { runCommand } from "../system/run-command.js";
+import { spawnCommand } from "../system/spawn-command.js";
 import { listenEndpoints, probeSmtp, readServices, resolveService, targetText, type ListenEndpoint, type ProbeTarget } from "./smtp-probe.js";
 import { masterPid, queueCounts } from "../postfix/state.js";
 
@@ -201,7 +201,7 @@ async function checkCommand(ctx: RequestContext, ri: RequestInstance, c: { argv:
     return { kind: "command", ok: false, detail: "command check needs argv: a non-empty list of strings" };
   const argv = c.shell ? ["/bin/sh", "-c", ...c.argv] : c.argv;
   const env = genericCommandEnv(ri.base, ri.primary, ri.instance);
-  const r = await runCommand(argv, { env, capture: true, signal: ctx.signal, timeoutMs: budget.timeoutMs });
+  const r = await spawnCommand(argv, { env, capture: true, signal: ctx.signal, timeoutMs: budget.timeoutMs });
   if (r.spawnError) return { kind: "command", ok: false, detail: `cannot run ${argv[0]}: ${r.spawnError.code === "ENOENT" ? "No such file or directory" : r.spawnError.message}` };
   if (r.timedOut) return { kind: "command", ok: false, detail: `${argv[0]} timed out after ${budget.timeoutMs} ms` };
   if (r.cancelled) return { kind: "command", ok: false, detail: `${argv[0]} cancelled` };

@@ -20,7 +20,7 @@ import { ProbeTracker } from "./probe-log.js";
 import { sendSmtp } from "./probe-smtp.js";
 import type { RequestContext } from "../serve/request-context.js";
 import { abortError, postconfRun, requestInstance, RequestError, toAgentError, unknownInstance, type RequestInstance } from "./request-instance.js";
-import { runCommand } from "../system/run-command.js";
+import { spawnCommand } from "../system/spawn-command.js";
 import { canonicalHost } from "./health-checks.js";
 import { listenEndpoints, readServices, targetText, type ListenEndpoint } from "./smtp-probe.js";
 
@@ -173,7 +173,7 @@ export async function handleProbe(req: ProbeRequest, ctx: RequestContext): Promi
     if (outcome === "verify") {
       const argv = [`${ri.primary.commandDir}/sendmail`, "-C", ri.instance.configDir, "-bv", "-f", from, "--", to];
       answer.injectedVia = `sendmail -C ${ri.instance.configDir} -bv`;
-      const r = await runCommand(argv, { env: ctx.env, capture: true, signal: ctx.signal, timeoutMs: maxMs, input: probeMessage(messageId, from, to) });
+      const r = await spawnCommand(argv, { env: ctx.env, capture: true, signal: ctx.signal, timeoutMs: maxMs, input: probeMessage(messageId, from, to) });
       if (r.exitCode !== 0 || r.spawnError) throw new RequestError(`${argv.join(" ")}: ${(r.stderr.trim() || r.spawnError?.message) ?? `exit ${r.exitCode}`}`);
     } else {
       const target =
@@ -192,7 +192,7 @@ export async function handleProbe(req: ProbeRequest, ctx: RequestContext): Promi
       } else {
         const argv = [`${ri.primary.commandDir}/sendmail`, "-C", ri.instance.configDir, "-i", "-f", from, "--", to];
         answer.injectedVia = `sendmail -C ${ri.instance.configDir}`;
-        const r = await runCommand(argv, { env: ctx.env, capture: true, signal: ctx.signal, timeoutMs: maxMs, input: message });
+        const r = await spawnCommand(argv, { env: ctx.env, capture: true, signal: ctx.signal, timeoutMs: maxMs, input: message });
         if (r.exitCode !== 0 || r.spawnError) {
           answer.failure = { hop: mine.syslogName, reason: `injection failed: ${r.stderr.trim() || r.spawnError?.message || `sendmail exit ${r.exitCode}`}` };
           throw new ProbeEnd();
@@ -265,7 +265,7 @@ async function removeLeftovers(ctx: RequestContext, ri: RequestInstance, logs: I
     }
     const argv = [`${ri.primary.commandDir}/postsuper`, "-c", l.instance.configDir, "-d", queueId];
     // Not cancelled with the request: a probe must not stay behind.
-    const r = await runCommand(argv, { env: ctx.env, capture: true, timeoutMs: 10_000 });
+    const r = await spawnCommand(argv, { env: ctx.env, capture: true, timeoutMs: 10_000 });
     const said = `${r.stdout}\n${r.stderr}`.split("\n").map((s) => s.trim()).filter(Boolean).join("; ");
     out.push({ instance: name, queueId, result: `${argv.join(" ")}: ${said || `exit ${r.exitCode}`}` });
   }

@@ -1,7 +1,7 @@
 // `queue` requests: one instance's queues read from `postqueue -c DIR -j`
 // as a stream, one JSON object per message per line. A queue can hold
 // millions of messages, so nothing is kept per message: counts per queue, the
-// oldest deferred arrival time, and a bounded set of normalised delay_reason
+// oldest deferred arrival time, and a bounded set of normalized delay_reason
 // texts. postqueue runs in its own process group, killed on cancel/timeout.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -14,7 +14,7 @@ const REASON_MAX_CHARS = 200;
 const STDERR_MAX_CHARS = 4096;
 
 /** A delay_reason as the gate compares it: whitespace collapsed, long identifiers (8+ characters with a digit) as "#", at most 200 characters. */
-export function normaliseReason(text: string): string {
+export function normalizeReason(text: string): string {
   const s = text
     .replace(/\s+/g, " ")
     .trim()
@@ -55,7 +55,7 @@ export class QueueStats {
     for (const r of msg.recipients) {
       const why = (r as { delay_reason?: unknown } | null)?.delay_reason;
       if (typeof why !== "string" || !why.trim()) continue;
-      const n = normaliseReason(why);
+      const n = normalizeReason(why);
       if (this.reasons.has(n)) continue;
       if (this.reasons.size >= this.maxReasons) this.reasonsTruncated = true;
       else this.reasons.add(n);

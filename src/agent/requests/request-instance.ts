@@ -9,7 +9,7 @@ import { PostmultiFatal } from "../postmulti/messages.js";
 import { postconfFatalText } from "../postfix/postconf.js";
 import type { RequestContext } from "../serve/request-context.js";
 import { instanceInfo } from "../postmulti/instance-format.js";
-import { runCommand, type CommandResult } from "../system/run-command.js";
+import { spawnCommand, type CommandResult } from "../system/spawn-command.js";
 import type { Env } from "../system/process.js";
 
 export interface RequestInstance {
@@ -72,7 +72,7 @@ export function throwIfAborted(ctx: RequestContext, what: string): void {
 /** `postconf -c DIR ARGS`; a failure (or a postconf: fatal) becomes a RequestError with postconf's message. */
 export async function postconfRun(ctx: RequestContext, ri: RequestInstance, args: string[], configDir = ri.instance.configDir): Promise<CommandResult> {
   const argv = [ri.postconf, "-c", configDir, ...args];
-  const r = await runCommand(argv, { env: ctx.env, capture: true, signal: ctx.signal, timeoutMs: ctx.timeoutMs });
+  const r = await spawnCommand(argv, { env: ctx.env, capture: true, signal: ctx.signal, timeoutMs: ctx.timeoutMs });
   throwIfAborted(ctx, `postconf ${args.join(" ")}`);
   if (r.spawnError) throw new RequestError(`cannot run ${ri.postconf}: ${r.spawnError.message}`);
   if (r.timedOut) throw new RequestError(`${argv.join(" ")}: timed out after ${ctx.timeoutMs} ms`, "timeout");

@@ -8,7 +8,7 @@ import type { ServiceRequest, ServiceResponse } from "../../protocol/index.js";
 import { postfixCommandEnv } from "../postmulti/environment.js";
 import type { RequestContext } from "../serve/request-context.js";
 import { abortError, requestInstance, RequestError, toAgentError, unknownInstance, type RequestInstance } from "./request-instance.js";
-import { runCommand } from "../system/run-command.js";
+import { spawnCommand } from "../system/spawn-command.js";
 import { masterPid } from "../postfix/state.js";
 import type { Env } from "../system/process.js";
 import { systemctlPath, unitName, unitState, usesSystemd } from "../postfix/systemd.js";
@@ -86,7 +86,7 @@ export async function handleService(req: ServiceRequest, ctx: RequestContext): P
       answer.command = joinSteps(steps);
       if (dryRun) return;
       for (const s of steps) {
-        const r = await runCommand(s.argv, { env: s.env, capture: true, signal: ctx.signal, timeoutMs });
+        const r = await spawnCommand(s.argv, { env: s.env, capture: true, signal: ctx.signal, timeoutMs });
         answer.exitCode = r.spawnError ? 127 : r.exitCode;
         answer.stdout += r.stdout;
         answer.stderr += r.stderr + (r.spawnError ? `cannot run ${s.argv[0]}: ${r.spawnError.message}\n` : "");

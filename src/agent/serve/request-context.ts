@@ -6,12 +6,12 @@ export interface RequestContext {
   env: Env;
   /**
    * Aborted when the request is cancelled (reason: a string saying so): kill
-   * running commands (runCommand's `signal`), start no new ones, and answer
+   * running commands (spawnCommand's `signal`), start no new ones, and answer
    * with what was done and error code "cancelled". The serve loop sets that
    * code itself on the answer of a cancelled request.
    */
   signal: AbortSignal;
-  /** The request's timeoutMs: per command for postmulti and service (runCommand's `timeoutMs`); 0/undefined: none. */
+  /** The request's timeoutMs: per command for postmulti and service (spawnCommand's `timeoutMs`); 0/undefined: none. */
   timeoutMs?: number;
   /** How long to wait for the host lock when this agent does not hold it already. */
   lockTimeoutMs: number;

@@ -1,5 +1,5 @@
 // What the agent needs from its own process: the environment, PATH lookup,
-// and the shape of a finished command (run-command.ts runs them).
+// and the shape of a finished command (spawn-command.ts runs them).
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 

@@ -75,7 +75,7 @@ export const driftCommand: CommandModule<object, DriftArgs> = {
 
     let report: DriftReport | undefined;
     const compare = (doc: RunDocument) => (report ??= compareFleet({ outcomes: doc.hosts, ignore, ...(against ? { against } : {}) }).report);
-    const op = driftOperation({ ansibleHost: (h) => ctx.targets.get(h)?.host });
+    const op = driftOperation({ ansibleHost: (h) => ctx.targets.get(h)?.address });
     const { doc, exitCode } = await runAndReport(ctx, op, (d) => ({ drift: compare(d) }));
     const r = compare(doc);
 

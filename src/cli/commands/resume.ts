@@ -12,7 +12,7 @@ import { appendJournalFile, JournalError, RecordWriter, runsDir, processStartTim
 import { attachRecorder } from "../../orchestrator/journal/recorder.js";
 import { acquireResumeLock } from "../../orchestrator/journal/resume-lock.js";
 import { resumePlan, type ResumePlan } from "../../orchestrator/journal/resume-plan.js";
-import { execPlaybook } from "../../orchestrator/playbook-plan.js";
+import { planPlaybook } from "../../orchestrator/playbook-plan.js";
 import { runPlaybook } from "../../orchestrator/playbook-run.js";
 import { exitCodeOf } from "../../orchestrator/run-document.js";
 import { loadPlaybook, parseExtraVars } from "../../playbook/index.js";
@@ -123,7 +123,7 @@ async function resume(argv: ResumeArgs, stored: StoredRunToResume, plan: ResumeP
   if (playbook.plays.length !== planned.length || playbook.plays.some((p, i) => p.name !== planned[i]!.name))
     throw new UsageError(`run ${stored.run.id} cannot be resumed: the playbook's plays are not the run's (${planned.map((p) => p.name).join(", ")}): its plan cannot be carried over`);
   // The recorded plan stands: batches in the recorded order (shuffle seed included), budgets, pauses.
-  const exec = execPlaybook(playbook);
+  const exec = planPlaybook(playbook);
   exec.plays = exec.plays.map((p, i) => {
     const r = planned[i]!;
     const { maxFail: _m, maxFailPerBatch: _b, canary: _c, ...rest } = p;

@@ -3,7 +3,7 @@
 // (structure, patterns, variables per host) before anything connects.
 import { createInterface } from "node:readline";
 import type { Argv, CommandModule } from "yargs";
-import { execPlaybook } from "../../orchestrator/playbook-plan.js";
+import { planPlaybook } from "../../orchestrator/playbook-plan.js";
 import { playbookLabel, runPlaybook } from "../../orchestrator/playbook-run.js";
 import { exitCodeOf } from "../../orchestrator/run-document.js";
 import { loadPlaybook, parseExtraVars, renderListHosts } from "../../playbook/index.js";
@@ -99,7 +99,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const detachOutput = ctx.json ? () => undefined : attachPlaybookOutput(ctx.run.events, human, (s) => out.write(s));
     let doc;
     try {
-      doc = await runPlaybook(ctx.run, execPlaybook(playbook), { check: argv.check, prompt: terminalPrompt, promote: terminalPromote });
+      doc = await runPlaybook(ctx.run, planPlaybook(playbook), { check: argv.check, prompt: terminalPrompt, promote: terminalPromote });
     } finally {
       detachOutput();
       detachProgress();

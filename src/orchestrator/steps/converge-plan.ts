@@ -10,7 +10,7 @@
 // then enable, or stop and disable, or (absent) check the queue, stop,
 // disable and destroy. Enabling never starts an instance.
 import { MASTER_FIELDS, type ConfigSpec, type FactsResponse, type InstanceFacts, type ParamChange } from "../../protocol/index.js";
-import type { DesiredInstance } from "./step-model.js";
+import type { DesiredInstanceSpec } from "./step-model.js";
 import { instanceArg, matchesName } from "./step-context.js";
 
 /** A postmulti request (its arguments as on postmulti's command line). */
@@ -44,7 +44,7 @@ export type ConvergeOp =
   | { kind: "stop"; via: "service" | "postmulti"; args?: string[]; predicted?: boolean };
 
 export interface InstancePlan {
-  desired: DesiredInstance;
+  desired: DesiredInstanceSpec;
   /** The name results and `changed` use: "-" for the primary, else the instance's (or the new one's) name. */
   name: string;
   /** The agent's instance argument ("-" for the primary). */
@@ -72,7 +72,7 @@ export interface ConvergePlan {
 
 export const INIT_ARGS = ["-e", "init"] as const;
 
-/** postmulti's refusals while multi-instance support is not initialised (postmulti-script's text). */
+/** postmulti's refusals while multi-instance support is not initialized (postmulti-script's text). */
 export const NOT_INITIALISED = ["run 'postmulti -e init' first"];
 /** postmulti's refusal to destroy an instance that is still enabled. */
 export const STILL_ENABLED = "Cannot remove enabled instances";
@@ -101,7 +101,7 @@ export interface PlanOptions {
  */
 export function planConverge(
   facts: Pick<FactsResponse, "instances" | "multiInstanceWrapper" | "multiInstanceEnable">,
-  desired: readonly DesiredInstance[],
+  desired: readonly DesiredInstanceSpec[],
   o: PlanOptions,
 ): ConvergePlan {
   const isPredicted = (i: InstanceFacts) => o.check && !i.primary && (o.predicted?.(i.name) ?? false);
@@ -119,7 +119,7 @@ export function planConverge(
   noteOrder(facts.instances, instances);
   return { init, instances };
 
-  function planOne(d: DesiredInstance, index: number): InstancePlan {
+  function planOne(d: DesiredInstanceSpec, index: number): InstancePlan {
     const found = facts.instances.find((i) => matchesName(i, d.name));
     const name = d.name === "-" ? "-" : (found?.name ?? d.name);
     const primary = d.name === "-" || !!found?.primary;

@@ -21,7 +21,7 @@ import {
   type InstancePlan,
   type PostmultiOp,
 } from "./converge-plan.js";
-import type { DesiredInstance } from "./step-model.js";
+import type { DesiredInstanceSpec } from "./step-model.js";
 import type { InstanceStepResult } from "./step-results.js";
 import type { StepContext } from "./step-context.js";
 
@@ -56,7 +56,7 @@ const PAST: Record<PostmultiOp["kind"], [done: string, would: string]> = {
 
 const settingsWord = (n: number, check: boolean) => `${check ? "change " : ""}${n} setting${n === 1 ? "" : "s"}`;
 
-export async function convergeInstances(ctx: StepContext, desired: DesiredInstance[]): Promise<ConvergeResult> {
+export async function convergeInstances(ctx: StepContext, desired: DesiredInstanceSpec[]): Promise<ConvergeResult> {
   const plan = planConverge(await ctx.facts(), desired, { check: ctx.check, predicted: (name) => ctx.predicted(name) });
   const results: InstanceStepResult[] = [];
   const changed: string[] = [];

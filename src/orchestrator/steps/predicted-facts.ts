@@ -4,9 +4,9 @@
 // do not exist yet are marked, and steps answer for them without asking the
 // agent (which knows nothing of them).
 import type { FactsResponse, InstanceFacts } from "../../protocol/index.js";
-import type { DesiredInstance } from "./step-model.js";
+import type { DesiredInstanceSpec } from "./step-model.js";
 
-export function predictFacts(facts: FactsResponse, desired: readonly DesiredInstance[]): { facts: FactsResponse; predicted: Set<string> } {
+export function predictFacts(facts: FactsResponse, desired: readonly DesiredInstanceSpec[]): { facts: FactsResponse; predicted: Set<string> } {
   const instances = [...facts.instances];
   const predicted = new Set<string>();
   const find = (name: string) => instances.findIndex((i) => (name === "-" ? i.primary : i.name === name || i.name === `postfix-${name}`));

@@ -8,7 +8,7 @@ import type { GateSettings, ProbeSettings } from "../../playbook/types.js";
 /** Which instances of a host a step acts on. */
 export type InstanceSelector = { kind: "all" } | { kind: "enabled" } | { kind: "names"; names: string[] } | { kind: "group"; group: string };
 
-export interface DesiredInstance {
+export interface DesiredInstanceSpec {
   /** multi_instance_name; "-" is the primary. */
   name: string;
   group?: string;
@@ -19,7 +19,7 @@ export interface DesiredInstance {
 export type ServiceAction = "start" | "stop" | "restart" | "reload";
 
 export type StepAction =
-  | { type: "instances"; desired: DesiredInstance[] }
+  | { type: "instances"; desired: DesiredInstanceSpec[] }
   | { type: "postconf"; settings: ConfigSpec }
   | { type: ServiceAction; healthyTimeoutMs: number; gate?: GateSettings }
   | { type: "wait"; checks: HealthCheck[]; timeoutMs: number; intervalMs: number; probe?: ProbeSettings; gate?: GateSettings }

@@ -4,7 +4,7 @@
 // quotes, comments), Host and Match blocks, Include (globs, nesting, inside
 // blocks), first obtained value wins, and the second pass `Match final` asks
 // for. What cannot be evaluated here (Match exec, ProxyCommand, hostname
-// canonicalisation, KnownHostsCommand, RevokedHostKeys...) is refused when it
+// canonicalization, KnownHostsCommand, RevokedHostKeys...) is refused when it
 // could change where or how the connection goes or which host keys ssh
 // accepts, rather than silently skipped: skipping an included ProxyJump
 // reaches a host around its bastion, skipping a KnownHostsCommand accepts a
@@ -254,7 +254,7 @@ class Pass {
       }
       attributes++;
       if (name === "final" || name === "canonical") {
-        // With canonicalisation off (postfleet refuses it), both hold exactly in the final pass.
+        // With canonicalization off (postfleet refuses it), both hold exactly in the final pass.
         if (name === "final") this.wantFinal = true;
         if (this.pass.final === negate) fails();
         continue;

@@ -182,7 +182,7 @@ function isNone(files: string[]): boolean {
 export function resolveTarget(t: ConnectionTarget, o: SshConfigOptions = {}): HopSettings {
   return resolveHop(
     {
-      host: t.host,
+      host: t.address,
       port: t.port,
       user: t.user,
       identityFiles: t.privateKeyFiles,

@@ -85,7 +85,7 @@ export interface SideOutcome {
 export const TOOL_PLACEHOLDER = "@POSTMULTI@";
 
 /**
- * All the normalisation of command output and log text: the
+ * All the normalization of command output and log text: the
  * pseudo-terminal's \r\n, process ids that `postfix status` prints
  * ("PID: 1234"), postfix-script's load-dependent stop polling line, and the
  * -vvv stream debugging lines (see below).

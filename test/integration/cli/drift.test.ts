@@ -1,5 +1,5 @@
 // `postfleet drift` on 4 real lab hosts: a fleet without drift (host-specific
-// values normalised), then one host with a changed parameter, one with an
+// values normalized), then one host with a changed parameter, one with an
 // extra master.cf service, one without an instance, one with another group;
 // snapshots, a playbook as the reference, exit codes, and the HTML page in a
 // real headless Chromium.

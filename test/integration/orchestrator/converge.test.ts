@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunHostSession } from "../../../src/orchestrator/host-session.js";
 import { convergeInstances } from "../../../src/orchestrator/steps/converge.js";
-import type { DesiredInstance } from "../../../src/orchestrator/steps/step-model.js";
+import type { DesiredInstanceSpec } from "../../../src/orchestrator/steps/step-model.js";
 import type { InstanceStepResult } from "../../../src/orchestrator/steps/step-results.js";
 import { loadFacts, type StepContext } from "../../../src/orchestrator/steps/step-context.js";
 import type { FactsResponse } from "../../../src/protocol/index.js";
@@ -19,7 +19,7 @@ const BUNDLE = resolve("dist/agent.cjs");
 
 const LOCAL_OFF = { mydestination: "", alias_maps: "", alias_database: "", local_recipient_maps: "", local_transport: "error:5.1.1 Mailbox unavailable" };
 /** The walk-through's three instances (MULTI_INSTANCE_README), as playbooks/create-instances.yml has them. */
-const BORDER: DesiredInstance[] = [
+const BORDER: DesiredInstanceSpec[] = [
   { name: "-", state: "enabled", settings: { main: { master_service_disable: "inet", relayhost: "[mailhub.example.com]", ...LOCAL_OFF } } },
   {
     name: "postfix-out",
@@ -200,7 +200,7 @@ describe("instances step (convergeInstances) on lab hosts", () => {
     const h = lab.hosts[0]!;
     const running = async (dir: string) => (await h.exec(`postfix -c ${dir} status`)).exitCode === 0;
     expect((await h.exec("postmulti -i postfix-out -p start")).exitCode).toBe(0);
-    const disabled: DesiredInstance[] = [{ name: "postfix-out", group: "mta", state: "disabled", settings: {} }];
+    const disabled: DesiredInstanceSpec[] = [{ name: "postfix-out", group: "mta", state: "disabled", settings: {} }];
     const first = await convergeInstances(stepContext(session(0), false), disabled);
     expect(first.results[0]).toMatchObject({ status: "changed", action: "stopped, disabled" });
     expect(await running("/etc/postfix-out")).toBe(false);
@@ -235,7 +235,7 @@ describe("instances step (convergeInstances) on lab hosts", () => {
     const h = lab.hosts[0]!;
     expect((await h.exec("postmulti -i postfix-in -p start")).exitCode).toBe(0);
     expect((await h.exec("postfix -c /etc/postfix-in status")).exitCode).toBe(0);
-    const desired: DesiredInstance[] = [{ name: "postfix-in", state: "absent", settings: {} }];
+    const desired: DesiredInstanceSpec[] = [{ name: "postfix-in", state: "absent", settings: {} }];
     // --check first: postmulti's refusal to destroy a (still) enabled instance is expected there, and nothing changes.
     const listed = await sh(h, "postmulti -l");
     const dry = await convergeInstances(stepContext(session(0), true), desired);

@@ -64,7 +64,7 @@ describe("SSH transport against lab hosts", () => {
       openHost(labTarget(lab, 0), isolated),
       openHost({ ...labTarget(lab, 1), name: "closed", port }, isolated),
       openHost(labTarget(lab, 2), isolated),
-      openHost({ ...labTarget(lab, 3), name: "nodns", host: "no-such-host.invalid", port: 22 }, isolated),
+      openHost({ ...labTarget(lab, 3), name: "nodns", address: "no-such-host.invalid", port: 22 }, isolated),
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected"]);
     const closed = (results[1] as PromiseRejectedResult).reason;
@@ -214,7 +214,7 @@ describe("SSH transport against lab hosts", () => {
     writeFileSync(file, `${readFileSync(file, "utf8")}${c.internalAddress} ${c.hostKey}\n`);
     const [viaB, viaC] = await Promise.all([
       openHost(target, isolated),
-      openHost({ ...target, name: c.name, host: c.internalAddress }, isolated),
+      openHost({ ...target, name: c.name, address: c.internalAddress }, isolated),
     ]);
     const established = "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:0016$/ && $4 == \"01\"' | wc -l";
     expect((await a.exec(established)).stdout.trim()).toBe("1");
@@ -239,7 +239,7 @@ describe("SSH transport against lab hosts", () => {
     const e3 = await rejection(openHost({ ...target, port: 2222 }, isolated));
     expect(e3).toBeInstanceOf(UnreachableError);
     // An address the jump host cannot reach (TEST-NET-1) is unreachable within the connect timeout.
-    const e4 = await rejection(openHost({ ...target, host: "192.0.2.1", connectTimeoutMs: 1500 }, isolated));
+    const e4 = await rejection(openHost({ ...target, address: "192.0.2.1", connectTimeoutMs: 1500 }, isolated));
     expect(e4).toBeInstanceOf(UnreachableError);
     expect(e4.message).toContain("192.0.2.1");
   });
@@ -292,7 +292,7 @@ describe("SSH transport against lab hosts", () => {
     const h = lab.hosts[2]!;
     const cfg = join(work, "ssh_config");
     writeFileSync(cfg, `Host mail-alias\n  HostName ${h.address}\n  Port ${h.port}\n  User root\n  IdentityFile ${lab.privateKeyPath}\n`);
-    const s = await openHost({ name: "mail-alias", host: "mail-alias", knownHostsFile: lab.knownHostsPath }, { ...isolated, sshConfig: { files: [cfg] } });
+    const s = await openHost({ name: "mail-alias", address: "mail-alias", knownHostsFile: lab.knownHostsPath }, { ...isolated, sshConfig: { files: [cfg] } });
     expect(s.connection.settings).toMatchObject({ hostname: h.address, port: h.port, user: "root" });
     expect((await s.exec(["hostname"])).stdout.trim()).toBe((await h.exec("hostname")).stdout.trim());
     await s.close();

@@ -6,7 +6,7 @@ import type { InstanceConfig, MasterService } from "../../../src/protocol/index.
 import { compareFleet, makeSnapshot, parseSnapshot, type DriftReport } from "../../../src/drift/compare.js";
 import { declaredState } from "../../../src/drift/declared.js";
 import { renderDriftHtml } from "../../../src/report/drift-html.js";
-import { commandWithoutOptions, globMatcher, hostTokens, makeReplacer } from "../../../src/drift/normalise.js";
+import { commandWithoutOptions, globMatcher, hostTokens, makeReplacer } from "../../../src/drift/normalize.js";
 import { renderDriftText } from "../../../src/report/drift-text.js";
 
 const SMTP: MasterService = {

@@ -13,7 +13,7 @@ const tick = () => new Promise((r) => setTimeout(r, 5));
 
 function fleet(hosts: string[], extra: Partial<RunSettings> = {}): FleetRun {
   return new FleetRun({
-    targets: new Map(hosts.map((h) => [h, { name: h, host: `${h}.invalid` }])),
+    targets: new Map(hosts.map((h) => [h, { name: h, address: `${h}.invalid` }])),
     forks: 3,
     opTimeoutMs: 1000,
     agentBundle: "/nonexistent/agent.cjs",
@@ -139,7 +139,7 @@ describe("FleetRun.runOperation", () => {
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     writeFileSync(key, privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
     const run = new FleetRun({
-      targets: new Map([["closed", { name: "closed", host: "127.0.0.1", port: 1, connectTimeoutMs: 2000, privateKeyFiles: [key] }]]),
+      targets: new Map([["closed", { name: "closed", address: "127.0.0.1", port: 1, connectTimeoutMs: 2000, privateKeyFiles: [key] }]]),
       forks: 1,
       opTimeoutMs: 2000,
       agentBundle: "/nonexistent/agent.cjs",

@@ -89,7 +89,7 @@ function fakeSession(host: string, h: FakeHost, clock: { t: number[] }): RunHost
 
 function fleet(hosts: string[], fakes: Record<string, FakeHost>, clocks: Record<string, { t: number[] }>, forks = 10, stop?: AbortSignal) {
   const run = new FleetRun({
-    targets: new Map(hosts.map((h) => [h, { name: h, host: h }])),
+    targets: new Map(hosts.map((h) => [h, { name: h, address: h }])),
     forks,
     opTimeoutMs: 1000,
     agentBundle: "/nonexistent",

@@ -19,7 +19,7 @@ const base: OpenSshArgvOptions = { controlPath: "/tmp/pf-x/m1", connectTimeoutMs
 
 const odd: ConnectionTarget = {
   name: "mx1",
-  host: "mx1.example.net",
+  address: "mx1.example.net",
   port: 2222,
   user: "dep loy",
   privateKeyFiles: ["/keys/my key", "/keys/%d"],
@@ -66,7 +66,7 @@ describe("openssh argv", () => {
 
   it("host key checking: strict -> yes, accept-new -> accept-new, off -> no; the target's over the run's; none set: ssh_config's", () => {
     const opt = (t: Partial<ConnectionTarget>, o: Partial<OpenSshArgvOptions> = {}) =>
-      opensshOptions({ name: "h", host: "h", ...t }, { ...base, ...o }).filter((a) => a.startsWith("StrictHostKeyChecking="));
+      opensshOptions({ name: "h", address: "h", ...t }, { ...base, ...o }).filter((a) => a.startsWith("StrictHostKeyChecking="));
     expect(opt({ hostKeyChecking: "strict" })).toEqual(["StrictHostKeyChecking=yes"]);
     expect(opt({ hostKeyChecking: "accept-new" })).toEqual(["StrictHostKeyChecking=accept-new"]);
     expect(opt({ hostKeyChecking: "off" })).toEqual(["StrictHostKeyChecking=no"]);
@@ -112,7 +112,7 @@ describe("openssh argv", () => {
   });
 
   it("a destination or command that looks like an option stays what it is: -- ends ssh's options", async () => {
-    const t: ConnectionTarget = { name: "x", host: "-oProxyCommand=touch /tmp/pwned" };
+    const t: ConnectionTarget = { name: "x", address: "-oProxyCommand=touch /tmp/pwned" };
     const command = buildCommand(["sh", "-c", "echo $1", "sh", "a b; $(reboot) 'q'"]);
     const argv = sessionArgv(t, base, command);
     expect(argv.slice(-3)).toEqual(["--", "-oProxyCommand=touch /tmp/pwned", command]);
@@ -165,7 +165,7 @@ describe("ssh's failures in the ssh2 transport's kinds", () => {
 });
 
 describe("the resident agent through the master", () => {
-  const t: ConnectionTarget = { name: "mx1", host: "mx1.example.net" };
+  const t: ConnectionTarget = { name: "mx1", address: "mx1.example.net" };
   const base2: OpenSshArgvOptions = { controlPath: "/tmp/pf/m1", connectTimeoutMs: 10_000 };
 
   it("the host's identity is the host keys ssh -v accepted, jump hosts first (a certificate by its key's fingerprint)", () => {

@@ -33,7 +33,7 @@ exec sh -c "$last"
 /** The session id in a /proc/PID/stat line (after the command name, which may hold spaces). */
 const sessionOf = (stat: string): string => stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]!;
 
-const target = (host = "mx1.example.net"): ConnectionTarget => ({ name: "mx1", host, transport: "openssh" });
+const target = (host = "mx1.example.net"): ConnectionTarget => ({ name: "mx1", address: host, transport: "openssh" });
 const options = { sshConfig: { files: [] }, agentSocket: null };
 
 describe("openssh connection (stand-in ssh)", () => {

@@ -36,7 +36,7 @@ describe("opening a session channel", () => {
     if (pub instanceof Error) throw pub;
     writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub.type} ${pub.getPublicSSH().toString("base64")}\n`);
     const conn = await openConnection(
-      { name: "mute", host: "127.0.0.1", port, privateKeyFiles: [keyFile], knownHostsFile: knownHosts, connectTimeoutMs: 2500 },
+      { name: "mute", address: "127.0.0.1", port, privateKeyFiles: [keyFile], knownHostsFile: knownHosts, connectTimeoutMs: 2500 },
       { sshConfig: { files: [] }, agentSocket: null, defaultKeys: false, globalKnownHostsFiles: [] },
     );
     const started = Date.now();

@@ -29,25 +29,25 @@ const key = new URL("../../../package.json", import.meta.url).pathname; // exist
 describe("connection failures", () => {
   it("a peer that never speaks SSH times out as unreachable", async () => {
     const port = await listen(() => {});
-    const e = await openHost({ name: "silent", host: "127.0.0.1", port, connectTimeoutMs: 300 }, { ...isolated, agentSocket: "/nonexistent.sock" }).catch((x: Error) => x);
+    const e = await openHost({ name: "silent", address: "127.0.0.1", port, connectTimeoutMs: 300 }, { ...isolated, agentSocket: "/nonexistent.sock" }).catch((x: Error) => x);
     expect(e).toBeInstanceOf(UnreachableError);
     expect((e as Error).message).toMatch(/timed out after 0.3 s connecting to silent/);
   });
 
   it("a peer that hangs up at once is unreachable", async () => {
     const port = await listen((s) => s.destroy());
-    const e = await openHost({ name: "rude", host: "127.0.0.1", port }, { ...isolated, agentSocket: "/nonexistent.sock" }).catch((x: Error) => x);
+    const e = await openHost({ name: "rude", address: "127.0.0.1", port }, { ...isolated, agentSocket: "/nonexistent.sock" }).catch((x: Error) => x);
     expect(e).toBeInstanceOf(UnreachableError);
   });
 
   it("no key, no agent, no default keys: an auth error before connecting", async () => {
-    const e = await openHost({ name: "nokeys", host: "127.0.0.1", port: 1 }, isolated).catch((x: Error) => x);
+    const e = await openHost({ name: "nokeys", address: "127.0.0.1", port: 1 }, isolated).catch((x: Error) => x);
     expect(e).toBeInstanceOf(AuthError);
     expect((e as Error).message).toMatch(/no key file configured or found and no ssh-agent/);
   });
 
   it("an inventory key file that is not a key is an auth error naming the file", async () => {
-    const e = await openHost({ name: "badkey", host: "127.0.0.1", port: 1, privateKeyFiles: [key] }, isolated).catch((x: Error) => x);
+    const e = await openHost({ name: "badkey", address: "127.0.0.1", port: 1, privateKeyFiles: [key] }, isolated).catch((x: Error) => x);
     expect(e).toBeInstanceOf(AuthError);
     expect((e as Error).message).toContain(key);
   });
@@ -61,13 +61,13 @@ describe("CheckHostIP yes", () => {
   const o = { ...isolated, agentSocket: "/nonexistent.sock", sshConfig: { files: [cfg] } };
 
   it("is refused with file:line, before connecting, where ssh would check the address's key too", async () => {
-    const e = await openHost({ name: "by-name", host: "by-name" }, o).catch((x: Error) => x);
+    const e = await openHost({ name: "by-name", address: "by-name" }, o).catch((x: Error) => x);
     expect(e).toBeInstanceOf(TransportConfigError);
     expect((e as Error).message).toContain(`${cfg}:3: CheckHostIP yes applies to by-name`);
   });
 
   it("is no obstacle where ssh skips it (HostName is an address): the connection is tried", async () => {
-    const e = await openHost({ name: "by-address", host: "by-address" }, o).catch((x: Error) => x);
+    const e = await openHost({ name: "by-address", address: "by-address" }, o).catch((x: Error) => x);
     expect(e).toBeInstanceOf(UnreachableError);
   });
 });

@@ -1,9 +1,9 @@
 // The postqueue -j stream reader of the `queue` request: counts per queue,
-// the oldest deferred message, bounded normalised delay reasons, and a large
+// the oldest deferred message, bounded normalized delay reasons, and a large
 // stream read line by line.
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { normaliseReason, QueueStats, readQueueStream } from "../../../../src/agent/requests/queue.js";
+import { normalizeReason, QueueStats, readQueueStream } from "../../../../src/agent/requests/queue.js";
 
 const msg = (queue: string, arrival: number, reasons: (string | undefined)[] = []) =>
   JSON.stringify({
@@ -63,10 +63,10 @@ describe("QueueStats", () => {
   });
 
   it("normalises: whitespace, identifiers with digits, length", () => {
-    expect(normaliseReason("  lost  connection\nwith x ")).toBe("lost connection with x");
-    expect(normaliseReason("queue file 3F2A1B00C9D8 busy")).toBe("queue file # busy");
-    expect(normaliseReason("Connection refused")).toBe("Connection refused");
-    expect(normaliseReason("x".repeat(500))).toHaveLength(200);
+    expect(normalizeReason("  lost  connection\nwith x ")).toBe("lost connection with x");
+    expect(normalizeReason("queue file 3F2A1B00C9D8 busy")).toBe("queue file # busy");
+    expect(normalizeReason("Connection refused")).toBe("Connection refused");
+    expect(normalizeReason("x".repeat(500))).toHaveLength(200);
   });
 });
 

@@ -17,7 +17,7 @@ import type {
 } from "../../../../src/protocol/index.js";
 import { acquireLock } from "../../../../src/agent/system/host-lock.js";
 import type { RequestContext } from "../../../../src/agent/serve/request-context.js";
-import { runCommand } from "../../../../src/agent/system/run-command.js";
+import { spawnCommand } from "../../../../src/agent/system/spawn-command.js";
 import { createServeLoop, type RequestHandlers, type ServeLoop } from "../../../../src/agent/serve/serve-loop.js";
 import { processEnv } from "../../../../src/agent/system/process.js";
 import { groupAlive, waitUntil } from "../../../support/process-groups.js";
@@ -160,7 +160,7 @@ describe("serve loop", () => {
           for (const name of ["first", "second", "third"]) {
             if (ctx.signal.aborted) break;
             const script = name === "second" ? `echo $$ > ${pidFile}; sleep 30 & sleep 30; wait` : "true";
-            const r = await runCommand(["sh", "-c", script], { env: ctx.env, capture: true, signal: ctx.signal });
+            const r = await spawnCommand(["sh", "-c", script], { env: ctx.env, capture: true, signal: ctx.signal });
             results.push({ name, group: "-", enabled: true, configDirectory: `/etc/${name}`, primary: false, command: ["sh"], exitCode: r.exitCode, stdout: "", stderr: "", durationMs: r.durationMs, changed: !r.cancelled });
           }
           return postmultiAnswer(req, { results, exitCode: 1 });
@@ -209,7 +209,7 @@ describe("serve loop", () => {
     const h = harness(
       {
         postmulti: async (req, ctx) => {
-          const r = await runCommand(["sh", "-c", `echo $$ > ${pidFile}; sleep 30 & wait`], { env: ctx.env, capture: true, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
+          const r = await spawnCommand(["sh", "-c", `echo $$ > ${pidFile}; sleep 30 & wait`], { env: ctx.env, capture: true, timeoutMs: ctx.timeoutMs, signal: ctx.signal });
           return postmultiAnswer(req, r.timedOut ? { exitCode: 1, error: { message: `timed out after ${ctx.timeoutMs} ms`, code: "timeout" } } : {});
         },
       },
@@ -358,7 +358,7 @@ describe("serve loop", () => {
   function sleeper(pidFile: string): Partial<RequestHandlers> {
     return {
       postmulti: async (req, ctx) => {
-        const r = await runCommand(["sh", "-c", `echo $$ > ${pidFile}; sleep 30 & sleep 30; wait`], { env: ctx.env, capture: true, signal: ctx.signal });
+        const r = await spawnCommand(["sh", "-c", `echo $$ > ${pidFile}; sleep 30 & sleep 30; wait`], { env: ctx.env, capture: true, signal: ctx.signal });
         return postmultiAnswer(req, { exitCode: r.exitCode, stdout: String(ctx.signal.reason ?? "") });
       },
     };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { FactsResponse, InstanceFacts } from "../../../../src/protocol/index.js";
 import { describePlan, planConverge, predictedChanges, STILL_ENABLED, STILL_RUNNING } from "../../../../src/orchestrator/steps/converge-plan.js";
-import type { DesiredInstance } from "../../../../src/orchestrator/steps/step-model.js";
+import type { DesiredInstanceSpec } from "../../../../src/orchestrator/steps/step-model.js";
 
 type Facts = Pick<FactsResponse, "instances" | "multiInstanceWrapper" | "multiInstanceEnable">;
 
@@ -34,7 +34,7 @@ const multi = (...inst: InstanceFacts[]): Facts => ({ instances: [primary(), ...
 const NULL_CLIENT = { main: { relayhost: "[mailhub.example.com]", mydestination: "" } };
 const OUT = { main: { inet_interfaces: "loopback-only" }, master: { "smtp/inet": null } };
 const IN = { main: { inet_interfaces: "127.0.0.1" } };
-const border: DesiredInstance[] = [
+const border: DesiredInstanceSpec[] = [
   { name: "-", state: "enabled", settings: NULL_CLIENT },
   { name: "postfix-out", group: "mta", state: "enabled", settings: OUT },
   { name: "postfix-in", group: "mta", state: "enabled", settings: IN },
@@ -192,7 +192,7 @@ describe("planConverge", () => {
 
     const absent = planConverge(multi(secondary("postfix-out")), [{ name: "postfix-out", state: "absent", settings: {} }], { check: true });
     expect(absent.instances[0]!.ops.at(-1)).toEqual({ kind: "destroy", args: ["-i", "postfix-out", "-e", "destroy"], tolerate: [STILL_RUNNING, STILL_ENABLED] });
-    // On an initialised host nothing is predicted for existing instances.
+    // On an initialized host nothing is predicted for existing instances.
     const existing = planConverge(multi(secondary("postfix-out", { enabled: false })), [{ name: "postfix-out", state: "enabled", settings: IN }], { check: true });
     expect(describePlan(existing)).toEqual(["config postfix-out", "postmulti -i postfix-out -e enable"]);
   });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { AgentRequestError } from "../../../../src/transport/index.js";
 import type { RunHostSession } from "../../../../src/orchestrator/host-session.js";
 import { convergeInstances, EARLIER_FAILED, FROM_SPEC_ONLY } from "../../../../src/orchestrator/steps/converge.js";
-import type { DesiredInstance } from "../../../../src/orchestrator/steps/step-model.js";
+import type { DesiredInstanceSpec } from "../../../../src/orchestrator/steps/step-model.js";
 import type { StepContext } from "../../../../src/orchestrator/steps/step-context.js";
 import type {
   AgentRequest,
@@ -142,7 +142,7 @@ const lines = (reqs: Body[]) =>
 const NULL_CLIENT = { main: { relayhost: "[mailhub.example.com]", mydestination: "" } };
 const OUT = { main: { inet_interfaces: "loopback-only", master_service_disable: "" } };
 const IN = { main: { inet_interfaces: "127.0.0.1" } };
-const border: DesiredInstance[] = [
+const border: DesiredInstanceSpec[] = [
   { name: "-", state: "enabled", settings: NULL_CLIENT },
   { name: "postfix-out", group: "mta", state: "enabled", settings: OUT },
   { name: "postfix-in", group: "mta", state: "enabled", settings: IN },
@@ -199,7 +199,7 @@ describe("convergeInstances", () => {
   });
 
   it("stops at the first failed instance with postmulti's message; later instances untouched and skipped", async () => {
-    const desired: DesiredInstance[] = [
+    const desired: DesiredInstanceSpec[] = [
       { name: "out", group: "mta", state: "enabled", settings: {} },
       { name: "postfix-in", group: "mta", state: "enabled", settings: IN },
     ];

@@ -50,7 +50,7 @@ function failed(spawnError: NodeJS.ErrnoException | undefined, started: number):
 }
 
 /** Run argv to completion. Never rejects: spawn failures come back as `spawnError`. */
-export function runCommand(argv: string[], o: CommandOptions): Promise<CommandResult> {
+export function spawnCommand(argv: string[], o: CommandOptions): Promise<CommandResult> {
   const started = Date.now();
   // Cancelled before it started: nothing is run.
   if (o.signal?.aborted) return Promise.resolve({ ...failed(undefined, started), cancelled: true });

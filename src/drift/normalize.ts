@@ -39,7 +39,7 @@ export interface ComparableHost {
 }
 
 /** A setting whose value was rewritten before comparing. */
-export interface NormalisedSetting {
+export interface NormalizedSetting {
   instance: string;
   /** "main.cf myhostname", "master.cf 10.0.0.5:smtp/inet" ... */
   setting: string;
@@ -47,9 +47,9 @@ export interface NormalisedSetting {
   hosts: string[];
 }
 
-/** Collects what normalisation rewrote, across hosts. */
-export class NormalisationLog {
-  private readonly seen = new Map<string, NormalisedSetting>();
+/** Collects what normalization rewrote, across hosts. */
+export class NormalizationLog {
+  private readonly seen = new Map<string, NormalizedSetting>();
 
   add(instance: string, setting: string, placeholders: Iterable<string>, host: string): void {
     const key = `${instance}\u0000${setting}`;
@@ -59,7 +59,7 @@ export class NormalisationLog {
     if (!s.hosts.includes(host)) s.hosts.push(host);
   }
 
-  list(): NormalisedSetting[] {
+  list(): NormalizedSetting[] {
     return [...this.seen.values()].sort((a, b) => a.instance.localeCompare(b.instance) || a.setting.localeCompare(b.setting));
   }
 }
@@ -154,14 +154,14 @@ export function commandWithoutOptions(command: string): string {
 /** Instance key: its name; an unnamed secondary by its config directory. */
 export const instanceKey = (i: Pick<InstanceConfig, "name" | "primary" | "configDirectory">) => (i.primary ? "-" : i.name !== "-" ? i.name : i.configDirectory);
 
-export interface NormaliseOptions {
+export interface NormalizeOptions {
   /** --ignore globs. */
   ignore: (name: string) => boolean;
-  log: NormalisationLog;
+  log: NormalizationLog;
 }
 
 /** "10.0.0.5:smtp/inet" → "{address}:smtp/inet": only a service's address part may name the host. */
-export function normaliseServiceKey(key: string, replace: ReturnType<typeof makeReplacer>): { value: string; used: string[] } {
+export function normalizeServiceKey(key: string, replace: ReturnType<typeof makeReplacer>): { value: string; used: string[] } {
   const slash = key.lastIndexOf("/");
   const service = slash > 0 ? key.slice(0, slash) : key;
   const colon = service.lastIndexOf(":");
@@ -175,9 +175,9 @@ export function normaliseServiceKey(key: string, replace: ReturnType<typeof make
  * the host; its other fields are compared as they are (a host called "smtp"
  * must not turn every smtp service into a placeholder).
  */
-function comparableService(s: MasterService, instance: string, host: string, replace: ReturnType<typeof makeReplacer>, o: NormaliseOptions): [string, ComparableService] | null {
+function comparableService(s: MasterService, instance: string, host: string, replace: ReturnType<typeof makeReplacer>, o: NormalizeOptions): [string, ComparableService] | null {
   if (o.ignore(s.key)) return null;
-  const k = normaliseServiceKey(s.key, replace);
+  const k = normalizeServiceKey(s.key, replace);
   const key = k.value;
   const service = key.slice(0, key.lastIndexOf("/"));
   const used = new Set(k.used);
@@ -198,8 +198,8 @@ function comparableService(s: MasterService, instance: string, host: string, rep
   return [key, { line, fields, params }];
 }
 
-/** One host's instances, normalised; instances that could not be read are left out. */
-export function normaliseHost(host: string, data: DriftData, o: NormaliseOptions): ComparableHost {
+/** One host's instances, normalized; instances that could not be read are left out. */
+export function normalizeHost(host: string, data: DriftData, o: NormalizeOptions): ComparableHost {
   const tokens = hostTokens(data.names);
   const replace = makeReplacer(tokens);
   const instances = new Map<string, ComparableInstance>();
