@@ -2,20 +2,16 @@
 // prints (exactly one document) and what the renderers read. It lives with
 // the engine so that the engine never imports a printer. Field names are part
 // of the CLI's contract; add fields, never rename.
-import type { Effect, InstanceFacts } from "../protocol/index.js";
+import type { CommandOutput, Effect, InstanceFacts } from "../protocol/index.js";
 import type { DriftData } from "./drift-data.js";
 import type { HostTimings, UnverifiedHostKey } from "../transport/index.js";
 
 export type HostStatus = "ok" | "changed" | "failed" | "unreachable" | "skipped";
 
-export interface ResultRow {
+export interface ResultRow extends CommandOutput {
   instance: string;
   /** The command run for this instance, as one quoted line ("" when none). */
   command: string;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
   changed: boolean;
   /** Why nothing was run for this instance (e.g. "not running" for stop). */
   skipped?: string;

@@ -438,14 +438,23 @@ export interface InstanceInfo {
   primary: boolean;
 }
 
-/** What one postmulti operation did (or, in dry-run, would do) on one instance. */
-export interface InstanceResult extends InstanceInfo {
-  /** The command run for this instance (argv), or null if none was run. */
-  command: string[] | null;
+/**
+ * What one command run on a host produced: the one shape of a command's
+ * result, which the agent's spawner, the protocol's answers and the run
+ * document all extend.
+ */
+export interface CommandOutput {
+  /** Exit status as postmulti computes it: WEXITSTATUS, or 1 when killed by a signal. */
   exitCode: number;
   stdout: string;
   stderr: string;
   durationMs: number;
+}
+
+/** What one postmulti operation did (or, in dry-run, would do) on one instance. */
+export interface InstanceResult extends InstanceInfo, CommandOutput {
+  /** The command run for this instance (argv), or null if none was run. */
+  command: string[] | null;
   /** True if anything on the host changed (files, parameters, running state). */
   changed: boolean;
   /** Dry-run: the effects that would happen. Otherwise the effects that happened, where known. */
@@ -599,7 +608,7 @@ export interface HealthResponse {
   error?: AgentError;
 }
 
-export interface ServiceResponse {
+export interface ServiceResponse extends CommandOutput {
   id: number;
   op: "service";
   instance: InstanceInfo;
@@ -607,10 +616,6 @@ export interface ServiceResponse {
   via: "systemd" | "postfix";
   /** argv run (null when skipped). */
   command: string[] | null;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
   changed: boolean;
   skipped?: string;
   dryRun: boolean;

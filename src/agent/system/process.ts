@@ -2,15 +2,11 @@
 // and the shape of a finished command (spawn-command.ts runs them).
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import type { CommandOutput } from "../../protocol/index.js";
 
 export type Env = Record<string, string>;
 
-export interface RunResult {
-  /** Exit status as postmulti computes it: WEXITSTATUS, or 1 when killed by a signal. */
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
+export interface RunResult extends CommandOutput {
   /** The program could not be executed at all (execvp failed). */
   spawnError?: NodeJS.ErrnoException;
   timedOut: boolean;

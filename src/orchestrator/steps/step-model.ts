@@ -3,18 +3,12 @@
 // run starts. src/playbook turns a playbook file into these; nothing here
 // knows YAML.
 import type { ConfigSpec, HealthCheck } from "../../protocol/index.js";
-import type { GateSettings, ProbeSettings } from "../../playbook/types.js";
+import type { DesiredInstance, GateSettings, InstanceSelector, ProbeSettings } from "../../playbook/types.js";
 
-/** Which instances of a host a step acts on. */
-export type InstanceSelector = { kind: "all" } | { kind: "enabled" } | { kind: "names"; names: string[] } | { kind: "group"; group: string };
+export type { InstanceSelector };
 
-export interface DesiredInstanceSpec {
-  /** multi_instance_name; "-" is the primary. */
-  name: string;
-  group?: string;
-  state: "enabled" | "disabled" | "absent";
-  settings: ConfigSpec;
-}
+/** A playbook's DesiredInstance with its settings in the agent's terms (ConfigSpec). */
+export type DesiredInstanceSpec = Omit<DesiredInstance, "config"> & { settings: ConfigSpec };
 
 export type ServiceAction = "start" | "stop" | "restart" | "reload";
 

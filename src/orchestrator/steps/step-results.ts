@@ -1,13 +1,13 @@
 // Results of a playbook run, per play → batch → host → step → instance. They
 // extend the run document of one-command runs, so that scripts written for
 // `--json` of the other commands (summary, aborted, hosts[].status) keep working.
-import type { HealthCheckResult, ParamChange, ProbeResponse } from "../../protocol/index.js";
+import type { CommandOutput, HealthCheckResult, ParamChange, ProbeResponse } from "../../protocol/index.js";
 import type { HostOutcome, HostStatus, RunDocument } from "../run-document.js";
 import type { StepType } from "./step-model.js";
 
 export type StepStatus = "ok" | "changed" | "failed" | "skipped";
 
-export interface InstanceStepResult {
+export interface InstanceStepResult extends Partial<Pick<CommandOutput, "stdout" | "stderr">>, Pick<CommandOutput, "durationMs"> {
   instance: string;
   status: StepStatus;
   /** What was done, in words: "started", "stopped", "created", "reloaded", "settings applied", "would start"… */
@@ -22,10 +22,7 @@ export interface InstanceStepResult {
   health?: HealthCheckResult[];
   /** A mail-flow probe of the gate or wait: its hops, where it stopped, what was removed. */
   probe?: Pick<ProbeResponse, "ok" | "outcome" | "messageId" | "injectedVia" | "hops" | "failure" | "removed" | "durationMs">;
-  stdout?: string;
-  stderr?: string;
   error?: string;
-  durationMs: number;
 }
 
 export interface StepResult {
