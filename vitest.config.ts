@@ -61,7 +61,7 @@ export default defineConfig({
           // Faults injected into real lab hosts and the controller, and a hostile-input
           // corpus; the set-up prints the figures table at the end (test-results-faults.md).
           include: ["test/faults/**/*.faults.test.ts"],
-          globalSetup: ["test/faults/support/global-setup.ts"],
+          globalSetup: ["test/support/faults/global-setup.ts"],
           testTimeout: 600_000,
           hookTimeout: 300_000,
           // Shares the integration suite's pool (same group: one maxWorkers).

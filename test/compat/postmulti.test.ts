@@ -7,8 +7,8 @@
 import pLimit from "p-limit";
 import { describe, expect, it } from "vitest";
 import { scenarios } from "./scenarios.js";
-import { runScenario } from "./support/scenario.js";
-import { dumpOutcome, findMismatch, recordMismatch } from "./support/report.js";
+import { runScenario } from "../support/compat/scenario.js";
+import { dumpOutcome, findMismatch, recordMismatch } from "../support/compat/report.js";
 
 // Two scenarios (four containers) at a time: the machine has two cores.
 const limit = pLimit(Number(process.env.POSTFLEET_COMPAT_PARALLEL ?? 2));

@@ -3,8 +3,8 @@
 // path found in postmulti(1) and postmulti-script. Set-up commands use the
 // real postmulti on both sides (identical starting states); the steps are
 // what is compared.
-import type { CommandResult } from "./support/twin.js";
-import type { Scenario, Step } from "./support/scenario.js";
+import type { CommandResult } from "../support/compat/twin.js";
+import type { Scenario, Step } from "../support/compat/scenario.js";
 
 const pm = (...args: string[]): Step => ({ pm: args });
 const pmEnv = (env: Record<string, string>, ...args: string[]): Step => ({ pm: args, env });

@@ -2,9 +2,9 @@
 // and that each normalization hides only what it documents.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { mailLogLines, normalizeText } from "./support/scenario.js";
-import { envPrefix, shJoin, shQuote } from "./support/shell.js";
-import { canonicalMainCf } from "./support/twin.js";
+import { mailLogLines, normalizeText } from "../support/compat/scenario.js";
+import { envPrefix, shJoin, shQuote } from "../support/compat/shell.js";
+import { canonicalMainCf } from "../support/compat/twin.js";
 
 describe("compat suite support", () => {
   it("quotes every word so that sh passes it through verbatim", () => {

@@ -7,8 +7,8 @@
 // the instances' own "starting/stopping" lines show the order (each instance
 // logs under its own syslog_name), status shows which run.
 import { describe, it } from "vitest";
-import { runScenario, TOOL_PLACEHOLDER, type Scenario } from "./support/scenario.js";
-import { dumpOutcome, findMismatch, recordMismatch } from "./support/report.js";
+import { runScenario, TOOL_PLACEHOLDER, type Scenario } from "../support/compat/scenario.js";
+import { dumpOutcome, findMismatch, recordMismatch } from "../support/compat/report.js";
 
 const running = "for d in /etc/postfix /etc/postfix-out /etc/postfix-in; do postfix -c $d status >/dev/null 2>&1 && echo \"$d running\" || echo \"$d stopped\"; done";
 

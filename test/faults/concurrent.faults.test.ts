@@ -7,10 +7,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab } from "../support/lab.js";
 import { writePlaybook } from "../support/playbook.js";
-import { docOf, documentedExit, startController } from "./support/controller.js";
-import { recordCase } from "./support/figures.js";
-import { configSnapshot, controllerLeftovers, hostLeftovers, mainParams } from "./support/host-checks.js";
-import { sleep } from "./support/faults.js";
+import { docOf, documentedExit, startController } from "../support/faults/controller.js";
+import { recordCase } from "../support/faults/figures.js";
+import { configSnapshot, controllerLeftovers, hostLeftovers, mainParams } from "../support/faults/host-checks.js";
+import { sleep } from "../support/faults/faults.js";
 
 // One step, one config request per instance: main.cf and master.cf together under the host lock.
 const SETTINGS = writePlaybook(

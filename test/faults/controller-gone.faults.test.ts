@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonOf, postfleet } from "../support/cli.js";
 import { startLab, type Lab, type TestLabHost } from "../support/lab.js";
 import { writePlaybook } from "../support/playbook.js";
-import { reached, runFaultCase } from "./support/fault-case.js";
-import { fleetStated } from "./support/fleet-state.js";
+import { reached, runFaultCase } from "../support/faults/fault-case.js";
+import { fleetStated } from "../support/faults/fleet-state.js";
 
 const SLEEPING = "pgrep -f '^sleep 40$'";
 const RESIDENT = "[p]ostfleet-agent .resident.";

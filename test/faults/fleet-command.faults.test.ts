@@ -6,10 +6,10 @@
 // host's report matches it, files whole, nothing left behind, the documented
 // exit code.
 import { expect, describe, it } from "vitest";
-import { reached } from "./support/fault-case.js";
-import { POINT, useFleetLab } from "./support/fleet-lab.js";
-import { armAgentKillAtWrite, armHoldAtStop, armHoldAtWrite, cutNetwork, fillDisk, installPostconfTrap, killSshSessions, pause, removeHost, stopTrapFired, trapFired, unpause } from "./support/faults.js";
-import type { FleetAction } from "./support/fleet-state.js";
+import { reached } from "../support/faults/fault-case.js";
+import { POINT, useFleetLab } from "../support/faults/fleet-lab.js";
+import { armAgentKillAtWrite, armHoldAtStop, armHoldAtWrite, cutNetwork, fillDisk, installPostconfTrap, killSshSessions, pause, removeHost, stopTrapFired, trapFired, unpause } from "../support/faults/faults.js";
+import type { FleetAction } from "../support/faults/fleet-state.js";
 
 describe("host faults during fleet commands", () => {
   const { host, edit, fleetCase, startAll } = useFleetLab();

@@ -4,10 +4,10 @@
 // documented exit code. (Split from fleet-command.faults.test.ts so that the
 // two run side by side.)
 import { expect, describe, it } from "vitest";
-import { reached } from "./support/fault-case.js";
-import { POINT, useFleetLab } from "./support/fleet-lab.js";
-import { armHoldAtWrite, HOLDING, installPostconfTrap, trapFired } from "./support/faults.js";
-import type { FleetAction } from "./support/fleet-state.js";
+import { reached } from "../support/faults/fault-case.js";
+import { POINT, useFleetLab } from "../support/faults/fleet-lab.js";
+import { armHoldAtWrite, HOLDING, installPostconfTrap, trapFired } from "../support/faults/faults.js";
+import type { FleetAction } from "../support/faults/fleet-state.js";
 
 describe("the controller stopped during fleet commands", () => {
   const { host, edit, fleetCase, startAll } = useFleetLab();

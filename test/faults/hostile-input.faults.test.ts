@@ -13,9 +13,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab, type TestLabHost } from "../support/lab.js";
-import { docOf, startController, type ControllerResult } from "./support/controller.js";
-import { recordCase } from "./support/figures.js";
-import { hostLeftovers } from "./support/host-checks.js";
+import { docOf, startController, type ControllerResult } from "../support/faults/controller.js";
+import { recordCase } from "../support/faults/figures.js";
+import { hostLeftovers } from "../support/faults/host-checks.js";
 
 const run = promisify(execFile);
 const CORPUS = join(import.meta.dirname, "corpus");

@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postfleet } from "../support/cli.js";
 import { startLab, type Lab } from "../support/lab.js";
 import { until, writePlaybook } from "../support/playbook.js";
-import { docOf, startController } from "./support/controller.js";
-import { recordCase } from "./support/figures.js";
-import { masterPids } from "./support/host-checks.js";
-import { vaultedBecomeInventory } from "./support/vault-inventory.js";
+import { docOf, startController } from "../support/faults/controller.js";
+import { recordCase } from "../support/faults/figures.js";
+import { masterPids } from "../support/faults/host-checks.js";
+import { vaultedBecomeInventory } from "../support/faults/vault-inventory.js";
 
 const BECOME = "pf-Become-71c0d2e9";
 const VAULT_PASSWORD = "pf-VaultPw-5a93bb14";

@@ -13,9 +13,9 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateUsableKeyPair } from "../../src/lab/keys.js";
 import { startLab, type Lab, type TestLabHost } from "../support/lab.js";
-import { docOf, startController } from "./support/controller.js";
-import { recordCase } from "./support/figures.js";
-import { hostLeftovers } from "./support/host-checks.js";
+import { docOf, startController } from "../support/faults/controller.js";
+import { recordCase } from "../support/faults/figures.js";
+import { hostLeftovers } from "../support/faults/host-checks.js";
 
 const BECOME = "pf-Become-kh-5e1d90c2";
 

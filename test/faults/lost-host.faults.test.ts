@@ -5,11 +5,11 @@
 // through (the instance in flight: state unknown). Behind the cut link, the
 // agent gives its silent controller up after the heartbeat deadline. The agent SIGKILLed
 // between two postconf writes of one settings change: staged-edit.faults.test.ts.
-import { reached } from "./support/fault-case.js";
+import { reached } from "../support/faults/fault-case.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab } from "../support/lab.js";
-import { AGENT_PATTERN, armHoldAtWrite, trapFired, cutNetwork, killSshSessions, pause, unpause } from "./support/faults.js";
-import { PB_POINT, playbookCase, startPlaybookLab } from "./support/playbook-case.js";
+import { AGENT_PATTERN, armHoldAtWrite, trapFired, cutNetwork, killSshSessions, pause, unpause } from "../support/faults/faults.js";
+import { PB_POINT, playbookCase, startPlaybookLab } from "../support/faults/playbook-case.js";
 
 describe("host faults during a playbook run", () => {
   let lab: Lab;

@@ -1,11 +1,11 @@
 // The controller itself killed (SIGKILL), interrupted (SIGINT) and
 // terminated (SIGTERM) at each step of a multi-step playbook run (settings,
 // restart, wait), seen from a host of the first batch.
-import { reached } from "./support/fault-case.js";
+import { reached } from "../support/faults/fault-case.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab } from "../support/lab.js";
-import { armHoldAtWrite, trapFired, waitOnHost } from "./support/faults.js";
-import { PB_POINT, playbookCase, startPlaybookLab } from "./support/playbook-case.js";
+import { armHoldAtWrite, trapFired, waitOnHost } from "../support/faults/faults.js";
+import { PB_POINT, playbookCase, startPlaybookLab } from "../support/faults/playbook-case.js";
 
 describe("the controller stopped at each step of a playbook run", () => {
   let lab: Lab;

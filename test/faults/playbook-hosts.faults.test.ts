@@ -5,11 +5,11 @@
 // session, a pause or a network cut, is reported without the steps it had
 // done: those cases are kept out of CI until that is fixed, see
 // test/faults/pending/.)
-import { reached } from "./support/fault-case.js";
+import { reached } from "../support/faults/fault-case.js";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import type { Lab } from "../support/lab.js";
-import { fillDisk, removeHost } from "./support/faults.js";
-import { PB_POINT, playbookCase, startPlaybookLab } from "./support/playbook-case.js";
+import { fillDisk, removeHost } from "../support/faults/faults.js";
+import { PB_POINT, playbookCase, startPlaybookLab } from "../support/faults/playbook-case.js";
 
 describe("host faults during a playbook run", () => {
   let lab: Lab;

@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonOf, postfleet } from "../support/cli.js";
 import { startLab, type Lab, type TestLabHost } from "../support/lab.js";
-import { reached, runFaultCase } from "./support/fault-case.js";
-import { armAgentKillAtWrite, armHoldAtWrite, HOLDING, installPostconfTrap, killSshSessions, trapFired } from "./support/faults.js";
-import { fleetStated, type FleetAction } from "./support/fleet-state.js";
+import { reached, runFaultCase } from "../support/faults/fault-case.js";
+import { armAgentKillAtWrite, armHoldAtWrite, HOLDING, installPostconfTrap, killSshSessions, trapFired } from "../support/faults/faults.js";
+import { fleetStated, type FleetAction } from "../support/faults/fleet-state.js";
 
 const PERSIST = "300";
 const RESIDENT = "[p]ostfleet-agent .resident.";

@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../../src/orchestrator/journal/records.js";
 import { startLab, type Lab, type TestLabHost } from "../support/lab.js";
 import { clearPostfixLog, postfixLogLines, runningInstances, writePlaybook, type PlaybookDocument } from "../support/playbook.js";
-import { docOf, startController, type ControllerResult } from "./support/controller.js";
-import { recordCase } from "./support/figures.js";
+import { docOf, startController, type ControllerResult } from "../support/faults/controller.js";
+import { recordCase } from "../support/faults/figures.js";
 
 // The rolling restart: a pause step after the restart (a kill point), a pause between the batches (another).
 const ROLLING = writePlaybook(

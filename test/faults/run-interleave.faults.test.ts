@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab } from "../support/lab.js";
 import { writePlaybook } from "../support/playbook.js";
-import { startController } from "./support/controller.js";
-import { recordCase } from "./support/figures.js";
-import { mainParams, configSnapshot } from "./support/host-checks.js";
+import { startController } from "../support/faults/controller.js";
+import { recordCase } from "../support/faults/figures.js";
+import { mainParams, configSnapshot } from "../support/faults/host-checks.js";
 
 describe("two controllers, two-step playbooks on one host", () => {
   let lab: Lab;

@@ -12,10 +12,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab } from "../support/lab.js";
 import { writePlaybook } from "../support/playbook.js";
-import { startController, type ControllerResult } from "./support/controller.js";
-import { recordCase } from "./support/figures.js";
-import { hostLeftovers } from "./support/host-checks.js";
-import { vaultedBecomeInventory } from "./support/vault-inventory.js";
+import { startController, type ControllerResult } from "../support/faults/controller.js";
+import { recordCase } from "../support/faults/figures.js";
+import { hostLeftovers } from "../support/faults/host-checks.js";
+import { vaultedBecomeInventory } from "../support/faults/vault-inventory.js";
 
 const run = promisify(execFile);
 const BECOME = "pf-Become-9f3c1e7a";

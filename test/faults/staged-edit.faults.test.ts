@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postfleet } from "../support/cli.js";
 import { startLab, type Lab } from "../support/lab.js";
 import { writePlaybook } from "../support/playbook.js";
-import { armAgentKillAtWrite, armHoldAtWrite, HOLDING, installPostconfTrap, trapFired, waitOnHost } from "./support/faults.js";
+import { armAgentKillAtWrite, armHoldAtWrite, HOLDING, installPostconfTrap, trapFired, waitOnHost } from "../support/faults/faults.js";
 
 /** A playbook of one step that sets `postconf` (YAML, indented under the step's postconf:) on the primary instance. */
 const settingsPlaybook = (name: string, postconf: string) =>

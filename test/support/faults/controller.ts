@@ -2,7 +2,7 @@
 // (SIGINT, SIGTERM, SIGKILL) at a chosen point, with a hard time limit so a
 // hung run fails its case instead of the suite.
 import { spawn } from "node:child_process";
-import { CLI } from "../../support/cli.js";
+import { CLI } from "../cli.js";
 
 export interface ControllerRun {
   pid: number;

@@ -2,7 +2,7 @@
 // fault(s) at their point, let the run end (or end it), repair the hosts,
 // and check everything the suite promises; the figures go to the table.
 import { expect } from "vitest";
-import type { TestLabHost } from "../../support/lab.js";
+import type { TestLabHost } from "../lab.js";
 import { docOf, documentedExit, startController, type ControllerResult, type ControllerRun } from "./controller.js";
 import { endInjections, resetInjections, waitOnHost } from "./faults.js";
 import { recordCase, type CaseFigures } from "./figures.js";

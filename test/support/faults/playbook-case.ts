@@ -4,8 +4,8 @@
 // of 2 with a budget of 2 failed hosts, so one faulted host in the first
 // batch leaves the second batch to run.
 import { join } from "node:path";
-import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { writePlaybook } from "../../support/playbook.js";
+import { startLab, type Lab, type TestLabHost } from "../lab.js";
+import { writePlaybook } from "../playbook.js";
 import { runFaultCase, type FaultCase } from "./fault-case.js";
 import { HOLDING, installPostconfTrap } from "./faults.js";
 import { playbookStated } from "./playbook-state.js";

@@ -1,7 +1,7 @@
 // "Each host's reported state matches what is on it", for playbook runs: the
 // steps a host's outcome lists (settings, restart, wait) against its files,
 // running instances and master pids after the run.
-import type { TestLabHost } from "../../support/lab.js";
+import type { TestLabHost } from "../lab.js";
 import type { HostState } from "./fault-case.js";
 import { mainParams } from "./host-checks.js";
 

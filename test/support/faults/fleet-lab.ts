@@ -3,7 +3,7 @@
 // one-command fleet run with a fault injected and checks every host after it.
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
+import { startLab, type Lab, type TestLabHost } from "../lab.js";
 import { runFaultCase, type FaultCase } from "./fault-case.js";
 import { AGENT_PATTERN, HOLDING, installPostconfTrap, installStopTrap, STOP_HOLDING } from "./faults.js";
 import { fleetStated, type FleetAction } from "./fleet-state.js";

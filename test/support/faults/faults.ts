@@ -2,7 +2,7 @@
 // inside (docker exec), and the waits that place them at a point of a run.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { TestLabHost } from "../../support/lab.js";
+import type { TestLabHost } from "../lab.js";
 
 const run = promisify(execFile);
 const docker = (...args: string[]) => run("docker", args, { timeout: 60_000 });

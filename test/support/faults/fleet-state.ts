@@ -1,7 +1,7 @@
 // "Each host's reported state matches what is on it", for one-command runs
 // (postfleet postmulti): what the --json document says about a host against
 // its instances' files and processes after the run.
-import type { TestLabHost } from "../../support/lab.js";
+import type { TestLabHost } from "../lab.js";
 import type { HostState } from "./fault-case.js";
 import { mainParams } from "./host-checks.js";
 

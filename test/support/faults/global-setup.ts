@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import integrationSetup from "../../support/global-setup.js";
+import integrationSetup from "../global-setup.js";
 import { renderTable, totals } from "./figures.js";
 
 export default function setup(project: TestProject): () => void {

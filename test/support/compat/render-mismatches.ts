@@ -1,7 +1,7 @@
 // Renders the mismatch records (POSTFLEET_COMPAT_REPORT JSON lines) as the
 // markdown of test/compat/MISMATCHES.md: per scenario, each differing step
 // (command, expected vs got) and each differing file.
-// Usage: npx tsx test/compat/support/render-mismatches.ts <report.jsonl> [heading note]
+// Usage: npx tsx test/support/compat/render-mismatches.ts <report.jsonl> [heading note]
 import { readFileSync } from "node:fs";
 import type { Mismatch } from "./report.js";
 

@@ -2,7 +2,7 @@
 // sudo password stored as an Ansible Vault value, the lab's hosts in group
 // mta, plus any extra group YAML (e.g. an unreachable host).
 import { encryptVault } from "../../../src/inventory/index.js";
-import type { Lab } from "../../support/lab.js";
+import type { Lab } from "../lab.js";
 
 export function vaultedBecomeInventory(lab: Lab, o: { become: string; vaultPassword: string; keyFile?: string; extraGroups?: string[] }): string {
   const vaulted = encryptVault(o.become, o.vaultPassword)

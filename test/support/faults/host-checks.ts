@@ -5,7 +5,7 @@
 // host and on the controller.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { TestLabHost } from "../../support/lab.js";
+import type { TestLabHost } from "../lab.js";
 
 const run = promisify(execFile);
 

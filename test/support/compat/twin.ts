@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import { ensureLabImage, packageRoot } from "../../../src/lab/engine.js";
-import { LAB_LABEL } from "../../support/lab.js";
+import { LAB_LABEL } from "../lab.js";
 import { setupImage } from "./setup-cache.js";
 import { envPrefix, shQuote } from "./shell.js";
 
