@@ -1,5 +1,5 @@
 // Writes playbooks/schema.json from the playbook schema (src/playbook/schema.ts):
-// `npm run schema`. test/unit/playbook/schema-file.test.ts fails when it is stale.
+// `npm run schema`. test/unit/playbook/schema.test.ts fails when it is stale.
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { playbookJsonSchema } from "../src/playbook/schema.js";
