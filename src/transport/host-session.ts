@@ -1,3 +1,4 @@
+// About 400 lines: one class, SshHostSession, whose steps (connect, Node.js, push, start, resident agent) share its state.
 // One host's session for the whole run: the SSH connection (ssh2 or OpenSSH),
 // Node.js found or installed, the agent pushed by hash and started once (or the
 // resident agent a previous run left reached again), commands run through sudo.

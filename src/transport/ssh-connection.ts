@@ -1,3 +1,4 @@
+// Over 400 lines: one class, Ssh2Connection, and the hop-by-hop connect it drives (jump hosts share one ssh2 client each).
 // One SSH connection per host (through jump hosts when asked), with host key
 // verification, key/agent authentication and classified errors.
 import { existsSync } from "node:fs";

@@ -3,7 +3,8 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it, vi } from "vitest";
 import { PROTOCOL_VERSION } from "../../../src/protocol/index.js";
-import { AgentClient, AgentRequestError, heartbeatSettings } from "../../../src/transport/agent-client.js";
+import { AgentClient, AgentRequestError } from "../../../src/transport/agent-client.js";
+import { heartbeatSettings } from "../../../src/transport/heartbeat.js";
 import { AgentProcessError, AgentVersionError, OperationAbortedError, OperationTimeoutError } from "../../../src/transport/errors.js";
 import { RemoteProcess } from "../../../src/transport/remote-process.js";
 import type { ClientChannel } from "ssh2";
