@@ -3,7 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { mailLogLines, normalizeText } from "../support/compat/scenario.js";
-import { envPrefix, shJoin, shQuote } from "../support/compat/shell.js";
+import { shellQuote } from "../../src/transport/shell.js";
+import { envPrefix, shJoin } from "../support/compat/shell.js";
 import { canonicalMainCf } from "../support/compat/twin.js";
 
 describe("compat suite support", () => {
@@ -11,7 +12,7 @@ describe("compat suite support", () => {
     const words = ["plain", "a b", "it's", "'; touch /tmp/x; '", "$(id)", "`id`", "*", "\\n", "", "-x", "é\tz", "\"q\""];
     const out = execFileSync("/bin/sh", ["-c", `printf '%s\\0' ${shJoin(words)}`], { encoding: "utf8" });
     expect(out.split("\0").slice(0, -1)).toEqual(words);
-    expect(shQuote("it's")).toBe(`'it'\\''s'`);
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
   });
 
   it("builds env prefixes with quoted values and refuses bad variable names", () => {

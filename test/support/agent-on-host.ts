@@ -5,10 +5,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { Client, type ClientChannel } from "ssh2";
 import type { AgentResponse, PostmultiResponse } from "../../src/protocol/index.js";
 import type { Lab, TestLabHost } from "./lab.js";
+import { shellQuote } from "../../src/transport/shell.js";
 
 export const AGENT = "/opt/postfleet/agent.cjs";
 
-export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function agentBundle(): string {
   if (!existsSync("dist/agent.cjs")) execFileSync("node", ["scripts/bundle.mjs"], { stdio: "inherit" });
@@ -33,7 +33,7 @@ export async function mustSh(host: TestLabHost, cmd: string): Promise<string> {
 /** One protocol request (id 1) through `node agent.cjs --serve` on the host; its answer. */
 export async function serveOnce<T extends AgentResponse>(host: TestLabHost, req: Record<string, unknown> & { op: string }): Promise<T> {
   const line = JSON.stringify({ id: 1, ...req });
-  const r = await sh(host, `printf '%s\\n' ${shq(line)} | node ${AGENT} --serve`);
+  const r = await sh(host, `printf '%s\\n' ${shellQuote(line)} | node ${AGENT} --serve`);
   const answer = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as T).find((a) => a.id === 1);
   if (!answer) throw new Error(`no answer (exit ${r.exitCode}):\n${r.stdout}${r.stderr}`);
   return answer;
@@ -41,7 +41,7 @@ export async function serveOnce<T extends AgentResponse>(host: TestLabHost, req:
 
 /** Run `node agent.cjs --json [flags] ARGS` on the host and parse its one response line. */
 export async function agentJson(host: TestLabHost, args: string[], flags: string[] = []): Promise<PostmultiResponse & { processExit: number }> {
-  const r = await sh(host, `node ${AGENT} --json ${flags.join(" ")} ${args.map(shq).join(" ")}`);
+  const r = await sh(host, `node ${AGENT} --json ${flags.join(" ")} ${args.map(shellQuote).join(" ")}`);
   const lines = r.stdout.trim().split("\n");
   if (lines.length !== 1) throw new Error(`expected one JSON line, got:\n${r.stdout}\n${r.stderr}`);
   return { ...(JSON.parse(lines[0]!) as PostmultiResponse), processExit: r.exitCode };

@@ -3,7 +3,8 @@
 // run (plus a `cancel` after cancelAfterMs when asked), its answer parsed.
 import type { AgentRequest, ConfigRequest, ConfigResponse, FactsResponse, HealthRequest, HealthResponse, ServiceRequest, ServiceResponse } from "../../src/protocol/index.js";
 import type { TestLabHost } from "./lab.js";
-import { AGENT, installAgent, sh, shq } from "./agent-on-host.js";
+import { AGENT, installAgent, sh } from "./agent-on-host.js";
+import { shellQuote } from "../../src/transport/shell.js";
 
 export const installHarness = (host: TestLabHost) => installAgent(host);
 
@@ -15,8 +16,8 @@ async function call<T>(host: TestLabHost, req: { op: AgentRequest["op"] } & Extr
   const line = JSON.stringify({ id: 1, ...rest });
   const input =
     cancelAfterMs === undefined
-      ? `printf '%s\\n' ${shq(line)}`
-      : `{ printf '%s\\n' ${shq(line)}; sleep ${cancelAfterMs / 1000}; printf '%s\\n' '{"id":2,"op":"cancel","target":1}'; }`;
+      ? `printf '%s\\n' ${shellQuote(line)}`
+      : `{ printf '%s\\n' ${shellQuote(line)}; sleep ${cancelAfterMs / 1000}; printf '%s\\n' '{"id":2,"op":"cancel","target":1}'; }`;
   const r = await sh(host, `${input} | node ${AGENT} --serve`);
   const answers = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: number; op: string });
   const answer = answers.find((a) => a.id === 1 && a.op !== "cancel");

@@ -18,13 +18,3 @@ export async function postfixState(host: TestLabHost): Promise<string> {
   if (r.exitCode !== 0) throw new Error(`snapshot of ${host.name} failed: ${r.stderr}`);
   return r.stdout;
 }
-
-/** Log lines of /var/log/postfix.log as "program: text" in file order (program = syslog_name/process). */
-export async function mailLog(host: TestLabHost): Promise<string[]> {
-  const r = await host.exec("cat /var/log/postfix.log 2>/dev/null || true");
-  return r.stdout
-    .split("\n")
-    .map((l) => /^\S+ +\d+ [\d:]+ \S+ ([^\[:]+)(?:\[\d+\])?: (.*)$/.exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => `${m[1]}: ${m[2]}`);
-}

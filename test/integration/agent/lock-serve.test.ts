@@ -4,13 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentResponse, FactsResponse, PostmultiResponse } from "../../../src/protocol/index.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { AGENT, agentJson, installAgent, mustSh, sh, shq } from "../../support/agent-on-host.js";
+import { AGENT, agentJson, installAgent, mustSh, sh } from "../../support/agent-on-host.js";
+import { shellQuote } from "../../../src/transport/shell.js";
 
 const LOCK = "/run/postfleet/agent.lock";
 
 async function serve(host: TestLabHost, requests: object[]): Promise<AgentResponse[]> {
   const input = requests.map((r) => JSON.stringify(r)).join("\n");
-  const out = await mustSh(host, `printf '%s\\n' ${shq(input)} | node ${AGENT} --serve`);
+  const out = await mustSh(host, `printf '%s\\n' ${shellQuote(input)} | node ${AGENT} --serve`);
   return out.trim().split("\n").map((l) => JSON.parse(l) as AgentResponse);
 }
 

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
 import { config, health, installHarness, service, systemdDetected } from "../../support/agent-requests.js";
-import { AGENT, mustSh, sh, shq } from "../../support/agent-on-host.js";
+import { AGENT, mustSh, sh } from "../../support/agent-on-host.js";
+import { shellQuote } from "../../../src/transport/shell.js";
 
 const OUT = "/etc/postfix-out";
 const running = async (host: TestLabHost, dir: string) => (await sh(host, `postfix -c ${dir} status`)).exitCode === 0;
@@ -118,7 +119,7 @@ describe("config, health and service requests (no systemd)", () => {
     it("writes under the host lock: waits for another agent's lock and fails with code lock after lockTimeoutMs; a dry run does not wait", async () => {
       // Another agent holds the lock for 4 s (detached, so that this exec does not wait for it).
       const locker = `{ printf '%s\\n' '{"id":1,"op":"lock","holder":"h2 test holder"}'; sleep 4; } | node ${AGENT} --serve >/tmp/locker.out 2>&1`;
-      await mustSh(host, `setsid sh -c ${shq(locker)} >/dev/null 2>&1 </dev/null &`);
+      await mustSh(host, `setsid sh -c ${shellQuote(locker)} >/dev/null 2>&1 </dev/null &`);
       await mustSh(host, "for i in $(seq 1 100); do [ -e /run/postfleet/agent.lock ] && exit 0; sleep 0.1; done; exit 1");
       const snap = await mustSh(host, `sha256sum ${OUT}/main.cf`);
       const r = await config(host, { op: "config", instance: "postfix-out", set: { main: { smtp_helo_name: "locked.example.net" } }, lockTimeoutMs: 300 });

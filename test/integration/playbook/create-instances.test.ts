@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonOf, postfleet } from "../../support/cli.js";
 import { startLab, type Lab } from "../../support/lab.js";
-import { mailLog, postfixState } from "../../support/postfix-state.js";
+import { postfixLogLines } from "../../support/playbook.js";
+import { postfixState } from "../../support/postfix-state.js";
 
 const PLAYBOOK = join(import.meta.dirname, "..", "..", "..", "playbooks", "create-instances.yml");
 
@@ -71,7 +72,7 @@ describe("run playbooks/create-instances.yml on 4 hosts", () => {
       const banners = await h.exec(["bash", "-c", "for p in 25 10026; do exec 3<>/dev/tcp/127.0.0.1/$p && head -c 4 <&3; echo; exec 3>&-; done"]);
       expect(banners.stdout).toBe("220 \n220 \n");
       // Postfix's own log: the primary's start comes first (the secondaries log nowhere yet).
-      expect((await mailLog(h)).filter((l) => l.includes("starting the Postfix mail system"))[0]).toMatch(/^postfix\/postfix-script: /);
+      expect((await postfixLogLines(h)).filter((l) => l.includes("starting the Postfix mail system"))[0]).toMatch(/^postfix\/postfix-script: /);
     }
   }, 360_000);
 

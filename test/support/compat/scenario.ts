@@ -16,7 +16,8 @@ import {
   type Twin,
 } from "./twin.js";
 import { splitSetup } from "./setup-cache.js";
-import { envPrefix, shJoin, shQuote } from "./shell.js";
+import { envPrefix, shJoin } from "./shell.js";
+import { shellQuote } from "../../../src/transport/shell.js";
 
 /** Run `postmulti ARGS` (the real one, or the agent) on both sides. */
 export interface ToolStep {
@@ -147,7 +148,7 @@ async function runToolStep(t: Twin, step: ToolStep): Promise<CommandResult> {
     if ("result" in step.reference) {
       // What 3.8 would also do with its fatal error: log it (postlog without a terminal only logs).
       const fatal = /^postmulti: fatal: (.*)\n$/.exec(step.reference.result.tty);
-      if (fatal) await mustSh(t, `postlog -t postmulti -p fatal ${shQuote(fatal[1]!)} || true`);
+      if (fatal) await mustSh(t, `postlog -t postmulti -p fatal ${shellQuote(fatal[1]!)} || true`);
       return step.reference.result;
     }
     const r = await runUnderTty(t, `${tool} ${shJoin(step.reference.pm)}`, step.env);

@@ -8,7 +8,8 @@ import { GenericContainer, type StartedTestContainer } from "testcontainers";
 import { ensureLabImage, packageRoot } from "../../../src/lab/engine.js";
 import { LAB_LABEL } from "../lab.js";
 import { setupImage } from "./setup-cache.js";
-import { envPrefix, shQuote } from "./shell.js";
+import { envPrefix } from "./shell.js";
+import { shellQuote } from "../../../src/transport/shell.js";
 
 export type Side = "real" | "subject";
 
@@ -141,7 +142,7 @@ export async function runUnderTty(
   const r = await t.sh(
     [
       "cd / && rm -f /run/compat/out /run/compat/tty",
-      `script -qec ${shQuote(inner)} /dev/null >/run/compat/tty 2>&1 </dev/null; echo "$?"`,
+      `script -qec ${shellQuote(inner)} /dev/null >/run/compat/tty 2>&1 </dev/null; echo "$?"`,
       "base64 -w0 /run/compat/out; echo",
       "base64 -w0 /run/compat/tty; echo",
     ].join("\n"),
@@ -222,7 +223,7 @@ export function canonicalMainCf(text: string): string {
 }
 
 export async function snapshotTree(t: Twin, extraRoots: readonly string[] = []): Promise<Tree> {
-  const roots = [...TREE_ROOTS, ...extraRoots.map(shQuote)].join(" ");
+  const roots = [...TREE_ROOTS, ...extraRoots.map(shellQuote)].join(" ");
   const script = [
     `for r in ${roots}; do`,
     '  [ -e "$r" ] || [ -L "$r" ] || continue',
@@ -244,7 +245,7 @@ export async function snapshotTree(t: Twin, extraRoots: readonly string[] = []):
     const files = regular.filter((p) => !VOLATILE_CONTENT.some((re) => re.test(p)));
     const out = await mustSh(
       t,
-      `for f in ${files.map(shQuote).join(" ")}; do printf '%s\\t' "$f"; ` +
+      `for f in ${files.map(shellQuote).join(" ")}; do printf '%s\\t' "$f"; ` +
         `case "$f" in */main.cf|*/master.cf) base64 -w0 "$f";; *) sha256sum <"$f" | cut -c1-16;; esac; echo; done`,
     );
     for (const line of out.split("\n")) {
