@@ -1,5 +1,5 @@
 // Run the built CLI (dist/cli.js) as a user would, capturing everything.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 
 export interface CliResult {
@@ -10,20 +10,28 @@ export interface CliResult {
 
 export const CLI = join(import.meta.dirname, "..", "..", "dist", "cli.js");
 
+/**
+ * The one way tests start the CLI: dist/cli.js under this Node.js, NO_COLOR,
+ * stdout and stderr piped (`ignoreOutput`: discarded, for runs a test kills).
+ */
+export function spawnCli(args: string[], o: { env?: Record<string, string>; cwd?: string; ignoreOutput?: boolean } = {}): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd: o.cwd,
+    env: { ...process.env, NO_COLOR: "1", ...o.env },
+    stdio: o.ignoreOutput ? "ignore" : ["ignore", "pipe", "pipe"],
+  });
+}
+
 export function postfleet(
   args: string[],
   o: { env?: Record<string, string>; cwd?: string; onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: o.cwd,
-      env: { ...process.env, NO_COLOR: "1", ...o.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnCli(args, o);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
     child.on("close", (exitCode) => resolve({ exitCode, stdout, stderr }));
     o.onSpawn?.((sig) => child.kill(sig));

@@ -1,13 +1,13 @@
 // Helpers for the playbook integration tests: run `postfleet run` against a
 // lab, write throw-away playbooks, walk the --json document, and watch each
 // host's Postfix masters come and go (the watcher runs in the container).
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { PlayHostOutcome, PlaybookDocument, StepResult } from "../../src/orchestrator/steps/step-results.js";
-import { CLI, postfleet, type CliResult } from "./cli.js";
+import { postfleet, spawnCli, type CliResult } from "./cli.js";
 import type { Lab, TestLabHost } from "./lab.js";
 
 export type { PlaybookDocument, PlayHostOutcome, StepResult };
@@ -196,15 +196,12 @@ export interface RunningPlaybook {
 }
 
 export function startPlaybook(lab: Lab, playbook: string, args: string[] = []): RunningPlaybook {
-  const child = spawn(process.execPath, [CLI, "-i", lab.inventoryPath, "run", playbook, ...args], {
-    env: { ...process.env, NO_COLOR: "1", HOME: join(lab.dir, "home") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawnCli(["-i", lab.inventoryPath, "run", playbook, ...args], { env: { HOME: join(lab.dir, "home") } });
   const out = { stdout: "", stderr: "" };
   const waiters = new Set<() => void>();
   const poke = () => [...waiters].forEach((w) => w());
-  child.stdout.on("data", (d: Buffer) => ((out.stdout += d.toString()), poke()));
-  child.stderr.on("data", (d: Buffer) => ((out.stderr += d.toString()), poke()));
+  child.stdout!.on("data", (d: Buffer) => ((out.stdout += d.toString()), poke()));
+  child.stderr!.on("data", (d: Buffer) => ((out.stderr += d.toString()), poke()));
   let ended = false;
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on("error", reject);

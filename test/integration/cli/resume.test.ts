@@ -10,10 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../../../src/orchestrator/journal/records.js";
-import { CLI, jsonOf, postfleet } from "../../support/cli.js";
+import { jsonOf, postfleet, spawnCli } from "../../support/cli.js";
 import { startLab, type Lab } from "../../support/lab.js";
 import { clearPostfixLog, postfixLogLines, until, writePlaybook, type PlaybookDocument } from "../../support/playbook.js";
-import { spawn } from "node:child_process";
 
 describe("postfleet resume (3 lab hosts)", () => {
   let lab: Lab;
@@ -48,7 +47,7 @@ describe("postfleet resume (3 lab hosts)", () => {
   /** `postfleet run` killed (SIGKILL) once mta01 has finished: mta02 and mta03 are left. */
   async function killedAfterFirstHost(args: string[]): Promise<string> {
     const before = existsSync(runs()) ? readdirSync(runs()).length : 0;
-    const child = spawn(process.execPath, [CLI, "-i", lab.inventoryPath, "run", ...args], { env: { ...process.env, NO_COLOR: "1", ...env() }, stdio: "ignore" });
+    const child = spawnCli(["-i", lab.inventoryPath, "run", ...args], { env: env(), ignoreOutput: true });
     const closed = new Promise((r) => child.on("close", r));
     await until(async () => existsSync(runs()) && readdirSync(runs()).length > before && readFileSync(join(runs(), newest(), "journal.jsonl"), "utf8").includes('"type":"batch_end"'), "mta01 to finish", 90_000);
     child.kill("SIGKILL");
@@ -132,7 +131,7 @@ describe("postfleet resume (3 lab hosts)", () => {
     );
     await Promise.all(lab.hosts.map((h) => clearPostfixLog(h)));
     const before = readdirSync(runs()).length;
-    const child = spawn(process.execPath, [CLI, "-i", lab.inventoryPath, "-l", "mta01", "run", file, "-e", "v=7"], { env: { ...process.env, NO_COLOR: "1", ...env() }, stdio: "ignore" });
+    const child = spawnCli(["-i", lab.inventoryPath, "-l", "mta01", "run", file, "-e", "v=7"], { env: env(), ignoreOutput: true });
     const closed = new Promise((r) => child.on("close", r));
     await until(async () => readdirSync(runs()).length > before && readFileSync(join(runs(), newest(), "journal.jsonl"), "utf8").includes('"name":"wait a bit"'), "mta01 in its pause", 90_000);
     child.kill("SIGKILL");

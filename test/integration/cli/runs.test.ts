@@ -3,13 +3,12 @@
 // document the run printed, byte for byte; --events and --junit while it
 // runs and after the fact; a controller killed with SIGKILL leaves a run
 // listed `interrupted` that shows how far it got.
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunRecordSchema, type RunRecord } from "../../../src/orchestrator/journal/records.js";
-import { CLI, jsonOf, postfleet } from "../../support/cli.js";
+import { jsonOf, postfleet, spawnCli } from "../../support/cli.js";
 import { parseJunit } from "../../support/junit-xml.js";
 import { startLab, type Lab } from "../../support/lab.js";
 import { explain, until, writePlaybook } from "../../support/playbook.js";
@@ -112,7 +111,7 @@ describe("postfleet runs: journal, history, event streams (2 lab hosts)", () => 
 
   it("a controller killed with SIGKILL during a pause: runs lists the run interrupted, runs show says how far it got", async () => {
     const pb = writePlaybook("pause.yml", "- name: Slow\n  hosts: all\n  serial: 1\n  steps:\n    - name: restart\n      instances: enabled\n      restart:\n    - name: think\n      pause: 120s\n");
-    const child = spawn(process.execPath, [CLI, "-i", lab.inventoryPath, "run", pb], { env: { ...process.env, NO_COLOR: "1", ...env() }, stdio: "ignore" });
+    const child = spawnCli(["-i", lab.inventoryPath, "run", pb], { env: env(), ignoreOutput: true });
     const exited = new Promise((r) => child.on("close", r));
     let id = "";
     const journal = () => join(runsDir(), id, "journal.jsonl");

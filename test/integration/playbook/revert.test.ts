@@ -17,13 +17,12 @@
 //   not bring it back), fails naming the refused hop, the 5% budget stops the
 //   roll-out there, and no later host is touched (its masters' PIDs and its
 //   Postfix log unchanged).
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runsDir } from "../../../src/orchestrator/journal/store.js";
-import { CLI, jsonOf, postfleet } from "../../support/cli.js";
+import { jsonOf, postfleet, spawnCli } from "../../support/cli.js";
 import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
 import { explain, outcomeOf, PLAYBOOKS, runPlaybook, until } from "../../support/playbook.js";
 
@@ -160,10 +159,7 @@ describe("on_gate_failure: revert and the shipped mail-flow playbooks on --mail-
     const runs = runsDir({ ...process.env, ...env });
     const list = () => (existsSync(runs) ? readdirSync(runs) : []);
     const known = new Set(list());
-    const child = spawn(process.execPath, [CLI, "-i", lab.inventoryPath, "run", ROLLOUT, "-e", "instance=postfix-out", "-e", '{"main_cf": {"relayhost": "[127.0.0.1]:2599"}}', ...FAST_GATE], {
-      env: { ...process.env, NO_COLOR: "1", ...env },
-      stdio: "ignore",
-    });
+    const child = spawnCli(["-i", lab.inventoryPath, "run", ROLLOUT, "-e", "instance=postfix-out", "-e", '{"main_cf": {"relayhost": "[127.0.0.1]:2599"}}', ...FAST_GATE], { env, ignoreOutput: true });
     const closed = new Promise((r) => child.on("close", r));
     const journal = () => {
       const id = list().find((n) => !known.has(n));

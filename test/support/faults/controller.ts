@@ -1,8 +1,7 @@
 // The controller under test: dist/cli.js as a child process we can signal
 // (SIGINT, SIGTERM, SIGKILL) at a chosen point, with a hard time limit so a
 // hung run fails its case instead of the suite.
-import { spawn } from "node:child_process";
-import { CLI } from "../cli.js";
+import { spawnCli } from "../cli.js";
 
 export interface ControllerRun {
   pid: number;
@@ -24,17 +23,14 @@ export interface ControllerResult {
 
 export function startController(args: string[], o: { env?: Record<string, string>; limitMs?: number } = {}): ControllerRun {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], {
-    // The agent started for the run, unless a case asks for the resident one (resident.faults.test.ts):
-    // the other cases check that nothing of the run stays on a host.
-    env: { ...process.env, NO_COLOR: "1", POSTFLEET_AGENT_PERSIST: "0", ...o.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // The agent started for the run, unless a case asks for the resident one (resident.faults.test.ts):
+  // the other cases check that nothing of the run stays on a host.
+  const child = spawnCli(args, { env: { POSTFLEET_AGENT_PERSIST: "0", ...o.env } });
   let stdout = "";
   let stderr = "";
   let hung = false;
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const limit = setTimeout(() => {
     hung = true;
     child.kill("SIGKILL");
