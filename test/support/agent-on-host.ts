@@ -4,7 +4,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { Client, type ClientChannel } from "ssh2";
 import type { AgentResponse, PostmultiResponse } from "../../src/protocol/index.js";
-import type { Lab, TestLabHost } from "./lab.js";
+import { afterAll, beforeAll } from "vitest";
+import { startLab, type Lab, type LabOptions, type TestLabHost } from "./lab.js";
 import { shellQuote } from "../../src/transport/shell.js";
 
 export const AGENT = "/opt/postfleet/agent.cjs";
@@ -111,4 +112,22 @@ export async function liveProcesses(host: TestLabHost, comm: string): Promise<st
     .map((l) => l.trim().split(/\s+/))
     .filter((f) => f[2] === comm && !f[1]!.startsWith("Z"))
     .map((f) => f[0]!);
+}
+
+/**
+ * The agent's integration files' one set-up: a lab of one host, started before
+ * the file's tests with dist/agent.cjs installed on it, then `setup` (which
+ * receives the lab and its host), and stopped after them.
+ */
+export function withLabAgent(o: LabOptions, setup: (lab: Lab, host: TestLabHost) => Promise<void> | void): void {
+  let lab: Lab | undefined;
+  beforeAll(async () => {
+    lab = await startLab(1, o);
+    const host = lab.hosts[0]!;
+    await installAgent(host);
+    await setup(lab, host);
+  });
+  afterAll(async () => {
+    await lab?.stop();
+  });
 }

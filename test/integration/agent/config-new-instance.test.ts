@@ -4,13 +4,13 @@
 // byte for byte as postconf -n / postconf -M print them, and the spec's
 // diff with what a real `config` on the created instance reports. Nothing on
 // the host changes while simulating.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SHARED_PARAMETERS } from "../../../src/agent/postmulti/new-instance.js";
 import type { ConfigResponse, ConfigSpec } from "../../../src/protocol/index.js";
-import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
+import type { TestLabHost } from "../../support/lab.js";
 import { postfixState } from "../../support/postfix-state.js";
-import { config, installHarness } from "../../support/agent-requests.js";
-import { mustSh, sh } from "../../support/agent-on-host.js";
+import { config } from "../../support/agent-requests.js";
+import { mustSh, sh, withLabAgent } from "../../support/agent-on-host.js";
 
 // postfix-out of playbooks/create-instances.yml (MULTI_INSTANCE_README's output instance).
 const OUT_SPEC: ConfigSpec = {
@@ -43,15 +43,9 @@ const lines = (text: string) => text.trim().split("\n");
 const hostState = async (host: TestLabHost) => `${await postfixState(host)}\n${await mustSh(host, "ls -A /tmp; postconf multi_instance_directories")}`;
 
 describe("config newInstance: the instance postmulti -e create would make", () => {
-  let lab: Lab;
   let host: TestLabHost;
-  beforeAll(async () => {
-    lab = await startLab(1);
-    host = lab.hosts[0]!;
-    await installHarness(host);
-  });
-  afterAll(async () => {
-    await lab?.stop();
+  withLabAgent({}, async (_lab, h) => {
+    host = h;
   });
 
   let bare: ConfigResponse;

@@ -1,10 +1,10 @@
 // The host lock (two agents on one host never interleave configuration
 // edits), the long-running NDJSON mode, facts, and the wrapper API with the
 // real postfix(1) driving three instances through the agent.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AgentResponse, FactsResponse, PostmultiResponse } from "../../../src/protocol/index.js";
-import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { AGENT, agentJson, installAgent, mustSh, sh } from "../../support/agent-on-host.js";
+import type { TestLabHost } from "../../support/lab.js";
+import { AGENT, agentJson, mustSh, sh, withLabAgent } from "../../support/agent-on-host.js";
 import { shellQuote } from "../../../src/transport/shell.js";
 
 const LOCK = "/run/postfleet/agent.lock";
@@ -21,16 +21,10 @@ async function facts(host: TestLabHost): Promise<FactsResponse> {
 }
 
 describe("agent lock, serve mode, facts and wrapper API", () => {
-  let lab: Lab;
   let host: TestLabHost;
-  beforeAll(async () => {
-    lab = await startLab(1);
-    host = lab.hosts[0]!;
-    await installAgent(host);
+  withLabAgent({}, async (_lab, h) => {
+    host = h;
     await mustSh(host, `node ${AGENT} -e init`);
-  });
-  afterAll(async () => {
-    await lab?.stop();
   });
 
   it("makes a second agent wait for the lock, and fail with code lock after its timeout", async () => {

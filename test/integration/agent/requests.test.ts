@@ -1,9 +1,9 @@
 // The protocol-2 config, health and service handlers on a real lab host
 // (Postfix 3.7, no systemd): postconf and postfix(1) are the oracle.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { config, health, installHarness, service, systemdDetected } from "../../support/agent-requests.js";
-import { AGENT, mustSh, sh } from "../../support/agent-on-host.js";
+import { describe, expect, it } from "vitest";
+import type { TestLabHost } from "../../support/lab.js";
+import { config, health, service, systemdDetected } from "../../support/agent-requests.js";
+import { AGENT, mustSh, sh, withLabAgent } from "../../support/agent-on-host.js";
 import { shellQuote } from "../../../src/transport/shell.js";
 
 const OUT = "/etc/postfix-out";
@@ -11,17 +11,11 @@ const running = async (host: TestLabHost, dir: string) => (await sh(host, `postf
 const masterPidOf = async (host: TestLabHost, queue: string) => (await mustSh(host, `head -1 ${queue}/pid/master.pid`)).trim();
 
 describe("config, health and service requests (no systemd)", () => {
-  let lab: Lab;
   let host: TestLabHost;
-  beforeAll(async () => {
-    lab = await startLab(1);
-    host = lab.hosts[0]!;
-    await installHarness(host);
+  withLabAgent({}, async (_lab, h) => {
+    host = h;
     // Postfix's own postmulti sets up the instances: an enabled output and a disabled spare.
     await mustSh(host, "postmulti -e init && postmulti -I postfix-out -G mta -e create && postmulti -i postfix-out -e enable && postmulti -I postfix-spare -e create");
-  });
-  afterAll(async () => {
-    await lab?.stop();
   });
 
   describe("config", () => {

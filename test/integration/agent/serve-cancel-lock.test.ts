@@ -2,10 +2,10 @@
 // cancel of a running command (its process group dies, the answer says which
 // instances were done), per-command timeouts, and the host lock held across
 // requests, released when the channel closes.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CancelResponse, LockResponse, PostmultiResponse, UnlockResponse } from "../../../src/protocol/index.js";
-import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { AGENT, installAgent, liveProcesses, mustSh, openServeChannel, sh } from "../../support/agent-on-host.js";
+import type { Lab, TestLabHost } from "../../support/lab.js";
+import { AGENT, liveProcesses, mustSh, openServeChannel, sh, withLabAgent } from "../../support/agent-on-host.js";
 
 const LOCK = "/run/postfleet/agent.lock";
 
@@ -21,14 +21,10 @@ async function waitFor(cond: () => Promise<boolean>, ms: number): Promise<boolea
 describe("agent --serve over SSH: cancel, timeout, lock across requests", () => {
   let lab: Lab;
   let host: TestLabHost;
-  beforeAll(async () => {
-    lab = await startLab(1);
-    host = lab.hosts[0]!;
-    await installAgent(host);
+  withLabAgent({}, async (l, h) => {
+    lab = l;
+    host = h;
     await mustSh(host, `node ${AGENT} -e init && node ${AGENT} -I postfix-a -e create && node ${AGENT} -I postfix-b -e create`);
-  });
-  afterAll(async () => {
-    await lab?.stop();
   });
 
   it("cancels a running postmulti -x: answer within seconds, sleep gone, results of the instances done", async () => {

@@ -1,10 +1,10 @@
 // `service` on the lab's systemd variant: systemd (PID 1) runs Postfix as
 // Debian's postfix@<instance> units, so the agent goes through systemctl, and
 // `systemctl is-active` agrees with what it answered.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { config, health, installHarness, service, systemdDetected } from "../../support/agent-requests.js";
-import { mustSh, sh } from "../../support/agent-on-host.js";
+import { describe, expect, it } from "vitest";
+import type { TestLabHost } from "../../support/lab.js";
+import { config, health, service, systemdDetected } from "../../support/agent-requests.js";
+import { mustSh, sh, withLabAgent } from "../../support/agent-on-host.js";
 
 const OUT = "/etc/postfix-out";
 const isActive = async (host: TestLabHost, unit: string) => (await sh(host, `systemctl is-active ${unit}`)).stdout.trim();
@@ -12,13 +12,10 @@ const running = async (host: TestLabHost, dir: string) => (await sh(host, `postf
 const SYSTEMCTL = expect.stringMatching(/\/systemctl$/);
 
 describe("service through systemd (postfix@<instance> units)", () => {
-  let lab: Lab;
   let host: TestLabHost;
-  beforeAll(async () => {
-    lab = await startLab(1, { systemd: true });
-    host = lab.hosts[0]!;
+  withLabAgent({ systemd: true }, async (_lab, h) => {
+    host = h;
     await sh(host, "timeout 60 systemctl is-system-running --wait");
-    await installHarness(host);
     await mustSh(host, "postmulti -e init && postmulti -I postfix-out -G mta -e create && postmulti -i postfix-out -e enable && postmulti -I postfix-spare -e create");
     // postfix-out listens on 127.0.0.1:2525 only, so that it never meets the primary on port 25.
     const r = await config(host, {
@@ -27,9 +24,6 @@ describe("service through systemd (postfix@<instance> units)", () => {
       set: { main: { inet_interfaces: "127.0.0.1" }, mainAbsent: ["master_service_disable"], master: { "smtp/inet": null, "2525/inet": { command: "smtpd" } } },
     });
     if (r.error) throw new Error(r.error.message);
-  });
-  afterAll(async () => {
-    await lab?.stop();
   });
 
   it("detects that systemd runs Postfix here", async () => {

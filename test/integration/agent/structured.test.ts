@@ -1,20 +1,14 @@
 // The agent's structured mode on a real lab host: JSON results, idempotent
 // life-cycle actions, precise conflicts that change nothing, and a dry-run
 // that leaves the file tree untouched.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startLab, type Lab, type TestLabHost } from "../../support/lab.js";
-import { AGENT, agentJson, installAgent, mustSh, sh, snapshotTree } from "../../support/agent-on-host.js";
+import { describe, expect, it } from "vitest";
+import type { TestLabHost } from "../../support/lab.js";
+import { AGENT, agentJson, mustSh, sh, snapshotTree, withLabAgent } from "../../support/agent-on-host.js";
 
 describe("agent structured mode (--json, --dry-run)", () => {
-  let lab: Lab;
   let host: TestLabHost;
-  beforeAll(async () => {
-    lab = await startLab(1);
-    host = lab.hosts[0]!;
-    await installAgent(host);
-  });
-  afterAll(async () => {
-    await lab?.stop();
+  withLabAgent({}, async (_lab, h) => {
+    host = h;
   });
 
   it("answers -l with one result per instance and postmulti's listing", async () => {
