@@ -3,10 +3,9 @@
 // run (plus a `cancel` after cancelAfterMs when asked), its answer parsed.
 import type { AgentRequest, ConfigRequest, ConfigResponse, FactsResponse, HealthRequest, HealthResponse, ServiceRequest, ServiceResponse } from "../../src/protocol/index.js";
 import type { TestLabHost } from "./lab.js";
-import { AGENT, installAgent, sh } from "./agent-on-host.js";
+import { AGENT, sh } from "./agent-on-host.js";
 import { shellQuote } from "../../src/transport/shell.js";
 
-export const installHarness = (host: TestLabHost) => installAgent(host);
 
 type Extra = { cancelAfterMs?: number };
 type Req<T> = Omit<T, "id"> & Extra;
