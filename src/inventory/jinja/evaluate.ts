@@ -1,3 +1,4 @@
+// Over 400 lines: one evaluator, a case per node kind, filter and test of the subset, with Python's semantics.
 // Evaluating the Jinja2 expression subset (parse.ts) as Ansible 2.14's
 // Templar does: Python values and truthiness, Python comparisons (a
 // TypeError where Python has one), AnsibleUndefined (attribute and item

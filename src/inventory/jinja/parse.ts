@@ -1,3 +1,4 @@
+// Over 400 lines: one recursive-descent parser, one function per precedence level of Jinja2's grammar.
 // A Jinja2 expression parser for the subset inventory plugins use: names,
 // attribute and item access, literals (strings, numbers, true/false/none,
 // lists, dicts), comparisons, and/or/not, in / not in, `~`, filters with

@@ -1,4 +1,4 @@
-// The V8 code cache of the agent bundle on a real lab host (issue 20, part B): the first fresh
+// The V8 code cache of the agent bundle on a real lab host: the first fresh
 // start writes it after its first answer, the second compiles with it; a cache file with the
 // wrong owner, mode or hash is not used (the hello says why), the agent still answers, and the
 // file is rewritten. Under become the root agent uses root's own cache, never the login user's.

@@ -1,4 +1,4 @@
-// The agent bundle's V8 code cache (issue 20, part B): the trust checks of CODE_CACHE_JS as pure
+// The agent bundle's V8 code cache: the trust checks of CODE_CACHE_JS as pure
 // functions, and the loader run locally with this machine's Node.js against a private temporary
 // $HOME: a cache is used only when it is the agent user's own (owner, mode 0600, not a symlink),
 // made for this bundle and whole (its sha256); anything else is ignored, reported and rewritten.
