@@ -34,7 +34,7 @@ describe("connection targets", () => {
     const t = inv.toConnectionTarget("mx1");
     expect(t).toMatchObject({
       name: "mx1",
-      host: "mx1.mgmt.example.net",
+      address: "mx1.mgmt.example.net",
       port: 2222,
       user: "deploy",
       become: true,
@@ -161,7 +161,7 @@ describe("one precedence for every connection setting", () => {
     expect([...targets.keys()]).toEqual(["inv", "bare"]);
     expect(targets.get("inv")).toEqual({
       name: "inv",
-      host: "inv",
+      address: "inv",
       user: "inv-user",
       privateKeyFiles: ["/k/inv"],
       connectTimeoutMs: 3000,
@@ -172,7 +172,7 @@ describe("one precedence for every connection setting", () => {
     });
     expect(targets.get("bare")).toEqual({
       name: "bare",
-      host: "bare",
+      address: "bare",
       user: "cli-user",
       privateKeyFiles: ["/k/cli"],
       connectTimeoutMs: 9000,
@@ -187,7 +187,7 @@ describe("one precedence for every connection setting", () => {
     const dir = tree(files);
     const inv = await loadInventory({ sources: ["h.ini"], cwd: dir, ansibleConfig: loadAnsibleConfig(dir, {}) ?? null });
     expect(inv.toConnectionTarget("inv")).toMatchObject({ user: "inv-user", become: false, becomeUser: "inv-bu", becomePassword: "inv-pw" });
-    expect(inv.toConnectionTarget("bare")).toEqual({ name: "bare", host: "bare", user: "cfg-user", privateKeyFiles: ["/k/cfg"], connectTimeoutMs: 5000 });
+    expect(inv.toConnectionTarget("bare")).toEqual({ name: "bare", address: "bare", user: "cfg-user", privateKeyFiles: ["/k/cfg"], connectTimeoutMs: 5000 });
     // become: false on the command line does not turn off the inventory's become.
     const on = await loadInventory({ sources: ["h.ini"], cwd: tree({ "h.ini": "x ansible_become=yes\n" }), ansibleConfig: null });
     expect(on.toConnectionTarget("x", { become: false }).become).toBe(true);
@@ -201,7 +201,7 @@ describe("one precedence for every connection setting", () => {
     };
     expect(resolveConnectionTarget("h", read, { user: "u" }, { path: "/x/ansible.cfg", fromEnv: [], remoteUser: "cfg", warnings: [] })).toEqual({
       name: "h",
-      host: "10.0.0.1",
+      address: "10.0.0.1",
       port: 2200,
       user: "u",
       proxyJump: "j@b",
