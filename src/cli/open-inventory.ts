@@ -13,7 +13,11 @@ export interface LoadedInventory {
   verbose(level: number, msg: string): void;
 }
 
-export async function openInventory(args: HostArgs): Promise<LoadedInventory> {
+/**
+ * `extraVars`: the run's -e values, which a `constructed` source with
+ * `use_extra_vars: true` sees (as Ansible's does).
+ */
+export async function openInventory(args: HostArgs, extraVars?: Record<string, unknown>): Promise<LoadedInventory> {
   const warn = (msg: string) => process.stderr.write(`[WARNING]: ${msg}\n`);
   const verbose = (level: number, msg: string) => {
     if ((args.verbose ?? 0) >= level) process.stderr.write(`${msg}\n`);
@@ -27,6 +31,7 @@ export async function openInventory(args: HostArgs): Promise<LoadedInventory> {
     ansibleConfig: cfg ?? null,
     warn,
     verbose: (msg) => verbose(1, msg),
+    ...(extraVars && Object.keys(extraVars).length ? { extraVars } : {}),
   });
   return { inventory, forksDefault: cfg?.forks, becomeAskPass: cfg?.becomeAskPass === true, warn, verbose };
 }

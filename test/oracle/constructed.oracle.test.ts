@@ -117,6 +117,10 @@ it("use_extra_vars: compose and keyed_groups see -e values (highest precedence),
   for (const h of ["h1", "h2"]) {
     for (const v of ["x", "b"]) expect(ours._meta.hostvars[h]![v], `${h} ${v}`).toBe(theirs._meta.hostvars[h]![v]);
   }
+  // `run -e` gives the same values to the inventory: the keyed group made from -e site=fra is there to select.
+  const listed = await postfleet(["-i", "a.yml", "-i", "b.yml", "run", "rolling-restart", "--list-hosts", "-e", "site=fra", "-e", "target=s_fra"], dir);
+  expect(listed.code, listed.stderr).toBe(0);
+  expect(listed.stdout).toMatch(/h1[\s\S]*h2/);
 });
 
 describe("the command line", () => {

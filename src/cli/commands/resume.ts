@@ -117,7 +117,7 @@ async function resume(argv: ResumeArgs, stored: StoredRunToResume, plan: ResumeP
   const missing = redactedKeys(extraVars);
   if (missing.length) throw new UsageError(`the run's extra vars ${missing.join(", ")} were not stored (secret-looking keys): give them again with -e`);
 
-  const loaded = await openInventory(args);
+  const loaded = await openInventory(args, extraVars);
   const playbook = await loadPlaybook(playbookPath, { inventory: loaded.inventory, ...(start.limit !== undefined ? { limit: start.limit } : {}), extraVars, interactive: !!process.stdin.isTTY && !!process.stderr.isTTY });
   const planned = start.plan!.plays;
   if (playbook.plays.length !== planned.length || playbook.plays.some((p, i) => p.name !== planned[i]!.name))

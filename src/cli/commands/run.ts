@@ -70,8 +70,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (argv) => {
     checkOutputArgs(argv);
     argv.playbook = resolvePlaybookArg(argv.playbook);
-    const loaded = await openInventory(argv);
     const extraVars = parseExtraVars(argv["extra-vars"] ?? []);
+    const loaded = await openInventory(argv, extraVars);
     const interactive = !!process.stdin.isTTY && !!process.stderr.isTTY;
     // A bad --limit (even an empty one) is the command line's error, not the playbook's.
     if (argv.limit !== undefined) loaded.inventory.selectHosts("all", argv.limit);
