@@ -203,7 +203,7 @@ describe("SSH transport against lab hosts", () => {
     const b = lab.hosts[1]!;
     const file = join(work, "known_hosts_jump");
     writeFileSync(file, `${readFileSync(lab.knownHostsPath, "utf8")}${b.internalAddress} ${b.hostKey}\n`);
-    const target = { ...labTarget(lab, 1, { knownHostsFile: file }), host: b.internalAddress, port: 22, proxyJump: `root@${a.address}:${a.port}` };
+    const target = { ...labTarget(lab, 1, { knownHostsFile: file }), address: b.internalAddress, port: 22, proxyJump: `root@${a.address}:${a.port}` };
     const s = await openHost(target, isolated);
     const name = await s.exec(["hostname"]);
     expect(name.stdout.trim()).toBe((await b.exec("hostname")).stdout.trim());
