@@ -15,13 +15,13 @@ import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
-import { tmpdir, userInfo } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ClientChannel } from "ssh2";
 import { classifySshFailure, exitArgv, forwardArgv, hostKeysFromLog, masterArgv, sessionArgv, type OpenSshArgvOptions } from "./openssh-argv.js";
 import { AgentProcessError, UnreachableError } from "./errors.js";
 import { knownHostsLookupName, type UnverifiedHostKey } from "./known-hosts.js";
-import { resolveTarget, type SshConfigOptions } from "./ssh-config/resolve.js";
+import { currentUserName, resolveTarget, type SshConfigOptions } from "./ssh-config/resolve.js";
 import { buildCommand } from "./shell.js";
 import type { ConnectionOptions, ConnectTimings, HostConnection } from "./ssh-connection.js";
 import type { ConnectionTarget } from "../shared/connection-target.js";
@@ -275,7 +275,7 @@ export function unverifiedFromLog(log: string): UnverifiedHostKey | undefined {
 /** Start the host's private master through the system's ssh; errors as the ssh2 transport's (host key, authentication, unreachable). */
 export async function openOpenSshConnection(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<OpenSshConnection> {
   // What postfleet's own reading of ssh_config says, for messages and the connect timeout; ssh reads it again itself.
-  let settings = { hostname: target.address, port: target.port ?? 22, user: target.user ?? userInfo().username };
+  let settings = { hostname: target.address, port: target.port ?? 22, user: target.user ?? currentUserName() };
   let configTimeoutMs = target.connectTimeoutMs;
   let hostKeyAlias: string | undefined;
   try {

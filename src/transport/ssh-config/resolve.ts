@@ -99,13 +99,19 @@ function expandPathAt(raw: string, keyword: string, at: string, label: string, e
   }
 }
 
+let localUserName: string | undefined;
+/** The controller's login name (%u, ssh's default user): read from the password database once per process, not per hop. */
+export function currentUserName(): string {
+  return (localUserName ??= userInfo().username);
+}
+
 /** Settings for one hop (the target itself or a jump host), ssh_config applied under inventory values. */
 export function resolveHop(
   given: { host: string; port?: number; user?: string; identityFiles?: string[]; proxyJump?: string; connectTimeoutMs?: number },
   o: SshConfigOptions = {},
 ): HopSettings {
   const home = o.home ?? homedir();
-  const localUser = o.localUser ?? userInfo().username;
+  const localUser = o.localUser ?? currentUserName();
   const explicit = (given.identityFiles?.length ?? 0) > 0;
   const { config: c, hostname } = evaluateSshConfig({
     host: given.host,
