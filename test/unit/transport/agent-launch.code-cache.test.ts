@@ -112,8 +112,8 @@ describe("the loader's code cache", () => {
     expect(run().state).toBe("used");
   });
 
-  it("under become keeps the cache in the agent user's own home (from the password database), never in the login user's", () => {
-    if (process.getuid!() !== 0) return expect(process.getuid!()).not.toBe(0);
+  // Needs root (it plays a login user of another uid); CI runs as root, so it runs there.
+  it.runIf(process.getuid?.() === 0)("under become keeps the cache in the agent user's own home (from the password database), never in the login user's", () => {
     // The "login user" (uid 1234) owns $HOME and its cache; the agent runs as root, whose home a preload points to a temporary directory.
     const rootHome = mkdtempSync(join(tmpdir(), "postfleet-cc-root-"));
     const preload = join(rootHome, "..", `${rootHome.split("/").pop()}-home.cjs`);
