@@ -8,7 +8,7 @@ import type { RequestContext } from "../serve/request-context.js";
 import { splitList } from "../postfix/postconf.js";
 import { postconfRun, type RequestInstance } from "./request-instance.js";
 import { spawnCommand } from "../system/spawn-command.js";
-import { listenEndpoints, probeSmtp, readServices, resolveService, targetText, type ListenEndpoint, type ProbeTarget } from "./smtp-probe.js";
+import { listenEndpoints, probeSmtp, readServices, resolveService, targetText, type ListenEndpoint, type ProbeTarget } from "./smtp-banner.js";
 import { masterPid, queueCounts } from "../postfix/state.js";
 
 /** Programs that greet SMTP clients on an inet listener. */

@@ -17,12 +17,12 @@ import { smtpListeners, smtpServices } from "./health-checks.js";
 import type { Instance } from "../postmulti/instances.js";
 import { loadInstanceTable } from "./load-instances.js";
 import { ProbeTracker } from "./probe-log.js";
-import { sendSmtp } from "./probe-smtp.js";
+import { sendSmtp } from "./probe-send.js";
 import type { RequestContext } from "../serve/request-context.js";
 import { abortError, postconfRun, requestInstance, RequestError, toAgentError, unknownInstance, type RequestInstance } from "./request-instance.js";
 import { spawnCommand } from "../system/spawn-command.js";
 import { canonicalHost } from "./health-checks.js";
-import { listenEndpoints, readServices, targetText, type ListenEndpoint } from "./smtp-probe.js";
+import { listenEndpoints, readServices, targetText, type ListenEndpoint } from "./smtp-banner.js";
 
 /** Where Postfix logs when maillog_file is empty (syslog): Debian's, then Red Hat's file. */
 export const SYSLOG_MAIL_FILES = ["/var/log/mail.log", "/var/log/maillog"];

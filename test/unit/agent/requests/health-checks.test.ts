@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { canonicalHost, childrenNamed, invalidCheck, serviceDisabled, sessionsOn, tcpConnections } from "../../../../src/agent/requests/health-checks.js";
-import { listenEndpoints, parseServices } from "../../../../src/agent/requests/smtp-probe.js";
+import { listenEndpoints, parseServices } from "../../../../src/agent/requests/smtp-banner.js";
 
 describe("smtpd children from /proc", () => {
   const proc = mkdtempSync(join(tmpdir(), "h2-proc-"));

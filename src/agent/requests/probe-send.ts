@@ -1,8 +1,8 @@
-// The probe's SMTP client: one message, one recipient, plain SMTP (the probe
+// The probe message's sender: one message, one recipient, plain SMTP (the probe
 // enters on a local listener). Every reply is checked; the 250 after DATA
 // usually names the queue ID ("250 2.0.0 Ok: queued as 397C91865D6").
 import { connect } from "node:net";
-import { targetText, type ProbeTarget } from "./smtp-probe.js";
+import { targetText, type ProbeTarget } from "./smtp-banner.js";
 
 export interface SmtpSendResult {
   ok: boolean;

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { interfaceHosts, listenEndpoints, parseGreeting, parseServices, probeSmtp, resolveService } from "../../../../src/agent/requests/smtp-probe.js";
+import { interfaceHosts, listenEndpoints, parseGreeting, parseServices, probeSmtp, resolveService } from "../../../../src/agent/requests/smtp-banner.js";
 import { closedPort } from "../../../support/net.js";
 
 const SERVICES = parseServices(`# /etc/services
