@@ -66,7 +66,7 @@ export async function makeRun(args: HostArgs, loaded: LoadedInventory, hosts: st
     ...(args["become-user"] ? { becomeUser: args["become-user"] } : {}),
     ...(becomePassword !== undefined ? { becomePassword } : {}),
     ...(args["host-key-checking"] ? { hostKeyChecking: args["host-key-checking"] as HostKeyChecking } : {}),
-    ...(args.transport ? { transport: args.transport as TransportKind } : {}),
+    ...(args.transport && args.transport !== "auto" ? { transport: args.transport as TransportKind } : {}),
   }); // throws InventoryError naming file/host/variable
 
   const stop = new AbortController();

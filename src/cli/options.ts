@@ -32,8 +32,9 @@ export const HOST_OPTIONS = {
   },
   transport: {
     type: "string",
-    choices: ["ssh2", "openssh"],
-    describe: "How hosts are reached where the inventory sets no postfleet_transport: ssh2 (built in, default) or openssh (the system's ssh, ssh_config as is)",
+    choices: ["auto", "ssh2", "openssh"],
+    describe:
+      "How hosts are reached where the inventory sets no postfleet_transport: auto (default: ssh2, built in, unless a host needs the system's ssh: certificates, ssh options, ProxyCommand...), ssh2, or openssh (the system's ssh, ssh_config as is)",
   },
   "vault-password-file": { type: "string", array: true, describe: "File with the vault password (repeatable)" },
   "vault-id": { type: "string", array: true, describe: "Vault id: label@source (repeatable)" },

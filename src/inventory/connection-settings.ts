@@ -16,7 +16,7 @@
 //   becomeUser      --become-user, ansible_become_user, ansible.cfg become_user / ANSIBLE_BECOME_USER
 //   becomePassword  -K's answer, ansible_become_password / _pass / ansible_sudo_pass / _password
 //   nodePath        postfleet_node
-//   transport       postfleet_transport, --transport
+//   transport       postfleet_transport, --transport (auto: unset, chosen per host when connecting)
 //   sshArgs         ansible_ssh_common_args then ansible_ssh_extra_args (shell-like words; openssh transport)
 // "ansible.cfg" is its value or its ANSIBLE_* variable (src/inventory/ansible-config.ts).
 // That is: -u/--private-key/-T sit between inventory variables and ansible.cfg
@@ -184,8 +184,9 @@ export function resolveConnectionTarget(name: string, read: VarReader, cli: Conn
   const transport = read("postfleet_transport");
   if (transport) {
     const s = String(transport.value);
-    if (!TRANSPORT_KINDS.includes(s as TransportKind)) throw varError(name, transport, "must be ssh2 or openssh");
-    t.transport = s as TransportKind;
+    if (s !== "auto" && !TRANSPORT_KINDS.includes(s as TransportKind)) throw varError(name, transport, "must be auto, ssh2 or openssh");
+    // auto (the default): the transport chooses per host, at connect time (transport-choice.ts).
+    if (s !== "auto") t.transport = s as TransportKind;
   } else if (cli.transport) t.transport = cli.transport;
   const sshArgs = sshArgWords(name, read("ansible_ssh_common_args"), read("ansible_ssh_extra_args"));
   if (sshArgs.length) t.sshArgs = sshArgs;

@@ -39,7 +39,7 @@ export interface ConnectionTarget {
   nodePath?: string;
   /** ansible_timeout, else -T/--timeout, else ansible.cfg timeout, in ms. */
   connectTimeoutMs?: number;
-  /** postfleet_transport, else --transport; undefined: the run's default, else ssh2. */
+  /** postfleet_transport, else --transport; undefined (auto): chosen per host when connecting (transport-choice.ts). */
   transport?: TransportKind;
   /** ansible_ssh_common_args then ansible_ssh_extra_args, split into argv words (used by the openssh transport only). */
   sshArgs?: string[];

@@ -87,6 +87,8 @@ export class AgentProcessError extends TransportError {
 /** Bad transport configuration (ssh_config, ProxyJump syntax, unreadable key file...). */
 export class TransportConfigError extends TransportError {
   readonly code = "config" as const;
+  /** Set when the system's ssh would do what postfleet's own reading refuses (ProxyCommand, Match exec...): the openssh transport can reach the host. */
+  opensshCan?: boolean;
 }
 
 /** The agent's hello names another protocol version than this controller's. */

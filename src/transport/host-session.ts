@@ -8,13 +8,14 @@ import { readBundle, uploadAgent, type AgentBundle } from "./agent-push.js";
 import { bootstrapNode, type BootstrapReport } from "./node-bootstrap.js";
 import { openConnection, type ConnectionOptions, type HostConnection } from "./ssh-connection.js";
 import { openOpenSshConnection } from "./openssh-connection.js";
+import { chooseTransport, type TransportChoice } from "./transport-choice.js";
 import { AgentProcessError, AgentVersionError } from "./errors.js";
 import { requireNode, type NodeInfo } from "./node-detect.js";
 import { execRemote, RemoteProcess, spawnRemote, type BecomeOptions, type ExecResult } from "./remote-process.js";
 import { expectedResidentSocket, ResidentStore, type ResidentEntry, type ResidentKey } from "./resident-store.js";
 import type { AttachLine } from "../protocol/index.js";
 import { createHmac, randomBytes } from "node:crypto";
-import type { ConnectionTarget } from "../shared/connection-target.js";
+import type { ConnectionTarget, TransportKind } from "../shared/connection-target.js";
 
 export interface TransportOptions extends ConnectionOptions {
   /** Default timeout for each command and each agent request (0/undefined: none). */
@@ -48,11 +49,15 @@ export interface HostTimings {
   codeCache?: "used" | "missing" | "rejected" | "off";
   /** Each agent request, in the order they ended. */
   requests: RequestTiming[];
+  /** The transport that reached the host. */
+  transport: TransportKind;
+  /** Why openssh was chosen for a host that set no transport (transport-choice.ts). */
+  transportBecause?: string;
 }
 
 /** One line for humans: "connect 12 ms, auth 30 ms, agent 410 ms (uploaded), hello 150 ms, requests: postmulti 40 ms, facts 12 ms". */
 export function formatTimings(t: HostTimings): string {
-  const parts = [`connect ${t.connectMs} ms`, `auth ${t.authMs} ms`];
+  const parts = [`${t.transport}${t.transportBecause ? ` (${t.transportBecause})` : ""}: connect ${t.connectMs} ms`, `auth ${t.authMs} ms`];
   if (t.agentMs !== undefined) parts.push(`agent ${t.agentMs} ms${t.uploaded ? " (uploaded)" : t.resident ? " (resident)" : ""}`);
   if (t.helloMs !== undefined) parts.push(`hello ${t.helloMs} ms${t.codeCache ? ` (code cache ${t.codeCache})` : ""}`);
   const reqs = t.requests.length ? `; requests: ${t.requests.map((r) => `${r.op} ${r.ms} ms`).join(", ")}` : "";
@@ -136,6 +141,7 @@ class SshHostSession implements HostSession {
     readonly target: ConnectionTarget,
     readonly connection: HostConnection,
     private readonly o: TransportOptions,
+    private readonly choice: TransportChoice,
   ) {}
 
   exec(argv: readonly string[], o: SessionExecOptions = {}): Promise<ExecResult> {
@@ -156,6 +162,8 @@ class SshHostSession implements HostSession {
       ...this.connection.timings,
       ...(this.agentPhase ?? {}),
       requests: this.clients.flatMap((c) => c.timings),
+      transport: this.choice.kind,
+      ...(this.choice.because ? { transportBecause: this.choice.because } : {}),
     };
   }
 
@@ -406,6 +414,7 @@ class SshHostSession implements HostSession {
 
 /** Connect to one host; the session is meant to live for the whole run. */
 export async function openHost(target: ConnectionTarget, opts: TransportOptions = {}): Promise<HostSession> {
-  const connection = target.transport === "openssh" ? await openOpenSshConnection(target, opts) : await openConnection(target, opts);
-  return new SshHostSession(target, connection, opts);
+  const choice = await chooseTransport(target, opts);
+  const connection = choice.kind === "openssh" ? await openOpenSshConnection(target, opts) : await openConnection(target, opts);
+  return new SshHostSession(target, connection, opts, choice);
 }

@@ -216,6 +216,18 @@ export function knownKeyTypes(lookup: string, files: string[]): string[] {
   return [...types];
 }
 
+/** The first `@cert-authority` line naming `lookup` when no plain line does: a host only a certificate can vouch for. */
+export function certificateOnlyVouching(lookup: string, files: string[]): KnownHostsEntry | undefined {
+  let ca: KnownHostsEntry | undefined;
+  for (const f of files) {
+    for (const e of matchingEntries(f, lookup)) {
+      if (e.marker === null) return undefined;
+      if (e.marker === "cert-authority") ca ??= e;
+    }
+  }
+  return ca;
+}
+
 /**
  * Check the key a server presented. Throws HostKeyError when refused; in
  * `accept-new` appends an entry for a host not yet known: plain (OpenSSH's
@@ -292,7 +304,8 @@ export function verifyHostKey(req: VerifyRequest): VerifyOutcome {
       `${ca.file}:${ca.line}: only an @cert-authority line vouches for ${lookup}, and postfleet's SSH library (ssh2) cannot ` +
         `negotiate certificate host keys (*-cert-v01@openssh.com), so the host showed its plain key (${presentedType} ${fp}), ` +
         `which no known_hosts line lists; add the host's own key for ${lookup} to ${req.file ?? "a known_hosts file"}, ` +
-        `or use the openssh transport (postfleet_transport: openssh, or --transport openssh), which checks the certificate`,
+        `or use the openssh transport, which checks the certificate (ssh2 was set for this host: postfleet_transport or --transport ` +
+        `auto, the default, chooses openssh for such a host)`,
       "unsupported",
     );
   }

@@ -313,6 +313,22 @@ export async function openConnection(target: ConnectionTarget, o: ConnectionOpti
 }
 
 /**
+ * The known_hosts files of one hop: the inventory's, then the run's, then ssh_config's, then
+ * OpenSSH's defaults. New keys go to the first user file (`knownHostsFile`; none: no file), the
+ * rest are only read.
+ */
+export function knownHostsFilesOf(target: ConnectionTarget, s: HopSettings, o: ConnectionOptions): { knownHostsFile: string | undefined; globalFiles: string[] } {
+  const home = o.sshConfig?.home ?? homedir();
+  const [knownHostsFile, ...moreKnownHosts] = target.knownHostsFile
+    ? [target.knownHostsFile]
+    : o.knownHostsFile
+      ? [o.knownHostsFile]
+      : (s.knownHostsFiles ?? [join(home, ".ssh", "known_hosts"), join(home, ".ssh", "known_hosts2")]);
+  const globalFiles = [...moreKnownHosts, ...(s.globalKnownHostsFiles ?? o.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"])];
+  return { knownHostsFile, globalFiles };
+}
+
+/**
  * The host key checking that applies to one hop: the target's own setting
  * (inventory, command line), then the run's, then ssh_config's, then strict.
  * A jump host has no target setting: what an inventory or `--host-key-checking`
@@ -392,8 +408,8 @@ function certificateNote(certificates: string[]): string {
   return (
     `; not presented: the user certificate${certificates.length > 1 ? "s" : ""} ${certificates.join(", ")} (ssh would offer ` +
     `${certificates.length > 1 ? "them" : "it"}; postfleet's SSH library, ssh2, cannot sign with a certificate), so authorise the key ` +
-    `itself on the host (authorized_keys) for postfleet, or use the openssh transport (postfleet_transport: openssh, or ` +
-    `--transport openssh), which presents it`
+    `itself on the host (authorized_keys) for postfleet, or use the openssh transport, which presents it (ssh2 was set for ` +
+    `this host: postfleet_transport or --transport auto, the default, chooses openssh where ssh has a certificate to present)`
   );
 }
 
@@ -439,14 +455,7 @@ function connectHop(hop: Hop, target: ConnectionTarget, o: ConnectionOptions, ke
   const s = hop.settings;
   // A shared jump host's errors are about the jump host, whichever target asked first.
   const errHost = isJump ? hop.label : target.name;
-  // Inventory, then run options, then ssh_config, then OpenSSH's defaults. New keys go to the first user file (none: no file).
-  const home = o.sshConfig?.home ?? homedir();
-  const [knownHostsFile, ...moreKnownHosts] = target.knownHostsFile
-    ? [target.knownHostsFile]
-    : o.knownHostsFile
-      ? [o.knownHostsFile]
-      : (s.knownHostsFiles ?? [join(home, ".ssh", "known_hosts"), join(home, ".ssh", "known_hosts2")]);
-  const globalFiles = [...moreKnownHosts, ...(s.globalKnownHostsFiles ?? o.globalKnownHostsFiles ?? ["/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"])];
+  const { knownHostsFile, globalFiles } = knownHostsFilesOf(target, s, o);
   const lookupName = knownHostsLookupName(s.hostname, s.port, s.hostKeyAlias);
   const checking = hostKeyCheckingOf(isJump ? undefined : target, s, o);
   const timeoutMs = s.connectTimeoutMs ?? o.connectTimeoutMs ?? 10_000;

@@ -147,6 +147,13 @@ class Pass {
     throw new TransportConfigError(this.label, `${at.file}:${at.line}: ${message}`);
   }
 
+  /** A setting ssh itself follows and postfleet's reader cannot (the openssh transport reaches such a host). */
+  private failSshCan(at: Origin, message: string): never {
+    const e = new TransportConfigError(this.label, `${at.file}:${at.line}: ${message}`);
+    e.opensshCan = true;
+    throw e;
+  }
+
   runTopLevel(ref: ConfigFileRef): void {
     const loaded = loadFile(ref.path, ref.checkPermissions ?? false, this.label, undefined);
     if (loaded.kind === "lines") this.runLines(ref.path, loaded.lines, ref.scope, 0, YES, [ref.path]);
@@ -192,7 +199,7 @@ class Pass {
     if (ignored.every(Boolean)) return;
     if (ignored.some(Boolean)) {
       const why = this.maybeIgnoreUnknown.map((m) => m.why).join(", ");
-      this.fail(
+      this.failSshCan(
         at,
         `unknown keyword ${JSON.stringify(l.written)}: whether ssh ignores it depends on an IgnoreUnknown in a block postfleet cannot evaluate (${why}); ` +
           "set IgnoreUnknown outside that block, or remove the line",
@@ -415,7 +422,7 @@ class Pass {
     if (active.state === "no") return;
     if (active.state === "maybe") {
       if (this.wouldTakeEffect(k, l)) {
-        this.fail(
+        this.failSshCan(
           at,
           `${name} is set in a block postfleet cannot evaluate (${active.why}), which may apply to ${this.label}; ` +
             `set it in a Host block or as ${INSTEAD[k] ?? "an inventory variable"} instead`,
@@ -464,7 +471,7 @@ class Pass {
         const slot = k === "knownhostscommand" ? "knownHostsCommand" : "revokedHostKeys";
         if (c[slot]) break;
         if (value!.toLowerCase() !== "none") {
-          this.fail(
+          this.failSshCan(
             at,
             k === "knownhostscommand"
               ? `KnownHostsCommand applies to ${this.label}, but postfleet cannot run it, and ssh may refuse a key postfleet ` +
@@ -486,7 +493,7 @@ class Pass {
       case "canonicalizehostname":
         if (c.canonicalizeHostname) break;
         if (value !== "no" && value !== "false") {
-          this.fail(
+          this.failSshCan(
             at,
             `CanonicalizeHostname ${value} applies to ${this.label}, but postfleet does not canonicalize host names; ` +
               `give the full name instead (${INSTEAD.canonicalizehostname}) and set CanonicalizeHostname no for it`,
@@ -504,7 +511,7 @@ class Pass {
         if (p.proxyJump || c.proxy) break;
         const spec = l.rest;
         if (spec.toLowerCase() !== "none") {
-          this.fail(
+          this.failSshCan(
             at,
             `ProxyCommand applies to ${this.label}, but postfleet cannot run a ProxyCommand; ` +
               `use ProxyJump (in a Host block, or ${INSTEAD.proxyjump}) or set ProxyCommand none for this host before this line`,

@@ -42,7 +42,13 @@ describe("postfleet lab up --certificates", { timeout: 300_000 }, () => {
     const refused = await postfleet(["-i", ssh2Inventory, "--json", "ping"], { env });
     expect(refused.exitCode).toBe(2);
     expect(jsonOf(refused).hosts[0].error).toMatch(
-      /only an @cert-authority line vouches for .*cannot negotiate certificate host keys.*or use the openssh transport \(postfleet_transport: openssh, or --transport openssh\)/,
+      /only an @cert-authority line vouches for .*cannot negotiate certificate host keys.*or use the openssh transport, which checks the certificate \(ssh2 was set for this host: postfleet_transport or --transport auto, the default, chooses openssh for such a host\)$/,
     );
+    // No transport set (auto, the default): postfleet chooses openssh for the host, and says why in the timings.
+    const autoInventory = join(dir, "auto.yml");
+    writeFileSync(autoInventory, text.replace(/^.*postfleet_transport: openssh\n/m, ""));
+    const auto = await postfleet(["-i", autoInventory, "--json", "ping"], { env });
+    expect(auto.exitCode, auto.stderr).toBe(0);
+    expect(jsonOf(auto).hosts[0].timings).toMatchObject({ transport: "openssh", transportBecause: expect.stringMatching(/^only an @cert-authority line vouches for /) });
   });
 });

@@ -96,7 +96,7 @@ describe("lab certificates", () => {
     );
     expect(err).toBeInstanceOf(HostKeyError);
     expect((err as Error).message).toMatch(/only an @cert-authority line vouches for .*\(ssh2\) cannot negotiate certificate host keys/);
-    expect((err as Error).message).toMatch(/or use the openssh transport \(postfleet_transport: openssh, or --transport openssh\), which checks the certificate$/);
+    expect((err as Error).message).toMatch(/or use the openssh transport, which checks the certificate \(ssh2 was set for this host: .*auto, the default, chooses openssh for such a host\)$/);
   });
 
   it("an expired and a wrong-principal host certificate: ssh refuses both, postfleet refuses both with the reason", async () => {
@@ -142,6 +142,6 @@ describe("lab certificates", () => {
       `tried: key ${lab.privateKeyPath}; not presented: the user certificate ${lab.privateKeyPath}-cert.pub (ssh would offer it; ` +
         `postfleet's SSH library, ssh2, cannot sign with a certificate)`,
     );
-    expect((err as Error).message).toMatch(/or use the openssh transport \(postfleet_transport: openssh, or --transport openssh\), which presents it$/);
+    expect((err as Error).message).toMatch(/or use the openssh transport, which presents it \(ssh2 was set for this host: .*auto, the default, chooses openssh where ssh has a certificate to present\)$/);
   });
 });

@@ -73,7 +73,7 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     await lab?.stop();
   });
 
-  it("strict checking with only an @cert-authority line: ping and postmulti -l work through openssh", async () => {
+  it("strict checking with only an @cert-authority line: ping and postmulti -l work through openssh, chosen by itself where no transport is set", async () => {
     const ping = await run(["-i", caInventory, "ping", "--json"]);
     const doc = jsonOf(ping);
     expect(ping.exitCode, ping.stderr).toBe(0);
@@ -88,6 +88,18 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     const pmDoc = jsonOf(pm);
     expect(statuses(pmDoc)).toEqual(["mta01 ok", "mta02 ok"]);
     expect(pmDoc.hosts[0].stdout).toMatch(/^-\s+-\s+y\s+\/etc\/postfix\n$/);
+    // No transport set, no ssh options: auto chooses openssh for hosts only a certificate vouches for, and says why.
+    const autoInventory = join(lab.dir, "ca-auto.yml");
+    writeFileSync(autoInventory, readFileSync(caInventory, "utf8").replace(/^    postfleet_transport: openssh\n/m, "").replace(/^    ansible_ssh_common_args: .*\n/m, ""));
+    const auto = await run(["-i", autoInventory, "--json", "--agent-persist", "0", "ping"]);
+    expect(auto.exitCode, auto.stderr).toBe(0);
+    expect(jsonOf(auto).hosts.map((h: any) => [h.status, h.timings.transport, h.timings.transportBecause])).toEqual(
+      lab.hosts.map((h) => ["ok", "openssh", `only an @cert-authority line vouches for [${h.address}]:${h.port} (${lab.certificates!.knownHostsPath}:1)`]),
+    );
+    // ssh2 set explicitly: refused, saying why and what auto would do.
+    const ssh2 = await run(["-i", autoInventory, "--json", "--transport", "ssh2", "ping"]);
+    expect(ssh2.exitCode).toBe(2);
+    expect(jsonOf(ssh2).hosts[0].error).toMatch(/cannot negotiate certificate host keys.*auto, the default, chooses openssh for such a host\)$/);
   });
 
   it("an expired host certificate is refused as a host key failure, with ssh's reason", async () => {
@@ -106,7 +118,7 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
 
   it("plain keys: ping, postmulti -l and a one-instance restart give the same statuses and documents through ssh2 and openssh", async () => {
     const both = async (args: string[]) => {
-      const ssh2 = await run(["-i", plainInventory, "--agent-persist", "0", "--json", ...args]);
+      const ssh2 = await run(["-i", plainInventory, "--agent-persist", "0", "--transport", "ssh2", "--json", ...args]);
       const openssh = await run(["-i", plainInventory, "--agent-persist", "0", "--transport", "openssh", "--json", ...args]);
       expect(ssh2.exitCode, ssh2.stderr).toBe(0);
       expect(openssh.exitCode, openssh.stderr).toBe(0);
@@ -114,6 +126,8 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
       return { ssh2: jsonOf(ssh2), openssh: jsonOf(openssh) };
     };
     const ping = await both(["ping"]);
+    expect(ping.ssh2.hosts.map((h: any) => h.timings.transport)).toEqual(["ssh2", "ssh2"]);
+    expect(ping.openssh.hosts.map((h: any) => h.timings.transport)).toEqual(["openssh", "openssh"]);
     expect(statuses(ping.openssh)).toEqual(statuses(ping.ssh2));
     expect(shape(ping.openssh)).toEqual(shape(ping.ssh2));
     expect(ping.openssh.hosts.map((h: any) => h.data.postfixVersion)).toEqual(ping.ssh2.hosts.map((h: any) => h.data.postfixVersion));
@@ -138,7 +152,7 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     const inv = join(lab.dir, "wrong-kh.yml");
     writeFileSync(inv, readFileSync(plainInventory, "utf8").replace(lab.knownHostsPath, wrongKh));
     const args = ["-i", inv, "-l", h1.name, "--agent-persist", "0", "--host-key-checking", "off", "--json", "ping"];
-    const ssh2 = await run(args);
+    const ssh2 = await run(["--transport", "ssh2", ...args]);
     const openssh = await run(["--transport", "openssh", ...args]);
     expect(ssh2.exitCode, ssh2.stderr).toBe(0);
     expect(openssh.exitCode, openssh.stderr).toBe(0);
@@ -175,7 +189,7 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     await listening();
     expect(resident(await at(["--transport", "openssh", "ping"]))).toBe(true);
     // ssh2 accepted the same host key: the same record, the same agent.
-    expect(resident(await at(["ping"]))).toBe(true);
+    expect(resident(await at(["--transport", "ssh2", "ping"]))).toBe(true);
     const [pid, ...more] = await residents();
     expect(more).toEqual([]);
     // A record whose agent is gone (killed here): the run starts a fresh agent, which leaves a new one...
@@ -189,13 +203,17 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     expect(await residents()).toEqual([]);
   }, 480_000);
 
-  it("a user certificate logs in where authorized_keys holds nothing: openssh presents it, ssh2 cannot", async () => {
+  it("a user certificate logs in where authorized_keys holds nothing: openssh presents it (chosen by itself where no transport is set), ssh2 cannot", async () => {
     const h = lab.hosts[0]!;
     expect((await h.exec("rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys")).exitCode).toBe(0);
     const openssh = await run(["-i", plainInventory, "-l", h.name, "--transport", "openssh", "ping", "--json"]);
     expect(openssh.exitCode, openssh.stderr).toBe(0);
     expect(statuses(jsonOf(openssh))).toEqual([`${h.name} ok`]);
-    const ssh2 = await run(["-i", plainInventory, "-l", h.name, "ping", "--json"]);
+    // The lab's own inventory: no transport, no ssh options, the key with its KEY-cert.pub beside it.
+    const auto = await run(["-i", lab.inventoryPath, "-l", h.name, "--agent-persist", "0", "ping", "--json"]);
+    expect(auto.exitCode, auto.stderr).toBe(0);
+    expect(jsonOf(auto).hosts[0].timings).toMatchObject({ transport: "openssh", transportBecause: `ssh would present the user certificate ${lab.privateKeyPath}-cert.pub` });
+    const ssh2 = await run(["-i", plainInventory, "-l", h.name, "--transport", "ssh2", "ping", "--json"]);
     expect(ssh2.exitCode).toBe(2);
     expect(jsonOf(ssh2).hosts[0].error).toMatch(/authentication failed .*not presented: the user certificate .*or use the openssh transport/);
   });
@@ -224,7 +242,7 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
     const openssh = await run(["-i", inventory(`    ansible_ssh_common_args: -F ${config}\n    postfleet_transport: openssh\n`), "-l", h.name, "--json", "ping"]);
     expect(openssh.exitCode, openssh.stderr).toBe(0);
     expect(statuses(jsonOf(openssh))).toEqual([`${h.name} ok`]);
-    const ssh2 = await run(["-i", inventory(""), "-l", h.name, "--json", "ping"]);
+    const ssh2 = await run(["-i", inventory(""), "-l", h.name, "--transport", "ssh2", "--json", "ping"]);
     expect(ssh2.exitCode).toBe(2);
     expect(jsonOf(ssh2).hosts[0].error).toMatch(
       new RegExp(`^authentication failed .*tried: key ${bare}; not presented: the user certificate ${cert} .*or use the openssh transport`),
@@ -250,6 +268,15 @@ describe("openssh transport on a 2-host lab with certificates", { timeout: 240_0
       const r = await postfleet(["-i", inv, "-l", h.name, "--agent-persist", "0", "--json", "ping"], { env: { HOME: join(lab.dir, "home"), SSH_AUTH_SOCK: sock } });
       expect(r.exitCode, r.stderr).toBe(0);
       expect(statuses(jsonOf(r))).toEqual([`${h.name} ok`]);
+      // No transport and no ssh options set: auto asks the agent, finds the certificate and chooses openssh.
+      const autoInv = join(lab.dir, "agent-cert-auto.yml");
+      writeFileSync(autoInv, readFileSync(inv, "utf8").replace(/^    ansible_ssh_common_args: .*\n/m, "").replace(/^    postfleet_transport: openssh\n/m, ""));
+      // A home of its own: the one above holds a CertificateFile, which would be the reason.
+      const home = join(lab.dir, "home-agent");
+      mkdirSync(home, { recursive: true });
+      const auto = await postfleet(["-i", autoInv, "-l", h.name, "--agent-persist", "0", "--json", "ping"], { env: { HOME: home, SSH_AUTH_SOCK: sock } });
+      expect(auto.exitCode, auto.stderr).toBe(0);
+      expect(jsonOf(auto).hosts[0].timings).toMatchObject({ transport: "openssh", transportBecause: expect.stringMatching(/^ssh-agent holds a user certificate \(ssh-ed25519-cert-v01@openssh\.com /) });
     } finally {
       process.kill(Number(pid));
     }

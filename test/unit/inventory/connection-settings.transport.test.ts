@@ -21,7 +21,7 @@ describe("transport settings", () => {
 
   it("an unknown transport is an inventory error naming the host and variable", () => {
     expect(() => resolveConnectionTarget("mx1", vars({ postfleet_transport: "paramiko" }))).toThrow(InventoryError);
-    expect(() => resolveConnectionTarget("mx1", vars({ postfleet_transport: "paramiko" }))).toThrow("host mx1: variable postfleet_transport must be ssh2 or openssh");
+    expect(() => resolveConnectionTarget("mx1", vars({ postfleet_transport: "paramiko" }))).toThrow("host mx1: variable postfleet_transport must be auto, ssh2 or openssh");
   });
 
   it("ansible_ssh_common_args then ansible_ssh_extra_args, split into words as a shell would, never run by one", () => {

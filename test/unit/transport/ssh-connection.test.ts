@@ -1,5 +1,6 @@
 // Connection failures that need no SSH server, classified: silent peer
 // (handshake timeout), closed port, peer hanging up, no way to authenticate.
+import { chooseTransport } from "../../../src/transport/transport-choice.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -60,14 +61,16 @@ describe("CheckHostIP yes", () => {
   writeFileSync(cfg, "Host by-name\n  HostName mx.example.invalid\n  CheckHostIP yes\nHost by-address\n  HostName 127.0.0.1\n  Port 1\n  CheckHostIP yes\n");
   const o = { ...isolated, agentSocket: "/nonexistent.sock", sshConfig: { files: [cfg] } };
 
-  it("is refused with file:line, before connecting, where ssh would check the address's key too", async () => {
-    const e = await openHost({ name: "by-name", address: "by-name" }, o).catch((x: Error) => x);
+  it("with ssh2 set, is refused with file:line, before connecting, where ssh would check the address's key too; auto hands it to ssh", async () => {
+    const e = await openHost({ name: "by-name", address: "by-name", transport: "ssh2" }, o).catch((x: Error) => x);
     expect(e).toBeInstanceOf(TransportConfigError);
     expect((e as Error).message).toContain(`${cfg}:3: CheckHostIP yes applies to by-name`);
+    expect(await chooseTransport({ name: "by-name", address: "by-name" }, o)).toEqual({ kind: "openssh", because: `CheckHostIP yes applies to it (${cfg}:3)` });
   });
 
   it("is no obstacle where ssh skips it (HostName is an address): the connection is tried", async () => {
-    const e = await openHost({ name: "by-address", address: "by-address" }, o).catch((x: Error) => x);
+    const e = await openHost({ name: "by-address", address: "by-address", transport: "ssh2" }, o).catch((x: Error) => x);
+    expect((await chooseTransport({ name: "by-address", address: "by-address" }, o)).kind).toBe("ssh2");
     expect(e).toBeInstanceOf(UnreachableError);
   });
 });
