@@ -97,7 +97,7 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
   const canary = play.canary;
   run.events.emit({ type: "play-started", play: pi, name: play.name, hosts: play.hosts, batches: play.batches.length, ...(canary ? { canary } : {}) });
   const result: PlayResult = { name: play.name, pattern: play.pattern, hosts: play.hosts, batches: [], failures: prior?.failures ?? 0, ...(play.maxFail !== undefined ? { maxFail: play.maxFail } : {}) };
-  if (canary) result.stages = stagesOf(play, canary);
+  if (canary) result.stages = stagesOf(play.batches, canary);
   const stageOf = (bi: number): StageName | undefined => (canary ? (bi === 0 ? "canary" : "rollout") : undefined);
   /** Set when the canary stage failed or was not promoted: stops the play whatever the budget. */
   let canaryStop: string | undefined;
@@ -256,11 +256,11 @@ async function runPlay(run: FleetRun, play: ExecPlay, pi: number, o: PlaybookRun
   return result;
 }
 
-/** The canary and rollout stages of a play, before they run. */
-function stagesOf(play: ExecPlay, canary: NonNullable<ExecPlay["canary"]>): StageResult[] {
+/** The canary and rollout stages of a play's batches, before they run (a run, and the rebuild of one that did not end). */
+export function stagesOf(batches: readonly (readonly string[])[], canary: { promote: "auto" | "pause"; soakMs?: number | undefined }): StageResult[] {
   return [
-    { stage: "canary", batches: [0], hosts: play.batches[0] ?? [], promote: canary.promote, ...(canary.soakMs !== undefined ? { soakMs: canary.soakMs } : {}) },
-    { stage: "rollout", batches: play.batches.slice(1).map((_, i) => i + 1), hosts: play.batches.slice(1).flat() },
+    { stage: "canary", batches: [0], hosts: [...(batches[0] ?? [])], promote: canary.promote, ...(canary.soakMs !== undefined ? { soakMs: canary.soakMs } : {}) },
+    { stage: "rollout", batches: batches.slice(1).map((_, i) => i + 1), hosts: batches.slice(1).flat() },
   ];
 }
 

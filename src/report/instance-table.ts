@@ -27,7 +27,9 @@ const COLUMNS: Array<{ title: string; cell: (r: ReportRow) => string }> = [
 /** The summary, then one aligned table: rows with a problem first (marked "!"), then the rest. */
 export function renderTable(rows: readonly ReportRow[], summary: ProblemSummary): string {
   const cells = [["", ...COLUMNS.map((c) => c.title)], ...rows.map((r) => [r.problems.length ? "!" : "", ...COLUMNS.map((c) => c.cell(r))])];
-  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  // A loop, not Math.max(...column): a fleet's report can have more rows than a call takes arguments.
+  const widths = cells[0]!.map(() => 0);
+  for (const row of cells) row.forEach((v, i) => (widths[i] = Math.max(widths[i]!, v.length)));
   const lines = cells.map((row) =>
     row
       .map((v, i) => v.padEnd(widths[i]!))

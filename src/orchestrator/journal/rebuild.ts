@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { HostOutcome, RunDocument, Summary } from "../run-document.js";
 import { runDocument, summarize } from "../run-document.js";
 import type { InstanceStepResult, PlayHostOutcome, PlayResult, PlaybookDocument, StepResult } from "../steps/step-results.js";
-import { overallHosts, retryHosts } from "../playbook-run.js";
+import { overallHosts, retryHosts, stagesOf } from "../playbook-run.js";
 import type { RecordOf, RunRecord } from "./records.js";
 import { JOURNAL_FILE, readJournal, writerAlive } from "./store.js";
 
@@ -126,7 +126,14 @@ export function rebuildDocument(start: RecordOf<"run_start">, records: readonly 
       durationMs: 0,
     }));
     const stopped = playEnd?.stopped ?? (playEnd ? undefined : started ? IN_FLIGHT : NOT_REACHED);
-    return { name: p.name, pattern: p.pattern, hosts: p.batches.flat(), batches, failures: budget?.failures ?? 0, ...(p.maxFail !== undefined ? { maxFail: p.maxFail } : {}), ...(stopped ? { stopped } : {}) };
+    const play: PlayResult = { name: p.name, pattern: p.pattern, hosts: p.batches.flat(), batches, failures: budget?.failures ?? 0, ...(p.maxFail !== undefined ? { maxFail: p.maxFail } : {}), ...(stopped ? { stopped } : {}) };
+    if (p.canary) {
+      // The stages as the run showed them: the canary's outcome once its stage record was written.
+      play.stages = stagesOf(p.batches, p.canary);
+      const ended = findLast(records, (r): r is RecordOf<"stage"> => r.type === "stage" && r.play === pi);
+      if (ended) Object.assign(play.stages[0]!, { outcome: ended.outcome, detail: ended.detail });
+    }
+    return play;
   });
   const hosts = overallHosts(start.hosts, plays);
   const doc: PlaybookDocument = {

@@ -39,6 +39,15 @@ describe("report renderers", () => {
     expect(lines[6]!.indexOf("postfix-in")).toBe(lines[8]!.indexOf("postfix-out"));
   });
 
+  it("renders more rows than a function call takes arguments (a 200,000-instance fleet)", () => {
+    const r = assess([facts("mta01", [inst("postfix-out")])]);
+    const rows = Array.from({ length: 200_000 }, (_, i) => ({ ...r.rows[0]!, host: `mta${i}` }));
+    const lines = renderTable(rows, r.summary).split("\n").filter((l) => l.includes("postfix-out"));
+    expect(lines).toHaveLength(200_000);
+    // Aligned: mta0 and mta199999 have their instance in the same column.
+    expect(lines.at(-1)!.indexOf("postfix-out")).toBe(lines[0]!.indexOf("postfix-out"));
+  });
+
   it("quotes CSV fields that need it", () => {
     const csv = renderCsv(assess([facts("mta01", [inst('odd,"name"', { deferred: 12 })])]).rows);
     const [header, first] = csv.split("\r\n");

@@ -174,3 +174,37 @@ describe("resume lock and a resumed run's status", () => {
     expect(loadRun(dir, id, "ctl").run).toMatchObject({ status: "finished", exitCode: 0 });
   });
 });
+
+describe("the rebuilt document of a killed run with a canary stage", () => {
+  const canaryStart: RecordBody = {
+    ...(runStart as RecordOf<"run_start">),
+    plan: { plays: [{ name: "roll", pattern: "all", batches: [["a"], ["b"], ["c", "d"]], maxFail: 2, canary: { hosts: ["a"], promote: "auto", soakMs: 30_000 } }] },
+  } as RecordBody;
+  const head: RecordBody[] = [
+    canaryStart,
+    { type: "play_start", play: 0, name: "roll", hosts: ["a", "b", "c", "d"], batches: 3 },
+    { type: "batch_start", play: 0, batch: 0, hosts: ["a"], stage: "canary" },
+    { type: "host_start", host: "a", play: 0, batch: 0 },
+    ended("a", "changed"),
+    { type: "batch_end", play: 0, batch: 0, statuses: { a: "changed" } },
+  ];
+  const stagesOf = (bodies: RecordBody[]) => {
+    const records = journal(bodies);
+    return (rebuildDocument(records[0] as RecordOf<"run_start">, records) as PlaybookDocument).plays[0]!.stages;
+  };
+
+  it("shows the canary and rollout stages as the run did: the canary's outcome once recorded, none while it was deciding", () => {
+    expect(stagesOf(head)).toEqual([
+      { stage: "canary", batches: [0], hosts: ["a"], promote: "auto", soakMs: 30_000 },
+      { stage: "rollout", batches: [1, 2], hosts: ["b", "c", "d"] },
+    ]);
+    const promoted: RecordBody = { type: "stage", play: 0, stage: "canary", outcome: "promoted", detail: "promoted after a 30 s soak" };
+    expect(stagesOf([...head, promoted, { type: "batch_start", play: 0, batch: 1, hosts: ["b"], stage: "rollout" }])![0]).toMatchObject({
+      outcome: "promoted",
+      detail: "promoted after a 30 s soak",
+    });
+    // A play without a canary has no stages.
+    const records = journal(killedInBatch2);
+    expect((rebuildDocument(records[0] as RecordOf<"run_start">, records) as PlaybookDocument).plays[0]!.stages).toBeUndefined();
+  });
+});
