@@ -118,7 +118,7 @@ interface ResidentPlan {
   idleMs: number;
 }
 
-/** How long after its record was written a resident agent may still be starting, and how often to look again. */
+/** How long after its record was written, or the run that asked for it ended, a resident agent may still be starting; how often to look again. */
 const RESIDENT_START_GRACE_MS = 15_000;
 const RESIDENT_RETRY_MS = 200;
 const SSH_OPEN_CONNECT_FAILED = 2;
@@ -136,6 +136,8 @@ class SshHostSession implements HostSession {
   agentOnHost: AgentOnHost | undefined;
   private agentPhase: { agentMs: number; helloMs: number; uploaded: boolean; resident?: boolean; codeCache?: HostTimings["codeCache"] } | undefined;
   private clients: AgentClient[] = [];
+  /** The resident record this run wrote (askToPersist), whose start grace restarts when the session closes. */
+  private askedToPersist: { store: ResidentStore; key: ResidentKey; secret: string } | undefined;
 
   constructor(
     readonly target: ConnectionTarget,
@@ -285,6 +287,7 @@ class SshHostSession implements HostSession {
         return;
       }
       const node = onHost?.node;
+      this.askedToPersist = { store: r.store, key: r.key, secret };
       r.store.set(r.key, {
         socketPath: p.socketPath,
         secret,
@@ -408,7 +411,24 @@ class SshHostSession implements HostSession {
 
   close(): Promise<void> {
     this.o.timingsLog?.(`${this.target.name}: ${formatTimings(this.timings())}`);
+    this.restartGrace();
     return this.connection.close();
+  }
+
+  /**
+   * The resident agent this run asked for may still be starting when the run ends (many hosts'
+   * Node.js starts queue on a busy host or lab): its record's start grace counts from now, the end
+   * of the run, so that the next run waits for it rather than starting a second agent.
+   */
+  private restartGrace(): void {
+    const asked = this.askedToPersist;
+    if (!asked) return;
+    try {
+      const entry = asked.store.get(asked.key);
+      if (entry && entry.secret === asked.secret) asked.store.set(asked.key, { ...entry, createdAt: Date.now() });
+    } catch {
+      // The record stays as written; a later run may then start a fresh agent.
+    }
   }
 }
 

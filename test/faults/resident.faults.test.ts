@@ -112,8 +112,8 @@ describe("faults around the resident agent", () => {
     const socket = (await h.exec("ls /run/postfleet/*.sock")).stdout.trim();
     expect(socket).toMatch(/^\/run\/postfleet\/resident-0-as-0\.sock$/);
     // Root replaces the socket with a listener that accepts and says nothing (the resident agent exits once its socket is gone).
-    const taken = await h.exec(["sh", "-c", `rm -f ${socket}; nohup node -e 'require("net").createServer(()=>{}).listen(process.argv[1])' ${socket} >/dev/null 2>&1 & sleep 1; test -S ${socket}`]);
-    expect(taken.exitCode, "the silent listener took the socket").toBe(0);
+    const taken = await h.exec(["sh", "-c", `rm -f ${socket}; nohup node -e 'require("net").createServer(()=>{}).listen(process.argv[1])' ${socket} >/dev/null 2>&1 & for i in $(seq 150); do test -S ${socket} && exit 0; sleep 0.1; done; exit 1`]);
+    expect(taken.exitCode, "the silent listener took the socket within 15 s").toBe(0);
     const { doc } = await residentCase(
       "a silent listener on the resident agent's socket",
       { faulted: [], inject: async () => undefined, exits: [0], repair: async () => void (await h.exec(`pkill -f 'createServer' || true`)) },

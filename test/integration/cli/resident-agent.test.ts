@@ -226,6 +226,7 @@ describe("the resident agent", () => {
     await run(["--json", "agent", "stop"]);
     // The first run asks for a resident agent at its start, then works for a while: its resident
     // agent listens while it runs (it used to start only when that run ended).
+    const firstStarted = Date.now();
     const first = run(["--json", "postmulti", "-x", "sleep", "10"]);
     for (const i of [0, 1]) {
       const listening = await lab.hosts[i]!.exec(["sh", "-c", `for i in $(seq 80); do test -S ${SOCKET} && exit 0; sleep 0.1; done; exit 1`]);
@@ -237,8 +238,18 @@ describe("the resident agent", () => {
       ["mta02", true],
     ]);
     const r = await first;
+    const ended = Date.now();
     expect(r.exitCode, r.stderr).toBe(0);
     for (const h of jsonOf(r).hosts) expect(h.timings.resident).toBeFalsy();
+    // Its records' start grace counts from the end of that run (10 s after they were first written):
+    // a resident agent still starting then is waited for by the next run, not replaced.
+    const dir = join(stateDir(), "postfleet", "resident");
+    const stamps = readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => (JSON.parse(readFileSync(join(dir, f), "utf8")) as { createdAt: number }).createdAt)
+      .filter((t) => t > firstStarted);
+    expect(stamps).toHaveLength(2);
+    for (const t of stamps) expect(t).toBeGreaterThan(ended - 5_000);
     // Back to back, no pause: every run is served by the one resident agent on every host.
     for (let i = 0; i < 3; i++) {
       const d = jsonOf(await run(["--json", "postmulti", "-l"]));
