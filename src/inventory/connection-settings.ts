@@ -35,6 +35,7 @@ import type { AnsibleConfig } from "./ansible-config.js";
 import { InventoryError } from "./errors.js";
 import type { Origin } from "./model.js";
 import { shlexSplit } from "./shlex.js";
+import { splitProxyJump } from "../shared/ssh-args.js";
 
 export interface ResolvedVar {
   name: string;
@@ -77,19 +78,7 @@ const expandHome = (p: string): string => p.replace(/^~(?=\/|$)/, homedir());
 /** ProxyJump from ssh arguments: `-J x`, `-Jx`, `-o ProxyJump=x`, `-o "ProxyJump x"`. */
 export function proxyJumpFromSshArgs(args: string): string | undefined {
   const tokens = args.match(/"[^"]*"|'[^']*'|\S+/g)?.map((t) => t.replace(/^["']|["']$/g, "")) ?? [];
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!;
-    if (t === "-J") return tokens[i + 1];
-    if (t.startsWith("-J")) return t.slice(2);
-    let opt: string | undefined;
-    if (t === "-o") opt = tokens[i + 1];
-    else if (t.startsWith("-o")) opt = t.slice(2);
-    if (opt) {
-      const m = /^ProxyJump\s*[= ]\s*(.+)$/i.exec(opt.trim());
-      if (m) return m[1]!.trim();
-    }
-  }
-  return undefined;
+  return splitProxyJump(tokens).proxyJump;
 }
 
 /** Connection settings from the command line (unset or empty: not given). */

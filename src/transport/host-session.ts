@@ -8,7 +8,7 @@ import { readBundle, uploadAgent, type AgentBundle } from "./agent-push.js";
 import { bootstrapNode, type BootstrapReport } from "./node-bootstrap.js";
 import { openConnection, type ConnectionOptions, type HostConnection } from "./ssh-connection.js";
 import { openOpenSshConnection } from "./openssh-connection.js";
-import { chooseTransport, type TransportChoice } from "./transport-choice.js";
+import { chooseTransportResolving, type TransportChoice } from "./transport-choice.js";
 import { AgentProcessError, AgentVersionError } from "./errors.js";
 import { requireNode, type NodeInfo } from "./node-detect.js";
 import { execRemote, RemoteProcess, spawnRemote, type BecomeOptions, type ExecResult } from "./remote-process.js";
@@ -434,7 +434,7 @@ class SshHostSession implements HostSession {
 
 /** Connect to one host; the session is meant to live for the whole run. */
 export async function openHost(target: ConnectionTarget, opts: TransportOptions = {}): Promise<HostSession> {
-  const choice = await chooseTransport(target, opts);
-  const connection = choice.kind === "openssh" ? await openOpenSshConnection(target, opts) : await openConnection(target, opts);
+  const { choice, settings } = await chooseTransportResolving(target, opts);
+  const connection = choice.kind === "openssh" ? await openOpenSshConnection(target, opts, settings) : await openConnection(target, opts, settings);
   return new SshHostSession(target, connection, opts, choice);
 }

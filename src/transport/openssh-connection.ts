@@ -21,7 +21,7 @@ import type { ClientChannel } from "ssh2";
 import { classifySshFailure, exitArgv, forwardArgv, hostKeysFromLog, masterArgv, sessionArgv, type OpenSshArgvOptions } from "./openssh-argv.js";
 import { AgentProcessError, UnreachableError } from "./errors.js";
 import { knownHostsLookupName, type UnverifiedHostKey } from "./known-hosts.js";
-import { currentUserName, resolveTarget, type SshConfigOptions } from "./ssh-config/resolve.js";
+import { currentUserName, resolveTarget, type HopSettings, type SshConfigOptions } from "./ssh-config/resolve.js";
 import { buildCommand } from "./shell.js";
 import type { ConnectionOptions, ConnectTimings, HostConnection } from "./ssh-connection.js";
 import type { ConnectionTarget } from "../shared/connection-target.js";
@@ -273,13 +273,14 @@ export function unverifiedFromLog(log: string): UnverifiedHostKey | undefined {
 }
 
 /** Start the host's private master through the system's ssh; errors as the ssh2 transport's (host key, authentication, unreachable). */
-export async function openOpenSshConnection(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<OpenSshConnection> {
+/** `resolved`: the target's ssh_config settings (postfleet's reading) when the caller already has them. */
+export async function openOpenSshConnection(target: ConnectionTarget, o: ConnectionOptions = {}, resolved?: HopSettings): Promise<OpenSshConnection> {
   // What postfleet's own reading of ssh_config says, for messages and the connect timeout; ssh reads it again itself.
   let settings = { hostname: target.address, port: target.port ?? 22, user: target.user ?? currentUserName() };
   let configTimeoutMs = target.connectTimeoutMs;
   let hostKeyAlias: string | undefined;
   try {
-    const s = resolveTarget(target, o.sshConfig);
+    const s = resolved ?? resolveTarget(target, o.sshConfig);
     settings = { hostname: s.hostname, port: s.port, user: s.user };
     configTimeoutMs = s.connectTimeoutMs;
     hostKeyAlias = s.hostKeyAlias;

@@ -269,8 +269,9 @@ export class Ssh2Connection implements HostConnection {
 }
 
 /** Connect to the target (through its jump hosts), authenticate and verify every host key on the way. */
-export async function openConnection(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<Ssh2Connection> {
-  const settings = resolveTarget(target, o.sshConfig);
+/** `resolved`: the target's ssh_config settings when the caller already has them (the transport choice). */
+export async function openConnection(target: ConnectionTarget, o: ConnectionOptions = {}, resolved?: HopSettings): Promise<Ssh2Connection> {
+  const settings = resolved ?? resolveTarget(target, o.sshConfig);
   const hops: Hop[] = [];
   const fallbackKeys = settings.explicitIdentityFiles ? settings.identityFiles : [];
   if (settings.proxyJump) {

@@ -14,6 +14,7 @@
 import { existsSync } from "node:fs";
 import { isIP } from "node:net";
 import type { ConnectionTarget, TransportKind } from "../shared/connection-target.js";
+import { splitProxyJump } from "../shared/ssh-args.js";
 import { agentIdentities } from "./agent-identities.js";
 import { TransportConfigError } from "./errors.js";
 import { jumpChain } from "./jump-chain.js";
@@ -31,18 +32,24 @@ export interface TransportChoice {
 
 /** The transport for `target`: its own setting, else ssh2 unless the host needs the system's ssh (above). */
 export async function chooseTransport(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<TransportChoice> {
-  if (target.transport) return { kind: target.transport };
-  const because = await opensshNeed(target, o);
-  return because ? { kind: "openssh", because } : { kind: "ssh2" };
+  return (await chooseTransportResolving(target, o)).choice;
 }
 
-async function opensshNeed(target: ConnectionTarget, o: ConnectionOptions): Promise<string | undefined> {
-  const beyond = sshArgsBeyondProxyJump(target.sshArgs ?? []);
+/** The choice, and the host's ssh_config settings when it resolved them (the transport then need not again). */
+export async function chooseTransportResolving(target: ConnectionTarget, o: ConnectionOptions = {}): Promise<{ choice: TransportChoice; settings?: HopSettings }> {
+  if (target.transport) return { choice: { kind: target.transport } };
+  const seen: { settings?: HopSettings } = {};
+  const because = await opensshNeed(target, o, seen);
+  return { choice: because ? { kind: "openssh", because } : { kind: "ssh2" }, ...(seen.settings ? { settings: seen.settings } : {}) };
+}
+
+async function opensshNeed(target: ConnectionTarget, o: ConnectionOptions, seen: { settings?: HopSettings }): Promise<string | undefined> {
+  const beyond = splitProxyJump(target.sshArgs ?? []).others;
   if (beyond.length) return `ssh options are set for it that only ssh follows (${beyond.join(" ")}, from ansible_ssh_common_args or ansible_ssh_extra_args)`;
   let settings: HopSettings;
   const hops: { label: string; settings: HopSettings; isJump: boolean }[] = [];
   try {
-    settings = resolveTarget(target, o.sshConfig);
+    settings = seen.settings = resolveTarget(target, o.sshConfig);
     if (settings.proxyJump) {
       for (const j of jumpChain(settings.proxyJump, target.name, o.sshConfig)) hops.push({ label: `jump host ${j.host}`, settings: j.settings, isJump: true });
     }
@@ -76,29 +83,6 @@ async function opensshNeed(target: ConnectionTarget, o: ConnectionOptions): Prom
     if (held) return `ssh-agent holds a user certificate (${held.type}${held.comment ? ` ${held.comment}` : ""}) ssh would present`;
   }
   return undefined;
-}
-
-/**
- * The ssh arguments other than a ProxyJump (`-J x`, `-Jx`, `-o ProxyJump=x`, `-o "ProxyJump x"`), which the
- * inventory reader takes for ssh2 as well: many Ansible inventories set only that, and stay on ssh2.
- */
-export function sshArgsBeyondProxyJump(words: readonly string[]): string[] {
-  const rest: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w === "-J") {
-      i++;
-      continue;
-    }
-    if (w.startsWith("-J")) continue;
-    const opt = w === "-o" ? words[i + 1] : w.startsWith("-o") ? w.slice(2) : undefined;
-    if (opt !== undefined && /^\s*ProxyJump\s*[= ]/i.test(opt)) {
-      if (w === "-o") i++;
-      continue;
-    }
-    rest.push(w);
-  }
-  return rest;
 }
 
 /** A user certificate ssh would present for this hop: KEY-cert.pub beside a key it offers, or a CertificateFile. */

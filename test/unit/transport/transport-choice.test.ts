@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseIdentitiesAnswer } from "../../../src/transport/agent-identities.js";
-import { chooseTransport, sshArgsBeyondProxyJump } from "../../../src/transport/transport-choice.js";
+import { chooseTransport } from "../../../src/transport/transport-choice.js";
+import { splitProxyJump } from "../../../src/shared/ssh-args.js";
 import type { ConnectionTarget } from "../../../src/shared/connection-target.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pf-choice-"));
@@ -66,8 +67,8 @@ describe("chooseTransport", () => {
       "ssh options are set for it that only ssh follows (-o ProxyCommand=nc %h %p, from ansible_ssh_common_args or ansible_ssh_extra_args)",
     );
     // ProxyJump alone is taken for ssh2 too (postfleet_proxy_jump's Ansible spelling).
-    expect(sshArgsBeyondProxyJump(["-o", "ProxyJump=ops@bastion", "-Jb2", "-J", "b3", "-oProxyJump b4"])).toEqual([]);
-    expect(sshArgsBeyondProxyJump(["-J", "b", "-o", "StrictHostKeyChecking=no", "-C"])).toEqual(["-o", "StrictHostKeyChecking=no", "-C"]);
+    expect(splitProxyJump(["-o", "ProxyJump=ops@bastion", "-Jb2", "-J", "b3", "-oProxyJump b4"]).others).toEqual([]);
+    expect(splitProxyJump(["-J", "b", "-o", "StrictHostKeyChecking=no", "-C"]).others).toEqual(["-o", "StrictHostKeyChecking=no", "-C"]);
     expect((await chooseTransport(target({ sshArgs: ["-o", "ProxyJump=ops@bastion"], knownHostsFile: plainKh, port: 2222 }), base)).kind).toBe("ssh2");
     const cfg = file("config-proxy", `Host other\n  User x\nHost mx1.example.net\n  ProxyCommand nc -X connect %h %p\n`);
     const c = await chooseTransport(target({ knownHostsFile: plainKh, port: 2222 }), { ...base, sshConfig: { files: [cfg], home: dir } });
