@@ -1,6 +1,6 @@
 // The bench fleet: N containers of the bench image (the lab image plus
-// python3-minimal for Ansible's modules), each with Postfix's primary and two
-// instances in group `mta`, all enabled and running; and matching inventories
+// python3-minimal for Ansible's modules, and Postfix's primary and two
+// instances in group `mta`, created and enabled), each with its instances running; and matching inventories
 // for postfleet (YAML), Ansible (INI + ansible.cfg) and parallel-ssh.
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -49,13 +49,8 @@ export interface BenchFleet {
   stop(): Promise<void>;
 }
 
-/** The instances every bench host has: primary plus postfix-a and postfix-b in group mta, enabled and running. */
+/** Start the instances every bench host has (created and enabled in the image: primary plus postfix-a and postfix-b in group mta). */
 const SETUP = `set -e
-postmulti -e init >/dev/null
-postmulti -I postfix-a -G mta -e create >/dev/null
-postmulti -I postfix-b -G mta -e create >/dev/null
-postmulti -i postfix-a -e enable
-postmulti -i postfix-b -e enable
 postmulti -p start 2>/dev/null
 postmulti -l | wc -l`;
 
