@@ -28,8 +28,28 @@ export type RunEvent =
 
 export type RunListener = (event: RunEvent) => void;
 
+/** Something a watcher must finish before the run acts on a host again (the journal's records reaching the disk). */
+export type RunBarrier = () => Promise<void>;
+
 export class RunEvents {
   private readonly listeners = new Set<RunListener>();
+  private readonly barriers = new Set<RunBarrier>();
+
+  /**
+   * Hold every request to a host until `barrier` settles: the journal uses it
+   * so that what was recorded is on disk before the next thing is done, with
+   * one fsync for all the records of that moment. Returns the release.
+   */
+  holdRequests(barrier: RunBarrier): () => void {
+    this.barriers.add(barrier);
+    return () => this.barriers.delete(barrier);
+  }
+
+  /** Resolves once every barrier has settled (at once when there is none); never rejects. */
+  async settled(): Promise<void> {
+    if (this.barriers.size === 0) return;
+    await Promise.allSettled([...this.barriers].map((b) => b()));
+  }
 
   /** Subscribe; returns the unsubscribe function. */
   on(listener: RunListener): () => void {

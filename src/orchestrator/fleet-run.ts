@@ -47,7 +47,8 @@ export class FleetRun {
   private readonly hardStop: AbortSignal;
 
   constructor(readonly settings: RunSettings) {
-    this.pool = new SessionPool(settings.targets, { agentBundle: settings.agentBundle, transport: settings.transport });
+    // Every request waits for what the watchers hold it for (the journal on disk).
+    this.pool = new SessionPool(settings.targets, { agentBundle: settings.agentBundle, transport: settings.transport, beforeRequest: () => this.events.settled() });
     this.hardStop = settings.hardStop ?? new AbortController().signal;
   }
 

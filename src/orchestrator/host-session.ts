@@ -18,6 +18,8 @@ export interface HostSessionOptions {
   agentBundle: string;
   /** Shared by every host of the run (one KeyStore: each key decrypted once). */
   transport: TransportOptions;
+  /** Awaited right before each request leaves for the host (the run's journal reaching the disk). */
+  beforeRequest?: () => Promise<void>;
 }
 
 export interface RequestOptions {
@@ -58,6 +60,7 @@ export class RunHostSession {
 
   async request<R extends AgentRequestBody>(body: R, opts: RequestOptions = {}): Promise<ResponseFor<R>> {
     const client = await this.agent();
+    if (this.o.beforeRequest) await this.o.beforeRequest();
     return client.request(body, opts);
   }
 

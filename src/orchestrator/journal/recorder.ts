@@ -2,7 +2,8 @@
 // watch the run here. Host records carry the play and batch they belong to
 // (plays run one after the other and batches in lockstep, so the current
 // ones are known). The first Ctrl-C (or SIGTERM/SIGHUP) is an `interrupt`
-// record; the run document at the end is `run_end`.
+// record; the run document at the end is `run_end`. Requests to hosts wait
+// until the records before them are on disk (RecordWriter.durable).
 import type { RunEvent, RunEvents } from "../events.js";
 import { exitCodeOf } from "../run-document.js";
 import type { RecordBody } from "./records.js";
@@ -14,6 +15,8 @@ export function attachRecorder(events: RunEvents, writer: RecordWriter, stop?: A
   let batch: number | undefined;
   const where = () => ({ ...(play !== undefined ? { play } : {}), ...(batch !== undefined ? { batch } : {}) });
   const onAbort = () => writer.write({ type: "interrupt", reason: "interrupted (first Ctrl-C, SIGTERM or SIGHUP): finishing the work in progress, starting nothing new" });
+  // What was recorded is on disk before the next request leaves for a host (one fsync for all of that moment's records).
+  const release = events.holdRequests(() => writer.durable());
   stop?.addEventListener("abort", onAbort, { once: true });
   const off = events.on((e) => {
     const body = e.type === "config-snapshot" ? snapshotRecord(e, writer.runDir) : recordOf(e);
@@ -25,6 +28,7 @@ export function attachRecorder(events: RunEvents, writer: RecordWriter, stop?: A
   });
   return () => {
     off();
+    release();
     stop?.removeEventListener("abort", onAbort);
   };
 }

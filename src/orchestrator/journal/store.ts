@@ -1,9 +1,13 @@
 // Where runs are kept and how their journals are written and read:
 // $XDG_STATE_HOME/postfleet/runs/<run-id>/journal.jsonl (default
 // ~/.local/state), directories 0700, files 0600. A journal is append-only
-// JSON Lines; every record is written and fsync'd before the run goes on, so
-// a controller killed at any moment leaves every transition it had made.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, fchmodSync } from "node:fs";
+// JSON Lines. Every record is written (write(2)) before the run goes on, so a
+// controller killed at any moment leaves every transition it had made; and it
+// is on disk (fsync) before the next request of any host leaves the
+// controller (RunEvents.holdRequests), so a machine that crashes does too. The
+// records of one moment share one fsync (group commit): a blocking fsync per
+// record held the whole event loop, one host after another.
+import { closeSync, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, fchmodSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -38,6 +42,10 @@ export class JournalError extends Error {}
 export interface RecordSink {
   write(line: string): void;
   close(): void;
+  /** The journal: resolves once every line written so far is on disk; rejects when fsync fails. */
+  durable?(): Promise<void>;
+  /** The journal: every line written so far on disk now (the first record: a run whose journal cannot be kept never starts). */
+  syncNow?(): void;
 }
 
 /** The journal of a new run: creates its directory and file (0700/0600); throws JournalError when it cannot. */
@@ -65,16 +73,60 @@ export function appendJournalFile(path: string): RecordSink & { path: string } {
   }
 }
 
-function fsyncedSink(path: string, fd: number): RecordSink & { path: string } {
+/** How the journal's lines reach the disk; tests count the calls. */
+export type FsyncFn = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
+
+/**
+ * The journal file: lines written at once, fsync'd in groups. `durable()`
+ * waits for an fsync begun after the last line written so far; callers that
+ * wait at the same time share it, and lines written while one runs are
+ * covered by the next.
+ */
+export function fsyncedSink(path: string, fd: number, fsyncFn: FsyncFn = fsync): RecordSink & { path: string } {
+  let written = 0;
+  let synced = 0;
+  let inFlight: Promise<void> | undefined;
+  let failed: Error | undefined;
+  let closed = false;
+  const round = (): Promise<void> => {
+    const upTo = written;
+    return (inFlight = new Promise<void>((resolve) => {
+      fsyncFn(fd, (err) => {
+        inFlight = undefined;
+        if (err && !closed) failed ??= err;
+        else if (!err) synced = Math.max(synced, upTo);
+        resolve();
+      });
+    }));
+  };
   return {
     path,
     write(line) {
       let off = 0;
       const buf = Buffer.from(line);
       while (off < buf.length) off += writeSync(fd, buf, off);
+      written++;
+    },
+    async durable() {
+      const target = written;
+      while (synced < target) {
+        if (failed) throw failed;
+        await (inFlight ?? round());
+      }
+    },
+    syncNow() {
       fsyncSync(fd);
+      synced = written;
     },
     close() {
+      if (closed) return;
+      closed = true;
+      try {
+        if (synced < written && !failed) fsyncSync(fd);
+        synced = written;
+      } catch {
+        // the records are written; a disk that cannot flush them was reported by durable() already
+      }
       try {
         closeSync(fd);
       } catch {
@@ -129,6 +181,8 @@ export class RecordWriter {
       if (!sink) continue;
       try {
         sink.write(line);
+        // The first record on disk before anything else happens (run_start: before any host is touched).
+        if (first && i === 0 && this.journalFirst) sink.syncNow?.();
       } catch (err) {
         const e = err instanceof Error ? err : new Error(String(err));
         if (first && i === 0 && this.journalFirst) throw new JournalError(`cannot write the run's journal: ${e.message}`);
@@ -138,6 +192,25 @@ export class RecordWriter {
       }
     }
     return record;
+  }
+
+  /**
+   * Resolves once every record written so far is on the journal's disk. A
+   * journal that cannot be flushed is reported like one that cannot be
+   * written (the caller stops starting hosts); this never rejects.
+   */
+  async durable(): Promise<void> {
+    const journal = this.journalFirst ? this.live[0] : undefined;
+    if (!journal?.durable) return;
+    try {
+      await journal.durable();
+    } catch (err) {
+      if (this.live[0] !== journal) return; // reported by an earlier waiter
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.live[0] = undefined;
+      this.journalBroken = e;
+      this.onError(0, e);
+    }
   }
 
   close(): void {
