@@ -26,8 +26,10 @@ export interface InstanceFacts extends InstanceInfo {
   dataDirectory: string;
   /** A master process of this instance is alive. */
   running: boolean;
-  /** Messages per queue; present when requested. */
+  /** Messages per queue; present when requested and readable. */
   queues?: Record<QueueName, number>;
+  /** Requested, and the queue directories could not be read (why): the counts are unknown, not 0. */
+  queueError?: string;
 }
 
 export interface FactsResponse {

@@ -1,6 +1,6 @@
 // `postfleet report`: what is wrong in the fleet, before everything else.
 // From the hosts' facts: enabled instances not running, disabled ones
-// running, hosts not reached, queues over their thresholds, instances that
+// running, hosts not reached, queues over their thresholds or unreadable, instances that
 // the majority of an inventory group's hosts have and a host lacks, the
 // Postfix versions in use. Pure: the command and the renderers read it.
 import type { HostOutcome, HostStatus } from "../orchestrator/run-document.js";
@@ -17,6 +17,8 @@ export interface InstanceRow {
   dataDirectory: string;
   postfixVersion: string;
   queues: Record<QueueName, number> | null;
+  /** Why the queues could not be counted (the agent is not root): then `queues` is null, not zeros. */
+  queueError: string | null;
   /** Age in seconds of the oldest deferred message (postqueue -j); null when none is deferred or it is unknown. */
   oldestDeferredS: number | null;
 }
@@ -36,6 +38,7 @@ export function instanceRows(outcome: HostOutcome): InstanceRow[] {
     dataDirectory: i.dataDirectory,
     postfixVersion: facts.postfixVersion,
     queues: i.queues ?? null,
+    queueError: i.queueError ?? null,
     oldestDeferredS: facts.oldestDeferredS?.[i.name] ?? null,
   }));
 }
@@ -77,6 +80,8 @@ export interface ProblemSummary {
   /** Hosts unreachable, failed or not reached (an interrupted run). */
   hostsUnreachable: number;
   queuesOverThreshold: number;
+  /** Instances whose queue directories the agent could not read (not root). */
+  queuesUnreadable: number;
   missingInstances: number;
   /** Postfix versions with how many hosts run each, most hosts first. */
   postfixVersions: Array<{ version: string; hosts: number }>;
@@ -150,6 +155,7 @@ const emptyRow = (host: string, instance: string, group = ""): InstanceRow => ({
   dataDirectory: "",
   postfixVersion: "",
   queues: null,
+  queueError: null,
   oldestDeferredS: null,
 });
 
@@ -196,6 +202,7 @@ export function assessFleet(outcomes: readonly HostOutcome[], o: { thresholds: Q
     disabledRunning: 0,
     hostsUnreachable: 0,
     queuesOverThreshold: 0,
+    queuesUnreadable: 0,
     missingInstances: 0,
     postfixVersions: [],
     thresholds: o.thresholds,
@@ -226,6 +233,10 @@ export function assessFleet(outcomes: readonly HostOutcome[], o: { thresholds: Q
       const q = queueProblems(r, o.thresholds);
       if (q.length) s.queuesOverThreshold++;
       problems.push(...q);
+      if (r.queueError) {
+        s.queuesUnreadable++;
+        problems.push(`queues not counted: ${r.queueError}`);
+      }
       rows.push({ ...r, kind: "instance", problems });
     }
   }
@@ -251,6 +262,7 @@ export function problemPhrases(s: ProblemSummary): string[] {
     s.enabledNotRunning ? `${plural(s.enabledNotRunning, "enabled instance")} not running` : "",
     s.disabledRunning ? `${plural(s.disabledRunning, "disabled instance")} running` : "",
     s.queuesOverThreshold ? `${plural(s.queuesOverThreshold, "instance")} with queues over thresholds` : "",
+    s.queuesUnreadable ? `${plural(s.queuesUnreadable, "instance")} whose queues could not be read` : "",
     s.missingInstances ? `${plural(s.missingInstances, "instance")} missing (vs the majority of the group)` : "",
   ].filter(Boolean);
 }

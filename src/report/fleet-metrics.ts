@@ -28,7 +28,7 @@ export function renderPrometheus(r: FleetReport, generatedAt: Date): string {
   const info = fam("postfleet_postfix_info", "The Postfix version a host runs (value 1).");
   const up = fam("postfleet_instance_up", "1 when a master process of the Postfix instance is running, else 0.");
   const enabled = fam("postfleet_instance_enabled", "1 when the instance is enabled (multi_instance_enable), else 0.");
-  const problem = fam("postfleet_instance_problem", "1 when the report finds a problem with the instance (not running, running while disabled, a queue over its threshold, missing), else 0.");
+  const problem = fam("postfleet_instance_problem", "1 when the report finds a problem with the instance (not running, running while disabled, a queue over its threshold or unreadable, missing), else 0.");
   const queue = fam("postfleet_queue_messages", "Messages in each queue of the instance.");
   const oldest = fam("postfleet_queue_oldest_seconds", "Age of the oldest message in the deferred queue (0 when none is deferred).");
   const problems = fam("postfleet_problems", "Problems the report found, by kind.");
@@ -65,6 +65,7 @@ export function renderPrometheus(r: FleetReport, generatedAt: Date): string {
     ["enabled_not_running", s.enabledNotRunning],
     ["disabled_running", s.disabledRunning],
     ["queue_over_threshold", s.queuesOverThreshold],
+    ["queue_unreadable", s.queuesUnreadable],
     ["instance_missing", s.missingInstances],
   ] as const) {
     problems.samples.push([{ kind }, n]);
@@ -86,7 +87,7 @@ export const NAGIOS = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 /**
  * One line: state, what is wrong, perfdata. CRITICAL when a host is
  * unreachable or an enabled instance is down; WARNING for running disabled
- * instances, queues over thresholds and missing instances; UNKNOWN when the
+ * instances, queues over thresholds or unreadable and missing instances; UNKNOWN when the
  * run was interrupted.
  */
 export function renderNagios(r: FleetReport, aborted: boolean): { line: string; exitCode: number } {
@@ -95,7 +96,7 @@ export function renderNagios(r: FleetReport, aborted: boolean): { line: string; 
     ? "UNKNOWN"
     : s.hostsUnreachable || s.enabledNotRunning
       ? "CRITICAL"
-      : s.disabledRunning || s.queuesOverThreshold || s.missingInstances
+      : s.disabledRunning || s.queuesOverThreshold || s.queuesUnreadable || s.missingInstances
         ? "WARNING"
         : "OK";
   let deferred = 0;
@@ -113,6 +114,7 @@ export function renderNagios(r: FleetReport, aborted: boolean): { line: string; 
     `not_running=${s.enabledNotRunning};;0`,
     `disabled_running=${s.disabledRunning};0`,
     `queues_over=${s.queuesOverThreshold};0`,
+    `queues_unreadable=${s.queuesUnreadable};0`,
     `missing=${s.missingInstances};0`,
     `deferred=${deferred}`,
     `active=${active}`,

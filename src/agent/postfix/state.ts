@@ -31,26 +31,41 @@ export function masterPid(queueDir: string): number | null {
 
 export const isRunning = (queueDir: string) => masterPid(queueDir) !== null;
 
-function countFiles(dir: string): number {
+/** Files below `dir` (hashed subdirectories included); a missing directory holds none. What cannot be read goes to `unreadable`. */
+function countFiles(dir: string, unreadable: string[]): number {
   let n = 0;
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT") unreadable.push(`${dir} (${code ?? (e as Error).message})`);
     return 0;
   }
   for (const e of entries) {
-    if (e.isDirectory()) n += countFiles(`${dir}/${e.name}`);
+    if (e.isDirectory()) n += countFiles(`${dir}/${e.name}`, unreadable);
     else if (e.isFile()) n++;
   }
   return n;
 }
 
-/** Messages per queue (files below each queue directory, hashed subdirectories included). */
-export function queueCounts(queueDir: string): Record<QueueName, number> {
-  const out = {} as Record<QueueName, number>;
-  for (const q of QUEUE_NAMES) out[q] = countFiles(`${queueDir}/${q}`);
-  return out;
+/** Messages per queue, or why they cannot be counted. */
+export type QueueCount = { counts: Record<QueueName, number>; error?: undefined } | { counts?: undefined; error: string };
+
+/**
+ * Messages per queue (files below each queue directory, hashed
+ * subdirectories included). A queue directory the agent cannot read (not
+ * root: Postfix keeps them 0700 postfix) is an error, never a count of 0: a
+ * report or a queue gate must not take "cannot see" for "empty".
+ */
+export function queueCounts(queueDir: string): QueueCount {
+  const counts = {} as Record<QueueName, number>;
+  const unreadable: string[] = [];
+  for (const q of QUEUE_NAMES) counts[q] = countFiles(`${queueDir}/${q}`, unreadable);
+  if (unreadable.length === 0) return { counts };
+  const uid = process.geteuid?.();
+  const who = uid !== undefined && uid !== 0 ? `; the agent runs as uid ${uid}, and Postfix's queues are readable by root only (become)` : "";
+  return { error: `cannot read ${unreadable.slice(0, 3).join(", ")}${unreadable.length > 3 ? ` and ${unreadable.length - 3} more` : ""}${who}` };
 }
 
 /** Contents of an instance's main.cf and master.cf, to tell whether a command changed them. */

@@ -162,7 +162,9 @@ async function checkMaster(ri: RequestInstance): Promise<HealthCheckResult> {
 }
 
 async function checkQueue(ri: RequestInstance, max: number): Promise<HealthCheckResult> {
-  const q = await queueCounts(ri.instance.queueDir);
+  const counted = queueCounts(ri.instance.queueDir);
+  if (!counted.counts) return { kind: "queue", ok: false, detail: `queue size unknown: ${counted.error}` };
+  const q = counted.counts;
   const n = q.active + q.incoming + q.deferred;
   const ok = n <= max;
   return { kind: "queue", ok, detail: `queue ${n} ${ok ? "≤" : ">"} ${max} (active ${q.active}, incoming ${q.incoming}, deferred ${q.deferred})` };

@@ -53,7 +53,11 @@ export async function factsResponse(id: number, env: Env, queues: boolean): Prom
     const { primary, instances: list } = await loadInstanceTable(env);
     const instances = list.map((ip): InstanceFacts => {
       const f: InstanceFacts = { ...instanceInfo(ip), queueDirectory: ip.queueDir, dataDirectory: ip.dataDir, running: isRunning(ip.queueDir) };
-      if (queues) f.queues = queueCounts(ip.queueDir);
+      if (queues) {
+        const q = queueCounts(ip.queueDir);
+        if (q.counts) f.queues = q.counts;
+        else f.queueError = q.error;
+      }
       return f;
     });
     return {

@@ -122,7 +122,7 @@ describe("postfleet report on a 2-host lab and a host down", () => {
     const r = await run(["report", "--format", "nagios", ...LIMITS]);
     expect(r.exitCode).toBe(2);
     expect(r.stdout).toBe(
-      "POSTFLEET CRITICAL - 1 host unreachable or failed, 1 enabled instance not running, 1 instance with queues over thresholds | hosts=3 unreachable=1;;0 instances=4 not_running=1;;0 disabled_running=0;0 queues_over=1;0 missing=0;0 deferred=3 active=0\n",
+      "POSTFLEET CRITICAL - 1 host unreachable or failed, 1 enabled instance not running, 1 instance with queues over thresholds | hosts=3 unreachable=1;;0 instances=4 not_running=1;;0 disabled_running=0;0 queues_over=1;0 queues_unreadable=0;0 missing=0;0 deferred=3 active=0\n",
     );
   });
 

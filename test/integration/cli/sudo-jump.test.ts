@@ -110,6 +110,26 @@ describe("postfleet with sudo and a jump host", () => {
     }
   });
 
+  it("report without become: queues the login user cannot read are a problem, not zero messages; with become they are counted", async () => {
+    const plain = join(lab.dir, "report-no-become.yml");
+    writeFileSync(plain, (await import("node:fs")).readFileSync(inv, "utf8").replace("ansible_become: true", "ansible_become: false"));
+    const asOps = await run(["-i", plain, "-l", "edge01", "--json", "report"]);
+    expect(asOps.exitCode, asOps.stderr).toBe(0);
+    const blind = jsonOf(asOps);
+    expect(blind.problems.queuesUnreadable).toBeGreaterThanOrEqual(1);
+    const primary = blind.instances.find((r: any) => r.instance === "-");
+    expect(primary.queues).toBeNull();
+    expect(primary.queueError).toMatch(/cannot read \/var\/spool\/postfix\/\w+ \(EACCES\).*uid \d+.*become/);
+    expect(primary.problems).toContain(`queues not counted: ${primary.queueError}`);
+    const withExit = await run(["-i", plain, "-l", "edge01", "report", "--exit-code"]);
+    expect(withExit.exitCode).toBe(6);
+    expect(withExit.stdout).toMatch(/whose queues could not be read/);
+
+    const asRoot = jsonOf(await run(["-i", inv, "-l", "edge01", "--json", "report"]));
+    expect(asRoot.problems.queuesUnreadable).toBe(0);
+    expect(asRoot.instances.find((r: any) => r.instance === "-").queues).toMatchObject({ deferred: 0, active: 0 });
+  });
+
   // known_hosts with the inner host's key written for the edge host: edge01's key "changed".
   const swapped = () => {
     const [edge, inner] = lab.hosts as [Lab["hosts"][0], Lab["hosts"][0]];

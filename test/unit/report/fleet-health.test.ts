@@ -126,7 +126,7 @@ describe("metrics", () => {
 
   it("a Nagios line with perfdata: CRITICAL for a host down or an instance stopped, WARNING for queues, OK otherwise", () => {
     expect(renderNagios(r, false)).toEqual({
-      line: "POSTFLEET CRITICAL - 1 host unreachable or failed, 1 enabled instance not running | hosts=3 unreachable=1;;0 instances=4 not_running=1;;0 disabled_running=0;0 queues_over=0;0 missing=0;0 deferred=2 active=0\n",
+      line: "POSTFLEET CRITICAL - 1 host unreachable or failed, 1 enabled instance not running | hosts=3 unreachable=1;;0 instances=4 not_running=1;;0 disabled_running=0;0 queues_over=0;0 queues_unreadable=0;0 missing=0;0 deferred=2 active=0\n",
       exitCode: 2,
     });
     const busy = assessFleet([facts("a", [inst("-", { deferred: 9 })])], { thresholds: { ...DEFAULT_THRESHOLDS, maxDeferred: 5 }, groupsOf: () => [] });
@@ -134,5 +134,18 @@ describe("metrics", () => {
     const fine = assessFleet([facts("a", [inst("-")])], { thresholds: DEFAULT_THRESHOLDS, groupsOf: () => [] });
     expect(renderNagios(fine, false)).toMatchObject({ exitCode: 0, line: expect.stringMatching(/^POSTFLEET OK - 1 hosts, 1 instances \|/) });
     expect(renderNagios(fine, true).exitCode).toBe(3);
+  });
+
+  it("queues the agent could not read are a problem, never a count of 0", () => {
+    const error = "cannot read /var/spool/postfix/deferred (EACCES); the agent runs as uid 1000, and Postfix's queues are readable by root only (become)";
+    const { queues: _none, ...blind } = inst("-");
+    const r2 = assessFleet([facts("a", [{ ...blind, queueError: error } as never])], { thresholds: DEFAULT_THRESHOLDS, groupsOf: () => [] });
+    expect(r2.summary).toMatchObject({ queuesUnreadable: 1, queuesOverThreshold: 0, problems: 1 });
+    expect(r2.rows[0]).toMatchObject({ queues: null, queueError: error, problems: [`queues not counted: ${error}`] });
+    expect(renderNagios(r2, false)).toMatchObject({ exitCode: 1, line: expect.stringMatching(/^POSTFLEET WARNING - 1 instance whose queues could not be read \|.* queues_unreadable=1;0 /) });
+    const { families, series } = prometheusFamilies(renderPrometheus(r2, new Date(0)));
+    expect(series("postfleet_problems")).toContainEqual([{ kind: "queue_unreadable" }, 1]);
+    expect(series("postfleet_instance_problem")).toEqual([[{ host: "a", instance: "-", group: "mta" }, 1]]);
+    expect(families.postfleet_queue_messages).toBeUndefined(); // unknown, not 0
   });
 });
