@@ -258,6 +258,7 @@ async function queueCheck(ctx: StepContext, p: InstancePlan): Promise<OpOutcome>
   if (f.error) return { changed: false, error: `cannot read ${p.name}'s queues: ${f.error.message}` };
   const inst = f.instances.find((i) => i.name === p.arg || (p.arg === "-" && i.primary));
   if (!inst) return { changed: false };
+  if (inst.queueError) return { changed: false, error: `${p.name} is not destroyed: whether its queue is empty cannot be told (${inst.queueError}); nothing was touched` };
   const held = Object.entries(inst.queues ?? {}).filter(([, n]) => n > 0);
   if (held.length === 0) return { changed: false };
   const total = held.reduce((s, [, n]) => s + n, 0);

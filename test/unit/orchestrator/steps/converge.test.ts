@@ -333,6 +333,16 @@ describe("convergeInstances", () => {
     expect(results[0]!.error).toMatch(/^postfix-out is not destroyed: its queue still holds 3 messages \(active 1, deferred 2\)/);
   });
 
+  it("absent where the queues cannot be read (not root): nothing is touched, unknown is not empty", async () => {
+    const out = secondary("postfix-out");
+    const why = "cannot read /var/spool/postfix-out/maildrop (EACCES)";
+    const s = scripted(facts([primary, out], true), [() => facts([primary, { ...out, queueError: why }], true)]);
+    const { results } = await convergeInstances(s.ctx, [{ name: "postfix-out", state: "absent", settings: {} }]);
+    expect(lines(s.requests)).toEqual(["facts queues"]);
+    expect(results[0]).toMatchObject({ status: "failed" });
+    expect(results[0]!.error).toBe(`postfix-out is not destroyed: whether its queue is empty cannot be told (${why}); nothing was touched`);
+  });
+
   it("absent in check mode: dry runs throughout; destroy's refusal of a still enabled instance is expected there", async () => {
     const out = secondary("postfix-out");
     const s = scripted(
