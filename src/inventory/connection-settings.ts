@@ -182,12 +182,18 @@ export function resolveConnectionTarget(name: string, read: VarReader, cli: Conn
   return t;
 }
 
-/** ansible_ssh_common_args then ansible_ssh_extra_args as argv words (quotes and backslashes as a shell reads them; never run by a shell). */
+/**
+ * ansible_ssh_common_args then ansible_ssh_extra_args as argv words, as
+ * Ansible's ssh connection splits them (shlex.split without comments: `#` is
+ * a character; each word stripped, empty ones dropped); never run by a shell.
+ */
 function sshArgWords(host: string, ...vars: Array<ResolvedVar | undefined>): string[] {
   return vars.flatMap((v) => {
     if (!v) return [];
     try {
-      return shlexSplit(asString(host, v));
+      return shlexSplit(asString(host, v), { comments: false })
+        .map((w) => w.trim())
+        .filter((w) => w !== "");
     } catch (e) {
       throw varError(host, v, `cannot be split into words: ${(e as Error).message}`);
     }

@@ -1,9 +1,12 @@
-// POSIX shell-like splitting as Python's shlex.split(line, comments=True) does
-// it for INI host lines: quotes removed, backslash escapes outside single
-// quotes, and `#` starts a comment wherever a new character is read outside
-// quotes (even in the middle of a word, as Python's shlex does).
+// POSIX shell-like splitting as Python's shlex.split does it: quotes removed,
+// backslash escapes outside single quotes. With `comments` (INI host lines:
+// shlex.split(line, comments=True)) `#` starts a comment wherever a new
+// character is read outside quotes, even in the middle of a word, as Python's
+// shlex does; without (ssh arguments: Ansible's plain shlex.split) it is a
+// character like any other.
 
-export function shlexSplit(line: string): string[] {
+export function shlexSplit(line: string, o: { comments?: boolean } = {}): string[] {
+  const comments = o.comments ?? true;
   const tokens: string[] = [];
   let token = "";
   let inToken = false;
@@ -15,7 +18,7 @@ export function shlexSplit(line: string): string[] {
       token = "";
       inToken = false;
       i++;
-    } else if (c === "#") {
+    } else if (c === "#" && comments) {
       break;
     } else if (c === "\\") {
       if (i + 1 >= line.length) throw new Error("No escaped character");

@@ -36,6 +36,12 @@ describe("transport settings", () => {
     expect(resolveConnectionTarget("mx1", vars({})).sshArgs).toBeUndefined();
   });
 
+  it("ssh args are split as Ansible's ssh connection does: `#` is no comment there, words stripped, empty ones dropped", () => {
+    // Python: [x.strip() for x in shlex.split(s) if x.strip()]
+    const t = resolveConnectionTarget("mx1", vars({ ansible_ssh_common_args: `-o IdentityFile=/keys/#1 -o 'User= a ' "" -o Port=22 # not a comment` }));
+    expect(t.sshArgs).toEqual(["-o", "IdentityFile=/keys/#1", "-o", "User= a", "-o", "Port=22", "#", "not", "a", "comment"]);
+  });
+
   it("ssh args a shell could not split are an inventory error", () => {
     expect(() => resolveConnectionTarget("mx1", vars({ ansible_ssh_extra_args: `-o "ProxyCommand=x` }))).toThrow(
       "host mx1: variable ansible_ssh_extra_args cannot be split into words: No closing quotation",
