@@ -169,10 +169,12 @@ function tools(f: BenchFleet) {
   // A fresh agent per run: --agent-persist 0, or the default would keep one and later runs reach it.
   const postfleet = (label: string, ...args: string[]): Command => ({ label, tool: "postfleet", argv: ["node", CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "0", ...args] });
   // The resident agent: a warm-up run with --agent-persist left one on every host; each measured run reaches it.
+  // An hour's idle time (the most a resident agent takes): one round of case c's commands takes
+  // over 10 minutes, and an agent that idled out would make the next "resident" run a first run.
   const resident = (label: string, ...args: string[]): Command => ({
     label: `${label} (resident agent)`,
     tool: "postfleet",
-    argv: ["node", CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "600", ...args],
+    argv: ["node", CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "3600", ...args],
     env: { XDG_STATE_HOME: join(PRIVATE, "state") },
   });
   const ansible = (label: string, module: "raw" | "command", cmd: string, isCold: boolean): Command => ({
@@ -242,7 +244,7 @@ interface RestartProfile {
  * facts, lock, unlock), and what is outside any request (SSH, the controller, waiting for the batch).
  */
 function restartProfile(f: BenchFleet): RestartProfile {
-  const argv = [CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "600", "--json", "run", join(ROOT, "bench", "playbooks", "rolling-restart.yml")];
+  const argv = [CLI, "-i", f.inventory, "-f", "50", "--agent-persist", "3600", "--json", "run", join(ROOT, "bench", "playbooks", "rolling-restart.yml")];
   const out = execFileSync("node", argv, { encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, XDG_STATE_HOME: join(PRIVATE, "state") } });
   type Host = { durationMs: number; timings?: { requests: Array<{ op: string; ms: number }> } };
   const doc = JSON.parse(out) as { plays: Array<{ batches: Array<{ batch: number; durationMs: number; hosts: Host[] }> }> };
