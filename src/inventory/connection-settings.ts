@@ -75,10 +75,16 @@ function asInt(host: string, v: ResolvedVar, min: number, max: number): number {
 
 const expandHome = (p: string): string => p.replace(/^~(?=\/|$)/, homedir());
 
+/** ssh arguments as Ansible's ssh connection splits them: shlex.split without comments (`#` is a character), each word stripped, empty ones dropped. */
+function sshWords(args: string): string[] {
+  return shlexSplit(args, { comments: false })
+    .map((w) => w.trim())
+    .filter((w) => w !== "");
+}
+
 /** ProxyJump from ssh arguments: `-J x`, `-Jx`, `-o ProxyJump=x`, `-o "ProxyJump x"`. */
 export function proxyJumpFromSshArgs(args: string): string | undefined {
-  const tokens = args.match(/"[^"]*"|'[^']*'|\S+/g)?.map((t) => t.replace(/^["']|["']$/g, "")) ?? [];
-  return splitProxyJump(tokens).proxyJump;
+  return splitProxyJump(sshWords(args)).proxyJump;
 }
 
 /** Connection settings from the command line (unset or empty: not given). */
@@ -137,14 +143,13 @@ export function resolveConnectionTarget(name: string, read: VarReader, cli: Conn
     if (!HOST_KEY_CHECKING_MODES.includes(s as HostKeyChecking)) throw varError(name, hkc, "must be strict, accept-new or off");
     t.hostKeyChecking = s as HostKeyChecking;
   } else if (cli.hostKeyChecking) t.hostKeyChecking = cli.hostKeyChecking;
+  // ansible_ssh_common_args split once: its ProxyJump here, all its words for the openssh transport below.
+  const commonWords = sshArgWords(name, read("ansible_ssh_common_args"));
   const pj = read("postfleet_proxy_jump");
   if (pj) t.proxyJump = asString(name, pj);
   else {
-    const common = read("ansible_ssh_common_args");
-    if (common) {
-      const j = proxyJumpFromSshArgs(asString(name, common));
-      if (j) t.proxyJump = j;
-    }
+    const j = splitProxyJump(commonWords).proxyJump;
+    if (j) t.proxyJump = j;
   }
   const become = read("ansible_become");
   if (become) t.become = asBool(name, become);
@@ -177,25 +182,17 @@ export function resolveConnectionTarget(name: string, read: VarReader, cli: Conn
     // auto (the default): the transport chooses per host, at connect time (transport-choice.ts).
     if (s !== "auto") t.transport = s as TransportKind;
   } else if (cli.transport) t.transport = cli.transport;
-  const sshArgs = sshArgWords(name, read("ansible_ssh_common_args"), read("ansible_ssh_extra_args"));
+  const sshArgs = [...commonWords, ...sshArgWords(name, read("ansible_ssh_extra_args"))];
   if (sshArgs.length) t.sshArgs = sshArgs;
   return t;
 }
 
-/**
- * ansible_ssh_common_args then ansible_ssh_extra_args as argv words, as
- * Ansible's ssh connection splits them (shlex.split without comments: `#` is
- * a character; each word stripped, empty ones dropped); never run by a shell.
- */
-function sshArgWords(host: string, ...vars: Array<ResolvedVar | undefined>): string[] {
-  return vars.flatMap((v) => {
-    if (!v) return [];
-    try {
-      return shlexSplit(asString(host, v), { comments: false })
-        .map((w) => w.trim())
-        .filter((w) => w !== "");
-    } catch (e) {
-      throw varError(host, v, `cannot be split into words: ${(e as Error).message}`);
-    }
-  });
+/** An ssh-arguments variable (ansible_ssh_common_args, ansible_ssh_extra_args) as argv words (sshWords); never run by a shell. */
+function sshArgWords(host: string, v: ResolvedVar | undefined): string[] {
+  if (!v) return [];
+  try {
+    return sshWords(asString(host, v));
+  } catch (e) {
+    throw varError(host, v, `cannot be split into words: ${(e as Error).message}`);
+  }
 }
