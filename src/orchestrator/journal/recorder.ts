@@ -8,18 +8,28 @@ import type { RunEvent, RunEvents } from "../events.js";
 import { exitCodeOf } from "../run-document.js";
 import type { RecordBody } from "./records.js";
 import type { RecordWriter } from "./store.js";
-import { keepSnapshotFiles } from "./snapshots.js";
+import { keepSnapshotFiles, syncSnapshotFiles } from "./snapshots.js";
 
 export function attachRecorder(events: RunEvents, writer: RecordWriter, stop?: AbortSignal): () => void {
   let play: number | undefined;
   let batch: number | undefined;
   const where = () => ({ ...(play !== undefined ? { play } : {}), ...(batch !== undefined ? { batch } : {}) });
   const onAbort = () => writer.write({ type: "interrupt", reason: "interrupted (first Ctrl-C, SIGTERM or SIGHUP): finishing the work in progress, starting nothing new" });
-  // What was recorded is on disk before the next request leaves for a host (one fsync for all of that moment's records).
-  const release = events.holdRequests(() => writer.durable());
+  // What was recorded is on disk before the next request leaves for a host (one fsync for all of that
+  // moment's records), and so are the revert copies written meanwhile (their files and directories).
+  const unsynced = new Set<string>();
+  let copiesSynced: Promise<unknown> = Promise.resolve();
+  const release = events.holdRequests(async () => {
+    if (unsynced.size > 0) {
+      // Waiters of one moment share this sync; a later waiter also waits for the ones before it.
+      copiesSynced = Promise.all([copiesSynced, syncSnapshotFiles([...unsynced])]);
+      unsynced.clear();
+    }
+    await Promise.all([writer.durable(), copiesSynced]);
+  });
   stop?.addEventListener("abort", onAbort, { once: true });
   const off = events.on((e) => {
-    const body = e.type === "config-snapshot" ? snapshotRecord(e, writer.runDir) : recordOf(e);
+    const body = e.type === "config-snapshot" ? snapshotRecord(e, writer.runDir, unsynced) : recordOf(e);
     if (e.type === "play-started") ((play = e.play), (batch = undefined));
     if (e.type === "batch-started") batch = e.batch;
     if (!body) return;
@@ -34,11 +44,11 @@ export function attachRecorder(events: RunEvents, writer: RecordWriter, stop?: A
 }
 
 /** The controller's copy of a revert snapshot: files beside the journal (none without one), and a record without the bytes. */
-function snapshotRecord(e: Extract<RunEvent, { type: "config-snapshot" }>, runDir: string | undefined): RecordBody {
+function snapshotRecord(e: Extract<RunEvent, { type: "config-snapshot" }>, runDir: string | undefined, unsynced: Set<string>): RecordBody {
   let path: string | undefined;
   if (runDir) {
     try {
-      path = keepSnapshotFiles(runDir, e.host, e.instance, e.files);
+      path = keepSnapshotFiles(runDir, e.host, e.instance, e.files, unsynced);
     } catch {
       path = undefined; // the host keeps its own copy, and the run its copy in memory
     }

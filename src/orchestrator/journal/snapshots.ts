@@ -2,8 +2,11 @@
 // (steps/revert.ts): RUN_DIR/revert/HOST/INSTANCE/{main.cf,master.cf},
 // directories 0700 and files 0600 like the journal, written once per
 // instance and run (the first copy is the one to go back to). `postfleet
-// resume` reads them back to finish a revert the stopped run had begun.
+// resume` reads them back to finish a revert the stopped run had begun. Like
+// the journal's records, they are on disk before the next request leaves for
+// a host (syncSnapshotFiles, awaited by the recorder's request barrier).
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 
 export const SNAPSHOT_DIR = "revert";
@@ -19,11 +22,22 @@ export function snapshotPath(runDir: string, host: string, instance: string): st
   return join(runDir, SNAPSHOT_DIR, component(host), component(instance));
 }
 
-/** Write the copy (base64 by file name); returns its directory. An existing copy is kept (the earliest is the one to restore). */
-export function keepSnapshotFiles(runDir: string, host: string, instance: string, files: Readonly<Record<string, string>>): string {
+/**
+ * Write the copy (base64 by file name); returns its directory. An existing
+ * copy is kept (the earliest is the one to restore). The files written and the
+ * directories whose entries changed are added to `unsynced`, for syncSnapshotFiles.
+ */
+export function keepSnapshotFiles(
+  runDir: string,
+  host: string,
+  instance: string,
+  files: Readonly<Record<string, string>>,
+  unsynced?: Set<string>,
+): string {
   const dir = snapshotPath(runDir, host, instance);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const d of [join(runDir, SNAPSHOT_DIR), join(runDir, SNAPSHOT_DIR, component(host)), dir]) chmodSync(d, 0o700);
+  const dirs = [join(runDir, SNAPSHOT_DIR), join(runDir, SNAPSHOT_DIR, component(host)), dir];
+  for (const d of dirs) chmodSync(d, 0o700);
   for (const [f, b64] of Object.entries(files)) {
     if (!FILE_NAME.test(f)) continue;
     const dest = join(dir, f);
@@ -32,8 +46,27 @@ export function keepSnapshotFiles(runDir: string, host: string, instance: string
     writeFileSync(tmp, Buffer.from(b64, "base64"), { mode: 0o600 });
     chmodSync(tmp, 0o600);
     renameSync(tmp, dest);
+    if (unsynced) for (const p of [dest, runDir, ...dirs]) unsynced.add(p);
   }
   return dir;
+}
+
+/**
+ * fsync each path (files, and directories for the entries made in them), all
+ * at once. Never rejects: a copy that does not reach the disk still leaves
+ * the host's own copy (steps/revert.ts) and the run's copy in memory.
+ */
+export async function syncSnapshotFiles(paths: Iterable<string>): Promise<void> {
+  await Promise.allSettled(
+    [...paths].map(async (p) => {
+      const fh = await open(p, "r");
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }),
+  );
 }
 
 /** The copy as base64 by file name, or undefined when the run kept none for this instance. */

@@ -48,6 +48,15 @@ export interface RecordSink {
   syncNow?(): void;
 }
 
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The journal of a new run: creates its directory and file (0700/0600); throws JournalError when it cannot. */
 export function createJournalFile(dir: string, runId: string): RecordSink & { path: string } {
   const runDir = join(dir, runId);
@@ -58,6 +67,8 @@ export function createJournalFile(dir: string, runId: string): RecordSink & { pa
     mkdirSync(runDir, { mode: 0o700 });
     fd = openSync(path, "wx", 0o600);
     fchmodSync(fd, 0o600);
+    // The new entries (the run's directory, its journal) reach the disk with the first record's fsync.
+    for (const d of [runDir, dir]) syncDirectory(d);
   } catch (err) {
     throw new JournalError(`cannot create the run's journal ${path}: ${(err as Error).message}`);
   }

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { restoreSource } from "../../../../src/agent/requests/revert.js";
-import { keepSnapshotFiles, readSnapshotFiles, snapshotPath } from "../../../../src/orchestrator/journal/snapshots.js";
+import { keepSnapshotFiles, readSnapshotFiles, snapshotPath, syncSnapshotFiles } from "../../../../src/orchestrator/journal/snapshots.js";
 import type { RunHostSession } from "../../../../src/orchestrator/host-session.js";
 import { differs, gateStepOf, revertAction, runRevert, snapshotTargets, toSnapshot, triggersRevert, type ConfigSnapshot } from "../../../../src/orchestrator/steps/revert.js";
 import { pendingRevert } from "../../../../src/orchestrator/journal/revert-resume.js";
@@ -214,6 +214,21 @@ describe("the copies", () => {
     expect(readSnapshotFiles(run, "mta01", "postfix-out")).toEqual({ "main.cf": bytes.toString("base64"), "master.cf": "" });
     expect(snapshotPath(run, "../x", "a/b")).toBe(join(run, "revert", ".._x", "a_b"));
     expect(readSnapshotFiles(run, "mta02", "postfix-out")).toBeUndefined();
+  });
+
+  it("the controller's copies name what must reach the disk: each file, and every directory an entry was made in", async () => {
+    const run = mkdtempSync(join(tmpdir(), "postfleet-run-"));
+    const unsynced = new Set<string>();
+    const dir = keepSnapshotFiles(run, "mta01", "postfix-out", { "main.cf": "eA==", "master.cf": "eQ==" }, unsynced);
+    expect([...unsynced].sort()).toEqual(
+      [join(dir, "main.cf"), join(dir, "master.cf"), dir, join(run, "revert", "mta01"), join(run, "revert"), run].sort(),
+    );
+    // The first copy is kept: nothing new is written, nothing to sync.
+    const again = new Set<string>();
+    keepSnapshotFiles(run, "mta01", "postfix-out", { "main.cf": "eg==" }, again);
+    expect(again.size).toBe(0);
+    // A path gone meanwhile does not fail the run (the host keeps its own copy).
+    await expect(syncSnapshotFiles([...unsynced, join(run, "gone")])).resolves.toBeUndefined();
   });
 
   it("the agent's restore: the request's bytes per file, else the host's copy; none at all is refused", () => {
