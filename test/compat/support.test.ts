@@ -1,11 +1,16 @@
 // The suite's own pure parts: quoting (checked against the real /bin/sh),
 // and that each normalization hides only what it documents.
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { mailLogLines, normalizeText } from "../support/compat/scenario.js";
 import { shellQuote } from "../../src/transport/shell.js";
 import { envPrefix, shJoin } from "../support/compat/shell.js";
 import { canonicalMainCf } from "../support/compat/twin.js";
+import { SAMPLE_EVERY, inLiveSample, liveMode, loadRecords, realSource, recordKey, saveRecords, type ReferenceRecord } from "../support/compat/reference-record.js";
+import { scenarios } from "./scenarios.js";
 
 describe("compat suite support", () => {
   it("quotes every word so that sh passes it through verbatim", () => {
@@ -54,5 +59,58 @@ describe("compat suite support", () => {
       "postfix/postmulti-script: warning: /etc/postfix-out: please verify contents and remove by hand",
       "postfix/postfix-script: starting the Postfix mail system",
     ]);
+  });
+
+  it("records of the real side: keyed by scenario, lab image and Postfix; a quarter checked live each day", () => {
+    const lab = { labImage: "postfleet-lab:0123456789abcdef", postfixVersion: "3.7.11-0+deb12u1" };
+    const withMap = scenarios.find((s) => s.steps.some((st) => "pm" in st && st.reference && "map" in st.reference))!;
+    const key = recordKey(withMap, lab);
+    expect(recordKey(withMap, lab)).toBe(key);
+    expect(recordKey(withMap, { ...lab, postfixVersion: "3.7.12-0+deb12u1" })).not.toBe(key);
+    expect(recordKey(withMap, { ...lab, labImage: "postfleet-lab:fedcba9876543210" })).not.toBe(key);
+    expect(recordKey({ ...withMap, setup: [...(withMap.setup ?? []), "true"] }, lab)).not.toBe(key);
+    // A step's reference function counts by its source text.
+    const changedMap = {
+      ...withMap,
+      steps: withMap.steps.map((st) => ("pm" in st && st.reference && "map" in st.reference ? { ...st, reference: { ...st.reference, map: (r: any) => r } } : st)),
+    };
+    expect(recordKey(changedMap, lab)).not.toBe(key);
+
+    const rec: ReferenceRecord = { scenario: withMap.name, key, real: { steps: [], tree: {}, log: [] } };
+    const day = new Date("2026-12-07T12:00:00Z");
+    const live = [...Array(2 * SAMPLE_EVERY).keys()].filter((i) => inLiveSample(i, day));
+    expect(live).toHaveLength(2);
+    expect(live[1]! - live[0]!).toBe(SAMPLE_EVERY);
+    const next = new Date(day.getTime() + 86_400_000);
+    expect(live.some((i) => inLiveSample(i, next))).toBe(false);
+    const [sampled] = live;
+    const notSampled = (sampled! + 1) % SAMPLE_EVERY;
+    expect(realSource(notSampled, key, rec, "sample", day)).toEqual({ use: "record", record: rec });
+    expect(realSource(sampled!, key, rec, "sample", day)).toEqual({ use: "live", check: rec });
+    expect(realSource(notSampled, "stale", rec, "sample", day)).toEqual({ use: "live" });
+    expect(realSource(notSampled, key, undefined, "sample", day)).toEqual({ use: "live" });
+    expect(realSource(notSampled, key, rec, "all", day)).toEqual({ use: "live", check: rec });
+    expect(realSource(notSampled, key, rec, "record", day)).toEqual({ use: "live" });
+    expect(liveMode({})).toBe("sample");
+    expect(liveMode({ POSTFLEET_COMPAT_LIVE: "all" })).toBe("all");
+    expect(liveMode({ POSTFLEET_COMPAT_SUBJECT: "postmulti" })).toBe("all");
+    expect(liveMode({ POSTFLEET_COMPAT_RECORD: "1" })).toBe("record");
+  });
+
+  it("the record file keeps each long text once and reads back exactly", () => {
+    const master = `f root:root 644\n${"smtp inet n - y - - smtpd\n".repeat(20)}`;
+    const rec = (scenario: string, main: string): ReferenceRecord => ({
+      scenario,
+      key: "k",
+      real: { steps: [{ step: "postmulti -l", exitCode: 0, stdout: "-\t-\ty\t/etc/postfix\n", stderr: "" }], tree: { "/etc/postfix/master.cf": master, "/etc/postfix/main.cf": main, "/etc/postfix": "d root:root 755" }, log: ["postmulti: x"] },
+    });
+    const records = [rec("one", `f root:root 644\n${"a = 1\n".repeat(50)}`), rec("two", "f root:root 644\nshort = 1\n")];
+    const file = join(mkdtempSync(join(tmpdir(), "compat-record-")), "reference.jsonl");
+    saveRecords(records, file);
+    const text = readFileSync(file, "utf8");
+    // master.cf (20 such lines) is in both records, and in the file once.
+    expect(text.split("smtp inet n - y - - smtpd").length - 1, "master.cf's text stored once").toBe(20);
+    expect(text.trimEnd().split("\n")).toHaveLength(3);
+    expect([...loadRecords(file).values()]).toEqual(records);
   });
 });

@@ -84,6 +84,11 @@ async function startContainer(side: Side, image: string): Promise<Twin> {
 /** The lab image's tag, looked up (and built if docker/ changed) once per test file. */
 let labImage: string | undefined;
 
+export function labImageTag(): string {
+  labImage ??= ensureLabImage();
+  return labImage;
+}
+
 /**
  * A fresh side whose set-up begins with `cachedSetup` (file-only postmulti
  * commands, see setup-cache.ts): it starts from an image of that state.
@@ -93,8 +98,7 @@ export async function startTwin(side: Side, cachedSetup: readonly string[] = [])
   if (side === "subject" && !existsSync(bundle)) {
     throw new Error(`${bundle} is missing: run \`npm run bundle\` first`);
   }
-  labImage ??= ensureLabImage();
-  const lab = labImage;
+  const lab = labImageTag();
   const image = await setupImage(lab, cachedSetup, async () => {
     const t = await startContainer(side, lab);
     try {
