@@ -6,7 +6,7 @@ import type { TestLabHost } from "../lab.js";
 import { docOf, documentedExit, startController, type ControllerResult, type ControllerRun } from "./controller.js";
 import { endInjections, resetInjections, waitOnHost } from "./faults.js";
 import { recordCase, type CaseFigures } from "./figures.js";
-import { configSnapshot, controllerLeftovers, halfWritten, hostLeftovers, masterPids, running, type ConfigSnapshot } from "./host-checks.js";
+import { controllerLeftovers, halfWritten, hostLeftovers, hostSnapshot, type ConfigSnapshot } from "./host-checks.js";
 
 /** waitOnHost, but a point never reached fails the injection (and so the case), saying which. */
 export async function reached(host: TestLabHost, condition: string, timeoutMs?: number): Promise<true> {
@@ -22,8 +22,7 @@ export interface HostState {
 }
 
 export async function hostState(h: TestLabHost): Promise<HostState> {
-  const [config, run, masters] = await Promise.all([configSnapshot(h), running(h), masterPids(h)]);
-  return { config, running: run, masters };
+  return hostSnapshot(h);
 }
 
 export interface CaseContext {

@@ -31,9 +31,12 @@ for d in /etc/postfix*; do
 done`;
 
 export async function configSnapshot(host: TestLabHost): Promise<ConfigSnapshot> {
-  const r = await host.exec(SNAPSHOT);
+  return parseConfigSnapshot((await host.exec(SNAPSHOT)).stdout);
+}
+
+function parseConfigSnapshot(stdout: string): ConfigSnapshot {
   const out: ConfigSnapshot = {};
-  for (const part of r.stdout.split("@@DIR ").slice(1)) {
+  for (const part of stdout.split("@@DIR ").slice(1)) {
     const nl = part.indexOf("\n");
     const dir = part.slice(0, nl);
     const body = part.slice(nl + 1);
@@ -81,13 +84,16 @@ export function mainParams(c: InstanceConfig | undefined): Record<string, string
   return out;
 }
 
+const RUNNING = `for d in $(postmulti -l | awk '{print $4}'); do if postfix -c $d status >/dev/null 2>&1; then echo "$d y"; else echo "$d n"; fi; done`;
+
 /** Instance config directory → running (postfix status), for every instance postmulti lists. */
 export async function running(host: TestLabHost): Promise<Record<string, boolean>> {
-  const r = await host.exec(
-    `for d in $(postmulti -l | awk '{print $4}'); do if postfix -c $d status >/dev/null 2>&1; then echo "$d y"; else echo "$d n"; fi; done`,
-  );
+  return parseRunning((await host.exec(RUNNING)).stdout);
+}
+
+function parseRunning(stdout: string): Record<string, boolean> {
   return Object.fromEntries(
-    r.stdout
+    stdout
       .split("\n")
       .filter(Boolean)
       .map((l) => l.split(" "))
@@ -95,18 +101,34 @@ export async function running(host: TestLabHost): Promise<Record<string, boolean
   );
 }
 
+const MASTERS = `for f in /var/spool/postfix*/pid/master.pid; do p=$(tr -d ' \\n' < "$f" 2>/dev/null); [ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = master ] && echo "$(basename $(dirname $(dirname $f))) $p"; done; true`;
+
 /** Queue directory name → pid of its running master (to tell a restart from none). */
 export async function masterPids(host: TestLabHost): Promise<Record<string, number>> {
-  const r = await host.exec(
-    `for f in /var/spool/postfix*/pid/master.pid; do p=$(tr -d ' \\n' < "$f" 2>/dev/null); [ -n "$p" ] && [ "$(cat /proc/$p/comm 2>/dev/null)" = master ] && echo "$(basename $(dirname $(dirname $f))) $p"; done; true`,
-  );
+  return parseMasters((await host.exec(MASTERS)).stdout);
+}
+
+function parseMasters(stdout: string): Record<string, number> {
   return Object.fromEntries(
-    r.stdout
+    stdout
       .split("\n")
       .filter(Boolean)
       .map((l) => l.split(" "))
       .map(([q, p]) => [q!, Number(p)]),
   );
+}
+
+/**
+ * configSnapshot, running and masterPids in one docker exec (a fault case
+ * takes the state of every host three times; each exec costs the shared
+ * cores a runc start).
+ */
+export async function hostSnapshot(host: TestLabHost): Promise<{ config: ConfigSnapshot; running: Record<string, boolean>; masters: Record<string, number> }> {
+  const r = await host.exec(`${SNAPSHOT}\necho '@@RUNNING'\n${RUNNING}\necho '@@MASTERS'\n${MASTERS}`);
+  // Each marker on a line of its own (the config part may be empty: a host without Postfix's directories).
+  const [config = "", rest = ""] = r.stdout.split(/^@@RUNNING\n/m);
+  const [run = "", masters = ""] = rest.split(/^@@MASTERS\n/m);
+  return { config: parseConfigSnapshot(config), running: parseRunning(run), masters: parseMasters(masters) };
 }
 
 // What a postfleet run may leave on a host while it runs, and must not after:
