@@ -67,7 +67,7 @@ export function createJournalFile(dir: string, runId: string): RecordSink & { pa
     mkdirSync(runDir, { mode: 0o700 });
     fd = openSync(path, "wx", 0o600);
     fchmodSync(fd, 0o600);
-    // The new entries (the run's directory, its journal) reach the disk with the first record's fsync.
+    // The new entries (the run's directory, its journal) are on disk before the first record is.
     for (const d of [runDir, dir]) syncDirectory(d);
   } catch (err) {
     throw new JournalError(`cannot create the run's journal ${path}: ${(err as Error).message}`);

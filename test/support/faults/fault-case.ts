@@ -6,23 +6,12 @@ import type { TestLabHost } from "../lab.js";
 import { docOf, documentedExit, startController, type ControllerResult, type ControllerRun } from "./controller.js";
 import { endInjections, resetInjections, waitOnHost } from "./faults.js";
 import { recordCase, type CaseFigures } from "./figures.js";
-import { controllerLeftovers, halfWritten, hostLeftovers, hostSnapshot, type ConfigSnapshot } from "./host-checks.js";
+import { controllerLeftovers, halfWritten, hostLeftovers, hostState, type HostState } from "./host-checks.js";
 
 /** waitOnHost, but a point never reached fails the injection (and so the case), saying which. */
 export async function reached(host: TestLabHost, condition: string, timeoutMs?: number): Promise<true> {
   if (await waitOnHost(host, condition, timeoutMs)) return true;
   throw new Error(`${host.name}: the point was never reached: ${condition}`);
-}
-
-export interface HostState {
-  config: ConfigSnapshot;
-  running: Record<string, boolean>;
-  /** Queue directory name (postfix, postfix-out) → master pid, for the running ones. */
-  masters: Record<string, number>;
-}
-
-export async function hostState(h: TestLabHost): Promise<HostState> {
-  return hostSnapshot(h);
 }
 
 export interface CaseContext {

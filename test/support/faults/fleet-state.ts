@@ -2,7 +2,7 @@
 // (postfleet postmulti): what the --json document says about a host against
 // its instances' files and processes after the run.
 import type { TestLabHost } from "../lab.js";
-import type { HostState } from "./fault-case.js";
+import type { HostState } from "./host-checks.js";
 import { mainParams } from "./host-checks.js";
 
 export type FleetAction = { kind: "start" } | { kind: "stop" } | { kind: "edit"; settings: Record<string, string> };

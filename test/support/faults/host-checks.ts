@@ -118,12 +118,20 @@ function parseMasters(stdout: string): Record<string, number> {
   );
 }
 
+/** What a fault case compares on a host before, during and after a run. */
+export interface HostState {
+  config: ConfigSnapshot;
+  running: Record<string, boolean>;
+  /** Queue directory name (postfix, postfix-out) → master pid, for the running ones. */
+  masters: Record<string, number>;
+}
+
 /**
  * configSnapshot, running and masterPids in one docker exec (a fault case
  * takes the state of every host three times; each exec costs the shared
  * cores a runc start).
  */
-export async function hostSnapshot(host: TestLabHost): Promise<{ config: ConfigSnapshot; running: Record<string, boolean>; masters: Record<string, number> }> {
+export async function hostState(host: TestLabHost): Promise<HostState> {
   const r = await host.exec(`${SNAPSHOT}\necho '@@RUNNING'\n${RUNNING}\necho '@@MASTERS'\n${MASTERS}`);
   // Each marker on a line of its own (the config part may be empty: a host without Postfix's directories).
   const [config = "", rest = ""] = r.stdout.split(/^@@RUNNING\n/m);

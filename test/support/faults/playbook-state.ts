@@ -2,7 +2,7 @@
 // steps a host's outcome lists (settings, restart, wait) against its files,
 // running instances and master pids after the run.
 import type { TestLabHost } from "../lab.js";
-import type { HostState } from "./fault-case.js";
+import type { HostState } from "./host-checks.js";
 import { mainParams } from "./host-checks.js";
 
 const queueOf = (dir: string) => dir.replace(/^\/etc\//, "");
