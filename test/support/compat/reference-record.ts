@@ -33,6 +33,8 @@ export interface ReferenceRecord {
 const RUNNER_SOURCES = [
   ...["scenario.ts", "twin.ts", "shell.ts", "setup-cache.ts"].map((f) => join(packageRoot(), "test", "support", "compat", f)),
   join(packageRoot(), "test", "compat", "scenarios.ts"),
+  // shellQuote: how every command is written, and the step labels the outcome carries.
+  join(packageRoot(), "src", "transport", "shell.ts"),
 ];
 
 let runnerHash: string | undefined;
