@@ -48,9 +48,13 @@ function runnerSourcesHash(): string {
   return runnerHash;
 }
 
-/** The scenario as data; its functions (a step's `reference.map`) by their source text. */
+/**
+ * The scenario as data. A function (a step's `reference.map`) counts as its
+ * place only: its source is in scenarios.ts, which the runner hash covers, and
+ * its text as compiled depends on the transformer (vitest and tsx differ).
+ */
 export function scenarioFingerprint(s: Scenario): string {
-  return JSON.stringify(s, (_k, v: unknown) => (typeof v === "function" ? `fn:${v.toString()}` : v));
+  return JSON.stringify(s, (_k, v: unknown) => (typeof v === "function" ? "fn" : v));
 }
 
 /** What a real outcome depends on: scenario, runner, lab image and the Postfix package in it. */
